@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package kdnas needs to build, test and benchmark.
+# Idempotent: packages already present are skipped; prints what it installed.
+# Works as root without a TTY (CI=true or not); uses sudo when not root.
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  build-essential cmake ninja-build ccache pkg-config git
+  # libraries
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libboost-dev libboost-system-dev libtorch-dev prometheus-cpp-dev libsqlite3-dev
+  libgtest-dev libyaml-cpp-dev
+  # fast BLAS for LibTorch (the reference BLAS is ~36x slower)
+  libopenblas0-openmp
+  # peers, tests and tools
+  python3-torch python3-optuna python3-grpcio python3-matplotlib python3-yaml
+  prometheus openssl sqlite3 iproute2 procps
+)
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages already installed"
+else
+  echo "install-deps: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  echo "install-deps: installed ${#missing[@]} packages: ${missing[*]}"
+fi
+
+# kubectl ships on the machine image; Debian's kubernetes-client conflicts
+# with it, so it is installed only where kubectl is missing.
+if ! command -v kubectl >/dev/null 2>&1; then
+  if apt-cache show kubernetes-client >/dev/null 2>&1; then
+    $SUDO apt-get install -y -qq kubernetes-client >/dev/null && echo "install-deps: installed kubernetes-client"
+  fi
+fi

@@ -1,0 +1,45 @@
+// kdnas-worker: trains, compresses and evaluates candidate students.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "search/flags.h"
+#include "workers/worker_info.h"
+
+namespace {
+
+const char kUsage[] =
+    "kdnas-worker COMMAND [flags]\n"
+    "\n"
+    "Commands:\n"
+    "  info    Print the threads, BLAS library and LibTorch version this worker uses.\n"
+    "\n"
+    "Run 'kdnas-worker COMMAND --help' for the flags of a command.";
+
+int RunInfo(const std::vector<std::string>& args) {
+  kdnas::FlagSet flags("kdnas-worker info: print what this worker runs on.");
+  if (auto s = flags.Parse(args); !s.ok()) {
+    std::fprintf(stderr, "kdnas-worker info: %s\n", s.message().c_str());
+    return 2;
+  }
+  if (flags.help_requested()) {
+    std::printf("%s", flags.Help().c_str());
+    return 0;
+  }
+  std::printf("%s", kdnas::FormatWorkerInfo(kdnas::DescribeWorker()).c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "help") {
+    std::printf("%s\n", kUsage);
+    return argc < 2 ? 2 : 0;
+  }
+  std::string command = argv[1];
+  std::vector<std::string> args(argv + 2, argv + argc);
+  if (command == "info") return RunInfo(args);
+  std::fprintf(stderr, "kdnas-worker: unknown command '%s'\n%s\n", command.c_str(), kUsage);
+  return 2;
+}
