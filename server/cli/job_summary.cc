@@ -1,0 +1,63 @@
+#include "server/cli/job_summary.h"
+
+#include <sstream>
+
+#include "server/cli/format.h"
+
+namespace kdnas::cli {
+
+std::string ShortName(kdnas::v1::JobState state) {
+  std::string name = kdnas::v1::JobState_Name(state);
+  return name.substr(std::string("JOB_STATE_").size());
+}
+
+std::string ShortName(kdnas::v1::TrialState state) {
+  std::string name = kdnas::v1::TrialState_Name(state);
+  return name.substr(std::string("TRIAL_STATE_").size());
+}
+
+std::string SummarizeJob(const kdnas::v1::Job& job) {
+  const auto& p = job.progress();
+  const auto& budget = job.spec().budget();
+  int64_t done = p.trials_succeeded() + p.trials_failed() + p.trials_stopped();
+  std::ostringstream out;
+  out << job.name();
+  if (!job.spec().display_name().empty()) out << " \"" << job.spec().display_name() << "\"";
+  out << "  " << ShortName(job.state());
+  if (!job.state_message().empty()) out << " (" << job.state_message() << ")";
+  out << "\n  trials: " << done << " done of " << budget.max_trials() << " ("
+      << p.trials_succeeded() << " succeeded, " << p.trials_failed() << " failed, "
+      << p.trials_stopped() << " stopped), " << p.trials_running() << " running, "
+      << p.trials_pending() << " pending, " << p.trials_rejected() << " rejected\n"
+      << "  worker-seconds: " << FormatFixed(p.worker_seconds_used(), 1);
+  if (budget.max_worker_seconds() > 0) out << " of " << FormatFixed(budget.max_worker_seconds(), 0);
+  out << "\n  frontier: " << p.frontier_size() << " points, hypervolume "
+      << FormatFixed(p.hypervolume(), 6) << "\n";
+  return out.str();
+}
+
+std::string SummarizeCandidate(const kdnas::v1::Candidate& c) {
+  const auto& a = c.architecture();
+  const auto& q = c.compression();
+  std::ostringstream out;
+  out << a.num_layers() << "L d" << a.d_model() << " h" << a.num_heads() << " ff" << a.d_ff()
+      << " ctx" << a.context_length();
+  if (a.tie_embeddings()) out << " tied";
+  if (q.weight_bits() > 0 && q.weight_bits() < 16) {
+    out << " w" << q.weight_bits() << "/";
+    if (q.group_size() < 0) {
+      out << "ch";
+    } else {
+      out << "g" << (q.group_size() == 0 ? 128 : q.group_size());
+    }
+  }
+  if (q.embedding_bits() > 0 && q.embedding_bits() < 16) out << " e" << q.embedding_bits();
+  if (q.sparsity_pattern() == kdnas::v1::SPARSITY_PATTERN_2_4) out << " 2:4";
+  else if (q.sparsity_pattern() == kdnas::v1::SPARSITY_PATTERN_1_4) out << " 1:4";
+  else if (q.sparsity() > 0) out << " s" << FormatFixed(q.sparsity(), 2);
+  if (q.low_rank_ratio() > 0) out << " r" << FormatFixed(q.low_rank_ratio(), 2);
+  if (c.distillation().init() == kdnas::v1::INIT_INHERIT) out << " inherit";
+  return out.str();
+}
+
+}  // namespace kdnas::cli

@@ -1,0 +1,21 @@
+// Human-readable one-screen summaries of jobs and trials, shared by the
+// status, jobs, watch and best commands.
+#pragma once
+
+#include <string>
+
+#include "kdnas/v1/job.pb.h"
+#include "kdnas/v1/trial.pb.h"
+
+namespace kdnas::cli {
+
+// "RUNNING", "SUCCEEDED", ... without the enum prefix.
+std::string ShortName(kdnas::v1::JobState state);
+std::string ShortName(kdnas::v1::TrialState state);
+
+// Trials done of budget, running, worker-seconds, hypervolume; several lines.
+std::string SummarizeJob(const kdnas::v1::Job& job);
+// "4L d128 h4 ff512 ctx64 w4/g32 e8 2:4 r0.5 inherit".
+std::string SummarizeCandidate(const kdnas::v1::Candidate& candidate);
+
+}  // namespace kdnas::cli
