@@ -1,0 +1,74 @@
+// The space of student candidates: a base Candidate plus searched knobs, each
+// a parameter of a ParameterSpace. Decode turns a point into a Candidate.
+// Knob names are the Candidate field names used in the proto and the CLI.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "search/candidate.h"
+#include "search/parameter_space.h"
+#include "search/status.h"
+
+namespace kdnas {
+
+enum class Knob {
+  kNumLayers,
+  kDModel,
+  kNumHeads,
+  kDFf,
+  kContextLength,
+  kTieEmbeddings,
+  kWeightBits,
+  kGroupSize,
+  kEmbeddingBits,
+  kSparsity,
+  kSparsityPattern,
+  kLowRankRatio,
+  kTemperature,
+  kAlpha,
+  kInit,
+};
+
+// "num_layers", ... ; and back (false if unknown).
+const char* KnobName(Knob knob);
+bool ParseKnob(const std::string& name, Knob* knob);
+// Every knob name, comma-separated, for error messages.
+std::string KnownKnobNames();
+
+struct SearchSpaceSpec {
+  // Knobs that are not searched take the base's values. A base d_ff of 0
+  // means 4 * d_model (after d_model is decoded).
+  Candidate base;
+  // Parameter names are knob names.
+  std::vector<ParameterConfig> parameters;
+};
+
+class SearchSpace {
+ public:
+  // Validates the knobs and their domains against each knob's legal values;
+  // errors name the field path under "space" (e.g.
+  // "space.parameters[1].discrete.values[0]: weight_bits must be one of 16, 8, 6, 4, 3, 2").
+  static StatusOr<SearchSpace> Create(const SearchSpaceSpec& spec);
+
+  const ParameterSpace& parameters() const { return parameters_; }
+  const Candidate& base() const { return base_; }
+  const std::vector<Knob>& knobs() const { return knobs_; }
+
+  Candidate Decode(const Point& point) const;
+  // The point whose decoding is `candidate`'s knob values (snapped).
+  Point Encode(const Candidate& candidate) const;
+  // Decodes and checks the validity rules.
+  bool IsValid(const Point& point) const;
+
+ private:
+  Candidate base_;
+  std::vector<Knob> knobs_;
+  ParameterSpace parameters_;
+};
+
+// The validity rules of a candidate (d_model % num_heads == 0, legal bits and
+// group sizes, N:M divisibility, ranges). Errors name `prefix`.<field>.
+Status ValidateCandidate(const Candidate& candidate, const std::string& prefix = "candidate");
+
+}  // namespace kdnas

@@ -1,0 +1,130 @@
+#include "search/search_space.h"
+
+#include <gtest/gtest.h>
+
+#include "search/candidate_key.h"
+
+namespace kdnas {
+namespace {
+
+SearchSpaceSpec DemoSpec() {
+  SearchSpaceSpec spec;
+  spec.base.architecture.d_ff = 0;  // 4 x d_model
+  spec.parameters = {
+      ParameterConfig::Integer("num_layers", 1, 4),
+      ParameterConfig::Discrete("d_model", {64, 96, 128}),
+      ParameterConfig::Discrete("weight_bits", {8, 4, 3, 2}),
+      ParameterConfig::Categorical("init", {"scratch", "inherit"}),
+      ParameterConfig::Categorical("sparsity_pattern", {"none", "2:4"}),
+      ParameterConfig::Double("alpha", 0, 1),
+  };
+  return spec;
+}
+
+TEST(SearchSpace, DecodesPointsIntoCandidates) {
+  auto space = SearchSpace::Create(DemoSpec());
+  ASSERT_TRUE(space.ok()) << space.status().ToString();
+  Candidate c = space->Decode({3, 96, 4, 1, 1, 0.25});
+  EXPECT_EQ(c.architecture.num_layers, 3);
+  EXPECT_EQ(c.architecture.d_model, 96);
+  EXPECT_EQ(c.architecture.d_ff, 384);
+  EXPECT_EQ(c.compression.weight_bits, 4);
+  EXPECT_EQ(c.distillation.init, Init::kInherit);
+  EXPECT_EQ(c.compression.sparsity_pattern, SparsityPattern::k2of4);
+  EXPECT_DOUBLE_EQ(c.distillation.alpha, 0.25);
+  EXPECT_EQ(space->Encode(c), (Point{3, 96, 4, 1, 1, 0.25}));
+}
+
+TEST(SearchSpace, EverySampleDecodesToAValidCandidate) {
+  auto space = SearchSpace::Create(DemoSpec());
+  ASSERT_TRUE(space.ok());
+  Rng rng(3);
+  for (int i = 0; i < 500; ++i) {
+    Point p = space->parameters().Sample(rng);
+    ASSERT_TRUE(space->parameters().Contains(p));
+    EXPECT_TRUE(ValidateCandidate(space->Decode(p)).ok());
+  }
+}
+
+TEST(SearchSpace, ErrorsNameTheField) {
+  auto expect_error = [](SearchSpaceSpec spec, const std::string& text) {
+    auto space = SearchSpace::Create(spec);
+    ASSERT_FALSE(space.ok()) << text;
+    EXPECT_EQ(space.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(space.status().message().find(text), std::string::npos) << space.status().message();
+  };
+  SearchSpaceSpec spec;
+  spec.parameters = {ParameterConfig::Integer("depth", 1, 2)};
+  expect_error(spec, "space.parameters[0].name: unknown knob \"depth\"");
+  spec.parameters = {ParameterConfig::Integer("num_layers", 4, 2)};
+  expect_error(spec, "space.parameters[0].integer_range.min: must be <= max");
+  spec.parameters = {ParameterConfig::Discrete("weight_bits", {8, 5})};
+  expect_error(spec, "space.parameters[0].discrete.values[1]: weight_bits must be one of 16, 8, 6, 4, 3, 2");
+  spec.parameters = {ParameterConfig::Discrete("d_model", {})};
+  expect_error(spec, "space.parameters[0].discrete.values: must not be empty");
+  spec.parameters = {ParameterConfig::Categorical("init", {"scratch", "magic"})};
+  expect_error(spec, "space.parameters[0].categorical.values[1]: init has no value \"magic\"");
+  spec.parameters = {ParameterConfig::Integer("num_layers", 1, 2), ParameterConfig::Integer("num_layers", 1, 3)};
+  expect_error(spec, "space.parameters[1].name: \"num_layers\" appears twice");
+  spec.parameters = {ParameterConfig::Double("d_model", 8, 64)};
+  expect_error(spec, "space.parameters[0].double_range: d_model is an integer");
+  spec.parameters = {ParameterConfig::Double("sparsity", 0, 1.5)};
+  expect_error(spec, "space.parameters[0].double_range.max: sparsity must be in [0, 0.99]");
+  spec.parameters = {ParameterConfig::Double("alpha", 0, std::nan(""))};
+  expect_error(spec, "space.parameters[0].double_range: min and max must be finite");
+}
+
+TEST(ValidateCandidate, ChecksTheRules) {
+  Candidate c;
+  EXPECT_TRUE(ValidateCandidate(c).ok());
+  c.architecture.d_model = 100;
+  c.architecture.num_heads = 3;
+  EXPECT_NE(ValidateCandidate(c).message().find("candidate.architecture.d_model: must be divisible by num_heads"),
+            std::string::npos);
+  c = Candidate();
+  c.architecture.layers = {{2, 256}};
+  EXPECT_NE(ValidateCandidate(c).message().find("layers: has 1 entries"), std::string::npos);
+  c.architecture.layers = {{2, 256}, {5, 256}, {4, 512}, {4, 512}};
+  EXPECT_NE(ValidateCandidate(c).message().find("layers[1].num_heads"), std::string::npos);
+  c = Candidate();
+  c.architecture.d_ff = 510;
+  c.compression.sparsity_pattern = SparsityPattern::k2of4;
+  EXPECT_NE(ValidateCandidate(c).message().find("sparsity_pattern: 2:4 needs every layer width divisible by 4"),
+            std::string::npos);
+  c = Candidate();
+  c.compression.group_size = 48;
+  EXPECT_NE(ValidateCandidate(c).message().find("group_size"), std::string::npos);
+}
+
+TEST(CandidateKey, IdenticalStudentsShareAKey) {
+  Candidate a;
+  a.compression.weight_bits = 16;
+  a.compression.embedding_bits = 16;
+  Candidate b = a;
+  b.compression.group_size = 32;  // no effect at 16 bits
+  EXPECT_EQ(CandidateKey(a), CandidateKey(b));
+  b.compression.weight_bits = 4;
+  EXPECT_NE(CandidateKey(a), CandidateKey(b));
+
+  Candidate nm;
+  nm.compression.sparsity_pattern = SparsityPattern::k2of4;
+  Candidate nm2 = nm;
+  nm2.compression.sparsity = 0.3;  // overridden by 2:4
+  EXPECT_EQ(CandidateKey(nm), CandidateKey(nm2));
+
+  Candidate uniform;
+  uniform.architecture.layers.assign(4, {4, 256});
+  Candidate plain;
+  plain.architecture.d_ff = 256;
+  EXPECT_EQ(CandidateKey(uniform), CandidateKey(plain));
+
+  Candidate hard_labels;
+  hard_labels.distillation.alpha = 0;
+  Candidate other_t = hard_labels;
+  other_t.distillation.temperature = 4;
+  EXPECT_EQ(CandidateKey(hard_labels), CandidateKey(other_t));
+  EXPECT_EQ(CandidateKey(Candidate()), "L4 d128 h4 ff512 c64 tie0 | w16 g0 e16 s0 nm0 r0 | T2 a0.5 scratch");
+}
+
+}  // namespace
+}  // namespace kdnas
