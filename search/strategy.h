@@ -40,7 +40,7 @@ struct StrategyOptions {
   // Tournament size of regularized_evolution (default 4).
   int sample_size = 0;
   std::optional<double> crossover_probability;  // nsga2, default 0.9
-  std::optional<double> mutation_probability;   // per parameter, default 1/n
+  std::optional<double> mutation_probability;   // per parameter, default min(1, 2/n)
   // Points the caller will accept (valid and feasible). A strategy retries a
   // proposal up to max_filter_tries times before returning one that fails.
   std::function<bool(const Point&)> filter;
