@@ -1,0 +1,129 @@
+#include "workers/torchscript_export.h"
+
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+#include "workers/candidate_json.h"
+
+namespace kdnas {
+
+std::string ScriptName(const std::string& name) {
+  std::string out = name;
+  for (char& c : out)
+    if (c == '.') c = '_';
+  return out;
+}
+
+namespace {
+
+const char kAttention[] = R"(
+def _attention(self, qkv: Tensor, bias: Tensor, heads: int, head_dim: int, scale: float) -> Tensor:
+    B = qkv.size(0)
+    T = qkv.size(1)
+    parts = qkv.view(B, T, 3, heads, head_dim).permute(2, 0, 3, 1, 4)
+    q = parts[0].reshape(B * heads, T, head_dim)
+    k = parts[1].reshape(B * heads, T, head_dim)
+    v = parts[2].reshape(B * heads, T, head_dim)
+    att = torch.baddbmm(bias, q, k.transpose(1, 2), beta=1.0, alpha=scale)
+    att = torch.softmax(att, -1)
+    y = torch.bmm(att, v).view(B, heads, T, head_dim).transpose(1, 2)
+    return y.reshape(B, T, heads * head_dim)
+)";
+
+std::string Self(const std::string& name) { return "self." + ScriptName(name); }
+
+// "torch.linear(x, self.W, self.b)" or the two-factor form.
+std::string Linear(const std::string& x, const std::string& module, const CompressedLinearImpl& lin) {
+  if (lin.low_rank()) {
+    return "torch.linear(torch.linear(" + x + ", " + Self(module + ".v") + "), " + Self(module + ".u") + ", " +
+           Self(module + ".bias") + ")";
+  }
+  return "torch.linear(" + x + ", " + Self(module + ".weight") + ", " + Self(module + ".bias") + ")";
+}
+
+std::string Norm(const std::string& x, const std::string& module, int64_t d) {
+  return "torch.layer_norm(" + x + ", [" + std::to_string(d) + "], " + Self(module + ".weight") + ", " +
+         Self(module + ".bias") + ", 1e-05)";
+}
+
+std::string ForwardSource(GptImpl& model) {
+  const Architecture& a = model.config().architecture;
+  const int64_t d = a.d_model;
+  std::ostringstream s;
+  s << "def forward(self, idx: Tensor) -> Tensor:\n"
+    << "    T = idx.size(1)\n"
+    << "    x = torch.embedding(self.tok_emb, idx) + self.pos_emb[:T]\n"
+    << "    bias = self.causal_bias[:T, :T]\n";
+  int l = 0;
+  for (auto& m : *model.layers) {
+    auto* b = m->as<BlockImpl>();
+    const std::string p = "layers." + std::to_string(l++) + ".";
+    char scale[64];
+    std::snprintf(scale, sizeof(scale), "%.17g", 1.0 / std::sqrt(static_cast<double>(b->head_dim)));
+    s << "    h = " << Norm("x", p + "ln1", d) << "\n"
+      << "    qkv = " << Linear("h", p + "attn.qkv", *b->qkv) << "\n"
+      << "    y = self._attention(qkv, bias, " << b->heads << ", " << b->head_dim << ", " << scale << ")\n"
+      << "    x = x + " << Linear("y", p + "attn.proj", *b->attn_proj) << "\n"
+      << "    h = " << Norm("x", p + "ln2", d) << "\n"
+      << "    h = torch.gelu(" << Linear("h", p + "mlp.fc", *b->fc) << ")\n"
+      << "    x = x + " << Linear("h", p + "mlp.proj", *b->mlp_proj) << "\n";
+  }
+  s << "    x = " << Norm("x", "ln_f", d) << "\n";
+  if (model.lm_head_weight.defined()) {
+    s << "    return torch.linear(x, self.lm_head_weight)\n";
+  } else {
+    s << "    return torch.linear(x, self.tok_emb)\n";
+  }
+  return s.str();
+}
+
+}  // namespace
+
+StatusOr<torch::jit::Module> BuildScriptModule(GptImpl& model) {
+  try {
+    torch::NoGradGuard no_grad;
+    torch::jit::Module module("kdnas.GPT");
+    // Masks are folded into the weights.
+    std::map<const void*, torch::Tensor> masks;
+    for (auto& w : model.Weights()) {
+      if (w.mask && w.mask->defined() && !model.deployed()) masks[w.param->unsafeGetTensorImpl()] = *w.mask;
+    }
+    for (const auto& p : model.named_parameters()) {
+      torch::Tensor value = p.value().detach().clone();
+      auto it = masks.find(p.value().unsafeGetTensorImpl());
+      if (it != masks.end()) value.mul_(it->second);
+      module.register_parameter(ScriptName(p.key()), value, /*is_buffer=*/false);
+    }
+    const int64_t C = model.config().architecture.context_length;
+    module.register_buffer("causal_bias",
+                           torch::full({C, C}, -std::numeric_limits<float>::infinity()).triu(1));
+    module.define(kAttention);
+    module.define(ForwardSource(model));
+    module.eval();
+    return module;
+  } catch (const c10::Error& e) {
+    return Internal(std::string("building the TorchScript module: ") + e.what_without_backtrace());
+  }
+}
+
+Status SaveTorchScript(GptImpl& model, const Tokenizer& tokenizer, const std::string& path) {
+  KDNAS_ASSIGN_OR_RETURN(torch::jit::Module module, BuildScriptModule(model));
+  torch::jit::ExtraFilesMap extra;
+  extra[kTokenizerExtraFile] = tokenizer.Serialize();
+  extra[kArchitectureExtraFile] = ArchitectureToJson(model.config().architecture);
+  const std::string tmp = path + ".tmp";
+  try {
+    module.save(tmp, extra);
+  } catch (const c10::Error& e) {
+    std::remove(tmp.c_str());
+    return Internal("writing '" + path + "': " + e.what_without_backtrace());
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    return Internal("writing '" + path + "': rename failed");
+  }
+  return Status::Ok();
+}
+
+}  // namespace kdnas
