@@ -1,0 +1,130 @@
+#include "proto/api_convert.h"
+
+namespace kdnas {
+namespace {
+
+Architecture ArchitectureFromProto(const v1::Architecture& p) {
+  Architecture a;
+  a.num_layers = p.num_layers() ? p.num_layers() : 4;
+  a.d_model = p.d_model() ? p.d_model() : 128;
+  a.num_heads = p.num_heads() ? p.num_heads() : 4;
+  a.d_ff = p.d_ff() ? p.d_ff() : 4 * a.d_model;
+  a.context_length = p.context_length() ? p.context_length() : 64;
+  a.tie_embeddings = p.tie_embeddings();
+  for (const auto& l : p.layers()) {
+    a.layers.push_back({l.num_heads() ? l.num_heads() : a.num_heads, l.d_ff() ? l.d_ff() : a.d_ff});
+  }
+  return a;
+}
+
+ParameterConfig ParameterFromProto(const v1::Parameter& p) {
+  ParameterConfig c;
+  c.name = p.name();
+  switch (p.domain_case()) {
+    case v1::Parameter::kIntegerRange:
+      c = ParameterConfig::Integer(p.name(), p.integer_range().min(), p.integer_range().max(),
+                                   p.integer_range().step() ? p.integer_range().step() : 1,
+                                   p.integer_range().log_scale());
+      break;
+    case v1::Parameter::kDoubleRange:
+      c = ParameterConfig::Double(p.name(), p.double_range().min(), p.double_range().max(),
+                                  p.double_range().log_scale());
+      break;
+    case v1::Parameter::kDiscrete:
+      c = ParameterConfig::Discrete(p.name(), {p.discrete().values().begin(), p.discrete().values().end()});
+      break;
+    case v1::Parameter::kCategorical:
+      c = ParameterConfig::Categorical(p.name(), {p.categorical().values().begin(), p.categorical().values().end()});
+      break;
+    case v1::Parameter::DOMAIN_NOT_SET:
+      // An empty discrete domain: SearchSpace::Create names the field.
+      c = ParameterConfig::Discrete(p.name(), {});
+      break;
+  }
+  return c;
+}
+
+}  // namespace
+
+Candidate CandidateFromProto(const v1::Candidate& p) {
+  Candidate c;
+  c.architecture = ArchitectureFromProto(p.architecture());
+  const auto& q = p.compression();
+  c.compression.weight_bits = q.weight_bits() ? q.weight_bits() : 16;
+  c.compression.group_size = q.group_size() ? q.group_size() : 128;
+  c.compression.embedding_bits = q.embedding_bits() ? q.embedding_bits() : 16;
+  c.compression.sparsity = q.sparsity();
+  c.compression.sparsity_pattern = static_cast<SparsityPattern>(q.sparsity_pattern());
+  c.compression.low_rank_ratio = q.low_rank_ratio();
+  const auto& d = p.distillation();
+  c.distillation.temperature = d.temperature() != 0 ? d.temperature() : 2.0;
+  c.distillation.alpha = d.has_alpha() ? d.alpha() : 0.5;
+  c.distillation.init = d.init() == v1::INIT_INHERIT ? Init::kInherit : Init::kScratch;
+  return c;
+}
+
+v1::Candidate CandidateToProto(const Candidate& c) {
+  v1::Candidate p;
+  auto* a = p.mutable_architecture();
+  a->set_num_layers(c.architecture.num_layers);
+  a->set_d_model(c.architecture.d_model);
+  a->set_num_heads(c.architecture.num_heads);
+  a->set_d_ff(c.architecture.d_ff);
+  a->set_context_length(c.architecture.context_length);
+  a->set_tie_embeddings(c.architecture.tie_embeddings);
+  for (const auto& l : c.architecture.layers) {
+    auto* e = a->add_layers();
+    e->set_num_heads(l.num_heads);
+    e->set_d_ff(l.d_ff);
+  }
+  auto* q = p.mutable_compression();
+  q->set_weight_bits(c.compression.weight_bits);
+  q->set_group_size(c.compression.group_size);
+  q->set_embedding_bits(c.compression.embedding_bits);
+  q->set_sparsity(c.compression.sparsity);
+  q->set_sparsity_pattern(static_cast<v1::SparsityPattern>(c.compression.sparsity_pattern));
+  q->set_low_rank_ratio(c.compression.low_rank_ratio);
+  auto* d = p.mutable_distillation();
+  d->set_temperature(c.distillation.temperature);
+  d->set_alpha(c.distillation.alpha);
+  d->set_init(c.distillation.init == Init::kInherit ? v1::INIT_INHERIT : v1::INIT_SCRATCH);
+  return p;
+}
+
+SearchSpaceSpec SearchSpaceSpecFromProto(const v1::SearchSpace& p) {
+  SearchSpaceSpec spec;
+  spec.base = CandidateFromProto(p.base());
+  if (p.base().architecture().d_ff() == 0) spec.base.architecture.d_ff = 0;
+  for (const auto& param : p.parameters()) spec.parameters.push_back(ParameterFromProto(param));
+  return spec;
+}
+
+Constraints ConstraintsFromProto(const v1::Constraints& p) {
+  Constraints c;
+  c.max_size_bytes = p.max_size_bytes();
+  c.max_params = p.max_params();
+  c.max_flops_per_token = p.max_flops_per_token();
+  c.max_latency_ms = p.max_latency_ms();
+  return c;
+}
+
+StrategyOptions StrategyOptionsFromProto(const v1::JobSpec& spec) {
+  StrategyOptions o;
+  const auto& s = spec.strategy();
+  o.name = s.name().empty() ? "nsga2" : s.name();
+  o.seed = spec.seed();
+  o.maximize.clear();
+  for (const auto& objective : spec.objectives()) o.maximize.push_back(objective.direction() == v1::DIRECTION_MAXIMIZE);
+  if (o.maximize.empty()) o.maximize = {false, false};  // val_loss and size_bytes
+  if (o.name == "nsga2") {
+    o.population_size = s.nsga2().population_size();
+    if (s.nsga2().has_crossover_probability()) o.crossover_probability = s.nsga2().crossover_probability();
+    if (s.nsga2().has_mutation_probability()) o.mutation_probability = s.nsga2().mutation_probability();
+  } else if (o.name == "regularized_evolution") {
+    o.population_size = s.regularized_evolution().population_size();
+    o.sample_size = s.regularized_evolution().sample_size();
+  }
+  return o;
+}
+
+}  // namespace kdnas

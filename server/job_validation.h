@@ -1,0 +1,40 @@
+// Validation of a submitted JobSpec: every field is checked and an error is
+// INVALID_ARGUMENT naming the field path ("spec.budget.max_trials: must be
+// >= 0 (got -3)"). Defaults documented in job.proto are applied by
+// ApplyJobDefaults, after validation.
+#pragma once
+
+#include <optional>
+
+#include "kdnas/v1/job.pb.h"
+#include "search/cost_model.h"
+#include "search/status.h"
+
+namespace kdnas {
+
+struct JobLimits {
+  size_t max_string_length = 4096;
+  size_t max_display_name_length = 128;
+  int64_t max_trials = 10'000'000;
+  int64_t max_train_steps = 10'000'000;
+  int32_t max_batch_size = 4096;
+  int32_t max_attempts = 100;
+  int64_t max_eval_tokens = 100'000'000;
+  size_t max_objectives = 4;
+  size_t max_size_budgets = 16;
+  size_t max_rungs = 16;
+};
+
+// Checks the spec. When `context` is given (the data's vocabulary and
+// tokenizer size are known), also checks that some candidate of the space
+// satisfies the constraints.
+Status ValidateJobSpec(const v1::JobSpec& spec, const std::optional<ModelContext>& context = std::nullopt,
+                       const JobLimits& limits = JobLimits());
+
+// The spec with every "0 means default" field set to its default value.
+v1::JobSpec ApplyJobDefaults(v1::JobSpec spec);
+
+// Metric names an objective may use (TrialMetrics fields).
+bool IsKnownMetric(const std::string& name);
+
+}  // namespace kdnas
