@@ -1,0 +1,158 @@
+#include "search/job_search.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "search/candidate_key.h"
+#include "search/strategy_util.h"
+
+namespace kdnas {
+namespace {
+
+// The worst plausible value of a minimized metric, and the best plausible
+// value of a maximized one, in raw units: the normalization scale of the
+// objective. `largest` is the largest cost of a sample of the space.
+double Scale(const std::string& metric, const JobSearchOptions& o, const CostEstimate& largest) {
+  const double vocab = static_cast<double>(std::max<int64_t>(o.context.vocab_size, 2));
+  const Constraints& c = o.constraints;
+  if (metric == "val_loss" || metric == "kl_to_teacher") return std::log(vocab);
+  if (metric == "perplexity") return vocab;
+  if (metric == "teacher_agreement") return 1.0;
+  if (metric == "size_bytes") return c.max_size_bytes > 0 ? static_cast<double>(c.max_size_bytes) : 1.1 * largest.size_bytes;
+  if (metric == "params" || metric == "nonzero_params") {
+    return c.max_params > 0 ? static_cast<double>(c.max_params) : 1.1 * largest.params;
+  }
+  if (metric == "flops_per_token") {
+    return c.max_flops_per_token > 0 ? static_cast<double>(c.max_flops_per_token) : 1.1 * largest.flops_per_token;
+  }
+  if (metric == "latency_ms") return c.max_latency_ms > 0 ? c.max_latency_ms : 1000.0;
+  if (metric == "tokens_per_second") return 1e6;
+  return 1.0;
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<JobSearch>> JobSearch::Create(const JobSearchOptions& options) {
+  if (options.objectives.empty()) return InvalidArgument("objectives: at least one objective is required");
+  KDNAS_ASSIGN_OR_RETURN(SearchSpace space, SearchSpace::Create(options.space));
+  JobSearchOptions opts = options;
+  opts.strategy.maximize.clear();
+  for (const auto& o : opts.objectives) opts.strategy.maximize.push_back(o.maximize);
+  const Constraints constraints = opts.constraints;
+  const ModelContext context = opts.context;
+  // The filter decodes with the job's own space, bound once it has its final
+  // address inside the JobSearch.
+  auto filter_space = std::make_shared<const SearchSpace*>(nullptr);
+  opts.strategy.filter = [filter_space, constraints, context](const Point& p) {
+    Candidate c = (*filter_space)->Decode(p);
+    if (!ValidateCandidate(c).ok()) return false;
+    return ConstraintViolation(EstimateCost(c, context), constraints) == 0;
+  };
+  // The largest candidate of a sample of the space sets the scale of
+  // size-like objectives when no constraint does.
+  CostEstimate largest;
+  Rng rng(Rng::Mix(opts.strategy.seed, 0x5ca1e));
+  for (int i = 0; i <= 256; ++i) {
+    Candidate c = space.Decode(i == 0 ? space.Encode(space.base()) : space.parameters().Sample(rng));
+    if (!ValidateCandidate(c).ok()) continue;
+    CostEstimate e = EstimateCost(c, context);
+    largest.size_bytes = std::max(largest.size_bytes, e.size_bytes);
+    largest.params = std::max(largest.params, e.params);
+    largest.flops_per_token = std::max(largest.flops_per_token, e.flops_per_token);
+  }
+  std::vector<double> scale, raw_reference;
+  for (const auto& o : opts.objectives) {
+    double s = Scale(o.metric, opts, largest);
+    if (!(s > 0) || !std::isfinite(s)) s = 1.0;
+    scale.push_back(s);
+    raw_reference.push_back(o.maximize ? 0.0 : s);
+  }
+  KDNAS_ASSIGN_OR_RETURN(std::unique_ptr<Strategy> strategy, CreateStrategy(opts.strategy, space.parameters()));
+  auto search = std::unique_ptr<JobSearch>(
+      new JobSearch(std::move(opts), std::move(space), std::move(strategy), std::move(scale), std::move(raw_reference)));
+  *filter_space = &search->space_;
+  return search;
+}
+
+JobSearch::JobSearch(JobSearchOptions options, SearchSpace space, std::unique_ptr<Strategy> strategy,
+                     std::vector<double> scale, std::vector<double> raw_reference)
+    : options_(std::move(options)),
+      space_(std::move(space)),
+      strategy_(std::move(strategy)),
+      scale_(std::move(scale)),
+      raw_reference_(std::move(raw_reference)),
+      archive_(ObjectiveVector(options_.objectives.size(), 0.0)) {
+  // Minimized objectives have reference 1 and maximized ones 0 after
+  // normalization (see Normalize).
+  ObjectiveVector reference;
+  for (const auto& o : options_.objectives) reference.push_back(o.maximize ? 0.0 : 1.0);
+  archive_ = ParetoArchive(reference);
+}
+
+ObjectiveVector JobSearch::Normalize(const MetricValues& values) const {
+  ObjectiveVector v;
+  for (size_t i = 0; i < options_.objectives.size(); ++i) {
+    auto it = values.find(options_.objectives[i].metric);
+    double x = it == values.end() || std::isnan(it->second) ? INFINITY : it->second / scale_[i];
+    v.push_back(options_.objectives[i].maximize ? -x : x);
+  }
+  return v;
+}
+
+std::vector<Proposal> JobSearch::Propose(int n, std::vector<Proposal>* rejected) {
+  std::vector<Proposal> out;
+  int draws = 0;
+  const int max_draws = std::max(1, n) * std::max(1, options_.max_draws_per_proposal);
+  while (static_cast<int>(out.size()) < n && draws < max_draws) {
+    std::vector<Point> points = strategy_->Suggest(n - static_cast<int>(out.size()));
+    draws += static_cast<int>(points.size());
+    if (points.empty()) break;
+    std::vector<TrialOutcome> feedback;
+    for (Point& point : points) {
+      Proposal p;
+      p.candidate = space_.Decode(point);
+      p.point = std::move(point);
+      p.key = CandidateKey(p.candidate);
+      if (!keys_.insert(p.key).second) continue;  // the same student again
+      Status valid = ValidateCandidate(p.candidate);
+      p.cost = EstimateCost(p.candidate, options_.context);
+      double violation = valid.ok() ? ConstraintViolation(p.cost, options_.constraints) : kFailedViolation;
+      if (!valid.ok() || violation > 0) {
+        p.feasible = false;
+        p.reject_reason = valid.ok() ? CheckConstraints(p.cost, options_.constraints).message() : valid.message();
+        feedback.push_back({next_rejected_id_--, p.point, TrialStatus::kRejected, {}, violation});
+        if (rejected != nullptr) rejected->push_back(std::move(p));
+        continue;
+      }
+      out.push_back(std::move(p));
+    }
+    if (!feedback.empty()) strategy_->Update(feedback);
+  }
+  exhausted_ = static_cast<int>(out.size()) < n;
+  return out;
+}
+
+FrontChange JobSearch::Complete(int64_t trial_id, const Point& point, TrialStatus status, const MetricValues& values) {
+  TrialOutcome outcome{trial_id, point, status, {}, 0};
+  bool has_values = true;
+  for (const auto& o : options_.objectives) {
+    auto it = values.find(o.metric);
+    if (it == values.end()) {
+      has_values = false;
+      break;
+    }
+    outcome.values.push_back(it->second);
+  }
+  if (!has_values) outcome.values.clear();
+  strategy_->Update({outcome});
+  FrontChange change;
+  if (status == TrialStatus::kSucceeded && has_values) {
+    auto c = archive_.Insert(trial_id, Normalize(values));
+    change.added = c.added;
+    change.removed = std::move(c.removed);
+  }
+  change.hypervolume = archive_.hypervolume();
+  return change;
+}
+
+}  // namespace kdnas

@@ -1,0 +1,102 @@
+// The search state of one job, without storage or RPC: it asks the strategy
+// for points, decodes them into candidates, prices them with the cost model,
+// rejects infeasible ones, skips candidates already proposed (by canonical
+// key), feeds finished trials back and keeps the Pareto front and its
+// hypervolume. Deterministic: the same sequence of Propose and Complete calls
+// gives the same proposals, so the controller rebuilds a job after a restart
+// by replaying its log of calls.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "search/cost_model.h"
+#include "search/pareto_archive.h"
+#include "search/search_space.h"
+#include "search/strategy.h"
+
+namespace kdnas {
+
+struct ObjectiveSpec {
+  std::string metric;  // a TrialMetrics field name
+  bool maximize = false;
+};
+
+struct JobSearchOptions {
+  SearchSpaceSpec space;
+  StrategyOptions strategy;  // maximize flags are taken from objectives
+  std::vector<ObjectiveSpec> objectives = {{"val_loss", false}, {"size_bytes", false}};
+  Constraints constraints;
+  ModelContext context;
+  // Proposals drawn per candidate asked for before giving up on finding a new
+  // one (a nearly exhausted space).
+  int max_draws_per_proposal = 16;
+};
+
+struct Proposal {
+  Point point;
+  Candidate candidate;
+  std::string key;
+  CostEstimate cost;
+  // Infeasible proposals are returned so the caller can record them as
+  // REJECTED; they were already fed back to the strategy.
+  bool feasible = true;
+  std::string reject_reason;
+};
+
+// Metric name -> value of a finished trial.
+using MetricValues = std::map<std::string, double>;
+
+struct FrontChange {
+  bool added = false;
+  std::vector<int64_t> removed;
+  double hypervolume = 0;
+};
+
+class JobSearch {
+ public:
+  static StatusOr<std::unique_ptr<JobSearch>> Create(const JobSearchOptions& options);
+
+  // Up to n new feasible candidates; `rejected` receives the infeasible ones
+  // met on the way (each already fed back). Fewer than n when the space is
+  // exhausted.
+  std::vector<Proposal> Propose(int n, std::vector<Proposal>* rejected);
+
+  // Feeds a finished trial back: succeeded trials enter the front. `values`
+  // holds at least the objective metrics when status is kSucceeded (and may
+  // for kStopped). Returns how the front changed.
+  FrontChange Complete(int64_t trial_id, const Point& point, TrialStatus status, const MetricValues& values);
+
+  // The objective vector in the archive's normalized minimization form
+  // (reference point 1 for minimized metrics, 0 for maximized ones).
+  ObjectiveVector Normalize(const MetricValues& values) const;
+
+  const SearchSpace& space() const { return space_; }
+  const ParetoArchive& front() const { return archive_; }
+  double hypervolume() const { return archive_.hypervolume(); }
+  const std::vector<ObjectiveSpec>& objectives() const { return options_.objectives; }
+  // The reference point in raw metric units (what users see).
+  const std::vector<double>& raw_reference() const { return raw_reference_; }
+  bool exhausted() const { return exhausted_; }
+  uint64_t proposed() const { return keys_.size(); }
+
+ private:
+  JobSearch(JobSearchOptions options, SearchSpace space, std::unique_ptr<Strategy> strategy,
+            std::vector<double> scale, std::vector<double> raw_reference);
+
+  JobSearchOptions options_;
+  SearchSpace space_;
+  std::unique_ptr<Strategy> strategy_;
+  std::vector<double> scale_;          // per objective
+  std::vector<double> raw_reference_;  // per objective
+  ParetoArchive archive_;
+  std::unordered_set<std::string> keys_;
+  int64_t next_rejected_id_ = -1;  // rejected proposals are fed back with negative ids
+  bool exhausted_ = false;
+};
+
+}  // namespace kdnas

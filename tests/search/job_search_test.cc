@@ -1,0 +1,111 @@
+#include "search/job_search.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+namespace kdnas {
+namespace {
+
+JobSearchOptions DemoOptions() {
+  JobSearchOptions o;
+  o.space.base.architecture.d_ff = 0;
+  o.space.parameters = {ParameterConfig::Integer("num_layers", 1, 4), ParameterConfig::Discrete("d_model", {32, 64, 128}),
+                        ParameterConfig::Discrete("weight_bits", {16, 8, 4, 3, 2}),
+                        ParameterConfig::Discrete("group_size", {32, 128})};
+  o.strategy.name = "nsga2";
+  o.strategy.population_size = 8;
+  o.strategy.seed = 1;
+  o.context = {65, 200};
+  return o;
+}
+
+// A synthetic loss: bigger and less quantized students do better.
+MetricValues Evaluate(const Candidate& c, const CostEstimate& cost) {
+  double loss = 1.5 + 30.0 / std::sqrt(static_cast<double>(cost.params)) + 0.4 / c.compression.weight_bits;
+  return {{"val_loss", loss}, {"size_bytes", static_cast<double>(cost.size_bytes)}};
+}
+
+TEST(JobSearch, ProposesFeasibleNewCandidatesAndKeepsAFront) {
+  JobSearchOptions o = DemoOptions();
+  o.constraints.max_size_bytes = 300000;
+  auto search = *JobSearch::Create(o);
+  std::set<std::string> keys;
+  double last_hv = 0;
+  int64_t id = 0;
+  for (int round = 0; round < 10; ++round) {
+    std::vector<Proposal> rejected;
+    for (const Proposal& p : search->Propose(3, &rejected)) {
+      EXPECT_TRUE(p.feasible);
+      EXPECT_LE(p.cost.size_bytes, 300000);
+      EXPECT_TRUE(keys.insert(p.key).second) << "duplicate " << p.key;
+      FrontChange change = search->Complete(id++, p.point, TrialStatus::kSucceeded, Evaluate(p.candidate, p.cost));
+      EXPECT_GE(change.hypervolume, last_hv);
+      last_hv = change.hypervolume;
+    }
+    for (const Proposal& r : rejected) {
+      EXPECT_FALSE(r.feasible);
+      EXPECT_NE(r.reject_reason.find("constraints.max_size_bytes"), std::string::npos);
+    }
+  }
+  EXPECT_GT(search->hypervolume(), 0.0);
+  EXPECT_LE(search->hypervolume(), 1.0);
+  EXPECT_GE(search->front().size(), 2u);
+}
+
+TEST(JobSearch, GroupSizeAtSixteenBitsIsNotADifferentStudent) {
+  JobSearchOptions o = DemoOptions();
+  o.space.parameters = {ParameterConfig::Discrete("group_size", {32, 64, 128})};  // all 16-bit
+  auto search = *JobSearch::Create(o);
+  auto first = search->Propose(3, nullptr);
+  EXPECT_EQ(first.size(), 1u);
+  EXPECT_TRUE(search->exhausted());
+}
+
+TEST(JobSearch, ReplayingTheCallsGivesTheSameProposals) {
+  JobSearchOptions o = DemoOptions();
+  o.constraints.max_size_bytes = 200000;
+  auto original = *JobSearch::Create(o);
+  struct Call {
+    int propose = 0;
+    int64_t id = 0;
+    Point point;
+    MetricValues values;
+  };
+  std::vector<Call> log;
+  int64_t id = 0;
+  std::vector<Proposal> running;
+  for (int round = 0; round < 12; ++round) {
+    log.push_back({2, 0, {}, {}});
+    for (auto& p : original->Propose(2, nullptr)) running.push_back(p);
+    if (!running.empty()) {
+      Proposal p = running.front();
+      running.erase(running.begin());
+      MetricValues v = Evaluate(p.candidate, p.cost);
+      original->Complete(id, p.point, TrialStatus::kSucceeded, v);
+      log.push_back({0, id++, p.point, v});
+    }
+  }
+  auto replayed = *JobSearch::Create(o);
+  for (const Call& c : log) {
+    if (c.propose > 0) replayed->Propose(c.propose, nullptr);
+    else replayed->Complete(c.id, c.point, TrialStatus::kSucceeded, c.values);
+  }
+  auto a = original->Propose(3, nullptr), b = replayed->Propose(3, nullptr);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].key, b[i].key);
+  EXPECT_DOUBLE_EQ(original->hypervolume(), replayed->hypervolume());
+}
+
+TEST(JobSearch, NormalizesAgainstAFixedReference) {
+  JobSearchOptions o = DemoOptions();
+  o.objectives = {{"val_loss", false}, {"teacher_agreement", true}};
+  auto search = *JobSearch::Create(o);
+  ObjectiveVector v = search->Normalize({{"val_loss", std::log(65.0) / 2}, {"teacher_agreement", 0.8}});
+  EXPECT_DOUBLE_EQ(v[0], 0.5);
+  EXPECT_DOUBLE_EQ(v[1], -0.8);
+  EXPECT_EQ(search->raw_reference(), (std::vector<double>{std::log(65.0), 0.0}));
+}
+
+}  // namespace
+}  // namespace kdnas
