@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 
+#include "workers/pruning.h"
 #include "workers/quantize.h"
 
 namespace kdnas {
@@ -248,6 +249,15 @@ std::vector<WeightRef> GptImpl::Weights() {
     out.push_back({"lm_head", TensorRole::kHead, &lm_head_weight, nullptr, c.weight_bits, c.group_size});
   }
   return out;
+}
+
+void GptImpl::UpdateMasks(double sparsity) {
+  torch::NoGradGuard no_grad;
+  for (auto& w : Weights()) {
+    if (!w.mask || !w.mask->defined()) continue;
+    w.mask->copy_(PruningMask(*w.param, config_.compression, sparsity));
+    w.param->mul_(*w.mask);
+  }
 }
 
 void GptImpl::Deploy() {

@@ -119,6 +119,10 @@ class GptImpl : public torch::nn::Module {
   // quantization: the model then computes exactly what the artifact holds.
   void Deploy();
   bool deployed() const { return deployed_; }
+  // Recomputes the pruning masks of the linear matrices by magnitude, at
+  // unstructured `sparsity` (exact kept count) or the candidate's N:M
+  // pattern, and zeroes the pruned weights. No-op for an unpruned model.
+  void UpdateMasks(double sparsity);
 
   torch::Tensor tok_emb, pos_emb;
   torch::nn::ModuleList layers;

@@ -30,7 +30,7 @@ torch::Tensor DeployedValue(const torch::Tensor& w, int bits, int group_size);
 torch::Tensor FakeQuantize(const torch::Tensor& w, int bits, int group_size);
 
 // The group size in effect for a tensor of `cols` columns: 0 at 16 bits, cols
-// per channel (-1) or when the group is wider than the row, else group_size.
+// per channel (-1), else group_size (a row narrower than it is one group).
 int EffectiveGroupSize(int bits, int group_size, int64_t cols);
 
 }  // namespace kdnas

@@ -1,0 +1,250 @@
+// ReadPackedArtifact: decodes docs/artifact-format.md back to weights.
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "workers/packed_artifact.h"
+
+namespace kdnas {
+namespace {
+
+class ByteReader {
+ public:
+  explicit ByteReader(const std::string& s) : s_(s) {}
+  bool Has(size_t n) const { return pos_ + n <= s_.size(); }
+  uint32_t U8() { return static_cast<uint8_t>(s_[pos_++]); }
+  uint32_t U32() {
+    uint32_t v = 0;
+    for (int i = 0; i < 4; ++i) v |= U8() << (8 * i);
+    return v;
+  }
+  float F32() {
+    uint32_t v = U32();
+    float f;
+    std::memcpy(&f, &v, 4);
+    return f;
+  }
+  std::string Bytes(size_t n) {
+    std::string out = s_.substr(pos_, n);
+    pos_ += n;
+    return out;
+  }
+  const uint8_t* Here() const { return reinterpret_cast<const uint8_t*>(s_.data()) + pos_; }
+  void Skip(size_t n) { pos_ += n; }
+  size_t pos() const { return pos_; }
+  size_t size() const { return s_.size(); }
+
+ private:
+  const std::string& s_;
+  size_t pos_ = 0;
+};
+
+class BitReader {
+ public:
+  explicit BitReader(const uint8_t* p) : p_(p) {}
+  uint32_t Get(int bits) {
+    uint32_t v = 0;
+    for (int i = 0; i < bits; ++i, ++bit_) v |= static_cast<uint32_t>((p_[bit_ >> 3] >> (bit_ & 7)) & 1) << i;
+    return v;
+  }
+
+ private:
+  const uint8_t* p_;
+  uint64_t bit_ = 0;
+};
+
+int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+float HalfToFloat(uint16_t bits) {
+  at::Half h;
+  h.x = bits;
+  return static_cast<float>(h);
+}
+
+StatusOr<PackedTensor> ReadTensor(ByteReader* r, const std::string& name) {
+  auto bad = [&](const std::string& why) { return DataLoss("artifact: tensor " + name + ": " + why); };
+  if (!r->Has(20)) return bad("truncated header");
+  PackedTensor t;
+  t.name = name;
+  t.bits = static_cast<int>(r->U8());
+  t.sparse_encoding = static_cast<int>(r->U8());
+  t.n = static_cast<int>(r->U8());
+  t.m = static_cast<int>(r->U8());
+  t.group_size = static_cast<int32_t>(r->U32());
+  t.rows = r->U32();
+  t.cols = r->U32();
+  t.stored_values = r->U32();
+  const int64_t numel = t.rows * t.cols;
+  if (t.bits != 16 && t.bits != 8 && t.bits != 6 && t.bits != 4 && t.bits != 3 && t.bits != 2) {
+    return bad("bits " + std::to_string(t.bits));
+  }
+  if (t.sparse_encoding > 2) return bad("sparse encoding " + std::to_string(t.sparse_encoding));
+  if (t.bits < 16 && t.group_size <= 0) return bad("group size " + std::to_string(t.group_size));
+  if (numel <= 0 || numel > (int64_t{1} << 34)) return bad("shape");
+  std::vector<uint8_t> kept(numel, 1);
+  if (t.sparse_encoding == 1) {
+    if (!r->Has(CeilDiv(numel, 8))) return bad("truncated bitmap");
+    BitReader br(r->Here());
+    int64_t count = 0;
+    for (int64_t i = 0; i < numel; ++i) count += (kept[i] = static_cast<uint8_t>(br.Get(1)));
+    r->Skip(CeilDiv(numel, 8));
+    if (count != t.stored_values) return bad("bitmap keeps " + std::to_string(count) + " but stores " + std::to_string(t.stored_values));
+  } else if (t.sparse_encoding == 2) {
+    if (t.m != 2 && t.m != 4 && t.m != 8) return bad("M " + std::to_string(t.m));
+    if (t.n < 1 || t.n > t.m || t.cols % t.m != 0) return bad("N:M " + std::to_string(t.n) + ":" + std::to_string(t.m));
+    int bits = 0;
+    while ((1 << bits) < t.m) ++bits;
+    const int64_t groups = numel / t.m;
+    const int64_t bytes = CeilDiv(groups * t.n * bits, 8);
+    if (!r->Has(bytes)) return bad("truncated N:M indices");
+    if (t.stored_values != groups * t.n) return bad("stored values");
+    std::fill(kept.begin(), kept.end(), 0);
+    BitReader br(r->Here());
+    for (int64_t g = 0; g < groups; ++g) {
+      int last = -1;
+      for (int j = 0; j < t.n; ++j) {
+        int pos = static_cast<int>(br.Get(bits));
+        if (pos <= last || pos >= t.m) return bad("N:M positions not increasing in group " + std::to_string(g));
+        last = pos;
+        kept[g * t.m + pos] = 1;
+      }
+    }
+    r->Skip(bytes);
+  } else if (t.stored_values != numel) {
+    return bad("dense tensor stores " + std::to_string(t.stored_values) + " values");
+  }
+  std::vector<float> scales;
+  int64_t groups_per_row = 0;
+  if (t.bits < 16) {
+    groups_per_row = CeilDiv(t.cols, t.group_size);
+    const int64_t n_scales = t.rows * groups_per_row;
+    if (!r->Has(2 * n_scales)) return bad("truncated scales");
+    scales.resize(n_scales);
+    for (int64_t i = 0; i < n_scales; ++i) scales[i] = HalfToFloat(static_cast<uint16_t>(r->U8() | (r->U8() << 8)));
+  }
+  const int64_t value_bytes = CeilDiv(t.stored_values * t.bits, 8);
+  if (!r->Has(value_bytes)) return bad("truncated values");
+  t.values = torch::zeros({t.rows, t.cols});
+  t.mask = torch::zeros({t.rows, t.cols});
+  float* v = t.values.data_ptr<float>();
+  float* mk = t.mask.data_ptr<float>();
+  BitReader br(r->Here());
+  const int32_t qmax = t.bits < 16 ? (1 << (t.bits - 1)) - 1 : 0;
+  for (int64_t i = 0; i < numel; ++i) {
+    mk[i] = kept[i];
+    if (t.sparse_encoding != 0 && !kept[i]) continue;
+    uint32_t raw = br.Get(t.bits);
+    if (t.bits == 16) {
+      v[i] = HalfToFloat(static_cast<uint16_t>(raw));
+    } else {
+      int32_t q = static_cast<int32_t>(raw << (32 - t.bits)) >> (32 - t.bits);  // sign-extend
+      if (q < -qmax || q > qmax) return bad("value out of range at " + std::to_string(i));
+      const int64_t row = i / t.cols, col = i % t.cols;
+      v[i] = static_cast<float>(q) * scales[row * groups_per_row + col / t.group_size];
+    }
+  }
+  if (t.sparse_encoding == 0) {
+    // Dense storage of a pruned tensor: zeros are pruned or quantized to zero;
+    // the mask is all ones (the format does not distinguish them).
+  }
+  r->Skip(value_bytes);
+  return t;
+}
+
+}  // namespace
+
+StatusOr<PackedArtifact> ReadPackedArtifact(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound("artifact: cannot open '" + path + "'");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ParsePackedArtifact(ss.str());
+}
+
+StatusOr<PackedArtifact> ParsePackedArtifact(const std::string& bytes) {
+  ByteReader r(bytes);
+  if (!r.Has(64) || bytes.compare(0, 4, "KDNA") != 0) return DataLoss("artifact: not a KDNA file");
+  r.Skip(4);
+  const uint32_t version = r.U32();
+  if (version != 1) return DataLoss("artifact: format version " + std::to_string(version));
+  const uint32_t vocab = r.U32();
+  Candidate c;
+  Architecture& a = c.architecture;
+  a.num_layers = static_cast<int>(r.U32());
+  a.d_model = static_cast<int>(r.U32());
+  a.num_heads = static_cast<int>(r.U32());
+  a.context_length = static_cast<int>(r.U32());
+  c.compression.weight_bits = static_cast<int>(r.U8());
+  c.compression.embedding_bits = static_cast<int>(r.U8());
+  a.tie_embeddings = r.U8() != 0;
+  c.compression.sparsity_pattern = static_cast<SparsityPattern>(r.U8());
+  c.compression.group_size = static_cast<int32_t>(r.U32());
+  c.compression.sparsity = r.F32();
+  c.compression.low_rank_ratio = r.F32();
+  const uint32_t tokenizer_bytes = r.U32();
+  const uint32_t count = r.U32();
+  r.Skip(12);
+  if (a.num_layers < 1 || a.num_layers > 4096 || a.num_heads < 1 || a.d_model % a.num_heads != 0 ||
+      a.context_length < 1) {
+    return DataLoss("artifact: implausible header");
+  }
+  if (!r.Has(8 * static_cast<size_t>(a.num_layers))) return DataLoss("artifact: truncated layer table");
+  for (int l = 0; l < a.num_layers; ++l) {
+    LayerChoice choice;
+    choice.num_heads = static_cast<int>(r.U32());
+    choice.d_ff = static_cast<int>(r.U32());
+    a.layers.push_back(choice);
+  }
+  a.d_ff = a.layers[0].d_ff;
+  if (!r.Has(tokenizer_bytes)) return DataLoss("artifact: truncated tokenizer");
+  auto tokenizer = Tokenizer::Deserialize(r.Bytes(tokenizer_bytes));
+  if (!tokenizer.ok()) return DataLoss("artifact: " + tokenizer.status().message());
+  if (tokenizer->vocab_size() != static_cast<int>(vocab)) return DataLoss("artifact: vocab_size differs from the tokenizer's");
+  PackedArtifact art{c, *tokenizer, {}, static_cast<int64_t>(bytes.size())};
+  auto& ts = art.tensors;
+  auto expect = [&](const std::string& name, int64_t rows, int64_t cols) -> Status {
+    KDNAS_ASSIGN_OR_RETURN(PackedTensor t, ReadTensor(&r, name));
+    if (t.rows != rows || t.cols != cols) {
+      return DataLoss("artifact: " + name + " is [" + std::to_string(t.rows) + ", " + std::to_string(t.cols) +
+                      "], expected [" + std::to_string(rows) + ", " + std::to_string(cols) + "]");
+    }
+    ts.push_back(std::move(t));
+    return Status::Ok();
+  };
+  auto linear = [&](const std::string& name, int64_t out, int64_t in) -> Status {
+    KDNAS_ASSIGN_OR_RETURN(PackedTensor t, ReadTensor(&r, name));
+    if (t.rows == out && t.cols == in) {
+      ts.push_back(std::move(t));
+    } else {
+      if (t.rows != out) return DataLoss("artifact: " + name + " has " + std::to_string(t.rows) + " rows, expected " + std::to_string(out));
+      const int64_t k = t.cols;
+      t.name = name + ".u";
+      ts.push_back(std::move(t));
+      KDNAS_RETURN_IF_ERROR(expect(name + ".v", k, in));
+    }
+    return expect(name + ".bias", 1, out);
+  };
+  const int64_t d = a.d_model, V = vocab;
+  KDNAS_RETURN_IF_ERROR(expect("tok_emb", V, d));
+  KDNAS_RETURN_IF_ERROR(expect("pos_emb", a.context_length, d));
+  for (int l = 0; l < a.num_layers; ++l) {
+    const std::string p = "layers." + std::to_string(l) + ".";
+    const int64_t width = static_cast<int64_t>(a.layer_heads(l)) * a.head_dim(), ff = a.layer_d_ff(l);
+    KDNAS_RETURN_IF_ERROR(expect(p + "ln1.weight", 1, d));
+    KDNAS_RETURN_IF_ERROR(expect(p + "ln1.bias", 1, d));
+    KDNAS_RETURN_IF_ERROR(linear(p + "attn.qkv", 3 * width, d));
+    KDNAS_RETURN_IF_ERROR(linear(p + "attn.proj", d, width));
+    KDNAS_RETURN_IF_ERROR(expect(p + "ln2.weight", 1, d));
+    KDNAS_RETURN_IF_ERROR(expect(p + "ln2.bias", 1, d));
+    KDNAS_RETURN_IF_ERROR(linear(p + "mlp.fc", ff, d));
+    KDNAS_RETURN_IF_ERROR(linear(p + "mlp.proj", d, ff));
+  }
+  KDNAS_RETURN_IF_ERROR(expect("ln_f.weight", 1, d));
+  KDNAS_RETURN_IF_ERROR(expect("ln_f.bias", 1, d));
+  if (!a.tie_embeddings) KDNAS_RETURN_IF_ERROR(expect("lm_head", V, d));
+  if (ts.size() != count) return DataLoss("artifact: header says " + std::to_string(count) + " tensors, found " + std::to_string(ts.size()));
+  if (r.pos() != r.size()) return DataLoss("artifact: " + std::to_string(r.size() - r.pos()) + " trailing bytes");
+  return art;
+}
+
+}  // namespace kdnas
