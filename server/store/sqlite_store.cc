@@ -1,0 +1,296 @@
+#include "server/store/sqlite_store.h"
+
+#include <chrono>
+
+namespace kdnas {
+namespace {
+
+// Each entry moves the schema from version i to i + 1.
+const char* const kMigrations[] = {
+    // 1: the initial schema.
+    "CREATE TABLE jobs(id INTEGER PRIMARY KEY, request_id TEXT NOT NULL, job BLOB NOT NULL);"
+    "CREATE INDEX jobs_request ON jobs(request_id);"
+    "CREATE TABLE trials(job_id INTEGER NOT NULL, trial_id INTEGER NOT NULL, trial BLOB NOT NULL,"
+    "  point BLOB NOT NULL, lease_token TEXT NOT NULL, lease_deadline_ms INTEGER NOT NULL,"
+    "  report BLOB NOT NULL, PRIMARY KEY(job_id, trial_id)) WITHOUT ROWID;"
+    "CREATE TABLE search_log(job_id INTEGER NOT NULL, seq INTEGER NOT NULL, kind INTEGER NOT NULL,"
+    "  value INTEGER NOT NULL, PRIMARY KEY(job_id, seq)) WITHOUT ROWID;"
+    "CREATE TABLE events(job_id INTEGER NOT NULL, seq INTEGER NOT NULL, event BLOB NOT NULL,"
+    "  PRIMARY KEY(job_id, seq)) WITHOUT ROWID;"
+    "CREATE TABLE blobs(name TEXT PRIMARY KEY, blob BLOB NOT NULL);",
+};
+
+Status SqlError(sqlite3* db, const std::string& what) {
+  return Internal(what + ": " + (db != nullptr ? sqlite3_errmsg(db) : "no database"));
+}
+
+Status Exec(sqlite3* db, const std::string& sql) {
+  char* error = nullptr;
+  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
+    std::string message = error != nullptr ? error : "unknown error";
+    sqlite3_free(error);
+    return Internal("sqlite: " + message + " in: " + sql.substr(0, 80));
+  }
+  return Status::Ok();
+}
+
+// A prepared statement, finalized on scope exit.
+class Statement {
+ public:
+  Statement(sqlite3* db, const char* sql) : db_(db) { ok_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) == SQLITE_OK; }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  bool ok() const { return ok_; }
+  sqlite3_stmt* get() { return stmt_; }
+  void BindBlob(int i, const std::string& s) { sqlite3_bind_blob(stmt_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT); }
+  void BindText(int i, const std::string& s) { sqlite3_bind_text(stmt_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT); }
+  void BindInt(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
+  // Steps a write; resets for reuse.
+  Status Run() {
+    int rc = sqlite3_step(stmt_);
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+    return rc == SQLITE_DONE ? Status::Ok() : SqlError(db_, "sqlite write");
+  }
+  std::string Blob(int col) {
+    const void* p = sqlite3_column_blob(stmt_, col);
+    int n = sqlite3_column_bytes(stmt_, col);
+    return p != nullptr ? std::string(static_cast<const char*>(p), static_cast<size_t>(n)) : std::string();
+  }
+  int64_t Int(int col) { return sqlite3_column_int64(stmt_, col); }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+  bool ok_ = false;
+};
+
+Status Configure(sqlite3* db, bool synchronous_full) {
+  sqlite3_busy_timeout(db, 5000);
+  KDNAS_RETURN_IF_ERROR(Exec(db, "PRAGMA journal_mode=WAL;"));
+  KDNAS_RETURN_IF_ERROR(Exec(db, synchronous_full ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=NORMAL;"));
+  return Exec(db, "PRAGMA foreign_keys=OFF;");
+}
+
+}  // namespace
+
+int SqliteStore::LatestSchemaVersion() { return static_cast<int>(std::size(kMigrations)); }
+
+StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, const Options& options) {
+  std::unique_ptr<SqliteStore> store(new SqliteStore());
+  store->options_ = options;
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  if (sqlite3_open_v2(path.c_str(), &store->db_, flags, nullptr) != SQLITE_OK) {
+    return Unavailable("cannot open the store " + path + ": " + sqlite3_errmsg(store->db_));
+  }
+  KDNAS_RETURN_IF_ERROR(Configure(store->db_, options.synchronous_full));
+  KDNAS_RETURN_IF_ERROR(store->Migrate());
+  if (sqlite3_open_v2(path.c_str(), &store->reader_, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+    return Unavailable("cannot open the store " + path + " for reading: " + sqlite3_errmsg(store->reader_));
+  }
+  sqlite3_busy_timeout(store->reader_, 5000);
+  store->writer_ = std::thread([s = store.get()] { s->WriterLoop(); });
+  return store;
+}
+
+SqliteStore::~SqliteStore() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+  sqlite3_close(reader_);
+  sqlite3_close(db_);
+}
+
+Status SqliteStore::Migrate() {
+  KDNAS_RETURN_IF_ERROR(Exec(db_, "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL);"));
+  {
+    Statement q(db_, "SELECT version FROM schema_version LIMIT 1;");
+    if (!q.ok()) return SqlError(db_, "schema_version");
+    schema_version_ = sqlite3_step(q.get()) == SQLITE_ROW ? static_cast<int>(q.Int(0)) : 0;
+  }
+  if (schema_version_ > LatestSchemaVersion()) {
+    return FailedPrecondition("the store has schema version " + std::to_string(schema_version_) +
+                              ", newer than this controller's " + std::to_string(LatestSchemaVersion()) +
+                              "; upgrade kdnas-controller");
+  }
+  while (schema_version_ < LatestSchemaVersion()) {
+    KDNAS_RETURN_IF_ERROR(Exec(db_, "BEGIN IMMEDIATE;"));
+    Status s = Exec(db_, kMigrations[schema_version_]);
+    if (s.ok()) {
+      s = Exec(db_, "DELETE FROM schema_version; INSERT INTO schema_version VALUES(" +
+                        std::to_string(schema_version_ + 1) + ");");
+    }
+    if (!s.ok()) {
+      (void)Exec(db_, "ROLLBACK;");
+      return Internal("migration to schema version " + std::to_string(schema_version_ + 1) + " failed: " + s.message());
+    }
+    KDNAS_RETURN_IF_ERROR(Exec(db_, "COMMIT;"));
+    ++schema_version_;
+  }
+  return Status::Ok();
+}
+
+StatusOr<StoreSnapshot> SqliteStore::Load() {
+  KDNAS_RETURN_IF_ERROR(Sync());
+  std::lock_guard<std::mutex> lock(read_mu_);
+  StoreSnapshot s;
+  {
+    Statement q(reader_, "SELECT id, request_id, job FROM jobs ORDER BY id;");
+    while (sqlite3_step(q.get()) == SQLITE_ROW) s.jobs.push_back({q.Int(0), q.Blob(1), q.Blob(2)});
+  }
+  {
+    Statement q(reader_,
+                "SELECT job_id, trial_id, trial, point, lease_token, lease_deadline_ms, report FROM trials "
+                "ORDER BY job_id, trial_id;");
+    while (sqlite3_step(q.get()) == SQLITE_ROW) {
+      s.trials.push_back({q.Int(0), q.Int(1), q.Blob(2), q.Blob(3), q.Blob(4), q.Int(5), q.Blob(6)});
+    }
+  }
+  {
+    Statement q(reader_, "SELECT job_id, seq, kind, value FROM search_log ORDER BY job_id, seq;");
+    while (sqlite3_step(q.get()) == SQLITE_ROW) {
+      s.log.push_back({q.Int(0), q.Int(1), static_cast<SearchLogRecord::Kind>(q.Int(2)), q.Int(3)});
+    }
+  }
+  {
+    Statement q(reader_, "SELECT name, blob FROM blobs ORDER BY name;");
+    while (sqlite3_step(q.get()) == SQLITE_ROW) s.blobs.push_back({q.Blob(0), q.Blob(1)});
+  }
+  return s;
+}
+
+StatusOr<std::vector<EventRecord>> SqliteStore::LoadEvents(int64_t job_id, int64_t after_seq, int64_t limit) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  Statement q(reader_, "SELECT seq, event FROM events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?;");
+  if (!q.ok()) return SqlError(reader_, "events");
+  q.BindInt(1, job_id);
+  q.BindInt(2, after_seq);
+  q.BindInt(3, limit);
+  std::vector<EventRecord> out;
+  while (sqlite3_step(q.get()) == SQLITE_ROW) out.push_back({job_id, q.Int(0), q.Blob(1)});
+  return out;
+}
+
+void SqliteStore::Commit(WriteBatch batch, std::function<void(const Status&)> done) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.push_back({std::move(batch), std::move(done)});
+  }
+  cv_.notify_one();
+}
+
+Status SqliteStore::Sync() {
+  std::unique_lock<std::mutex> lock(mu_);
+  idle_cv_.wait(lock, [&] { return (queue_.empty() && !writing_) || stop_; });
+  return Status::Ok();
+}
+
+StoreStats SqliteStore::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
+void SqliteStore::SetCommitObserver(CommitObserver observer) {
+  std::lock_guard<std::mutex> lock(mu_);
+  observer_ = std::move(observer);
+}
+
+Status SqliteStore::Apply(const WriteBatch& batch) {
+  if (!batch.jobs.empty()) {
+    Statement st(db_, "INSERT OR REPLACE INTO jobs(id, request_id, job) VALUES(?, ?, ?);");
+    for (const auto& r : batch.jobs) {
+      st.BindInt(1, r.id);
+      st.BindText(2, r.request_id);
+      st.BindBlob(3, r.job);
+      KDNAS_RETURN_IF_ERROR(st.Run());
+    }
+  }
+  if (!batch.trials.empty()) {
+    Statement st(db_,
+                 "INSERT OR REPLACE INTO trials(job_id, trial_id, trial, point, lease_token, lease_deadline_ms, report) "
+                 "VALUES(?, ?, ?, ?, ?, ?, ?);");
+    for (const auto& r : batch.trials) {
+      st.BindInt(1, r.job_id);
+      st.BindInt(2, r.trial_id);
+      st.BindBlob(3, r.trial);
+      st.BindBlob(4, r.point);
+      st.BindText(5, r.lease_token);
+      st.BindInt(6, r.lease_deadline_ms);
+      st.BindBlob(7, r.report);
+      KDNAS_RETURN_IF_ERROR(st.Run());
+    }
+  }
+  if (!batch.log.empty()) {
+    Statement st(db_, "INSERT OR REPLACE INTO search_log(job_id, seq, kind, value) VALUES(?, ?, ?, ?);");
+    for (const auto& r : batch.log) {
+      st.BindInt(1, r.job_id);
+      st.BindInt(2, r.seq);
+      st.BindInt(3, r.kind);
+      st.BindInt(4, r.value);
+      KDNAS_RETURN_IF_ERROR(st.Run());
+    }
+  }
+  if (!batch.events.empty()) {
+    Statement st(db_, "INSERT OR REPLACE INTO events(job_id, seq, event) VALUES(?, ?, ?);");
+    for (const auto& r : batch.events) {
+      st.BindInt(1, r.job_id);
+      st.BindInt(2, r.seq);
+      st.BindBlob(3, r.event);
+      KDNAS_RETURN_IF_ERROR(st.Run());
+    }
+  }
+  if (!batch.blobs.empty()) {
+    Statement st(db_, "INSERT OR REPLACE INTO blobs(name, blob) VALUES(?, ?);");
+    for (const auto& r : batch.blobs) {
+      st.BindText(1, r.name);
+      st.BindBlob(2, r.blob);
+      KDNAS_RETURN_IF_ERROR(st.Run());
+    }
+  }
+  return Status::Ok();
+}
+
+void SqliteStore::WriterLoop() {
+  for (;;) {
+    std::vector<Pending> group;
+    CommitObserver observer;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (queue_.empty() && stop_) break;
+      while (!queue_.empty() && static_cast<int>(group.size()) < options_.max_batches_per_commit) {
+        group.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      writing_ = true;
+      observer = observer_;
+    }
+    auto start = std::chrono::steady_clock::now();
+    Status status = Exec(db_, "BEGIN IMMEDIATE;");
+    int64_t writes = 0;
+    for (const Pending& p : group) {
+      if (!status.ok()) break;
+      status = Apply(p.batch);
+      writes += static_cast<int64_t>(p.batch.size());
+    }
+    status = status.ok() ? Exec(db_, "COMMIT;") : status;
+    if (!status.ok()) (void)Exec(db_, "ROLLBACK;");
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (observer) observer(seconds, static_cast<int>(group.size()));
+    for (Pending& p : group) {
+      if (p.done) p.done(status);
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stats_.commits++;
+      stats_.batches += static_cast<int64_t>(group.size());
+      stats_.writes += writes;
+      writing_ = false;
+    }
+    idle_cv_.notify_all();
+  }
+}
+
+}  // namespace kdnas

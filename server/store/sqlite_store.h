@@ -1,0 +1,70 @@
+// The embedded Store: one SQLite file in WAL mode. A writer thread groups
+// every batch that arrives while a transaction is being written into the
+// next transaction (group commit), so concurrent reports share one fsync.
+// The schema is versioned; Open applies pending migrations.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "server/store/store.h"
+
+namespace kdnas {
+
+class SqliteStore : public Store {
+ public:
+  struct Options {
+    // FULL: a commit survives power loss (fsync per group commit). NORMAL:
+    // survives a process crash, not a power loss.
+    bool synchronous_full = true;
+    // Most batches folded into one transaction.
+    int max_batches_per_commit = 4096;
+  };
+
+  static StatusOr<std::unique_ptr<SqliteStore>> Open(const std::string& path, const Options& options);
+  ~SqliteStore() override;
+
+  StatusOr<StoreSnapshot> Load() override;
+  StatusOr<std::vector<EventRecord>> LoadEvents(int64_t job_id, int64_t after_seq, int64_t limit) override;
+  void Commit(WriteBatch batch, std::function<void(const Status&)> done) override;
+  Status Sync() override;
+  StoreStats stats() const override;
+  void SetCommitObserver(CommitObserver observer) override;
+
+  // The schema version after migrations.
+  static int LatestSchemaVersion();
+  int schema_version() const { return schema_version_; }
+
+ private:
+  struct Pending {
+    WriteBatch batch;
+    std::function<void(const Status&)> done;
+  };
+
+  SqliteStore() = default;
+  Status Migrate();
+  Status Apply(const WriteBatch& batch);
+  void WriterLoop();
+
+  sqlite3* db_ = nullptr;       // used by the writer thread, and by Load under read_mu_
+  sqlite3* reader_ = nullptr;   // a second connection for LoadEvents
+  std::mutex read_mu_;
+  Options options_;
+  int schema_version_ = 0;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::condition_variable idle_cv_;
+  std::deque<Pending> queue_;
+  bool writing_ = false;
+  bool stop_ = false;
+  StoreStats stats_;
+  CommitObserver observer_;
+  std::thread writer_;
+};
+
+}  // namespace kdnas
