@@ -1,9 +1,12 @@
 // kdnas-worker: trains, compresses and evaluates candidate students.
+#include <torch/torch.h>
+
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include "search/flags.h"
+#include "workers/commands.h"
 #include "workers/worker_info.h"
 
 namespace {
@@ -12,7 +15,10 @@ const char kUsage[] =
     "kdnas-worker COMMAND [flags]\n"
     "\n"
     "Commands:\n"
-    "  info    Print the threads, BLAS library and LibTorch version this worker uses.\n"
+    "  info            Print the threads, BLAS library and LibTorch version this worker uses.\n"
+    "  train-teacher   Train a GPT teacher on a text file and save it as TorchScript.\n"
+    "  run-candidate   Distill, compress, evaluate and export one candidate student.\n"
+    "  generate        Sample text from a TorchScript model (teacher or student).\n"
     "\n"
     "Run 'kdnas-worker COMMAND --help' for the flags of a command.";
 
@@ -40,6 +46,9 @@ int main(int argc, char** argv) {
   std::string command = argv[1];
   std::vector<std::string> args(argv + 2, argv + argc);
   if (command == "info") return RunInfo(args);
+  if (command == "train-teacher") return kdnas::TrainTeacherCommand(args);
+  if (command == "run-candidate") return kdnas::RunCandidateCommand(args);
+  if (command == "generate") return kdnas::GenerateCommand(args);
   std::fprintf(stderr, "kdnas-worker: unknown command '%s'\n%s\n", command.c_str(), kUsage);
   return 2;
 }

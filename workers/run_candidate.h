@@ -1,0 +1,112 @@
+// Everything a worker does with one candidate: build the student (scratch or
+// inherited), distill and compress it, evaluate it and export it (packed
+// artifact, TorchScript, metrics.json). The lease loop calls RunCandidate for
+// each leased trial with the job's shared JobResources (teacher, corpus,
+// teacher-output cache, held-out set), so per-job work happens once.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "search/candidate.h"
+#include "search/status.h"
+#include "workers/corpus.h"
+#include "workers/distill.h"
+#include "workers/gpt.h"
+#include "workers/teacher.h"
+#include "workers/teacher_cache.h"
+
+namespace kdnas {
+
+struct JobOptions {
+  std::string teacher_path;
+  std::string teacher_tokenizer_path;  // when the teacher archive has none
+  std::string data_path;
+  double validation_fraction = 0.1;
+  int64_t eval_tokens = 16384;  // held-out tokens for validation loss
+  TeacherCacheOptions cache;
+};
+
+// Per-job state shared by the trials of a job (thread-safe accessors).
+class JobResources {
+ public:
+  static StatusOr<std::shared_ptr<JobResources>> Load(const JobOptions& options);
+
+  const JobOptions& options() const { return options_; }
+  Teacher& teacher() { return *teacher_; }
+  const Corpus& corpus() const { return *corpus_; }
+  TeacherCache& cache() { return *cache_; }
+  // Held-out windows of `context` tokens and the teacher's log-probs on them.
+  struct EvalSet {
+    torch::Tensor x, y, teacher_logprobs;
+  };
+  StatusOr<const EvalSet*> Eval(int context);
+  // The teacher as a dense Gpt for inheritance (kdnas teachers only).
+  StatusOr<GptImpl*> TeacherModel();
+  // Teacher logits, serialised (TorchScript modules are not re-entrant here).
+  StatusOr<torch::Tensor> TeacherLogits(const torch::Tensor& x);
+  // Teacher::CheckContext once per context length.
+  Status CheckTeacher(int context);
+
+ private:
+  JobOptions options_;
+  std::unique_ptr<Teacher> teacher_;
+  std::unique_ptr<Corpus> corpus_;
+  std::unique_ptr<TeacherCache> cache_;
+  std::mutex mu_;          // eval sets and the teacher model
+  std::mutex teacher_mu_;  // teacher forward passes
+  std::set<int> checked_contexts_;
+  std::map<int, EvalSet> eval_;
+  Gpt teacher_model_{nullptr};
+  std::string teacher_model_error_;
+};
+
+struct RunOptions {
+  Candidate candidate;
+  JobOptions job;                       // used when `resources` is null
+  std::shared_ptr<JobResources> resources;
+  std::string out_dir;                  // gets student.kdna, student.pt, metrics.json
+  int64_t train_steps = 300;
+  int batch_size = 12;
+  double learning_rate = 1e-3;
+  uint64_t seed = 1;       // student initialisation
+  uint64_t data_seed = 1;  // batches; keep it the same for every trial of a job (shared teacher cache)
+  std::vector<int64_t> report_steps;  // intermediate validation (multi-fidelity rungs)
+  int64_t stop_at_step = 0;           // stop (and checkpoint) after this step; 0 = none
+  std::string checkpoint_path;        // "" = none; resumes when the file exists
+  int64_t checkpoint_every_steps = 0;
+  int threads = 0;                    // LibTorch intra-op threads; 0 = unchanged
+  bool measure_latency = true;
+  int latency_repeats = 5;
+  bool write_torchscript = true;
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+struct TrialReport {
+  // The fields of kdnas.v1.TrialMetrics.
+  double val_loss = 0, perplexity = 0, teacher_agreement = 0, kl_to_teacher = 0;
+  int64_t params = 0, nonzero_params = 0, flops_per_token = 0, size_bytes = 0;
+  double latency_ms = 0, tokens_per_second = 0, worker_seconds = 0;
+  int64_t train_steps = 0;
+  double train_loss = 0;
+  // Stopped before the end (callback, cancellation or stop_at_step): only
+  // the progress fields are meaningful and no artifact is written.
+  bool stopped = false;
+  double train_tokens_per_second = 0;
+  std::vector<std::pair<int64_t, double>> val_losses;
+  std::string init_summary;
+  std::string packed_path, torchscript_path, metrics_path;
+};
+
+StatusOr<TrialReport> RunCandidate(const RunOptions& options, const ProgressCallback& progress = nullptr);
+
+// metrics.json of a report (the TrialMetrics field names, plus extras).
+std::string TrialReportJson(const TrialReport& report, const Candidate& candidate);
+
+}  // namespace kdnas
