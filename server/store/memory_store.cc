@@ -1,5 +1,7 @@
 #include "server/store/memory_store.h"
 
+#include <climits>
+
 namespace kdnas {
 
 StatusOr<StoreSnapshot> MemoryStore::Load() {
@@ -21,6 +23,14 @@ StatusOr<std::vector<EventRecord>> MemoryStore::LoadEvents(int64_t job_id, int64
     out.push_back(it->second);
   }
   return out;
+}
+
+StatusOr<int64_t> MemoryStore::LastEventSeq(int64_t job_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = events_.lower_bound({job_id + 1, INT64_MIN});
+  if (it == events_.begin()) return int64_t{0};
+  --it;
+  return it->first.first == job_id ? it->first.second : 0;
 }
 
 void MemoryStore::Commit(WriteBatch batch, std::function<void(const Status&)> done) {

@@ -173,6 +173,15 @@ StatusOr<std::vector<EventRecord>> SqliteStore::LoadEvents(int64_t job_id, int64
   return out;
 }
 
+StatusOr<int64_t> SqliteStore::LastEventSeq(int64_t job_id) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  Statement q(reader_, "SELECT COALESCE(MAX(seq), 0) FROM events WHERE job_id = ?;");
+  if (!q.ok()) return SqlError(reader_, "events");
+  q.BindInt(1, job_id);
+  if (sqlite3_step(q.get()) != SQLITE_ROW) return SqlError(reader_, "events");
+  return q.Int(0);
+}
+
 void SqliteStore::Commit(WriteBatch batch, std::function<void(const Status&)> done) {
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -1,0 +1,394 @@
+// JobManager: construction, recovery, persistence, events, jobs and blobs.
+// Trials and leases are in job_manager_trials.cc, read-only views in
+// job_manager_views.cc.
+#include "server/job_manager.h"
+
+#include <google/protobuf/util/message_differencer.h>
+#include <google/protobuf/util/time_util.h>
+
+#include <random>
+
+#include "proto/api_convert.h"
+#include "server/dataset_inspector.h"
+#include "server/job_validation.h"
+
+namespace kdnas {
+
+using google::protobuf::util::TimeUtil;
+
+namespace {
+
+std::string JobName(int64_t id) { return "jobs/" + std::to_string(id); }
+
+}  // namespace
+
+JobManager::JobManager(Options options, Store* store, BlobStore* blobs, const Clock* clock,
+                       boost::asio::io_context* io)
+    : options_(options),
+      store_(store),
+      blobs_(blobs),
+      clock_(clock),
+      io_(io),
+      strand_(boost::asio::make_strand(*io)),
+      timer_(*io) {
+  std::random_device rd;
+  token_salt_ = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+}
+
+JobManager::~JobManager() = default;
+
+std::string JobManager::NewToken() {
+  const uint64_t n = ++token_counter_;
+  char buf[48];
+  std::snprintf(buf, sizeof(buf), "%016llx%08llx", static_cast<unsigned long long>(Rng::Mix(token_salt_, n)),
+                static_cast<unsigned long long>(n));
+  return buf;
+}
+
+StatusOr<JobManager::JobState*> JobManager::FindJob(const std::string& name) {
+  if (name.rfind("jobs/", 0) != 0) return InvalidArgument("name: \"" + name.substr(0, 80) + "\" is not jobs/<id>");
+  char* end = nullptr;
+  std::string digits = name.substr(5);
+  long long id = std::strtoll(digits.c_str(), &end, 10);
+  if (digits.empty() || *end != '\0') return InvalidArgument("name: \"" + name.substr(0, 80) + "\" is not jobs/<id>");
+  auto it = jobs_.find(id);
+  if (it == jobs_.end()) return NotFound(name + " not found");
+  return &it->second;
+}
+
+Status JobManager::BuildSearch(JobState* job) {
+  const v1::JobSpec& spec = job->job.spec();
+  JobSearchOptions o;
+  o.space = SearchSpaceSpecFromProto(spec.space());
+  o.strategy = StrategyOptionsFromProto(spec);
+  o.objectives.clear();
+  for (const auto& objective : spec.objectives()) {
+    o.objectives.push_back({objective.metric(), objective.direction() == v1::DIRECTION_MAXIMIZE});
+  }
+  o.constraints = ConstraintsFromProto(spec.constraints());
+  o.context = {job->job.data_info().vocab_size(), job->job.data_info().tokenizer_bytes()};
+  KDNAS_ASSIGN_OR_RETURN(job->search, JobSearch::Create(o));
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------- persistence
+
+void JobManager::AddJobRecord(const JobState& job, WriteBatch* batch) const {
+  batch->jobs.push_back({job.id, job.job.request_id(), job.job.SerializeAsString()});
+}
+
+void JobManager::AddTrialRecord(const JobState& job, const TrialState& t, WriteBatch* batch) const {
+  batch->trials.push_back({job.id, static_cast<int64_t>(std::stoll(t.trial.name().substr(t.trial.name().rfind('/') + 1))),
+                           t.trial.SerializeAsString(), PackPoint(t.point), t.lease_token, t.lease_deadline_ms,
+                           t.report});
+}
+
+void JobManager::AddLog(JobState& job, SearchLogRecord::Kind kind, int64_t value, WriteBatch* batch) {
+  batch->log.push_back({job.id, job.next_log_seq++, kind, value});
+}
+
+v1::JobEvent JobManager::NewEvent(JobState& job, WriteBatch* batch) {
+  v1::JobEvent e;
+  e.set_sequence(++job.last_event_seq);
+  *e.mutable_time() = TimeUtil::MillisecondsToTimestamp(clock_->NowMs());
+  e.set_job(job.job.name());
+  (void)batch;
+  return e;
+}
+
+void JobManager::EmitTrialChanged(JobState& job, const TrialState& t, WriteBatch* batch) {
+  v1::JobEvent e = NewEvent(job, batch);
+  *e.mutable_trial_state_changed()->mutable_trial() = t.trial;
+  batch->events.push_back({job.id, e.sequence(), e.SerializeAsString()});
+}
+
+void JobManager::EmitJobChanged(JobState& job, WriteBatch* batch) {
+  v1::JobEvent e = NewEvent(job, batch);
+  auto* c = e.mutable_job_state_changed();
+  c->set_state(job.job.state());
+  c->set_message(job.job.state_message());
+  *c->mutable_progress() = job.job.progress();
+  batch->events.push_back({job.id, e.sequence(), e.SerializeAsString()});
+}
+
+void JobManager::Persist(WriteBatch batch, std::function<void(const Status&)> after) {
+  std::vector<v1::JobEvent> events;
+  for (const auto& r : batch.events) {
+    v1::JobEvent e;
+    if (e.ParseFromString(r.event)) events.push_back(std::move(e));
+  }
+  store_->Commit(std::move(batch), [this, events = std::move(events), after = std::move(after)](const Status& s) {
+    Post([this, s, events, after] {
+      if (s.ok()) Publish(events);
+      if (after) after(s);
+    });
+  });
+}
+
+void JobManager::Publish(const std::vector<v1::JobEvent>& events) {
+  for (const v1::JobEvent& e : events) {
+    auto id = std::strtoll(e.job().substr(5).c_str(), nullptr, 10);
+    auto it = jobs_.find(id);
+    if (it != jobs_.end() && !e.has_trial_progressed()) {
+      it->second.recent_events.push_back(e);
+      while (it->second.recent_events.size() > options_.event_ring_size) it->second.recent_events.pop_front();
+    }
+    for (auto& [sid, sub] : subscriptions_) {
+      if (sub.job_id != id) continue;
+      if (e.has_trial_progressed() && !sub.include_progress) continue;
+      sub.sink->OnEvent(e);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- recovery
+
+Status JobManager::Recover() {
+  KDNAS_ASSIGN_OR_RETURN(StoreSnapshot snapshot, store_->Load());
+  const int64_t now = clock_->NowMs();
+  for (const BlobRecord& b : snapshot.blobs) {
+    if (b.name.rfind("blobs/", 0) == 0) {
+      v1::Blob blob;
+      if (blob.ParseFromString(b.blob)) blobs_meta_[b.name] = blob;
+    } else {
+      v1::Artifact a;
+      if (a.ParseFromString(b.blob)) artifacts_[b.name] = a;
+    }
+  }
+  for (const JobRecord& r : snapshot.jobs) {
+    JobState& job = jobs_[r.id];
+    job.id = r.id;
+    if (!job.job.ParseFromString(r.job)) return DataLoss("job " + std::to_string(r.id) + " is corrupt in the store");
+    KDNAS_RETURN_IF_ERROR(BuildSearch(&job));
+    if (!r.request_id.empty()) request_ids_[r.request_id] = r.id;
+    next_job_id_ = std::max(next_job_id_, r.id + 1);
+    KDNAS_ASSIGN_OR_RETURN(job.last_event_seq, store_->LastEventSeq(r.id));
+    job.last_progress_ms = now;
+  }
+  for (const TrialRecord& r : snapshot.trials) {
+    auto it = jobs_.find(r.job_id);
+    if (it == jobs_.end()) continue;
+    TrialState& t = it->second.trials[r.trial_id];
+    if (!t.trial.ParseFromString(r.trial)) return DataLoss("trial " + std::to_string(r.trial_id) + " is corrupt");
+    t.point = UnpackPoint(r.point);
+    t.lease_token = r.lease_token;
+    t.report = r.report;
+    if (!t.report.empty() && !t.lease_token.empty()) reported_[t.lease_token] = {r.job_id, r.trial_id};
+    it->second.next_trial_id = std::max(it->second.next_trial_id, r.trial_id + 1);
+  }
+  // Replay each job's search calls in order: the strategies and fronts end
+  // up exactly where they were.
+  for (const SearchLogRecord& r : snapshot.log) {
+    auto it = jobs_.find(r.job_id);
+    if (it == jobs_.end()) continue;
+    JobState& job = it->second;
+    job.next_log_seq = std::max(job.next_log_seq, r.seq + 1);
+    if (r.kind == SearchLogRecord::kPropose) {
+      job.search->Propose(static_cast<int>(r.value), nullptr);
+      continue;
+    }
+    auto t = job.trials.find(r.value);
+    if (t == job.trials.end()) continue;
+    const v1::Trial& trial = t->second.trial;
+    TrialStatus status = trial.state() == v1::TRIAL_STATE_SUCCEEDED ? TrialStatus::kSucceeded
+                         : trial.state() == v1::TRIAL_STATE_STOPPED ? TrialStatus::kStopped
+                                                                    : TrialStatus::kFailed;
+    MetricValues values;
+    if (trial.state() == v1::TRIAL_STATE_SUCCEEDED) {
+      const auto* d = trial.metrics().GetDescriptor();
+      const auto* refl = trial.metrics().GetReflection();
+      for (int i = 0; i < d->field_count(); ++i) {
+        const auto* f = d->field(i);
+        values[f->name()] = f->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_DOUBLE
+                                ? refl->GetDouble(trial.metrics(), f)
+                                : static_cast<double>(refl->GetInt64(trial.metrics(), f));
+      }
+    }
+    job.search->Complete(r.value, t->second.point, status, values);
+  }
+  // Live state: pending queues, leases (with a fresh deadline so workers can
+  // reconnect and heartbeat), recent events.
+  for (auto& [id, job] : jobs_) {
+    for (auto& [tid, t] : job.trials) {
+      if (t.trial.state() == v1::TRIAL_STATE_PENDING) job.pending.push_back(tid);
+      if (t.trial.state() == v1::TRIAL_STATE_RUNNING && !t.lease_token.empty()) {
+        t.lease_deadline_ms = now + options_.lease_ttl_ms;
+        t.lease_start_ms = now;
+        leases_[t.lease_token] = {id, tid};
+        lease_deadlines_.push({t.lease_deadline_ms, t.lease_token});
+      }
+    }
+    RecomputeProgress(job);
+    int64_t from = std::max<int64_t>(0, job.last_event_seq - static_cast<int64_t>(options_.event_ring_size));
+    KDNAS_ASSIGN_OR_RETURN(auto events, store_->LoadEvents(id, from, static_cast<int64_t>(options_.event_ring_size)));
+    for (const auto& r : events) {
+      v1::JobEvent e;
+      if (e.ParseFromString(r.event)) job.recent_events.push_back(std::move(e));
+    }
+  }
+  return Status::Ok();
+}
+
+void JobManager::RecomputeProgress(JobState& job) {
+  v1::JobProgress p;
+  p.set_worker_seconds_used(job.job.progress().worker_seconds_used());
+  for (const auto& [tid, t] : job.trials) {
+    switch (t.trial.state()) {
+      case v1::TRIAL_STATE_PENDING: p.set_trials_pending(p.trials_pending() + 1); break;
+      case v1::TRIAL_STATE_RUNNING: p.set_trials_running(p.trials_running() + 1); break;
+      case v1::TRIAL_STATE_SUCCEEDED: p.set_trials_succeeded(p.trials_succeeded() + 1); break;
+      case v1::TRIAL_STATE_FAILED: p.set_trials_failed(p.trials_failed() + 1); break;
+      case v1::TRIAL_STATE_STOPPED: p.set_trials_stopped(p.trials_stopped() + 1); break;
+      case v1::TRIAL_STATE_REJECTED: p.set_trials_rejected(p.trials_rejected() + 1); break;
+      default: break;
+    }
+  }
+  if (job.search) {
+    p.set_hypervolume(job.search->hypervolume());
+    p.set_frontier_size(static_cast<int64_t>(job.search->front().size()));
+  }
+  *job.job.mutable_progress() = p;
+}
+
+// ---------------------------------------------------------------- jobs
+
+void JobManager::SubmitJob(v1::SubmitJobRequest request, Callback<v1::Job> done) {
+  // Validation and reading the dataset need no state: they run on the
+  // caller's thread, so a large corpus never holds up the strand.
+  if (request.request_id().size() > 128) {
+    return done(InvalidArgument("request_id: at most 128 characters"));
+  }
+  Status valid = ValidateJobSpec(request.spec());
+  if (!valid.ok()) return done(valid);
+  auto info = InspectDataset(request.spec().data(), *blobs_);
+  if (!info.ok()) return done(info.status());
+  v1::JobSpec spec = ApplyJobDefaults(request.spec());
+  Status feasible = ValidateJobSpec(spec, ModelContext{info->vocab_size(), info->tokenizer_bytes()});
+  if (!feasible.ok()) return done(feasible);
+  Post([this, request = std::move(request), spec = std::move(spec), info = *info, done = std::move(done)]() mutable {
+    if (!request.request_id().empty()) {
+      auto it = request_ids_.find(request.request_id());
+      if (it != request_ids_.end()) {
+        const v1::Job& existing = jobs_[it->second].job;
+        if (!google::protobuf::util::MessageDifferencer::Equals(existing.spec(), spec)) {
+          return done(AlreadyExists("request_id: \"" + request.request_id() + "\" was used for " + existing.name() +
+                                    " with a different spec"));
+        }
+        return done(existing);
+      }
+    }
+    const int64_t id = next_job_id_++;
+    JobState& job = jobs_[id];
+    job.id = id;
+    job.job.set_name(JobName(id));
+    *job.job.mutable_spec() = std::move(spec);
+    job.job.set_state(v1::JOB_STATE_RUNNING);
+    job.job.set_request_id(request.request_id());
+    *job.job.mutable_data_info() = info;
+    *job.job.mutable_create_time() = TimeUtil::MillisecondsToTimestamp(clock_->NowMs());
+    *job.job.mutable_start_time() = job.job.create_time();
+    job.last_progress_ms = clock_->NowMs();
+    Status built = BuildSearch(&job);
+    if (!built.ok()) {
+      jobs_.erase(id);
+      return done(built);
+    }
+    if (!request.request_id().empty()) request_ids_[request.request_id()] = id;
+    RecomputeProgress(job);
+    WriteBatch batch;
+    AddJobRecord(job, &batch);
+    EmitJobChanged(job, &batch);
+    Persist(std::move(batch), [this, id, done = std::move(done)](const Status& s) {
+      if (!s.ok()) return done(s);
+      ServeWaiters();
+      done(jobs_[id].job);
+    });
+  });
+}
+
+void JobManager::GetJob(std::string name, Callback<v1::Job> done) {
+  Post([this, name = std::move(name), done = std::move(done)] {
+    auto job = FindJob(name);
+    if (!job.ok()) return done(job.status());
+    done((*job)->job);
+  });
+}
+
+void JobManager::CancelJob(std::string name, Callback<v1::Job> done) {
+  Post([this, name = std::move(name), done = std::move(done)] {
+    auto found = FindJob(name);
+    if (!found.ok()) return done(found.status());
+    JobState& job = **found;
+    if (job.job.state() != v1::JOB_STATE_RUNNING && job.job.state() != v1::JOB_STATE_PENDING) return done(job.job);
+    WriteBatch batch;
+    EndJob(job, v1::JOB_STATE_CANCELLED, "cancelled", &batch);
+    int64_t id = job.id;
+    Persist(std::move(batch), [this, id, done = std::move(done)](const Status& s) {
+      if (!s.ok()) return done(s);
+      done(jobs_[id].job);
+    });
+  });
+}
+
+// ---------------------------------------------------------------- events
+
+void JobManager::Subscribe(std::string job, int64_t after_sequence, bool include_progress,
+                           std::shared_ptr<EventSink> sink, Callback<int64_t> done) {
+  Post([this, job = std::move(job), after_sequence, include_progress, sink = std::move(sink),
+        done = std::move(done)] {
+    auto found = FindJob(job);
+    if (!found.ok()) return done(found.status());
+    JobState& j = **found;
+    // Whatever the caller has not read yet but is still in memory.
+    for (const auto& e : j.recent_events) {
+      if (e.sequence() > after_sequence) sink->OnEvent(e);
+    }
+    int64_t id = next_subscription_++;
+    subscriptions_[id] = {j.id, include_progress, sink};
+    done(id);
+  });
+}
+
+void JobManager::Unsubscribe(int64_t subscription) {
+  Post([this, subscription] { subscriptions_.erase(subscription); });
+}
+
+StatusOr<std::vector<v1::JobEvent>> JobManager::ReadEvents(const std::string& job, int64_t after_sequence,
+                                                           int64_t limit) {
+  if (job.rfind("jobs/", 0) != 0) return InvalidArgument("name: \"" + job.substr(0, 80) + "\" is not jobs/<id>");
+  int64_t id = std::strtoll(job.substr(5).c_str(), nullptr, 10);
+  KDNAS_ASSIGN_OR_RETURN(auto records, store_->LoadEvents(id, after_sequence, limit));
+  std::vector<v1::JobEvent> out;
+  for (const auto& r : records) {
+    v1::JobEvent e;
+    if (e.ParseFromString(r.event)) out.push_back(std::move(e));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- blobs
+
+void JobManager::RecordBlob(v1::Blob blob, Callback<v1::Blob> done) {
+  Post([this, blob = std::move(blob), done = std::move(done)]() mutable {
+    auto it = blobs_meta_.find(blob.name());
+    if (it != blobs_meta_.end()) return done(it->second);  // same content uploaded before
+    *blob.mutable_create_time() = TimeUtil::MillisecondsToTimestamp(clock_->NowMs());
+    blobs_meta_[blob.name()] = blob;
+    WriteBatch batch;
+    batch.blobs.push_back({blob.name(), blob.SerializeAsString()});
+    Persist(std::move(batch), [blob, done = std::move(done)](const Status& s) {
+      if (!s.ok()) return done(s);
+      done(blob);
+    });
+  });
+}
+
+void JobManager::GetBlob(std::string name, Callback<v1::Blob> done) {
+  Post([this, name = std::move(name), done = std::move(done)] {
+    auto it = blobs_meta_.find(name);
+    if (it == blobs_meta_.end()) return done(NotFound(name + " not found"));
+    done(it->second);
+  });
+}
+
+}  // namespace kdnas

@@ -1,0 +1,228 @@
+// The controller's core: jobs, trials, leases, the search loop and the
+// Pareto tracker, without gRPC. Every method may be called from any thread;
+// the work runs on one strand of a Boost.Asio io_context that owns all state,
+// so the core needs no locks. Changes are written through the Store and a
+// caller is answered only once its change is durable. Time comes from an
+// injected Clock.
+#pragma once
+
+// <utility> first: Boost 1.74's asio uses std::exchange without including it.
+#include <utility>
+
+#include <boost/asio.hpp>
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <queue>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "kdnas/v1/search_service.pb.h"
+#include "kdnas/v1/worker_service.pb.h"
+#include "search/job_search.h"
+#include "server/blob_store.h"
+#include "server/clock.h"
+#include "server/store/store.h"
+
+namespace kdnas {
+
+// Receives a job's events on the core's strand; must not block.
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  virtual void OnEvent(const v1::JobEvent& event) = 0;
+};
+
+// Figures for metrics, read on the strand (see JobManager::Stats).
+struct JobManagerStats {
+  struct JobFigures {
+    std::string job;  // job id
+    v1::JobState state = v1::JOB_STATE_UNSPECIFIED;
+    v1::JobProgress progress;
+    double worker_seconds_budget = 0;
+    int64_t last_progress_ms = 0;
+    std::vector<std::pair<int64_t, double>> best_loss_by_budget;  // (bytes, val loss)
+    double tokens_per_second = 0;
+    std::map<v1::TrialState, int64_t> trials_by_state;
+  };
+  std::vector<JobFigures> jobs;
+  int64_t queue_depth = 0;
+  int64_t leases_active = 0;
+  int64_t lease_expirations = 0;
+  int64_t workers_connected = 0;
+  int64_t workers_busy = 0;
+};
+
+class JobManager {
+ public:
+  struct Options {
+    int64_t lease_ttl_ms = 60'000;          // a lease ends unless a heartbeat extends it
+    int32_t heartbeat_interval_ms = 5'000;  // told to workers
+    int32_t max_lease_wait_ms = 60'000;     // longest LeaseTrial long-poll
+    int32_t default_lease_wait_ms = 10'000;
+    size_t event_ring_size = 4096;          // recent events kept in memory per job
+    int64_t worker_seen_window_ms = 60'000; // "connected" workers
+    int64_t tick_ms = 100;                  // lease-expiry and long-poll timer period
+  };
+
+  template <typename T>
+  using Callback = std::function<void(StatusOr<T>)>;
+
+  JobManager(Options options, Store* store, BlobStore* blobs, const Clock* clock, boost::asio::io_context* io);
+  ~JobManager();
+
+  // Loads the store and replays every job's search; call once before Start.
+  Status Recover();
+  // Starts the lease-expiry timer.
+  void Start();
+  // Stops the timer and answers pending long-polls with no lease.
+  void Stop();
+
+  // SearchService.
+  void SubmitJob(v1::SubmitJobRequest request, Callback<v1::Job> done);
+  void GetJob(std::string name, Callback<v1::Job> done);
+  void ListJobs(v1::ListJobsRequest request, Callback<v1::ListJobsResponse> done);
+  void CancelJob(std::string name, Callback<v1::Job> done);
+  void ListTrials(v1::ListTrialsRequest request, Callback<v1::ListTrialsResponse> done);
+  void GetFrontier(std::string name, Callback<v1::Frontier> done);
+  void GetBest(v1::GetBestRequest request, Callback<v1::Trial> done);
+  void ListWorkers(Callback<v1::ListWorkersResponse> done);
+  void RecordBlob(v1::Blob blob, Callback<v1::Blob> done);
+  void GetBlob(std::string name, Callback<v1::Blob> done);
+
+  // Streams events after `after_sequence` to `sink`: first the stored ones
+  // (from `backlog`, read by the caller off the strand), then live ones until
+  // Unsubscribe. `done` gets the subscription id.
+  void Subscribe(std::string job, int64_t after_sequence, bool include_progress, std::shared_ptr<EventSink> sink,
+                 Callback<int64_t> done);
+  void Unsubscribe(int64_t subscription);
+  // Events of a job after a sequence, from memory or the store, at most limit.
+  StatusOr<std::vector<v1::JobEvent>> ReadEvents(const std::string& job, int64_t after_sequence, int64_t limit);
+
+  // WorkerService.
+  void LeaseTrial(v1::LeaseTrialRequest request, Callback<v1::LeaseTrialResponse> done);
+  void Heartbeat(v1::HeartbeatRequest request, Callback<v1::HeartbeatResponse> done);
+  void ReportResult(v1::ReportResultRequest request, Callback<v1::ReportResultResponse> done);
+  // Records an uploaded artifact of a live lease.
+  void RecordArtifact(std::string lease_token, v1::Artifact artifact, Callback<v1::Artifact> done);
+  // OK if the token is a live lease (artifact uploads check it first).
+  void CheckLease(std::string lease_token, Callback<bool> done);
+
+  void Stats(Callback<JobManagerStats> done);
+
+  // Runs expiry and long-poll deadlines now (tests with a FakeClock).
+  void Tick();
+
+ private:
+  struct TrialState {
+    v1::Trial trial;
+    Point point;
+    std::string lease_token;
+    int64_t lease_deadline_ms = 0;
+    int64_t lease_start_ms = 0;
+    std::string report;  // serialized ReportResultResponse of lease_token, once reported
+    bool stop_requested = false;
+    std::string stop_reason;
+  };
+  struct JobState {
+    int64_t id = 0;
+    v1::Job job;
+    std::unique_ptr<JobSearch> search;
+    std::map<int64_t, TrialState> trials;
+    std::deque<int64_t> pending;  // PENDING trial ids, oldest first
+    int64_t next_trial_id = 1;
+    int64_t next_log_seq = 1;
+    int64_t last_event_seq = 0;
+    std::deque<v1::JobEvent> recent_events;
+    int64_t last_progress_ms = 0;
+    std::map<std::string, double> tokens_per_second;  // running trial -> latest
+  };
+  struct Worker {
+    v1::Worker info;
+    std::string lease_token;
+    int64_t last_seen_ms = 0;
+  };
+  struct Waiter {
+    v1::LeaseTrialRequest request;
+    int64_t deadline_ms = 0;
+    Callback<v1::LeaseTrialResponse> done;
+  };
+  struct Subscription {
+    int64_t job_id = 0;
+    bool include_progress = false;
+    std::shared_ptr<EventSink> sink;
+  };
+
+  // Everything below runs on the strand.
+  template <typename F>
+  void Post(F&& f) {
+    boost::asio::post(strand_, std::forward<F>(f));
+  }
+  // Commits `batch`, then runs `after` on the strand with the commit status
+  // and publishes the batch's events to subscribers.
+  void Persist(WriteBatch batch, std::function<void(const Status&)> after);
+  v1::JobEvent NewEvent(JobState& job, WriteBatch* batch);
+  void AddTrialRecord(const JobState& job, const TrialState& t, WriteBatch* batch) const;
+  void AddJobRecord(const JobState& job, WriteBatch* batch) const;
+  void AddLog(JobState& job, SearchLogRecord::Kind kind, int64_t value, WriteBatch* batch);
+  void EmitTrialChanged(JobState& job, const TrialState& t, WriteBatch* batch);
+  void EmitJobChanged(JobState& job, WriteBatch* batch);
+  void Publish(const std::vector<v1::JobEvent>& events);
+
+  StatusOr<JobState*> FindJob(const std::string& name);
+  Status BuildSearch(JobState* job);
+  void RecomputeProgress(JobState& job);
+  void SetTrialState(JobState& job, TrialState& t, v1::TrialState state, const std::string& message);
+
+  // The search loop.
+  bool JobWantsMoreTrials(const JobState& job) const;
+  // Creates new PENDING trials for a job (and REJECTED ones met on the way).
+  bool ProposeTrials(JobState& job, int n, WriteBatch* batch);
+  // A leasable trial, round-robin over running jobs, or nullptr.
+  std::pair<JobState*, TrialState*> NextTrial(WriteBatch* batch);
+  void ServeWaiters();
+  bool TryLease(const v1::LeaseTrialRequest& request, Callback<v1::LeaseTrialResponse>& done);
+  void FinishTrial(JobState& job, TrialState& t, v1::TrialState state, const std::string& message,
+                   WriteBatch* batch);
+  void MaybeEndJob(JobState& job, WriteBatch* batch);
+  void EndJob(JobState& job, v1::JobState state, const std::string& message, WriteBatch* batch);
+  void ExpireLeases();
+  void ScheduleTick();
+  v1::Lease MakeLease(const JobState& job, const TrialState& t) const;
+  std::string NewToken();
+  Worker& SeeWorker(const std::string& id);
+
+  Options options_;
+  Store* store_;
+  BlobStore* blobs_;
+  const Clock* clock_;
+  boost::asio::io_context* io_;
+  boost::asio::strand<boost::asio::io_context::executor_type> strand_;
+  boost::asio::steady_timer timer_;
+  bool stopped_ = false;
+
+  std::map<int64_t, JobState> jobs_;
+  std::unordered_map<std::string, int64_t> request_ids_;
+  std::unordered_map<std::string, std::pair<int64_t, int64_t>> leases_;    // live token -> (job, trial)
+  std::unordered_map<std::string, std::pair<int64_t, int64_t>> reported_;  // reported token -> (job, trial)
+  std::priority_queue<std::pair<int64_t, std::string>, std::vector<std::pair<int64_t, std::string>>,
+                      std::greater<>>
+      lease_deadlines_;  // (deadline, token); stale entries skipped
+  std::map<std::string, Worker> workers_;
+  std::deque<Waiter> waiters_;
+  std::map<int64_t, Subscription> subscriptions_;
+  std::map<std::string, v1::Blob> blobs_meta_;
+  std::map<std::string, v1::Artifact> artifacts_;
+  int64_t next_job_id_ = 1;
+  int64_t next_subscription_ = 1;
+  int64_t round_robin_ = 0;  // last job id served
+  int64_t lease_expirations_ = 0;
+  uint64_t token_counter_ = 0;
+  uint64_t token_salt_ = 0;
+};
+
+}  // namespace kdnas

@@ -1,0 +1,516 @@
+// JobManager: the search loop, leases, heartbeats, reports and job ends.
+#include <google/protobuf/util/time_util.h>
+
+#include "proto/api_convert.h"
+#include "server/job_manager.h"
+
+namespace kdnas {
+
+using google::protobuf::util::TimeUtil;
+
+namespace {
+
+bool IsTerminal(v1::TrialState s) {
+  return s == v1::TRIAL_STATE_SUCCEEDED || s == v1::TRIAL_STATE_FAILED || s == v1::TRIAL_STATE_STOPPED ||
+         s == v1::TRIAL_STATE_REJECTED;
+}
+
+int64_t TrialId(const v1::Trial& t) { return std::stoll(t.name().substr(t.name().rfind('/') + 1)); }
+
+MetricValues MetricsOf(const v1::TrialMetrics& m) {
+  MetricValues v;
+  const auto* d = m.GetDescriptor();
+  const auto* refl = m.GetReflection();
+  for (int i = 0; i < d->field_count(); ++i) {
+    const auto* f = d->field(i);
+    v[f->name()] = f->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_DOUBLE
+                       ? refl->GetDouble(m, f)
+                       : static_cast<double>(refl->GetInt64(m, f));
+  }
+  return v;
+}
+
+}  // namespace
+
+void JobManager::SetTrialState(JobState& job, TrialState& t, v1::TrialState state, const std::string& message) {
+  (void)job;
+  t.trial.set_state(state);
+  t.trial.set_state_message(message);
+  const auto now = TimeUtil::MillisecondsToTimestamp(clock_->NowMs());
+  if (state == v1::TRIAL_STATE_RUNNING) *t.trial.mutable_start_time() = now;
+  if (IsTerminal(state)) *t.trial.mutable_end_time() = now;
+}
+
+JobManager::Worker& JobManager::SeeWorker(const std::string& id) {
+  Worker& w = workers_[id];
+  w.info.set_worker_id(id);
+  w.last_seen_ms = clock_->NowMs();
+  *w.info.mutable_last_seen_time() = TimeUtil::MillisecondsToTimestamp(w.last_seen_ms);
+  return w;
+}
+
+// ---------------------------------------------------------------- the search loop
+
+bool JobManager::JobWantsMoreTrials(const JobState& job) const {
+  if (job.job.state() != v1::JOB_STATE_RUNNING || job.search->exhausted()) return false;
+  const auto& p = job.job.progress();
+  const auto& b = job.job.spec().budget();
+  int64_t committed = p.trials_succeeded() + p.trials_failed() + p.trials_stopped() + p.trials_running() +
+                      p.trials_pending();
+  if (committed >= b.max_trials()) return false;
+  return b.max_worker_seconds() <= 0 || p.worker_seconds_used() < b.max_worker_seconds();
+}
+
+bool JobManager::ProposeTrials(JobState& job, int n, WriteBatch* batch) {
+  std::vector<Proposal> rejected;
+  std::vector<Proposal> proposals = job.search->Propose(n, &rejected);
+  AddLog(job, SearchLogRecord::kPropose, n, batch);
+  auto create = [&](Proposal& p, v1::TrialState state) {
+    int64_t id = job.next_trial_id++;
+    TrialState& t = job.trials[id];
+    t.trial.set_name(job.job.name() + "/trials/" + std::to_string(id));
+    *t.trial.mutable_candidate() = CandidateToProto(p.candidate);
+    t.trial.set_candidate_key(p.key);
+    *t.trial.mutable_create_time() = TimeUtil::MillisecondsToTimestamp(clock_->NowMs());
+    auto* predicted = t.trial.mutable_predicted();
+    predicted->set_params(p.cost.params);
+    predicted->set_nonzero_params(p.cost.nonzero_params);
+    predicted->set_flops_per_token(p.cost.flops_per_token);
+    predicted->set_size_bytes(p.cost.size_bytes);
+    t.point = p.point;
+    SetTrialState(job, t, state, state == v1::TRIAL_STATE_REJECTED ? p.reject_reason : "");
+    if (state == v1::TRIAL_STATE_PENDING) job.pending.push_back(id);
+    AddTrialRecord(job, t, batch);
+    EmitTrialChanged(job, t, batch);
+  };
+  // Rejected ones were met first; their ids come first too.
+  for (Proposal& p : rejected) create(p, v1::TRIAL_STATE_REJECTED);
+  for (Proposal& p : proposals) create(p, v1::TRIAL_STATE_PENDING);
+  RecomputeProgress(job);
+  return !proposals.empty();
+}
+
+std::pair<JobManager::JobState*, JobManager::TrialState*> JobManager::NextTrial(WriteBatch* batch) {
+  if (jobs_.empty()) return {nullptr, nullptr};
+  // Round-robin over jobs, starting after the one served last.
+  auto start = jobs_.upper_bound(round_robin_);
+  for (size_t k = 0; k < jobs_.size(); ++k) {
+    if (start == jobs_.end()) start = jobs_.begin();
+    JobState& job = start->second;
+    ++start;
+    if (job.job.state() != v1::JOB_STATE_RUNNING) continue;
+    while (!job.pending.empty()) {
+      int64_t id = job.pending.front();
+      job.pending.pop_front();
+      auto it = job.trials.find(id);
+      if (it != job.trials.end() && it->second.trial.state() == v1::TRIAL_STATE_PENDING) {
+        round_robin_ = job.id;
+        return {&job, &it->second};
+      }
+    }
+    if (JobWantsMoreTrials(job) && ProposeTrials(job, 1, batch) && !job.pending.empty()) {
+      int64_t id = job.pending.front();
+      job.pending.pop_front();
+      round_robin_ = job.id;
+      return {&job, &job.trials[id]};
+    }
+    MaybeEndJob(job, batch);
+  }
+  return {nullptr, nullptr};
+}
+
+v1::Lease JobManager::MakeLease(const JobState& job, const TrialState& t) const {
+  v1::Lease lease;
+  lease.set_token(t.lease_token);
+  *lease.mutable_trial() = t.trial;
+  *lease.mutable_deadline() = TimeUtil::MillisecondsToTimestamp(t.lease_deadline_ms);
+  lease.set_heartbeat_interval_ms(options_.heartbeat_interval_ms);
+  const v1::JobSpec& spec = job.job.spec();
+  v1::TrialWork* work = lease.mutable_work();
+  work->set_job(job.job.name());
+  *work->mutable_data() = spec.data();
+  *work->mutable_teacher() = spec.teacher();
+  work->set_train_steps(spec.budget().train_steps());
+  work->set_batch_size(spec.budget().batch_size());
+  work->set_eval_tokens(spec.budget().eval_tokens());
+  work->set_learning_rate(spec.budget().learning_rate());
+  work->set_seed(Rng::Mix(spec.seed(), static_cast<uint64_t>(TrialId(t.trial))));
+  if (spec.strategy().multi_fidelity().enabled()) {
+    for (int64_t step : spec.strategy().multi_fidelity().rung_steps()) work->add_report_steps(step);
+  }
+  return lease;
+}
+
+// ---------------------------------------------------------------- leases
+
+bool JobManager::TryLease(const v1::LeaseTrialRequest& request, Callback<v1::LeaseTrialResponse>& done) {
+  Worker& worker = SeeWorker(request.worker_id());
+  worker.info.set_hostname(request.hostname());
+  worker.info.set_threads(request.threads());
+  // Idempotent per worker: a live lease is handed out again.
+  if (!worker.lease_token.empty()) {
+    auto it = leases_.find(worker.lease_token);
+    if (it != leases_.end()) {
+      JobState& job = jobs_[it->second.first];
+      TrialState& t = job.trials[it->second.second];
+      if (t.trial.state() == v1::TRIAL_STATE_RUNNING && t.lease_token == worker.lease_token && t.report.empty()) {
+        v1::LeaseTrialResponse response;
+        *response.mutable_lease() = MakeLease(job, t);
+        done(response);
+        return true;
+      }
+    }
+    worker.lease_token.clear();
+  }
+  WriteBatch batch;
+  auto [job, trial] = NextTrial(&batch);
+  if (job == nullptr) {
+    if (!batch.empty()) Persist(std::move(batch), nullptr);
+    return false;
+  }
+  TrialState& t = *trial;
+  t.lease_token = NewToken();
+  t.report.clear();
+  t.stop_requested = false;
+  t.lease_start_ms = clock_->NowMs();
+  t.lease_deadline_ms = t.lease_start_ms + options_.lease_ttl_ms;
+  t.trial.set_attempts(t.trial.attempts() + 1);
+  t.trial.set_worker_id(request.worker_id());
+  t.trial.clear_progress();
+  SetTrialState(*job, t, v1::TRIAL_STATE_RUNNING, "");
+  leases_[t.lease_token] = {job->id, TrialId(t.trial)};
+  lease_deadlines_.push({t.lease_deadline_ms, t.lease_token});
+  worker.lease_token = t.lease_token;
+  worker.info.set_trial(t.trial.name());
+  RecomputeProgress(*job);
+  AddTrialRecord(*job, t, &batch);
+  EmitTrialChanged(*job, t, &batch);
+  v1::LeaseTrialResponse response;
+  *response.mutable_lease() = MakeLease(*job, t);
+  Persist(std::move(batch), [response, done = std::move(done)](const Status& s) {
+    if (!s.ok()) return done(s);
+    done(response);
+  });
+  return true;
+}
+
+void JobManager::LeaseTrial(v1::LeaseTrialRequest request, Callback<v1::LeaseTrialResponse> done) {
+  if (request.worker_id().empty() || request.worker_id().size() > 128) {
+    return done(InvalidArgument("worker_id: must be 1 to 128 characters"));
+  }
+  if (request.wait_ms() < 0) return done(InvalidArgument("wait_ms: must be >= 0"));
+  Post([this, request = std::move(request), done = std::move(done)]() mutable {
+    if (stopped_) return done(v1::LeaseTrialResponse());
+    if (TryLease(request, done)) return;
+    int32_t wait = request.wait_ms() > 0 ? std::min(request.wait_ms(), options_.max_lease_wait_ms)
+                                         : options_.default_lease_wait_ms;
+    waiters_.push_back({std::move(request), clock_->NowMs() + wait, std::move(done)});
+  });
+}
+
+void JobManager::ServeWaiters() {
+  while (!waiters_.empty()) {
+    Waiter& w = waiters_.front();
+    if (!TryLease(w.request, w.done)) return;
+    waiters_.pop_front();
+  }
+}
+
+void JobManager::CheckLease(std::string lease_token, Callback<bool> done) {
+  Post([this, lease_token = std::move(lease_token), done = std::move(done)] {
+    auto it = leases_.find(lease_token);
+    if (it == leases_.end()) return done(FailedPrecondition("lease_token: not a live lease"));
+    done(true);
+  });
+}
+
+void JobManager::Heartbeat(v1::HeartbeatRequest request, Callback<v1::HeartbeatResponse> done) {
+  Post([this, request = std::move(request), done = std::move(done)] {
+    auto it = leases_.find(request.lease_token());
+    if (it == leases_.end()) {
+      return done(FailedPrecondition("lease_token: the lease expired or was replaced; abandon the trial"));
+    }
+    JobState& job = jobs_[it->second.first];
+    TrialState& t = job.trials[it->second.second];
+    const int64_t now = clock_->NowMs();
+    t.lease_deadline_ms = now + options_.lease_ttl_ms;
+    lease_deadlines_.push({t.lease_deadline_ms, t.lease_token});
+    SeeWorker(t.trial.worker_id());
+    *t.trial.mutable_progress() = request.progress();
+    job.last_progress_ms = now;
+    job.tokens_per_second[t.trial.name()] = request.progress().tokens_per_second();
+    v1::HeartbeatResponse response;
+    *response.mutable_deadline() = TimeUtil::MillisecondsToTimestamp(t.lease_deadline_ms);
+    if (job.job.state() != v1::JOB_STATE_RUNNING) {
+      t.stop_requested = true;
+      t.stop_reason = "job " + job.job.state_message();
+    }
+    if (t.stop_requested) {
+      response.set_action(v1::HEARTBEAT_ACTION_STOP);
+      response.set_message(t.stop_reason);
+    }
+    // Progress is not stored: it carries the last stored sequence number.
+    v1::JobEvent e;
+    e.set_sequence(job.last_event_seq);
+    *e.mutable_time() = TimeUtil::MillisecondsToTimestamp(now);
+    e.set_job(job.job.name());
+    e.mutable_trial_progressed()->set_trial(t.trial.name());
+    *e.mutable_trial_progressed()->mutable_progress() = request.progress();
+    Publish({e});
+    done(response);
+  });
+}
+
+// ---------------------------------------------------------------- reports
+
+void JobManager::FinishTrial(JobState& job, TrialState& t, v1::TrialState state, const std::string& message,
+                             WriteBatch* batch) {
+  SetTrialState(job, t, state, message);
+  leases_.erase(t.lease_token);
+  job.tokens_per_second.erase(t.trial.name());
+  auto w = workers_.find(t.trial.worker_id());
+  if (w != workers_.end() && w->second.lease_token == t.lease_token) {
+    w->second.lease_token.clear();
+    w->second.info.clear_trial();
+    if (state == v1::TRIAL_STATE_SUCCEEDED) w->second.info.set_trials_completed(w->second.info.trials_completed() + 1);
+  }
+  TrialStatus status = state == v1::TRIAL_STATE_SUCCEEDED ? TrialStatus::kSucceeded
+                       : state == v1::TRIAL_STATE_STOPPED ? TrialStatus::kStopped
+                                                          : TrialStatus::kFailed;
+  MetricValues values = state == v1::TRIAL_STATE_SUCCEEDED ? MetricsOf(t.trial.metrics()) : MetricValues();
+  FrontChange change = job.search->Complete(TrialId(t.trial), t.point, status, values);
+  AddLog(job, SearchLogRecord::kComplete, TrialId(t.trial), batch);
+  job.last_progress_ms = clock_->NowMs();
+  RecomputeProgress(job);
+  AddTrialRecord(job, t, batch);
+  EmitTrialChanged(job, t, batch);
+  if (change.added) {
+    v1::JobEvent e = NewEvent(job, batch);
+    auto* f = e.mutable_frontier_changed();
+    f->set_frontier_size(static_cast<int64_t>(job.search->front().size()));
+    f->set_hypervolume(change.hypervolume);
+    f->add_added(t.trial.name());
+    for (int64_t removed : change.removed) f->add_removed(job.job.name() + "/trials/" + std::to_string(removed));
+    batch->events.push_back({job.id, e.sequence(), e.SerializeAsString()});
+  }
+}
+
+void JobManager::ReportResult(v1::ReportResultRequest request, Callback<v1::ReportResultResponse> done) {
+  Post([this, request = std::move(request), done = std::move(done)] {
+    auto it = leases_.find(request.lease_token());
+    if (it == leases_.end()) {
+      // A repeat of a report already applied gets the same answer.
+      auto reported = reported_.find(request.lease_token());
+      if (reported != reported_.end()) {
+        TrialState& t = jobs_[reported->second.first].trials[reported->second.second];
+        if (t.lease_token == request.lease_token() && !t.report.empty()) {
+          v1::ReportResultResponse response;
+          response.ParseFromString(t.report);
+          response.set_duplicate(true);
+          return done(response);
+        }
+      }
+      return done(FailedPrecondition("lease_token: not the trial's current lease (expired or replaced)"));
+    }
+    const std::pair<int64_t, int64_t> where = it->second;
+    JobState& job = jobs_[it->second.first];
+    TrialState& t = job.trials[it->second.second];
+    WriteBatch batch;
+    double seconds = 0;
+    switch (request.outcome_case()) {
+      case v1::ReportResultRequest::kSuccess: {
+        const auto& s = request.success();
+        for (const std::string& a : {s.artifact(), s.torchscript_artifact()}) {
+          if (!a.empty() && artifacts_.count(a) == 0) {
+            return done(InvalidArgument("success: artifact " + a.substr(0, 100) + " was not uploaded"));
+          }
+        }
+        *t.trial.mutable_metrics() = s.metrics();
+        t.trial.set_artifact(s.artifact());
+        t.trial.set_torchscript_artifact(s.torchscript_artifact());
+        seconds = s.metrics().worker_seconds();
+        FinishTrial(job, t, v1::TRIAL_STATE_SUCCEEDED, "", &batch);
+        break;
+      }
+      case v1::ReportResultRequest::kFailure: {
+        const auto& f = request.failure();
+        seconds = f.worker_seconds();
+        if (f.retryable() && t.trial.attempts() < job.job.spec().budget().max_attempts() &&
+            job.job.state() == v1::JOB_STATE_RUNNING) {
+          leases_.erase(t.lease_token);
+          SetTrialState(job, t, v1::TRIAL_STATE_PENDING, "retrying after: " + f.error().substr(0, 500));
+          job.pending.push_front(TrialId(t.trial));
+          auto w = workers_.find(t.trial.worker_id());
+          if (w != workers_.end() && w->second.lease_token == t.lease_token) w->second.lease_token.clear();
+          RecomputeProgress(job);
+          EmitTrialChanged(job, t, &batch);
+        } else {
+          FinishTrial(job, t, v1::TRIAL_STATE_FAILED, f.error().substr(0, 2000), &batch);
+        }
+        break;
+      }
+      case v1::ReportResultRequest::kStopped:
+        *t.trial.mutable_progress() = request.stopped().progress();
+        seconds = request.stopped().worker_seconds();
+        FinishTrial(job, t, v1::TRIAL_STATE_STOPPED, t.stop_reason.empty() ? "stopped" : t.stop_reason, &batch);
+        break;
+      case v1::ReportResultRequest::OUTCOME_NOT_SET:
+        return done(InvalidArgument("outcome: set success, failure or stopped"));
+    }
+    if (!(seconds >= 0) || !std::isfinite(seconds)) seconds = 0;
+    job.job.mutable_progress()->set_worker_seconds_used(job.job.progress().worker_seconds_used() + seconds);
+    v1::ReportResultResponse response;
+    response.set_trial_state(t.trial.state());
+    t.report = response.SerializeAsString();
+    reported_[request.lease_token()] = where;
+    // The record of a retried trial keeps the token that was just reported.
+    AddTrialRecord(job, t, &batch);
+    MaybeEndJob(job, &batch);
+    AddJobRecord(job, &batch);
+    Persist(std::move(batch), [this, response, done = std::move(done)](const Status& s) {
+      if (!s.ok()) return done(s);
+      ServeWaiters();
+      done(response);
+    });
+  });
+}
+
+void JobManager::RecordArtifact(std::string lease_token, v1::Artifact artifact, Callback<v1::Artifact> done) {
+  Post([this, lease_token = std::move(lease_token), artifact = std::move(artifact), done = std::move(done)] {
+    if (leases_.count(lease_token) == 0) return done(FailedPrecondition("lease_token: not a live lease"));
+    if (artifacts_.count(artifact.name()) > 0) return done(artifacts_[artifact.name()]);
+    artifacts_[artifact.name()] = artifact;
+    WriteBatch batch;
+    batch.blobs.push_back({artifact.name(), artifact.SerializeAsString()});
+    Persist(std::move(batch), [artifact, done = std::move(done)](const Status& s) {
+      if (!s.ok()) return done(s);
+      done(artifact);
+    });
+  });
+}
+
+// ---------------------------------------------------------------- job ends
+
+void JobManager::EndJob(JobState& job, v1::JobState state, const std::string& message, WriteBatch* batch) {
+  job.job.set_state(state);
+  job.job.set_state_message(message);
+  *job.job.mutable_end_time() = TimeUtil::MillisecondsToTimestamp(clock_->NowMs());
+  for (int64_t id : job.pending) {
+    TrialState& t = job.trials[id];
+    if (t.trial.state() != v1::TRIAL_STATE_PENDING) continue;
+    SetTrialState(job, t, v1::TRIAL_STATE_STOPPED, "job " + message);
+    AddTrialRecord(job, t, batch);
+    EmitTrialChanged(job, t, batch);
+  }
+  job.pending.clear();
+  for (auto& [tid, t] : job.trials) {
+    (void)tid;
+    if (t.trial.state() == v1::TRIAL_STATE_RUNNING) {
+      t.stop_requested = true;
+      t.stop_reason = "job " + message;
+    }
+  }
+  RecomputeProgress(job);
+  AddJobRecord(job, batch);
+  EmitJobChanged(job, batch);
+}
+
+void JobManager::MaybeEndJob(JobState& job, WriteBatch* batch) {
+  if (job.job.state() != v1::JOB_STATE_RUNNING) return;
+  const auto& p = job.job.progress();
+  const auto& b = job.job.spec().budget();
+  int64_t done = p.trials_succeeded() + p.trials_failed() + p.trials_stopped();
+  std::string why;
+  if (done >= b.max_trials()) {
+    why = "trial budget reached (" + std::to_string(b.max_trials()) + " trials)";
+  } else if (b.max_worker_seconds() > 0 && p.worker_seconds_used() >= b.max_worker_seconds()) {
+    why = "worker-second budget reached";
+  } else if (job.search->exhausted() && p.trials_running() == 0 && p.trials_pending() == 0) {
+    why = "search space exhausted";
+  }
+  if (why.empty()) return;
+  bool any_success = p.trials_succeeded() > 0;
+  EndJob(job, any_success ? v1::JOB_STATE_SUCCEEDED : v1::JOB_STATE_FAILED,
+         any_success ? why : why + "; no trial succeeded", batch);
+}
+
+// ---------------------------------------------------------------- time
+
+void JobManager::ExpireLeases() {
+  const int64_t now = clock_->NowMs();
+  WriteBatch batch;
+  while (!lease_deadlines_.empty() && lease_deadlines_.top().first <= now) {
+    std::string token = lease_deadlines_.top().second;
+    lease_deadlines_.pop();
+    auto it = leases_.find(token);
+    if (it == leases_.end()) continue;
+    JobState& job = jobs_[it->second.first];
+    TrialState& t = job.trials[it->second.second];
+    if (t.lease_deadline_ms > now) continue;  // extended by a heartbeat; a newer entry exists
+    ++lease_expirations_;
+    auto w = workers_.find(t.trial.worker_id());
+    if (w != workers_.end() && w->second.lease_token == token) {
+      w->second.lease_token.clear();
+      w->second.info.clear_trial();
+    }
+    if (t.trial.attempts() >= job.job.spec().budget().max_attempts() || job.job.state() != v1::JOB_STATE_RUNNING) {
+      FinishTrial(job, t, job.job.state() == v1::JOB_STATE_RUNNING ? v1::TRIAL_STATE_FAILED : v1::TRIAL_STATE_STOPPED,
+                  "lease expired after " + std::to_string(t.trial.attempts()) + " attempt(s)", &batch);
+      MaybeEndJob(job, &batch);
+    } else {
+      leases_.erase(token);
+      SetTrialState(job, t, v1::TRIAL_STATE_PENDING, "lease expired; retrying");
+      job.pending.push_front(TrialId(t.trial));
+      RecomputeProgress(job);
+      AddTrialRecord(job, t, &batch);
+      EmitTrialChanged(job, t, &batch);
+    }
+  }
+  if (!batch.empty()) {
+    Persist(std::move(batch), [this](const Status&) { ServeWaiters(); });
+  }
+}
+
+void JobManager::Tick() {
+  Post([this] {
+    ExpireLeases();
+    const int64_t now = clock_->NowMs();
+    // Long-polls that waited long enough get an empty answer.
+    for (auto it = waiters_.begin(); it != waiters_.end();) {
+      if (it->deadline_ms <= now || stopped_) {
+        it->done(v1::LeaseTrialResponse());
+        it = waiters_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  });
+}
+
+void JobManager::ScheduleTick() {
+  timer_.expires_after(std::chrono::milliseconds(options_.tick_ms));
+  timer_.async_wait(boost::asio::bind_executor(strand_, [this](const boost::system::error_code& ec) {
+    if (ec || stopped_) return;
+    Tick();
+    ScheduleTick();
+  }));
+}
+
+void JobManager::Start() {
+  Post([this] {
+    stopped_ = false;
+    ScheduleTick();
+  });
+}
+
+void JobManager::Stop() {
+  Post([this] {
+    stopped_ = true;
+    timer_.cancel();
+    for (auto& w : waiters_) w.done(v1::LeaseTrialResponse());
+    waiters_.clear();
+    subscriptions_.clear();
+  });
+}
+
+}  // namespace kdnas

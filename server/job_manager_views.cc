@@ -1,0 +1,209 @@
+// JobManager: read-only views (lists, frontier, best trial, workers, stats).
+#include <google/protobuf/util/time_util.h>
+
+#include <climits>
+#include <cmath>
+
+#include "server/job_manager.h"
+
+namespace kdnas {
+
+using google::protobuf::util::TimeUtil;
+
+namespace {
+
+// Page tokens are the last id returned, in decimal.
+StatusOr<int64_t> ParsePageToken(const std::string& token) {
+  if (token.empty()) return int64_t{0};
+  char* end = nullptr;
+  long long v = std::strtoll(token.c_str(), &end, 10);
+  if (*end != '\0' || v < 0) return InvalidArgument("page_token: not a token from a previous page");
+  return static_cast<int64_t>(v);
+}
+
+int PageSize(int requested, int fallback) {
+  if (requested <= 0) return fallback;
+  return std::min(requested, 1000);
+}
+
+double MetricValue(const v1::TrialMetrics& m, const std::string& name, bool* found) {
+  const auto* f = m.GetDescriptor()->FindFieldByName(name);
+  *found = f != nullptr;
+  if (f == nullptr) return 0;
+  return f->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_DOUBLE
+             ? m.GetReflection()->GetDouble(m, f)
+             : static_cast<double>(m.GetReflection()->GetInt64(m, f));
+}
+
+}  // namespace
+
+void JobManager::ListJobs(v1::ListJobsRequest request, Callback<v1::ListJobsResponse> done) {
+  Post([this, request = std::move(request), done = std::move(done)] {
+    auto after = ParsePageToken(request.page_token());
+    if (!after.ok()) return done(after.status());
+    if (request.page_size() < 0) return done(InvalidArgument("page_size: must be >= 0"));
+    const int size = PageSize(request.page_size(), 50);
+    v1::ListJobsResponse response;
+    // Newest first; the token is the id of the last job returned.
+    const int64_t bound = *after > 0 ? *after : INT64_MAX;
+    int64_t last = 0;
+    for (auto it = jobs_.rbegin(); it != jobs_.rend(); ++it) {
+      if (it->first >= bound) continue;
+      const v1::Job& job = it->second.job;
+      if (request.state() != v1::JOB_STATE_UNSPECIFIED && job.state() != request.state()) continue;
+      if (response.jobs_size() == size) {
+        response.set_next_page_token(std::to_string(last));
+        break;
+      }
+      *response.add_jobs() = job;
+      last = it->first;
+    }
+    done(response);
+  });
+}
+
+void JobManager::ListTrials(v1::ListTrialsRequest request, Callback<v1::ListTrialsResponse> done) {
+  Post([this, request = std::move(request), done = std::move(done)] {
+    auto found = FindJob(request.parent());
+    if (!found.ok()) return done(found.status());
+    auto after = ParsePageToken(request.page_token());
+    if (!after.ok()) return done(after.status());
+    if (request.page_size() < 0) return done(InvalidArgument("page_size: must be >= 0"));
+    const int size = PageSize(request.page_size(), 100);
+    std::set<int> states(request.states().begin(), request.states().end());
+    v1::ListTrialsResponse response;
+    // In id order; the token is the id of the last trial returned.
+    const auto& trials = (*found)->trials;
+    int64_t last = 0;
+    for (auto it = trials.upper_bound(*after); it != trials.end(); ++it) {
+      if (!states.empty() && states.count(it->second.trial.state()) == 0) continue;
+      if (response.trials_size() == size) {
+        response.set_next_page_token(std::to_string(last));
+        break;
+      }
+      *response.add_trials() = it->second.trial;
+      last = it->first;
+    }
+    done(response);
+  });
+}
+
+void JobManager::GetFrontier(std::string name, Callback<v1::Frontier> done) {
+  Post([this, name = std::move(name), done = std::move(done)] {
+    auto found = FindJob(name);
+    if (!found.ok()) return done(found.status());
+    JobState& job = **found;
+    v1::Frontier frontier;
+    frontier.set_job(job.job.name());
+    *frontier.mutable_objectives() = job.job.spec().objectives();
+    frontier.set_hypervolume(job.search->hypervolume());
+    for (double r : job.search->raw_reference()) frontier.add_reference_point(r);
+    std::vector<v1::FrontierPoint> points;
+    for (const auto& member : job.search->front().Members()) {
+      auto t = job.trials.find(member.id);
+      if (t == job.trials.end()) continue;
+      v1::FrontierPoint p;
+      p.set_trial(t->second.trial.name());
+      for (const auto& objective : job.job.spec().objectives()) {
+        bool ok;
+        p.add_objective_values(MetricValue(t->second.trial.metrics(), objective.metric(), &ok));
+      }
+      *p.mutable_metrics() = t->second.trial.metrics();
+      *p.mutable_candidate() = t->second.trial.candidate();
+      p.set_artifact(t->second.trial.artifact());
+      points.push_back(std::move(p));
+    }
+    std::sort(points.begin(), points.end(), [](const v1::FrontierPoint& a, const v1::FrontierPoint& b) {
+      return a.objective_values(0) < b.objective_values(0);
+    });
+    for (auto& p : points) *frontier.add_points() = std::move(p);
+    done(frontier);
+  });
+}
+
+void JobManager::GetBest(v1::GetBestRequest request, Callback<v1::Trial> done) {
+  Post([this, request = std::move(request), done = std::move(done)] {
+    auto found = FindJob(request.job());
+    if (!found.ok()) return done(found.status());
+    if (request.max_size_bytes() < 0 || request.max_params() < 0 || !(request.max_latency_ms() >= 0)) {
+      return done(InvalidArgument("max_size_bytes, max_params and max_latency_ms must be >= 0"));
+    }
+    JobState& job = **found;
+    std::string metric = request.objective().empty() ? "val_loss" : request.objective();
+    bool maximize = metric == "teacher_agreement" || metric == "tokens_per_second";
+    for (const auto& o : job.job.spec().objectives()) {
+      if (o.metric() == metric) maximize = o.direction() == v1::DIRECTION_MAXIMIZE;
+    }
+    bool known;
+    MetricValue(v1::TrialMetrics(), metric, &known);
+    if (!known) return done(InvalidArgument("objective: unknown metric \"" + metric.substr(0, 64) + "\""));
+    const TrialState* best = nullptr;
+    double best_value = 0;
+    for (const auto& [tid, t] : job.trials) {
+      (void)tid;
+      if (t.trial.state() != v1::TRIAL_STATE_SUCCEEDED) continue;
+      const auto& m = t.trial.metrics();
+      if (request.max_size_bytes() > 0 && m.size_bytes() > request.max_size_bytes()) continue;
+      if (request.max_params() > 0 && m.params() > request.max_params()) continue;
+      if (request.max_latency_ms() > 0 && m.latency_ms() > request.max_latency_ms()) continue;
+      bool ok;
+      double v = MetricValue(m, metric, &ok);
+      if (std::isnan(v)) continue;
+      if (best == nullptr || (maximize ? v > best_value : v < best_value)) {
+        best = &t;
+        best_value = v;
+      }
+    }
+    if (best == nullptr) return done(NotFound("no succeeded trial of " + job.job.name() + " fits the limits"));
+    done(best->trial);
+  });
+}
+
+void JobManager::ListWorkers(Callback<v1::ListWorkersResponse> done) {
+  Post([this, done = std::move(done)] {
+    v1::ListWorkersResponse response;
+    const int64_t now = clock_->NowMs();
+    for (const auto& [id, w] : workers_) {
+      (void)id;
+      if (now - w.last_seen_ms <= 10 * options_.worker_seen_window_ms) *response.add_workers() = w.info;
+    }
+    done(response);
+  });
+}
+
+void JobManager::Stats(Callback<JobManagerStats> done) {
+  Post([this, done = std::move(done)] {
+    JobManagerStats s;
+    const int64_t now = clock_->NowMs();
+    for (const auto& [id, job] : jobs_) {
+      JobManagerStats::JobFigures f;
+      f.job = std::to_string(id);
+      f.state = job.job.state();
+      f.progress = job.job.progress();
+      f.worker_seconds_budget = job.job.spec().budget().max_worker_seconds();
+      f.last_progress_ms = job.last_progress_ms;
+      for (const auto& [trial, tps] : job.tokens_per_second) f.tokens_per_second += tps;
+      for (const auto& [tid, t] : job.trials) f.trials_by_state[t.trial.state()]++;
+      for (int64_t budget : job.job.spec().report_size_budgets_bytes()) {
+        double best = NAN;
+        for (const auto& member : job.search->front().Members()) {
+          const auto& m = job.trials.at(member.id).trial.metrics();
+          if (m.size_bytes() <= budget && (std::isnan(best) || m.val_loss() < best)) best = m.val_loss();
+        }
+        f.best_loss_by_budget.push_back({budget, best});
+      }
+      s.queue_depth += f.progress.trials_pending();
+      s.jobs.push_back(std::move(f));
+    }
+    s.leases_active = static_cast<int64_t>(leases_.size());
+    s.lease_expirations = lease_expirations_;
+    for (const auto& [id, w] : workers_) {
+      (void)id;
+      if (now - w.last_seen_ms <= options_.worker_seen_window_ms) s.workers_connected++;
+      if (!w.lease_token.empty()) s.workers_busy++;
+    }
+    done(s);
+  });
+}
+
+}  // namespace kdnas

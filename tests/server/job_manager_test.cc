@@ -1,0 +1,334 @@
+// The controller core on a fake clock: leases, expiry, retries, idempotency,
+// budgets, cancellation and recovery by replay.
+#include "server/job_manager.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <future>
+#include <thread>
+
+#include "server/store/memory_store.h"
+#include "server/store/sqlite_store.h"
+
+namespace kdnas {
+namespace {
+
+namespace fs = std::filesystem;
+
+template <typename T, typename F>
+StatusOr<T> Call(F&& f) {
+  std::promise<StatusOr<T>> p;
+  auto future = p.get_future();
+  f([&p](StatusOr<T> r) { p.set_value(std::move(r)); });
+  return future.get();
+}
+
+class Harness {
+ public:
+  explicit Harness(std::unique_ptr<Store> store, std::string data_dir = "") : store_(std::move(store)) {
+    if (data_dir.empty()) data_dir = (fs::temp_directory_path() / ("kdnas-jm-" + std::to_string(::getpid()))).string();
+    blobs_ = std::move(*BlobStore::Open(data_dir, 1 << 30));
+    JobManager::Options o;
+    o.lease_ttl_ms = 10'000;
+    manager_ = std::make_unique<JobManager>(o, store_.get(), blobs_.get(), &clock_, &io_);
+    work_ = std::make_unique<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>(io_.get_executor());
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~Harness() {
+    manager_->Stop();
+    work_.reset();
+    io_.stop();
+    thread_.join();
+  }
+  Status Recover() { return manager_->Recover(); }
+  JobManager& m() { return *manager_; }
+  FakeClock& clock() { return clock_; }
+  Store* store() { return store_.get(); }
+  // Runs the timer work now and waits for it.
+  void Tick() {
+    manager_->Tick();
+    (void)Call<v1::ListWorkersResponse>([&](auto cb) { manager_->ListWorkers(cb); });
+    (void)store_->Sync();
+    (void)Call<v1::ListWorkersResponse>([&](auto cb) { manager_->ListWorkers(cb); });
+  }
+
+ private:
+  FakeClock clock_;
+  boost::asio::io_context io_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<BlobStore> blobs_;
+  std::unique_ptr<JobManager> manager_;
+  std::unique_ptr<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  std::thread thread_;
+};
+
+v1::SubmitJobRequest DemoJob(int max_trials = 4) {
+  v1::SubmitJobRequest r;
+  r.set_request_id("req-1");
+  auto* spec = r.mutable_spec();
+  spec->mutable_data()->mutable_text()->set_path("data/tinyshakespeare.txt");
+  spec->mutable_teacher()->mutable_model()->set_path("teacher.pt");
+  auto* p = spec->mutable_space()->add_parameters();
+  p->set_name("num_layers");
+  p->mutable_integer_range()->set_min(1);
+  p->mutable_integer_range()->set_max(4);
+  auto* bits = spec->mutable_space()->add_parameters();
+  bits->set_name("weight_bits");
+  for (double b : {16, 8, 4, 3, 2}) bits->mutable_discrete()->add_values(b);
+  spec->mutable_budget()->set_max_trials(max_trials);
+  spec->mutable_budget()->set_max_attempts(2);
+  spec->set_seed(3);
+  return r;
+}
+
+v1::LeaseTrialRequest LeaseRequest(const std::string& worker, int wait_ms = 1) {
+  v1::LeaseTrialRequest r;
+  r.set_worker_id(worker);
+  r.set_wait_ms(wait_ms);
+  return r;
+}
+
+v1::ReportResultRequest Success(const v1::Lease& lease, double loss) {
+  v1::ReportResultRequest r;
+  r.set_lease_token(lease.token());
+  auto* m = r.mutable_success()->mutable_metrics();
+  m->set_val_loss(loss);
+  m->set_size_bytes(lease.trial().predicted().size_bytes());
+  m->set_params(lease.trial().predicted().params());
+  m->set_worker_seconds(10);
+  return r;
+}
+
+// Leases with a 1 ms long-poll; time is moved on until the poll answers.
+StatusOr<v1::Lease> Lease(Harness& h, const std::string& worker) {
+  std::promise<StatusOr<v1::LeaseTrialResponse>> p;
+  auto future = p.get_future();
+  h.m().LeaseTrial(LeaseRequest(worker), [&p](StatusOr<v1::LeaseTrialResponse> r) { p.set_value(std::move(r)); });
+  while (future.wait_for(std::chrono::milliseconds(5)) != std::future_status::ready) {
+    h.clock().AdvanceMs(2);
+    h.m().Tick();
+  }
+  auto r = future.get();
+  if (!r.ok()) return r.status();
+  if (!r->has_lease()) return NotFound("no lease");
+  return r->lease();
+}
+
+TEST(JobManager, SubmitIsValidatedAndIdempotent) {
+  Harness h(std::make_unique<MemoryStore>());
+  auto job = Call<v1::Job>([&](auto cb) { h.m().SubmitJob(DemoJob(), cb); });
+  ASSERT_TRUE(job.ok()) << job.status().ToString();
+  EXPECT_EQ(job->name(), "jobs/1");
+  EXPECT_EQ(job->state(), v1::JOB_STATE_RUNNING);
+  EXPECT_EQ(job->data_info().vocab_size(), 65);
+  auto again = Call<v1::Job>([&](auto cb) { h.m().SubmitJob(DemoJob(), cb); });
+  EXPECT_EQ(again->name(), "jobs/1");
+  auto changed = DemoJob();
+  changed.mutable_spec()->set_seed(4);
+  auto conflict = Call<v1::Job>([&](auto cb) { h.m().SubmitJob(changed, cb); });
+  EXPECT_EQ(conflict.status().code(), StatusCode::kAlreadyExists);
+  auto bad = DemoJob();
+  bad.mutable_spec()->mutable_budget()->set_max_trials(-1);
+  auto invalid = Call<v1::Job>([&](auto cb) { h.m().SubmitJob(bad, cb); });
+  EXPECT_EQ(invalid.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(invalid.status().message().find("spec.budget.max_trials"), std::string::npos);
+  auto missing = DemoJob();
+  missing.mutable_spec()->mutable_data()->mutable_text()->set_path("no/such/file.txt");
+  EXPECT_EQ(Call<v1::Job>([&](auto cb) { h.m().SubmitJob(missing, cb); }).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(JobManager, LeaseHeartbeatReportAreIdempotent) {
+  Harness h(std::make_unique<MemoryStore>());
+  ASSERT_TRUE(Call<v1::Job>([&](auto cb) { h.m().SubmitJob(DemoJob(), cb); }).ok());
+  auto lease = Lease(h, "w1");
+  ASSERT_TRUE(lease.ok()) << lease.status().ToString();
+  EXPECT_EQ(lease->trial().state(), v1::TRIAL_STATE_RUNNING);
+  EXPECT_EQ(lease->trial().attempts(), 1);
+  EXPECT_GT(lease->trial().predicted().size_bytes(), 0);
+  EXPECT_EQ(lease->work().train_steps(), 300);
+  // Asking again returns the same lease.
+  auto again = Lease(h, "w1");
+  EXPECT_EQ(again->token(), lease->token());
+
+  v1::HeartbeatRequest hb;
+  hb.set_lease_token(lease->token());
+  hb.mutable_progress()->set_step(10);
+  auto beat = Call<v1::HeartbeatResponse>([&](auto cb) { h.m().Heartbeat(hb, cb); });
+  ASSERT_TRUE(beat.ok());
+  EXPECT_EQ(beat->action(), v1::HEARTBEAT_ACTION_CONTINUE);
+
+  auto first = Call<v1::ReportResultResponse>([&](auto cb) { h.m().ReportResult(Success(*lease, 2.0), cb); });
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(first->trial_state(), v1::TRIAL_STATE_SUCCEEDED);
+  EXPECT_FALSE(first->duplicate());
+  auto second = Call<v1::ReportResultResponse>([&](auto cb) { h.m().ReportResult(Success(*lease, 2.0), cb); });
+  ASSERT_TRUE(second.ok());
+  EXPECT_TRUE(second->duplicate());
+  auto job = Call<v1::Job>([&](auto cb) { h.m().GetJob("jobs/1", cb); });
+  EXPECT_EQ(job->progress().trials_succeeded(), 1);
+  EXPECT_DOUBLE_EQ(job->progress().worker_seconds_used(), 10);
+
+  v1::ReportResultRequest stale = Success(*lease, 2.0);
+  stale.set_lease_token("not-a-token");
+  EXPECT_EQ(Call<v1::ReportResultResponse>([&](auto cb) { h.m().ReportResult(stale, cb); }).status().code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Call<v1::HeartbeatResponse>([&](auto cb) { h.m().Heartbeat(hb, cb); }).status().code(),
+            StatusCode::kFailedPrecondition);
+}
+
+TEST(JobManager, ExpiredLeasesRetryThenFail) {
+  Harness h(std::make_unique<MemoryStore>());
+  ASSERT_TRUE(Call<v1::Job>([&](auto cb) { h.m().SubmitJob(DemoJob(), cb); }).ok());
+  auto lease = *Lease(h, "w1");
+  h.clock().AdvanceMs(9'000);
+  h.Tick();
+  v1::HeartbeatRequest hb;
+  hb.set_lease_token(lease.token());
+  ASSERT_TRUE(Call<v1::HeartbeatResponse>([&](auto cb) { h.m().Heartbeat(hb, cb); }).ok());  // extends to +10 s
+  h.clock().AdvanceMs(9'000);
+  h.Tick();
+  ASSERT_TRUE(Call<v1::HeartbeatResponse>([&](auto cb) { h.m().Heartbeat(hb, cb); }).ok());
+  h.clock().AdvanceMs(10'001);  // no heartbeat: expires
+  h.Tick();
+  auto trials = Call<v1::ListTrialsResponse>([&](auto cb) {
+    v1::ListTrialsRequest r;
+    r.set_parent("jobs/1");
+    h.m().ListTrials(r, cb);
+  });
+  ASSERT_EQ(trials->trials_size(), 1);
+  EXPECT_EQ(trials->trials(0).state(), v1::TRIAL_STATE_PENDING);
+  // The same trial comes back with attempt 2; the old token is stale.
+  auto retry = *Lease(h, "w2");
+  EXPECT_EQ(retry.trial().name(), lease.trial().name());
+  EXPECT_EQ(retry.trial().attempts(), 2);
+  EXPECT_EQ(Call<v1::ReportResultResponse>([&](auto cb) { h.m().ReportResult(Success(lease, 1.0), cb); }).status().code(),
+            StatusCode::kFailedPrecondition);
+  h.clock().AdvanceMs(10'001);
+  h.Tick();  // max_attempts = 2: FAILED
+  trials = Call<v1::ListTrialsResponse>([&](auto cb) {
+    v1::ListTrialsRequest r;
+    r.set_parent("jobs/1");
+    r.add_states(v1::TRIAL_STATE_FAILED);
+    h.m().ListTrials(r, cb);
+  });
+  ASSERT_EQ(trials->trials_size(), 1);
+  EXPECT_NE(trials->trials(0).state_message().find("lease expired after 2"), std::string::npos);
+}
+
+TEST(JobManager, BudgetEndsTheJob) {
+  Harness h(std::make_unique<MemoryStore>());
+  ASSERT_TRUE(Call<v1::Job>([&](auto cb) { h.m().SubmitJob(DemoJob(3), cb); }).ok());
+  std::vector<v1::Lease> leases;
+  for (int i = 0; i < 3; ++i) leases.push_back(*Lease(h, "w" + std::to_string(i)));
+  EXPECT_FALSE(Lease(h, "w9").ok()) << "the budget is taken by running trials";
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(Call<v1::ReportResultResponse>([&](auto cb) { h.m().ReportResult(Success(leases[i], 3.0 - i), cb); }).ok());
+  }
+  auto job = *Call<v1::Job>([&](auto cb) { h.m().GetJob("jobs/1", cb); });
+  EXPECT_EQ(job.state(), v1::JOB_STATE_SUCCEEDED);
+  EXPECT_NE(job.state_message().find("trial budget reached"), std::string::npos);
+  auto best = Call<v1::Trial>([&](auto cb) {
+    v1::GetBestRequest r;
+    r.set_job("jobs/1");
+    h.m().GetBest(r, cb);
+  });
+  ASSERT_TRUE(best.ok());
+  EXPECT_DOUBLE_EQ(best->metrics().val_loss(), 1.0);
+  auto frontier = *Call<v1::Frontier>([&](auto cb) { h.m().GetFrontier("jobs/1", cb); });
+  EXPECT_GE(frontier.points_size(), 1);
+  EXPECT_GT(frontier.hypervolume(), 0);
+}
+
+TEST(JobManager, CancelStopsRunningTrials) {
+  Harness h(std::make_unique<MemoryStore>());
+  ASSERT_TRUE(Call<v1::Job>([&](auto cb) { h.m().SubmitJob(DemoJob(), cb); }).ok());
+  auto lease = *Lease(h, "w1");
+  auto cancelled = Call<v1::Job>([&](auto cb) { h.m().CancelJob("jobs/1", cb); });
+  EXPECT_EQ(cancelled->state(), v1::JOB_STATE_CANCELLED);
+  v1::HeartbeatRequest hb;
+  hb.set_lease_token(lease.token());
+  auto beat = Call<v1::HeartbeatResponse>([&](auto cb) { h.m().Heartbeat(hb, cb); });
+  EXPECT_EQ(beat->action(), v1::HEARTBEAT_ACTION_STOP);
+  v1::ReportResultRequest stopped;
+  stopped.set_lease_token(lease.token());
+  stopped.mutable_stopped()->set_worker_seconds(1);
+  auto r = Call<v1::ReportResultResponse>([&](auto cb) { h.m().ReportResult(stopped, cb); });
+  EXPECT_EQ(r->trial_state(), v1::TRIAL_STATE_STOPPED);
+  EXPECT_FALSE(Lease(h, "w2").ok());
+}
+
+TEST(JobManager, RecoversByReplayingTheStore) {
+  auto dir = fs::temp_directory_path() / ("kdnas-jm-recover-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string db = (dir / "store.db").string();
+  std::vector<std::string> before;
+  v1::Frontier frontier_before;
+  std::string running_token;
+  {
+    Harness h(std::move(*SqliteStore::Open(db, SqliteStore::Options())), dir.string());
+    ASSERT_TRUE(h.Recover().ok());
+    ASSERT_TRUE(Call<v1::Job>([&](auto cb) { h.m().SubmitJob(DemoJob(8), cb); }).ok());
+    for (int i = 0; i < 4; ++i) {
+      auto lease = *Lease(h, "w");
+      ASSERT_TRUE(Call<v1::ReportResultResponse>([&](auto cb) { h.m().ReportResult(Success(lease, 2.0 + i * 0.1), cb); }).ok());
+    }
+    running_token = Lease(h, "w")->token();
+    frontier_before = *Call<v1::Frontier>([&](auto cb) { h.m().GetFrontier("jobs/1", cb); });
+  }
+  Harness h(std::move(*SqliteStore::Open(db, SqliteStore::Options())), dir.string());
+  ASSERT_TRUE(h.Recover().ok());
+  auto job = *Call<v1::Job>([&](auto cb) { h.m().GetJob("jobs/1", cb); });
+  EXPECT_EQ(job.progress().trials_succeeded(), 4);
+  EXPECT_EQ(job.progress().trials_running(), 1);
+  auto frontier_after = *Call<v1::Frontier>([&](auto cb) { h.m().GetFrontier("jobs/1", cb); });
+  EXPECT_DOUBLE_EQ(frontier_after.hypervolume(), frontier_before.hypervolume());
+  // The running lease survived: its worker can heartbeat and report.
+  v1::HeartbeatRequest hb;
+  hb.set_lease_token(running_token);
+  EXPECT_TRUE(Call<v1::HeartbeatResponse>([&](auto cb) { h.m().Heartbeat(hb, cb); }).ok());
+  // A duplicate of a report made before the restart is recognized.
+  auto events = h.m().ReadEvents("jobs/1", 0, 1000);
+  ASSERT_TRUE(events.ok());
+  EXPECT_GE(events->size(), 10u);
+  for (size_t i = 0; i < events->size(); ++i) EXPECT_EQ((*events)[i].sequence(), static_cast<int64_t>(i + 1));
+  fs::remove_all(dir);
+}
+
+TEST(JobManager, ReplayedSearchProposesWhatAnUninterruptedOneWould) {
+  auto run = [](bool restart) {
+    auto dir = fs::temp_directory_path() / ("kdnas-jm-replay-" + std::to_string(::getpid()) + (restart ? "r" : "s"));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    const std::string db = (dir / "store.db").string();
+    std::vector<std::string> keys;
+    auto step = [&](Harness& h, int n) {
+      for (int i = 0; i < n; ++i) {
+        auto lease = Lease(h, "w");
+        if (!lease.ok()) return;
+        keys.push_back(lease->trial().candidate_key());
+        (void)Call<v1::ReportResultResponse>(
+            [&](auto cb) { h.m().ReportResult(Success(*lease, 3.0 - keys.size() * 0.01), cb); });
+      }
+    };
+    {
+      Harness h(std::move(*SqliteStore::Open(db, SqliteStore::Options())), dir.string());
+      (void)h.Recover();
+      (void)Call<v1::Job>([&](auto cb) { h.m().SubmitJob(DemoJob(12), cb); });
+      step(h, 5);
+      if (!restart) step(h, 7);
+    }
+    if (restart) {
+      Harness h(std::move(*SqliteStore::Open(db, SqliteStore::Options())), dir.string());
+      (void)h.Recover();
+      step(h, 7);
+    }
+    fs::remove_all(dir);
+    return keys;
+  };
+  EXPECT_EQ(run(false), run(true));
+}
+
+}  // namespace
+}  // namespace kdnas
