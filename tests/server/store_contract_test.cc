@@ -130,6 +130,9 @@ TYPED_TEST(StoreContract, EventsResumeAfterASequence) {
   ASSERT_EQ(after.size(), 1u);
   EXPECT_EQ(after[0].seq, 2);
   EXPECT_TRUE(store->LoadEvents(3, 0, 10)->empty());
+  EXPECT_EQ(*store->LastEventSeq(1), 3);
+  EXPECT_EQ(*store->LastEventSeq(2), 1);
+  EXPECT_EQ(*store->LastEventSeq(3), 0);
 }
 
 TYPED_TEST(StoreContract, ConcurrentCommitsAllLandInOrderPerWriter) {
