@@ -16,10 +16,27 @@
 namespace kdnas {
 namespace {
 
+// One line: newlines and runs of spaces in the message become single spaces.
+std::string OneLine(const std::string& message) {
+  std::string out;
+  for (char c : message) {
+    const bool space = c == '\n' || c == '\r' || c == '\t' || c == ' ';
+    if (space && (out.empty() || out.back() == ' ')) continue;
+    out += space ? ' ' : c;
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
+int Fail(const char* name, const Status& s) {
+  std::fprintf(stderr, "kdnas-worker %s: %s\n", name, OneLine(s.message()).c_str());
+  return 1;
+}
+
 // Parses flags; returns -1 to continue, else the exit code.
 int ParseFlags(FlagSet& flags, const std::vector<std::string>& args, const char* name) {
   if (auto s = flags.Parse(args); !s.ok()) {
-    std::fprintf(stderr, "kdnas-worker %s: %s\n", name, s.message().c_str());
+    std::fprintf(stderr, "kdnas-worker %s: %s\n", name, OneLine(s.message()).c_str());
     return 2;
   }
   if (flags.help_requested()) {
@@ -27,11 +44,6 @@ int ParseFlags(FlagSet& flags, const std::vector<std::string>& args, const char*
     return 0;
   }
   return -1;
-}
-
-int Fail(const char* name, const Status& s) {
-  std::fprintf(stderr, "kdnas-worker %s: %s\n", name, s.message().c_str());
-  return 1;
 }
 
 StatusOr<std::vector<int64_t>> ParseSteps(const std::string& text, const std::string& flag) {

@@ -1,0 +1,212 @@
+// run-candidate end to end, as a library and as the kdnas-worker command:
+// artifacts, their agreement with each other and with the cost model, resume,
+// and bad input (clear one-line message, non-zero exit, nothing left behind).
+#include "workers/run_candidate.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "search/cost_model.h"
+#include "test_util.h"
+#include "workers/candidate_json.h"
+#include "workers/packed_artifact.h"
+#include "workers/train_teacher.h"
+
+namespace kdnas {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+CommandResult Worker(const std::string& args, const std::string& dir) {
+  const std::string err_path = dir + "/stderr.txt";
+  std::string cmd = std::string(KDNAS_WORKER_BIN) + " " + args + " 2>" + err_path;
+  CommandResult r;
+  FILE* pipe = popen(cmd.c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) r.out.append(buf, n);
+  int status = pclose(pipe);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.err = testing::ReadFile(err_path);
+  return r;
+}
+
+class RunCandidateTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    torch::set_num_threads(2);
+    dir_ = testing::MakeTempDir("run");
+    TeacherTrainingOptions t;
+    t.architecture = {2, 32, 2, 128, 32, false, {}};
+    t.data_path = "data/tinyshakespeare.txt";
+    t.out_path = dir_ + "/teacher.pt";
+    t.steps = 100;
+    t.eval_tokens = 2048;
+    auto r = TrainTeacher(t, nullptr);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
+  static void TearDownTestSuite() { fs::remove_all(dir_); }
+
+  static Candidate Compressed() {
+    Candidate c;
+    c.architecture = {2, 32, 2, 64, 32, true, {{1, 64}, {2, 32}}};
+    c.compression.weight_bits = 4;
+    c.compression.group_size = 32;
+    c.compression.embedding_bits = 8;
+    c.compression.sparsity_pattern = SparsityPattern::k2of4;
+    c.compression.low_rank_ratio = 0.3;
+    c.distillation.init = Init::kInherit;
+    return c;
+  }
+  static RunOptions Options(const std::string& out) {
+    RunOptions o;
+    o.job.teacher_path = dir_ + "/teacher.pt";
+    o.job.data_path = "data/tinyshakespeare.txt";
+    o.job.eval_tokens = 2048;
+    o.out_dir = dir_ + "/" + out;
+    o.train_steps = 30;
+    o.latency_repeats = 2;
+    return o;
+  }
+  static inline std::string dir_;
+};
+
+TEST_F(RunCandidateTest, WritesConsistentArtifactsOfThePredictedSize) {
+  RunOptions o = Options("ok");
+  o.candidate = Compressed();
+  o.report_steps = {10, 20};
+  int calls = 0;
+  auto r = RunCandidate(o, [&](const TrainingProgress& p) {
+    ++calls;
+    EXPECT_GT(p.tokens_per_second, 0);
+    return true;
+  });
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(calls, 3);
+  EXPECT_EQ(r->val_losses.size(), 3u);
+  EXPECT_NE(r->init_summary.find("inherited"), std::string::npos) << r->init_summary;
+  EXPECT_GT(r->val_loss, 0.5);
+  EXPECT_LT(r->val_loss, 4.2);
+  EXPECT_NEAR(r->perplexity, std::exp(r->val_loss), 1e-6 * r->perplexity);
+  EXPECT_GT(r->teacher_agreement, 0.0);
+  EXPECT_GT(r->latency_ms, 0.0);
+  EXPECT_GT(r->worker_seconds, 0.0);
+
+  auto tok = Tokenizer::Build(testing::Shakespeare(), TokenizerKind::kChar);
+  const CostEstimate cost = EstimateCost(o.candidate, {tok->vocab_size(), tok->serialized_bytes()});
+  EXPECT_EQ(r->size_bytes, cost.size_bytes);
+  EXPECT_EQ(static_cast<int64_t>(fs::file_size(r->packed_path)), cost.size_bytes);
+  EXPECT_EQ(r->params, cost.params);
+  EXPECT_EQ(r->nonzero_params, cost.nonzero_params);
+  const std::string metrics = testing::ReadFile(r->metrics_path);
+  EXPECT_NE(metrics.find("\"size_bytes\": " + std::to_string(cost.size_bytes)), std::string::npos) << metrics;
+
+  // The TorchScript student holds exactly the packed artifact's weights.
+  auto packed = ReadPackedArtifact(r->packed_path);
+  ASSERT_TRUE(packed.ok()) << packed.status().ToString();
+  auto student = Teacher::Load(r->torchscript_path);
+  ASSERT_TRUE(student.ok()) << student.status().ToString();
+  std::map<std::string, torch::Tensor> params;
+  for (const auto& p : student->module().named_parameters(false)) params[p.name] = p.value;
+  for (const auto& t : packed->tensors) {
+    std::string name = t.name;
+    for (char& ch : name)
+      if (ch == '.') ch = '_';
+    if (!params.count(name)) name += "_weight";
+    if (name == "lm_head_weight" || !params.count(name)) continue;
+    ASSERT_TRUE(params.count(name)) << name;
+    EXPECT_TRUE(torch::equal(params[name].reshape({t.rows, t.cols}), t.values)) << t.name;
+  }
+  // And plain PyTorch loads it.
+  auto py = testing::RunPython(
+      "import sys, torch\nm = torch.jit.load(sys.argv[1])\n"
+      "print(tuple(m(torch.zeros(1, 32, dtype=torch.long)).shape))\n",
+      r->torchscript_path);
+  EXPECT_EQ(py.exit_code, 0) << py.output;
+  EXPECT_NE(py.output.find("(1, 32, 65)"), std::string::npos) << py.output;
+}
+
+TEST_F(RunCandidateTest, StopsAtAStepAndResumesFromTheCheckpoint) {
+  RunOptions o = Options("resume");
+  o.candidate = Compressed();
+  o.candidate.distillation.init = Init::kScratch;
+  o.checkpoint_path = dir_ + "/resume.ckpt";
+  o.stop_at_step = 12;
+  o.measure_latency = false;
+  auto first = RunCandidate(o);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_TRUE(first->stopped);
+  EXPECT_EQ(first->train_steps, 12);
+  EXPECT_FALSE(fs::exists(o.out_dir));  // no artifact for a stopped trial
+  o.stop_at_step = 0;
+  auto second = RunCandidate(o);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_FALSE(second->stopped);
+  EXPECT_EQ(second->train_steps, 30);
+  EXPECT_TRUE(fs::exists(o.out_dir + "/student.kdna"));
+  EXPECT_FALSE(fs::exists(o.checkpoint_path));  // finished: removed
+}
+
+TEST_F(RunCandidateTest, CommandRunsEndToEndAndGenerates) {
+  const std::string out = dir_ + "/cmd";
+  testing::WriteFile(dir_ + "/c.json", R"({"architecture": {"num_layers": 1, "d_model": 32, "num_heads": 2,
+      "context_length": 32}, "compression": {"weight_bits": 8}})");
+  auto r = Worker("run-candidate --quiet --candidate " + dir_ + "/c.json --teacher " + dir_ +
+                      "/teacher.pt --out " + out + " --steps 20 --eval-tokens 1024 --threads 2",
+                  dir_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(fs::exists(out + "/student.kdna"));
+  EXPECT_TRUE(fs::exists(out + "/student.pt"));
+  EXPECT_TRUE(fs::exists(out + "/metrics.json"));
+  auto g = Worker("generate --model " + out + "/student.pt --tokens 40 --prompt ROMEO:", dir_);
+  ASSERT_EQ(g.exit_code, 0) << g.err;
+  EXPECT_EQ(g.out.rfind("ROMEO:", 0), 0u) << g.out;
+  EXPECT_GT(g.out.size(), 40u);
+}
+
+TEST_F(RunCandidateTest, BadInputGetsOneClearLineAndLeavesNothingBehind) {
+  const std::string out = dir_ + "/bad";
+  const std::string teacher = dir_ + "/teacher.pt";
+  testing::WriteFile(dir_ + "/good.json", R"({"architecture": {"num_layers": 1, "d_model": 32, "num_heads": 2,
+      "context_length": 32}})");
+  testing::WriteFile(dir_ + "/bits.json", R"({"compression": {"weight_bits": 5}})");
+  testing::WriteFile(dir_ + "/broken.json", R"({"architecture": {"num_layers": )");
+  testing::WriteFile(dir_ + "/long.json", R"({"architecture": {"num_layers": 1, "d_model": 32, "num_heads": 2,
+      "context_length": 64}})");
+  testing::WriteFile(dir_ + "/corrupt.pt", "not a teacher");
+  testing::WriteFile(dir_ + "/foreign.txt", std::string(2000, 'a') + "日本語のテキスト" + std::string(2000, 'b'));
+  testing::WriteFile(dir_ + "/empty.txt", "");
+  const std::string base = " --quiet --no-latency --steps 5 --out " + out;
+  struct Case {
+    std::string args, expect;
+  } cases[] = {
+      {"--candidate " + dir_ + "/bits.json --teacher " + teacher, "candidate.compression.weight_bits"},
+      {"--candidate " + dir_ + "/broken.json --teacher " + teacher, "candidate: not valid JSON"},
+      {"--candidate " + dir_ + "/missing.json --teacher " + teacher, "cannot open"},
+      {"--candidate " + dir_ + "/good.json --teacher " + teacher + " --steps 0", "train_steps: must be > 0"},
+      {"--candidate " + dir_ + "/good.json --teacher " + dir_ + "/missing.pt", "teacher: cannot open"},
+      {"--candidate " + dir_ + "/good.json --teacher " + dir_ + "/corrupt.pt", "not a loadable TorchScript file"},
+      {"--candidate " + dir_ + "/good.json --teacher " + teacher + " --data " + dir_ + "/foreign.txt",
+       "vocabulary mismatch"},
+      {"--candidate " + dir_ + "/good.json --teacher " + teacher + " --data " + dir_ + "/empty.txt", "is empty"},
+      {"--candidate " + dir_ + "/long.json --teacher " + teacher, "exceeds the teacher's context length 32"},
+      {"--candidate " + dir_ + "/good.json --teacher " + teacher + " --steps=abc", "--steps"},
+  };
+  for (const auto& c : cases) {
+    auto r = Worker("run-candidate" + base + " " + c.args, dir_);
+    EXPECT_NE(r.exit_code, 0) << c.args;
+    EXPECT_NE(r.err.find(c.expect), std::string::npos) << c.args << "\n" << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_EQ(r.err.rfind("kdnas-worker run-candidate: ", 0), 0u) << r.err;
+    EXPECT_FALSE(fs::exists(out)) << c.args;
+  }
+}
+
+}  // namespace
+}  // namespace kdnas
