@@ -1,30 +1,33 @@
-// kdnas-controller: flags only; the wiring lives in the server library.
-#include <grpcpp/ext/proto_server_reflection_plugin.h>
-#include <grpcpp/grpcpp.h>
-#include <grpcpp/health_check_service_interface.h>
-
-#include <atomic>
-#include <chrono>
+// kdnas-controller: flags only; the wiring lives in server/controller.h.
 #include <csignal>
 #include <cstdio>
 #include <string>
-#include <thread>
 
 #include "search/flags.h"
-
-namespace {
-
-std::atomic<bool> g_stop{false};
-
-void OnSignal(int) { g_stop = true; }
-
-}  // namespace
+#include "server/controller.h"
 
 int main(int argc, char** argv) {
-  std::string listen = "127.0.0.1:50051";
+  kdnas::Controller::Options o;
+  std::string max_blob = "2GiB";
   kdnas::FlagSet flags(
-      "kdnas-controller [flags]\n\nServes kdnas.v1.SearchService and kdnas.v1.WorkerService.");
-  flags.String("listen", &listen, "Address to serve gRPC on, host:port.");
+      "kdnas-controller [flags]\n\n"
+      "Serves kdnas.v1.SearchService (users) and kdnas.v1.WorkerService (workers), with gRPC\n"
+      "health checking and server reflection. SIGTERM or SIGINT shuts down gracefully.");
+  flags.String("listen", &o.listen, "Address to serve gRPC on, host:port (port 0 picks a free port).");
+  flags.String("data-dir", &o.data_dir, "Directory of the store (kdnas.db), blobs and artifacts.");
+  flags.String("store", &o.store, "Store: sqlite:PATH or memory (default sqlite:<data-dir>/kdnas.db).");
+  flags.String("token-file", &o.token_file,
+               "Bearer tokens, one \"<token> <role> [name]\" per line; roles admin, submitter, worker, viewer. "
+               "Without it anyone may call anything, allowed on loopback only.");
+  flags.String("tls-cert", &o.tls_cert, "Server certificate chain (PEM); enables TLS with --tls-key.");
+  flags.String("tls-key", &o.tls_key, "Server private key (PEM).");
+  flags.String("tls-client-ca", &o.tls_client_ca, "CA (PEM) that client certificates must chain to (mutual TLS).");
+  flags.Bool("allow-insecure-remote", &o.allow_insecure_remote,
+             "Allow running without --token-file on a non-loopback address.");
+  flags.Int("lease-ttl-ms", &o.manager.lease_ttl_ms, "A lease expires this long after its last heartbeat.");
+  flags.Int("heartbeat-interval-ms", &o.manager.heartbeat_interval_ms, "How often workers are told to heartbeat.");
+  flags.String("max-blob-bytes", &max_blob, "Largest blob or artifact accepted (units: KB, MB, GiB...).");
+  flags.Int("max-message-bytes", &o.max_message_bytes, "Largest gRPC message accepted or sent.");
   if (auto s = flags.Parse(argc, argv); !s.ok()) {
     std::fprintf(stderr, "kdnas-controller: %s\n", s.message().c_str());
     return 2;
@@ -33,20 +36,38 @@ int main(int argc, char** argv) {
     std::printf("%s", flags.Help().c_str());
     return 0;
   }
-  grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
-  auto server = builder.BuildAndStart();
-  if (!server || port == 0) {
-    std::fprintf(stderr, "kdnas-controller: cannot listen on %s\n", listen.c_str());
+  if (!flags.positional().empty()) {
+    std::fprintf(stderr, "kdnas-controller: unexpected argument '%s' (see --help)\n", flags.positional()[0].c_str());
+    return 2;
+  }
+  auto bytes = kdnas::ParseByteSize(max_blob);
+  if (!bytes.ok()) {
+    std::fprintf(stderr, "kdnas-controller: --max-blob-bytes: %s\n", bytes.status().message().c_str());
+    return 2;
+  }
+  o.max_blob_bytes = *bytes;
+  if (o.manager.lease_ttl_ms < 1000 || o.manager.heartbeat_interval_ms < 100) {
+    std::fprintf(stderr, "kdnas-controller: --lease-ttl-ms must be >= 1000 and --heartbeat-interval-ms >= 100\n");
+    return 2;
+  }
+
+  // Signals go to a waiting thread, not to whichever thread runs.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto controller = kdnas::Controller::Create(o);
+  if (!controller.ok()) {
+    std::fprintf(stderr, "kdnas-controller: %s\n", controller.status().message().c_str());
     return 1;
   }
-  std::fprintf(stderr, "kdnas-controller: listening on %s\n", listen.c_str());
-  std::signal(SIGTERM, OnSignal);
-  std::signal(SIGINT, OnSignal);
-  while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  server->Shutdown();
+  std::fprintf(stderr, "kdnas-controller: serving on port %d (data in %s)\n", (*controller)->port(),
+               o.data_dir.c_str());
+  int received = 0;
+  sigwait(&signals, &received);
+  std::fprintf(stderr, "kdnas-controller: %s, shutting down\n", received == SIGTERM ? "SIGTERM" : "SIGINT");
+  (*controller)->Shutdown();
   return 0;
 }

@@ -7,6 +7,7 @@
 
 #include "search/flags.h"
 #include "workers/commands.h"
+#include "workers/serve_command.h"
 #include "workers/worker_info.h"
 
 namespace {
@@ -19,6 +20,7 @@ const char kUsage[] =
     "  train-teacher   Train a GPT teacher on a text file and save it as TorchScript.\n"
     "  run-candidate   Distill, compress, evaluate and export one candidate student.\n"
     "  generate        Sample text from a TorchScript model (teacher or student).\n"
+    "  serve           Lease trials from a controller and run them (the worker process).\n"
     "\n"
     "Run 'kdnas-worker COMMAND --help' for the flags of a command.";
 
@@ -49,6 +51,7 @@ int main(int argc, char** argv) {
   if (command == "train-teacher") return kdnas::TrainTeacherCommand(args);
   if (command == "run-candidate") return kdnas::RunCandidateCommand(args);
   if (command == "generate") return kdnas::GenerateCommand(args);
+  if (command == "serve") return kdnas::ServeCommand(args);
   std::fprintf(stderr, "kdnas-worker: unknown command '%s'\n%s\n", command.c_str(), kUsage);
   return 2;
 }

@@ -1,0 +1,46 @@
+// What runs a leased trial: the LibTorch engine (real_executor.h) or the
+// synthetic one (synthetic_executor.h). The lease client (lease_client.h)
+// hands it the lease and a context for progress, stop requests and files.
+#pragma once
+
+#include <atomic>
+#include <string>
+
+#include "kdnas/v1/worker_service.pb.h"
+#include "search/status.h"
+
+namespace kdnas {
+
+struct ExecutionResult {
+  enum class Kind { kSucceeded, kFailed, kStopped };
+  Kind kind = Kind::kFailed;
+  v1::TrialMetrics metrics;          // kSucceeded
+  std::string packed_path;           // kSucceeded, optional: uploaded as the artifact
+  std::string torchscript_path;      // kSucceeded, optional
+  std::string error;                 // kFailed
+  bool retryable = false;            // kFailed: a transient error, try again
+  v1::TrialProgress progress;        // kStopped: where it stopped
+  double worker_seconds = 0;         // kFailed / kStopped (kSucceeded: in metrics)
+};
+
+class TrialContext {
+ public:
+  virtual ~TrialContext() = default;
+  // Progress for the next heartbeat; returns true when the trial must stop
+  // (the controller said STOP, or the worker is shutting down).
+  virtual bool Progress(const v1::TrialProgress& progress) = 0;
+  // Set when the trial must stop; executors may poll it.
+  virtual const std::atomic<bool>& stop_flag() const = 0;
+  // The local path of a job file, downloading a blob into the cache once.
+  virtual StatusOr<std::string> Fetch(const v1::FileRef& ref) = 0;
+  // A directory of this trial's own for outputs.
+  virtual std::string scratch_dir() const = 0;
+};
+
+class TrialExecutor {
+ public:
+  virtual ~TrialExecutor() = default;
+  virtual ExecutionResult Run(const v1::Lease& lease, TrialContext& context) = 0;
+};
+
+}  // namespace kdnas
