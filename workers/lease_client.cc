@@ -290,6 +290,10 @@ Status LeaseClient::Deliver(const std::string& entry) {
       auto call = NewCall(60'000);
       grpc::Status s = stub_->ReportResult(call.get(), request, &response);
       sent = s.ok() ? Status::Ok() : Status(static_cast<StatusCode>(s.error_code()), s.error_message());
+      if (s.ok() && options_.verbose) {
+        std::fprintf(stderr, "kdnas-worker: delivered lease %s: %s%s\n", request.lease_token().c_str(),
+                     v1::TrialState_Name(response.trial_state()).c_str(), response.duplicate() ? " (duplicate)" : "");
+      }
     }
     if (sent.ok() || !Transient(static_cast<grpc::StatusCode>(sent.code()))) {
       // Delivered, or refused for good (the lease is gone): done either way.
