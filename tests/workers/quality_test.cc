@@ -16,7 +16,7 @@ namespace {
 class QualityTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    torch::set_num_threads(2);
+    torch::set_num_threads(1);  // ctest runs tests in parallel on 2 cores
     dir_ = testing::MakeTempDir("quality");
     TeacherTrainingOptions t;
     t.data_path = "data/tinyshakespeare.txt";

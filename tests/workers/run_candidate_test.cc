@@ -40,7 +40,7 @@ CommandResult Worker(const std::string& args, const std::string& dir) {
 class RunCandidateTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    torch::set_num_threads(2);
+    torch::set_num_threads(1);  // ctest runs tests in parallel on 2 cores
     dir_ = testing::MakeTempDir("run");
     TeacherTrainingOptions t;
     t.architecture = {2, 32, 2, 128, 32, false, {}};
@@ -158,7 +158,7 @@ TEST_F(RunCandidateTest, CommandRunsEndToEndAndGenerates) {
   testing::WriteFile(dir_ + "/c.json", R"({"architecture": {"num_layers": 1, "d_model": 32, "num_heads": 2,
       "context_length": 32}, "compression": {"weight_bits": 8}})");
   auto r = Worker("run-candidate --quiet --candidate " + dir_ + "/c.json --teacher " + dir_ +
-                      "/teacher.pt --out " + out + " --steps 20 --eval-tokens 1024 --threads 2",
+                      "/teacher.pt --out " + out + " --steps 20 --eval-tokens 1024 --threads 1",
                   dir_);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(fs::exists(out + "/student.kdna"));
