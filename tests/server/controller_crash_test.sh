@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Crash test: kill -9 the controller in the middle of a synthetic search,
+# restart it on the same data directory, finish the job, and check that no
+# acknowledged result was lost and no trial was counted twice.
+# Usage: controller_crash_test.sh KDNAS_CONTROLLER KDNAS_WORKER KDNAS_CLI [KILLS]
+set -euo pipefail
+CONTROLLER="$1"; WORKER="$2"; CLI="$3"; KILLS="${4:-2}"
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+DIR=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  [ -n "${CTL:-}" ] && kill -9 "$CTL" 2>/dev/null || true
+  rm -rf "$DIR"
+}
+trap cleanup EXIT
+PORT=$(( 20000 + RANDOM % 20000 ))
+export KDNAS_ADDR="127.0.0.1:$PORT"
+
+start_controller() {
+  "$CONTROLLER" --listen "$KDNAS_ADDR" --data-dir "$DIR/data" --lease-ttl-ms 3000 --heartbeat-interval-ms 200 \
+    >>"$DIR/controller.log" 2>&1 &
+  CTL=$!
+  for _ in $(seq 100); do "$CLI" jobs >/dev/null 2>&1 && return 0; sleep 0.1; done
+  echo "controller did not start"; cat "$DIR/controller.log"; exit 1
+}
+
+start_controller
+for i in 1 2; do
+  "$WORKER" serve --synthetic --synthetic-ms 150 --controller "$KDNAS_ADDR" --cache-dir "$DIR/w$i" \
+    --wait-ms 300 --max-idle-polls 20 >"$DIR/w$i.log" 2>&1 &
+  PIDS+=($!)
+done
+cat >"$DIR/job.yaml" <<JOB
+display_name: crash
+data: {text: {path: $ROOT/data/tinyshakespeare.txt}}
+teacher: {model: {path: unused.pt}}
+space:
+  parameters:
+    - {name: num_layers, integer_range: {min: 1, max: 4}}
+    - {name: d_model, discrete: {values: [32, 64, 96, 128]}}
+    - {name: weight_bits, discrete: {values: [16, 8, 4, 3, 2]}}
+budget: {max_trials: 30}
+seed: 7
+JOB
+"$CLI" submit "$DIR/job.yaml" --no-upload >/dev/null
+
+done_trials() { "$CLI" status 1 --json | /usr/bin/python3 -c 'import json,sys; p=json.load(sys.stdin).get("progress",{}); print(int(p.get("trials_succeeded",0)))'; }
+for k in $(seq "$KILLS"); do
+  target=$(( k * 30 / (KILLS + 1) ))
+  for _ in $(seq 300); do [ "$(done_trials)" -ge "$target" ] && break; sleep 0.05; done
+  kill -9 "$CTL"; wait "$CTL" 2>/dev/null || true
+  echo "killed the controller after $(grep -c 'delivered lease' "$DIR"/w*.log | awk -F: '{s+=$2} END {print s}') acknowledged reports"
+  sleep 0.5
+  start_controller
+done
+
+for _ in $(seq 600); do
+  state=$("$CLI" status 1 --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])')
+  [ "$state" != "JOB_STATE_RUNNING" ] && break
+  sleep 0.1
+done
+for p in "${PIDS[@]}"; do wait "$p" || true; done
+PIDS=()
+
+"$CLI" status 1 --json >"$DIR/job.json"
+"$CLI" trials 1 --json >"$DIR/trials.json"
+cat "$DIR"/w*.log >"$DIR/workers.log"
+/usr/bin/python3 - "$DIR/job.json" "$DIR/trials.json" "$DIR/workers.log" <<'PY'
+import json, re, sys
+job = json.load(open(sys.argv[1]))
+trials = json.load(open(sys.argv[2])).get("trials", [])
+log = open(sys.argv[3]).read()
+progress = job["progress"]
+succeeded = [t for t in trials if t["state"] == "TRIAL_STATE_SUCCEEDED"]
+acked = set(re.findall(r"delivered lease (\S+): TRIAL_STATE_SUCCEEDED", log))
+errors = []
+if job["state"] != "JOB_STATE_SUCCEEDED": errors.append(f"job ended {job['state']}")
+if int(progress.get("trials_succeeded", 0)) != 30: errors.append(f"{progress.get('trials_succeeded')} succeeded, want 30")
+if len(succeeded) != 30: errors.append(f"{len(succeeded)} SUCCEEDED trials listed, want 30")
+# Every acknowledged success is a distinct succeeded trial: none lost.
+if len(acked) != len(succeeded): errors.append(f"{len(acked)} acknowledged successes vs {len(succeeded)} succeeded trials")
+# Worker-seconds are counted once per trial.
+total = sum(t.get("metrics", {}).get("worker_seconds", 0) for t in succeeded)
+used = progress.get("worker_seconds_used", 0)
+if abs(total - used) > 1e-6 * max(1, total): errors.append(f"worker-seconds used {used} != sum over trials {total}")
+for t in trials:
+    if int(t.get("attempts", 0)) > 3: errors.append(f"{t['name']} ran {t['attempts']} attempts")
+keys = [t["candidate_key"] for t in trials if t["state"] != "TRIAL_STATE_REJECTED"]
+if len(keys) != len(set(keys)): errors.append("a candidate was trained twice")
+print(f"crash test: {len(succeeded)} succeeded, {len(acked)} acknowledged, worker-seconds {used:.3f}")
+if errors:
+    print("FAILED:\n  " + "\n  ".join(errors)); sys.exit(1)
+PY
+echo "controller crash test passed"
