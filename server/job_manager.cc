@@ -112,14 +112,20 @@ void JobManager::EmitJobChanged(JobState& job, WriteBatch* batch) {
 }
 
 void JobManager::Persist(WriteBatch batch, std::function<void(const Status&)> after) {
-  std::vector<v1::JobEvent> events;
-  for (const auto& r : batch.events) {
-    v1::JobEvent e;
-    if (e.ParseFromString(r.event)) events.push_back(std::move(e));
-  }
+  // Who watches is decided when the commit is done, so keep the stored form.
+  std::vector<EventRecord> events = batch.events;
   store_->Commit(std::move(batch), [this, events = std::move(events), after = std::move(after)](const Status& s) {
     Post([this, s, events, after] {
-      if (s.ok()) Publish(events);
+      if (s.ok() && !subscriptions_.empty()) {
+        std::set<int64_t> watched;
+        for (const auto& [id, sub] : subscriptions_) watched.insert(sub.job_id);
+        std::vector<v1::JobEvent> parsed;
+        for (const auto& r : events) {
+          v1::JobEvent e;
+          if (watched.count(r.job_id) > 0 && e.ParseFromString(r.event)) parsed.push_back(std::move(e));
+        }
+        Publish(parsed);
+      }
       if (after) after(s);
     });
   });
@@ -128,11 +134,6 @@ void JobManager::Persist(WriteBatch batch, std::function<void(const Status&)> af
 void JobManager::Publish(const std::vector<v1::JobEvent>& events) {
   for (const v1::JobEvent& e : events) {
     auto id = std::strtoll(e.job().substr(5).c_str(), nullptr, 10);
-    auto it = jobs_.find(id);
-    if (it != jobs_.end() && !e.has_trial_progressed()) {
-      it->second.recent_events.push_back(e);
-      while (it->second.recent_events.size() > options_.event_ring_size) it->second.recent_events.pop_front();
-    }
     for (auto& [sid, sub] : subscriptions_) {
       if (sub.job_id != id) continue;
       if (e.has_trial_progressed() && !sub.include_progress) continue;
@@ -218,36 +219,41 @@ Status JobManager::Recover() {
         lease_deadlines_.push({t.lease_deadline_ms, t.lease_token});
       }
     }
-    RecomputeProgress(job);
-    int64_t from = std::max<int64_t>(0, job.last_event_seq - static_cast<int64_t>(options_.event_ring_size));
-    KDNAS_ASSIGN_OR_RETURN(auto events, store_->LoadEvents(id, from, static_cast<int64_t>(options_.event_ring_size)));
-    for (const auto& r : events) {
-      v1::JobEvent e;
-      if (e.ParseFromString(r.event)) job.recent_events.push_back(std::move(e));
-    }
+    CountTrials(job);
   }
   return Status::Ok();
 }
 
-void JobManager::RecomputeProgress(JobState& job) {
-  v1::JobProgress p;
-  p.set_worker_seconds_used(job.job.progress().worker_seconds_used());
+void JobManager::CountTrials(JobState& job) {
+  v1::JobProgress& p = *job.job.mutable_progress();
+  p.Clear();
+  // Each trial keeps the worker-seconds of all its attempts.
   for (const auto& [tid, t] : job.trials) {
-    switch (t.trial.state()) {
-      case v1::TRIAL_STATE_PENDING: p.set_trials_pending(p.trials_pending() + 1); break;
-      case v1::TRIAL_STATE_RUNNING: p.set_trials_running(p.trials_running() + 1); break;
-      case v1::TRIAL_STATE_SUCCEEDED: p.set_trials_succeeded(p.trials_succeeded() + 1); break;
-      case v1::TRIAL_STATE_FAILED: p.set_trials_failed(p.trials_failed() + 1); break;
-      case v1::TRIAL_STATE_STOPPED: p.set_trials_stopped(p.trials_stopped() + 1); break;
-      case v1::TRIAL_STATE_REJECTED: p.set_trials_rejected(p.trials_rejected() + 1); break;
-      default: break;
-    }
+    (void)tid;
+    AdjustCount(&p, t.trial.state(), +1);
+    p.set_worker_seconds_used(p.worker_seconds_used() + t.trial.metrics().worker_seconds());
   }
+  RecomputeProgress(job);
+}
+
+void JobManager::RecomputeProgress(JobState& job) {
+  v1::JobProgress& p = *job.job.mutable_progress();
   if (job.search) {
     p.set_hypervolume(job.search->hypervolume());
     p.set_frontier_size(static_cast<int64_t>(job.search->front().size()));
   }
-  *job.job.mutable_progress() = p;
+}
+
+void JobManager::AdjustCount(v1::JobProgress* p, v1::TrialState state, int64_t delta) {
+  switch (state) {
+    case v1::TRIAL_STATE_PENDING: p->set_trials_pending(p->trials_pending() + delta); break;
+    case v1::TRIAL_STATE_RUNNING: p->set_trials_running(p->trials_running() + delta); break;
+    case v1::TRIAL_STATE_SUCCEEDED: p->set_trials_succeeded(p->trials_succeeded() + delta); break;
+    case v1::TRIAL_STATE_FAILED: p->set_trials_failed(p->trials_failed() + delta); break;
+    case v1::TRIAL_STATE_STOPPED: p->set_trials_stopped(p->trials_stopped() + delta); break;
+    case v1::TRIAL_STATE_REJECTED: p->set_trials_rejected(p->trials_rejected() + delta); break;
+    default: break;
+  }
 }
 
 // ---------------------------------------------------------------- jobs
@@ -339,9 +345,14 @@ void JobManager::Subscribe(std::string job, int64_t after_sequence, bool include
     auto found = FindJob(job);
     if (!found.ok()) return done(found.status());
     JobState& j = **found;
-    // Whatever the caller has not read yet but is still in memory.
-    for (const auto& e : j.recent_events) {
-      if (e.sequence() > after_sequence) sink->OnEvent(e);
+    // Stored events the caller has not read yet: committed events are in the
+    // store before they are published, so nothing falls between the two.
+    for (int64_t after = after_sequence;;) {
+      auto events = ReadEvents(job, after, 1024);
+      if (!events.ok()) return done(events.status());
+      for (const auto& e : *events) sink->OnEvent(e);
+      if (events->size() < 1024) break;
+      after = events->back().sequence();
     }
     int64_t id = next_subscription_++;
     subscriptions_[id] = {j.id, include_progress, sink};

@@ -64,7 +64,6 @@ class JobManager {
     int32_t heartbeat_interval_ms = 5'000;  // told to workers
     int32_t max_lease_wait_ms = 60'000;     // longest LeaseTrial long-poll
     int32_t default_lease_wait_ms = 10'000;
-    size_t event_ring_size = 4096;          // recent events kept in memory per job
     int64_t worker_seen_window_ms = 60'000; // "connected" workers
     int64_t tick_ms = 100;                  // lease-expiry and long-poll timer period
   };
@@ -137,7 +136,6 @@ class JobManager {
     int64_t next_trial_id = 1;
     int64_t next_log_seq = 1;
     int64_t last_event_seq = 0;
-    std::deque<v1::JobEvent> recent_events;
     int64_t last_progress_ms = 0;
     std::map<std::string, double> tokens_per_second;  // running trial -> latest
   };
@@ -175,7 +173,11 @@ class JobManager {
 
   StatusOr<JobState*> FindJob(const std::string& name);
   Status BuildSearch(JobState* job);
+  // The front's figures of the job's progress (counters follow SetTrialState).
   void RecomputeProgress(JobState& job);
+  // Recounts every trial (after recovery).
+  void CountTrials(JobState& job);
+  static void AdjustCount(v1::JobProgress* progress, v1::TrialState state, int64_t delta);
   void SetTrialState(JobState& job, TrialState& t, v1::TrialState state, const std::string& message);
 
   // The search loop.

@@ -33,7 +33,8 @@ MetricValues MetricsOf(const v1::TrialMetrics& m) {
 }  // namespace
 
 void JobManager::SetTrialState(JobState& job, TrialState& t, v1::TrialState state, const std::string& message) {
-  (void)job;
+  AdjustCount(job.job.mutable_progress(), t.trial.state(), -1);
+  AdjustCount(job.job.mutable_progress(), state, +1);
   t.trial.set_state(state);
   t.trial.set_state_message(message);
   const auto now = TimeUtil::MillisecondsToTimestamp(clock_->NowMs());
@@ -325,7 +326,10 @@ void JobManager::ReportResult(v1::ReportResultRequest request, Callback<v1::Repo
             return done(InvalidArgument("success: artifact " + a.substr(0, 100) + " was not uploaded"));
           }
         }
+        // Earlier attempts' worker-seconds stay counted in the trial.
+        const double earlier = t.trial.metrics().worker_seconds();
         *t.trial.mutable_metrics() = s.metrics();
+        t.trial.mutable_metrics()->set_worker_seconds(earlier + std::max(0.0, s.metrics().worker_seconds()));
         t.trial.set_artifact(s.artifact());
         t.trial.set_torchscript_artifact(s.torchscript_artifact());
         seconds = s.metrics().worker_seconds();
@@ -358,6 +362,9 @@ void JobManager::ReportResult(v1::ReportResultRequest request, Callback<v1::Repo
         return done(InvalidArgument("outcome: set success, failure or stopped"));
     }
     if (!(seconds >= 0) || !std::isfinite(seconds)) seconds = 0;
+    if (request.outcome_case() != v1::ReportResultRequest::kSuccess) {
+      t.trial.mutable_metrics()->set_worker_seconds(t.trial.metrics().worker_seconds() + seconds);
+    }
     job.job.mutable_progress()->set_worker_seconds_used(job.job.progress().worker_seconds_used() + seconds);
     v1::ReportResultResponse response;
     response.set_trial_state(t.trial.state());
@@ -366,7 +373,6 @@ void JobManager::ReportResult(v1::ReportResultRequest request, Callback<v1::Repo
     // The record of a retried trial keeps the token that was just reported.
     AddTrialRecord(job, t, &batch);
     MaybeEndJob(job, &batch);
-    AddJobRecord(job, &batch);
     Persist(std::move(batch), [this, response, done = std::move(done)](const Status& s) {
       if (!s.ok()) return done(s);
       ServeWaiters();

@@ -183,7 +183,10 @@ void JobManager::Stats(Callback<JobManagerStats> done) {
       f.worker_seconds_budget = job.job.spec().budget().max_worker_seconds();
       f.last_progress_ms = job.last_progress_ms;
       for (const auto& [trial, tps] : job.tokens_per_second) f.tokens_per_second += tps;
-      for (const auto& [tid, t] : job.trials) f.trials_by_state[t.trial.state()]++;
+      const auto& p = job.job.progress();
+      f.trials_by_state = {{v1::TRIAL_STATE_PENDING, p.trials_pending()},     {v1::TRIAL_STATE_RUNNING, p.trials_running()},
+                           {v1::TRIAL_STATE_SUCCEEDED, p.trials_succeeded()}, {v1::TRIAL_STATE_FAILED, p.trials_failed()},
+                           {v1::TRIAL_STATE_REJECTED, p.trials_rejected()},   {v1::TRIAL_STATE_STOPPED, p.trials_stopped()}};
       for (int64_t budget : job.job.spec().report_size_budgets_bytes()) {
         double best = NAN;
         for (const auto& member : job.search->front().Members()) {
