@@ -1,0 +1,379 @@
+// Controller throughput: K synthetic workers over real loopback gRPC doing
+// lease-then-report cycles against a kdnas-controller process (SQLite store,
+// durable acknowledgements, nsga2, cost model and Pareto tracker in the loop),
+// then heartbeats; and the same load against a minimal callback-API server
+// whose report handler only appends to SQLite with group commit (the
+// machine's ceiling).
+//
+//   controller_throughput_bench kdnas --controller-bin PATH [--trials N] [--workers K]
+//   controller_throughput_bench ceiling [--trials N] [--workers K]
+// Each prints one JSON line of figures.
+#include <grpcpp/grpcpp.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "kdnas/v1/search_service.grpc.pb.h"
+#include "kdnas/v1/worker_service.grpc.pb.h"
+#include "search/flags.h"
+#include "server/store/sqlite_store.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+
+// Latency samples of one RPC kind (microseconds).
+class Latencies {
+ public:
+  void Add(double us) {
+    std::lock_guard<std::mutex> lock(mu_);
+    samples_.push_back(us);
+  }
+  double Percentile(double p) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (samples_.empty()) return 0;
+    std::sort(samples_.begin(), samples_.end());
+    return samples_[std::min(samples_.size() - 1, static_cast<size_t>(p * samples_.size()))];
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<double> samples_;
+};
+
+int64_t RssKb(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6));
+  }
+  return 0;
+}
+
+// One virtual worker: an asynchronous chain of lease -> report -> lease ...
+// on the callback client API, so K workers need no K threads.
+class VirtualWorker {
+ public:
+  VirtualWorker(kdnas::v1::WorkerService::Stub* stub, int id, std::atomic<int64_t>* remaining,
+                std::atomic<int64_t>* cycles, Latencies* lease_us, Latencies* report_us, std::function<void()> done)
+      : stub_(stub), remaining_(remaining), cycles_(cycles), lease_us_(lease_us), report_us_(report_us),
+        done_(std::move(done)) {
+    lease_request_.set_worker_id("bench-" + std::to_string(id));
+    lease_request_.set_wait_ms(200);
+  }
+  void Start() { Lease(); }
+
+ private:
+  void Lease() {
+    if (remaining_->fetch_sub(1) <= 0) return done_();
+    ctx_ = std::make_unique<grpc::ClientContext>();
+    lease_response_.Clear();
+    auto start = Clock::now();
+    stub_->async()->LeaseTrial(ctx_.get(), &lease_request_, &lease_response_, [this, start](grpc::Status s) {
+      lease_us_->Add(Seconds(start, Clock::now()) * 1e6);
+      if (!s.ok() || !lease_response_.has_lease()) {
+        remaining_->fetch_add(1);
+        return Lease();
+      }
+      Report();
+    });
+  }
+  void Report() {
+    const auto& lease = lease_response_.lease();
+    report_request_.Clear();
+    report_request_.set_lease_token(lease.token());
+    auto* m = report_request_.mutable_success()->mutable_metrics();
+    const auto& p = lease.trial().predicted();
+    m->set_val_loss(1.3 + 60.0 / std::sqrt(std::max<double>(1, static_cast<double>(p.nonzero_params()))));
+    m->set_size_bytes(p.size_bytes());
+    m->set_params(p.params());
+    m->set_worker_seconds(0.001);
+    ctx_ = std::make_unique<grpc::ClientContext>();
+    auto start = Clock::now();
+    stub_->async()->ReportResult(ctx_.get(), &report_request_, &report_response_, [this, start](grpc::Status s) {
+      report_us_->Add(Seconds(start, Clock::now()) * 1e6);
+      if (s.ok()) cycles_->fetch_add(1);
+      Lease();
+    });
+  }
+
+  kdnas::v1::WorkerService::Stub* stub_;
+  std::atomic<int64_t>* remaining_;
+  std::atomic<int64_t>* cycles_;
+  Latencies* lease_us_;
+  Latencies* report_us_;
+  std::function<void()> done_;
+  std::unique_ptr<grpc::ClientContext> ctx_;
+  kdnas::v1::LeaseTrialRequest lease_request_;
+  kdnas::v1::LeaseTrialResponse lease_response_;
+  kdnas::v1::ReportResultRequest report_request_;
+  kdnas::v1::ReportResultResponse report_response_;
+};
+
+struct CycleFigures {
+  double cycles_per_s = 0;
+  double lease_p50 = 0, lease_p99 = 0, report_p50 = 0, report_p99 = 0;
+  int64_t cycles = 0;
+};
+
+CycleFigures RunCycles(const std::string& address, int64_t trials, int workers, int channels) {
+  std::vector<std::unique_ptr<kdnas::v1::WorkerService::Stub>> stubs;
+  for (int c = 0; c < channels; ++c) {
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // one connection per channel
+    stubs.push_back(kdnas::v1::WorkerService::NewStub(
+        grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args)));
+  }
+  std::atomic<int64_t> remaining{trials}, cycles{0};
+  Latencies lease_us, report_us;
+  std::mutex mu;
+  std::condition_variable cv;
+  int finished = 0;
+  std::vector<std::unique_ptr<VirtualWorker>> pool;
+  for (int w = 0; w < workers; ++w) {
+    pool.push_back(std::make_unique<VirtualWorker>(stubs[w % channels].get(), w, &remaining, &cycles, &lease_us,
+                                                   &report_us, [&] {
+                                                     std::lock_guard<std::mutex> lock(mu);
+                                                     ++finished;
+                                                     cv.notify_all();
+                                                   }));
+  }
+  auto start = Clock::now();
+  for (auto& w : pool) w->Start();
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return finished == workers; });
+  }
+  auto end = Clock::now();
+  CycleFigures f;
+  f.cycles = cycles.load();
+  f.cycles_per_s = static_cast<double>(f.cycles) / Seconds(start, end);
+  f.lease_p50 = lease_us.Percentile(0.5);
+  f.lease_p99 = lease_us.Percentile(0.99);
+  f.report_p50 = report_us.Percentile(0.5);
+  f.report_p99 = report_us.Percentile(0.99);
+  return f;
+}
+
+// ------------------------------------------------------------------ kdnas
+
+int RunKdnas(const std::vector<std::string>& args) {
+  std::string controller_bin;
+  int64_t trials = 100'000, heartbeats = 100'000;
+  int workers = 128, channels = 4;
+  kdnas::FlagSet flags("controller_throughput_bench kdnas --controller-bin PATH [flags]");
+  flags.String("controller-bin", &controller_bin, "kdnas-controller binary.");
+  flags.Int("trials", &trials, "Lease+report cycles.");
+  flags.Int("heartbeats", &heartbeats, "Heartbeats in the second phase.");
+  flags.Int("workers", &workers, "Concurrent virtual workers.");
+  flags.Int("channels", &channels, "gRPC channels (connections) they share.");
+  if (auto s = flags.Parse(args); !s.ok() || controller_bin.empty()) {
+    std::fprintf(stderr, "%s\n%s", s.message().c_str(), flags.Help().c_str());
+    return 2;
+  }
+  fs::path dir = fs::temp_directory_path() / ("kdnas-bench-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const int port = 30000 + getpid() % 20000;
+  const std::string address = "127.0.0.1:" + std::to_string(port);
+  pid_t pid = fork();
+  if (pid == 0) {
+    std::string listen = "--listen=" + address, data = "--data-dir=" + (dir / "data").string();
+    execl(controller_bin.c_str(), controller_bin.c_str(), listen.c_str(), data.c_str(), "--lease-ttl-ms=600000",
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  if (!channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(20))) {
+    std::fprintf(stderr, "the controller did not start\n");
+    kill(pid, SIGKILL);
+    return 1;
+  }
+  std::ofstream(dir / "corpus.txt") << "the quick brown fox jumps over the lazy dog. THE QUICK BROWN FOX!\n";
+  auto search = kdnas::v1::SearchService::NewStub(channel);
+  kdnas::v1::SubmitJobRequest submit;
+  auto* spec = submit.mutable_spec();
+  spec->mutable_data()->mutable_text()->set_path((dir / "corpus.txt").string());
+  spec->mutable_teacher()->mutable_model()->set_path("unused.pt");
+  // A space with continuous knobs, so every trial is a new candidate.
+  auto add = [&](const char* name, double lo, double hi) {
+    auto* p = spec->mutable_space()->add_parameters();
+    p->set_name(name);
+    p->mutable_double_range()->set_min(lo);
+    p->mutable_double_range()->set_max(hi);
+  };
+  add("alpha", 0, 1);
+  add("temperature", 1, 4);
+  add("sparsity", 0, 0.9);
+  auto* layers = spec->mutable_space()->add_parameters();
+  layers->set_name("num_layers");
+  layers->mutable_integer_range()->set_min(1);
+  layers->mutable_integer_range()->set_max(8);
+  spec->mutable_budget()->set_max_trials(trials + heartbeats + 1000);
+  spec->mutable_strategy()->set_name("nsga2");
+  kdnas::v1::Job job;
+  grpc::ClientContext submit_ctx;
+  grpc::Status submitted = search->SubmitJob(&submit_ctx, submit, &job);
+  if (!submitted.ok()) {
+    std::fprintf(stderr, "SubmitJob: %s\n", submitted.error_message().c_str());
+    kill(pid, SIGKILL);
+    return 1;
+  }
+  // Warm-up, then the measured run; RSS after each.
+  RunCycles(address, std::min<int64_t>(5000, trials / 10), workers, channels);
+  int64_t rss_warm = RssKb(pid);
+  CycleFigures f = RunCycles(address, trials, workers, channels);
+  int64_t rss_after = RssKb(pid);
+
+  // Heartbeats: hold `workers` leases and beat them as fast as possible.
+  auto worker_stub = kdnas::v1::WorkerService::NewStub(channel);
+  std::vector<std::string> tokens;
+  for (int w = 0; w < workers; ++w) {
+    kdnas::v1::LeaseTrialRequest r;
+    r.set_worker_id("hb-" + std::to_string(w));
+    r.set_wait_ms(1000);
+    kdnas::v1::LeaseTrialResponse resp;
+    grpc::ClientContext ctx;
+    if (worker_stub->LeaseTrial(&ctx, r, &resp).ok() && resp.has_lease()) tokens.push_back(resp.lease().token());
+  }
+  std::atomic<int64_t> beats_left{heartbeats}, beats{0};
+  Latencies beat_us;
+  auto hb_start = Clock::now();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      auto stub = kdnas::v1::WorkerService::NewStub(
+          grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+      // 32 calls in flight per thread, on the callback API.
+      std::mutex mu;
+      std::condition_variable cv;
+      int in_flight = 0;
+      size_t i = static_cast<size_t>(t);
+      while (beats_left.fetch_sub(1) > 0) {
+        std::unique_lock<std::mutex> lock(mu);
+        cv.wait(lock, [&] { return in_flight < 32; });
+        ++in_flight;
+        lock.unlock();
+        auto* ctx = new grpc::ClientContext();
+        auto* req = new kdnas::v1::HeartbeatRequest();
+        auto* resp = new kdnas::v1::HeartbeatResponse();
+        req->set_lease_token(tokens[i++ % tokens.size()]);
+        req->mutable_progress()->set_step(static_cast<int64_t>(i));
+        auto start = Clock::now();
+        stub->async()->Heartbeat(ctx, req, resp, [&, ctx, req, resp, start](grpc::Status s) {
+          beat_us.Add(Seconds(start, Clock::now()) * 1e6);
+          if (s.ok()) beats.fetch_add(1);
+          delete ctx;
+          delete req;
+          delete resp;
+          std::lock_guard<std::mutex> l(mu);
+          --in_flight;
+          cv.notify_all();
+        });
+      }
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] { return in_flight == 0; });
+    });
+  }
+  for (auto& th : threads) th.join();
+  double hb_per_s = static_cast<double>(beats.load()) / Seconds(hb_start, Clock::now());
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  fs::remove_all(dir);
+  std::printf(
+      "{\"system\":\"kdnas\",\"trials\":%lld,\"workers\":%d,\"channels\":%d,\"cycles_per_s\":%.1f,"
+      "\"lease_p50_us\":%.0f,\"lease_p99_us\":%.0f,\"report_p50_us\":%.0f,\"report_p99_us\":%.0f,"
+      "\"heartbeats_per_s\":%.1f,\"heartbeat_p50_us\":%.0f,\"heartbeat_p99_us\":%.0f,"
+      "\"rss_warm_mb\":%.1f,\"rss_after_mb\":%.1f}\n",
+      static_cast<long long>(f.cycles), workers, channels, f.cycles_per_s, f.lease_p50, f.lease_p99, f.report_p50,
+      f.report_p99, hb_per_s, beat_us.Percentile(0.5), beat_us.Percentile(0.99), rss_warm / 1024.0,
+      rss_after / 1024.0);
+  return 0;
+}
+
+// ------------------------------------------------------------------ ceiling
+
+// The least a durable lease+report server can do: hand out a constant lease,
+// append each report to SQLite with group commit, answer after the commit.
+class CeilingService final : public kdnas::v1::WorkerService::CallbackService {
+ public:
+  explicit CeilingService(kdnas::Store* store) : store_(store) {}
+  grpc::ServerUnaryReactor* LeaseTrial(grpc::CallbackServerContext* c, const kdnas::v1::LeaseTrialRequest*,
+                                       kdnas::v1::LeaseTrialResponse* response) override {
+    response->mutable_lease()->set_token(std::to_string(next_.fetch_add(1)));
+    auto* r = c->DefaultReactor();
+    r->Finish(grpc::Status::OK);
+    return r;
+  }
+  grpc::ServerUnaryReactor* ReportResult(grpc::CallbackServerContext* c, const kdnas::v1::ReportResultRequest* request,
+                                         kdnas::v1::ReportResultResponse*) override {
+    auto* r = c->DefaultReactor();
+    kdnas::WriteBatch batch;
+    batch.events.push_back({1, next_event_.fetch_add(1), request->SerializeAsString()});
+    store_->Commit(std::move(batch), [r](const kdnas::Status& s) {
+      r->Finish(s.ok() ? grpc::Status::OK : grpc::Status(grpc::StatusCode::INTERNAL, s.message()));
+    });
+    return r;
+  }
+
+ private:
+  kdnas::Store* store_;
+  std::atomic<int64_t> next_{1}, next_event_{1};
+};
+
+int RunCeiling(const std::vector<std::string>& args) {
+  int64_t trials = 100'000;
+  int workers = 128, channels = 4;
+  kdnas::FlagSet flags("controller_throughput_bench ceiling [flags]");
+  flags.Int("trials", &trials, "Lease+report cycles.");
+  flags.Int("workers", &workers, "Concurrent virtual workers.");
+  flags.Int("channels", &channels, "gRPC channels.");
+  if (auto s = flags.Parse(args); !s.ok()) {
+    std::fprintf(stderr, "%s\n", s.message().c_str());
+    return 2;
+  }
+  fs::path db = fs::temp_directory_path() / ("kdnas-ceiling-" + std::to_string(getpid()) + ".db");
+  auto store = kdnas::SqliteStore::Open(db.string(), kdnas::SqliteStore::Options());
+  if (!store.ok()) return 1;
+  CeilingService service(store->get());
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  auto server = builder.BuildAndStart();
+  CycleFigures f = RunCycles("127.0.0.1:" + std::to_string(port), trials, workers, channels);
+  server->Shutdown();
+  store->reset();
+  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(db.string() + suffix);
+  std::printf(
+      "{\"system\":\"ceiling\",\"trials\":%lld,\"workers\":%d,\"channels\":%d,\"cycles_per_s\":%.1f,"
+      "\"lease_p50_us\":%.0f,\"lease_p99_us\":%.0f,\"report_p50_us\":%.0f,\"report_p99_us\":%.0f}\n",
+      static_cast<long long>(f.cycles), workers, channels, f.cycles_per_s, f.lease_p50, f.lease_p99, f.report_p50,
+      f.report_p99);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + std::min(argc, 2), argv + argc);
+  std::string mode = argc > 1 ? argv[1] : "";
+  if (mode == "kdnas") return RunKdnas(args);
+  if (mode == "ceiling") return RunCeiling(args);
+  std::fprintf(stderr, "usage: controller_throughput_bench kdnas|ceiling [flags]\n");
+  return 2;
+}
