@@ -62,16 +62,24 @@ TensorLayout Tensor(std::string name, TensorRole role, int64_t rows, int64_t col
   return t;
 }
 
-void AddLinear(std::vector<TensorLayout>* out, const std::string& name, int64_t rows, int64_t cols,
+// Builds "prefix + suffix" only when names are wanted.
+struct Namer {
+  bool enabled;
+  std::string operator()(const std::string& prefix, const char* suffix) const {
+    return enabled ? prefix + suffix : std::string();
+  }
+};
+
+void AddLinear(std::vector<TensorLayout>* out, const Namer& name, const std::string& base, int64_t rows, int64_t cols,
                const Compression& q) {
   int64_t rank = LowRankRank(rows, cols, q.low_rank_ratio);
   if (rank > 0) {
-    out->push_back(Tensor(name + ".u", TensorRole::kLinear, rows, rank, q));
-    out->push_back(Tensor(name + ".v", TensorRole::kLinear, rank, cols, q));
+    out->push_back(Tensor(name(base, ".u"), TensorRole::kLinear, rows, rank, q));
+    out->push_back(Tensor(name(base, ".v"), TensorRole::kLinear, rank, cols, q));
   } else {
-    out->push_back(Tensor(name, TensorRole::kLinear, rows, cols, q));
+    out->push_back(Tensor(name(base, ""), TensorRole::kLinear, rows, cols, q));
   }
-  out->push_back(Tensor(name + ".bias", TensorRole::kVector, 1, rows, q));
+  out->push_back(Tensor(name(base, ".bias"), TensorRole::kVector, 1, rows, q));
 }
 
 }  // namespace
@@ -88,7 +96,7 @@ int64_t LowRankRank(int64_t out, int64_t in, double ratio) {
   return rank * (out + in) < out * in ? rank : 0;
 }
 
-ArtifactLayout LayoutArtifact(const Candidate& c, int64_t vocab, int64_t tokenizer_bytes) {
+ArtifactLayout LayoutArtifact(const Candidate& c, int64_t vocab, int64_t tokenizer_bytes, bool with_names) {
   const Architecture& a = c.architecture;
   const Compression& q = c.compression;
   const int64_t d = a.d_model;
@@ -96,24 +104,27 @@ ArtifactLayout LayoutArtifact(const Candidate& c, int64_t vocab, int64_t tokeniz
   layout.layer_table_bytes = kArtifactLayerEntryBytes * a.num_layers;
   layout.tokenizer_bytes = tokenizer_bytes;
   auto& t = layout.tensors;
-  t.push_back(Tensor("tok_emb", TensorRole::kEmbedding, vocab, d, q));
-  t.push_back(Tensor("pos_emb", TensorRole::kEmbedding, a.context_length, d, q));
+  const Namer name{with_names};
+  const std::string none;
+  t.reserve(5 + 12 * static_cast<size_t>(a.num_layers));
+  t.push_back(Tensor(name(none, "tok_emb"), TensorRole::kEmbedding, vocab, d, q));
+  t.push_back(Tensor(name(none, "pos_emb"), TensorRole::kEmbedding, a.context_length, d, q));
   for (int l = 0; l < a.num_layers; ++l) {
-    const std::string p = "layers." + std::to_string(l) + ".";
+    const std::string p = with_names ? "layers." + std::to_string(l) + "." : std::string();
     const int64_t attn = static_cast<int64_t>(a.layer_heads(l)) * a.head_dim();
     const int64_t ff = a.layer_d_ff(l);
-    t.push_back(Tensor(p + "ln1.weight", TensorRole::kVector, 1, d, q));
-    t.push_back(Tensor(p + "ln1.bias", TensorRole::kVector, 1, d, q));
-    AddLinear(&t, p + "attn.qkv", 3 * attn, d, q);
-    AddLinear(&t, p + "attn.proj", d, attn, q);
-    t.push_back(Tensor(p + "ln2.weight", TensorRole::kVector, 1, d, q));
-    t.push_back(Tensor(p + "ln2.bias", TensorRole::kVector, 1, d, q));
-    AddLinear(&t, p + "mlp.fc", ff, d, q);
-    AddLinear(&t, p + "mlp.proj", d, ff, q);
+    t.push_back(Tensor(name(p, "ln1.weight"), TensorRole::kVector, 1, d, q));
+    t.push_back(Tensor(name(p, "ln1.bias"), TensorRole::kVector, 1, d, q));
+    AddLinear(&t, name, name(p, "attn.qkv"), 3 * attn, d, q);
+    AddLinear(&t, name, name(p, "attn.proj"), d, attn, q);
+    t.push_back(Tensor(name(p, "ln2.weight"), TensorRole::kVector, 1, d, q));
+    t.push_back(Tensor(name(p, "ln2.bias"), TensorRole::kVector, 1, d, q));
+    AddLinear(&t, name, name(p, "mlp.fc"), ff, d, q);
+    AddLinear(&t, name, name(p, "mlp.proj"), d, ff, q);
   }
-  t.push_back(Tensor("ln_f.weight", TensorRole::kVector, 1, d, q));
-  t.push_back(Tensor("ln_f.bias", TensorRole::kVector, 1, d, q));
-  if (!a.tie_embeddings) t.push_back(Tensor("lm_head", TensorRole::kHead, vocab, d, q));
+  t.push_back(Tensor(name(none, "ln_f.weight"), TensorRole::kVector, 1, d, q));
+  t.push_back(Tensor(name(none, "ln_f.bias"), TensorRole::kVector, 1, d, q));
+  if (!a.tie_embeddings) t.push_back(Tensor(name(none, "lm_head"), TensorRole::kHead, vocab, d, q));
   layout.total_bytes = layout.header_bytes + layout.layer_table_bytes + layout.tokenizer_bytes;
   for (const auto& tensor : t) layout.total_bytes += tensor.total_bytes();
   return layout;

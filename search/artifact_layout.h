@@ -59,7 +59,9 @@ int64_t KeptCount(int64_t numel, double sparsity);
 int64_t LowRankRank(int64_t out, int64_t in, double ratio);
 
 // The layout for a (valid) candidate; vocab_size and tokenizer_bytes come from
-// the tokenizer (search/tokenizer.h).
-ArtifactLayout LayoutArtifact(const Candidate& candidate, int64_t vocab_size, int64_t tokenizer_bytes);
+// the tokenizer (search/tokenizer.h). Without `with_names` the tensors' names
+// are left empty (the cost model needs only sizes, and is on a hot path).
+ArtifactLayout LayoutArtifact(const Candidate& candidate, int64_t vocab_size, int64_t tokenizer_bytes,
+                              bool with_names = true);
 
 }  // namespace kdnas

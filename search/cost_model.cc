@@ -5,7 +5,7 @@
 namespace kdnas {
 
 CostEstimate EstimateCost(const Candidate& c, const ModelContext& context) {
-  ArtifactLayout layout = LayoutArtifact(c, context.vocab_size, context.tokenizer_bytes);
+  ArtifactLayout layout = LayoutArtifact(c, context.vocab_size, context.tokenizer_bytes, /*with_names=*/false);
   CostEstimate e;
   int64_t linear_weights = 0;
   for (const TensorLayout& t : layout.tensors) {
