@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# End to end through real processes with real training, on a tiny budget: a
+# controller, two LibTorch workers, and the CLI (submit, watch, frontier,
+# best). The pulled student must load in PyTorch and reproduce the validation
+# loss the worker measured.
+# Usage: e2e_test.sh KDNAS_CONTROLLER KDNAS_WORKER KDNAS_CLI
+set -euo pipefail
+CONTROLLER="$1"; WORKER="$2"; CLI="$3"
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+DIR=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$DIR"
+}
+trap cleanup EXIT
+export OMP_NUM_THREADS=1
+PORT=$(( 20000 + RANDOM % 20000 ))
+export KDNAS_ADDR="127.0.0.1:$PORT"
+
+# A small teacher, trained here in seconds.
+"$WORKER" train-teacher --data "$ROOT/data/tinyshakespeare.txt" --out "$DIR/teacher.pt" --layers 2 --d-model 64 \
+  --heads 4 --steps 300 --threads 1 --quiet
+"$CONTROLLER" --listen "$KDNAS_ADDR" --data-dir "$DIR/data" >"$DIR/controller.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 100); do "$CLI" jobs >/dev/null 2>&1 && break; sleep 0.1; done
+for i in 1 2; do
+  "$WORKER" serve --threads 1 --cache-dir "$DIR/w$i" --wait-ms 1000 >"$DIR/w$i.log" 2>&1 &
+  PIDS+=($!)
+done
+
+cat >"$DIR/job.yaml" <<JOB
+display_name: e2e
+data: {text: {path: $ROOT/data/tinyshakespeare.txt}}
+teacher: {model: {path: teacher.pt}}
+space:
+  base:
+    architecture: {num_layers: 2, d_model: 64, num_heads: 4, context_length: 64}
+    distillation: {init: inherit}
+  parameters:
+    - {name: weight_bits, discrete: {values: [8, 4, 2]}}
+    - {name: num_layers, integer_range: {min: 1, max: 2}}
+budget: {max_trials: 4, train_steps: 60, eval_tokens: 4096}
+seed: 5
+report_size_budgets_bytes: [60000]
+JOB
+JOB=$("$CLI" submit "$DIR/job.yaml" --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["name"])')
+timeout 240 "$CLI" watch "$JOB" >"$DIR/watch.log"
+grep -q 'SUCCEEDED (trial budget reached' "$DIR/watch.log" || { cat "$DIR/watch.log" "$DIR"/w*.log; exit 1; }
+"$CLI" frontier "$JOB" --plot "$DIR/frontier.svg" >"$DIR/frontier.txt"
+test -s "$DIR/frontier.svg"
+grep -q 'frontier points' "$DIR/frontier.txt"
+"$CLI" best "$JOB" --json --out "$DIR/student.pt" --packed-out "$DIR/student.kdna" >"$DIR/best.json"
+
+/usr/bin/python3 - "$DIR/best.json" "$DIR/student.pt" "$DIR/student.kdna" "$ROOT/data/tinyshakespeare.txt" <<'PY'
+import json, os, struct, sys
+import torch
+best = json.load(open(sys.argv[1]))
+metrics = best["metrics"]
+extra = {"kdnas/tokenizer.bin": ""}
+model = torch.jit.load(sys.argv[2], _extra_files=extra)
+blob = extra["kdnas/tokenizer.bin"]
+blob = blob if isinstance(blob, bytes) else blob.encode("latin-1")
+vocab = struct.unpack_from("<I", blob, 1)[0]
+symbols, pos = [], 5
+for _ in range(vocab):
+    n = blob[pos]; symbols.append(blob[pos + 1:pos + 1 + n].decode("utf-8")); pos += 1 + n
+ids = {s: i for i, s in enumerate(symbols)}
+text = open(sys.argv[4], encoding="utf-8").read()
+tokens = torch.tensor([ids[c] for c in text], dtype=torch.int64)
+held = tokens[int(len(tokens) * 0.9):]
+ctx = 64
+windows = torch.stack([held[i:i + ctx + 1] for i in range(0, 4096 * 8, 4096 // 8)][:64])
+with torch.no_grad():
+    logits = model(windows[:, :-1])
+    loss = torch.nn.functional.cross_entropy(logits.reshape(-1, vocab), windows[:, 1:].reshape(-1)).item()
+packed = os.path.getsize(sys.argv[3])
+print(f"e2e: best {best['name']}: worker val loss {metrics['val_loss']:.4f}, PyTorch {loss:.4f}; "
+      f"packed {packed} bytes, reported {metrics['size_bytes']}")
+assert abs(loss - metrics["val_loss"]) < 0.15, "the downloaded student does not reproduce the worker's loss"
+assert packed == int(metrics["size_bytes"]), "the packed artifact's size differs from the reported size"
+assert int(metrics["size_bytes"]) == int(best["predicted"]["size_bytes"]), "size differs from the cost model"
+PY
+echo "e2e test passed"
