@@ -6,9 +6,12 @@
 #include <cmath>
 
 #include "kdnas/v1/job.pb.h"
+#include "server/job_validation.h"
 
 namespace kdnas::cli {
 namespace {
+
+using kdnas::ValidateJobSpec;
 
 using kdnas::v1::JobSpec;
 
@@ -23,6 +26,15 @@ TEST(YamlToProto, ReadsTheDemoJobFile) {
   EXPECT_EQ(spec.objectives(1).direction(), kdnas::v1::DIRECTION_MINIMIZE);
   EXPECT_EQ(spec.budget().max_trials(), 16);
   EXPECT_EQ(spec.report_size_budgets_bytes_size(), 3);
+}
+
+TEST(YamlToProto, EveryExampleIsAValidJob) {
+  for (const char* file : {"examples/demo.yaml", "examples/large.yaml"}) {
+    JobSpec spec;
+    ASSERT_TRUE(LoadYamlMessageFile(file, &spec).ok()) << file;
+    Status valid = ValidateJobSpec(spec);
+    EXPECT_TRUE(valid.ok()) << file << ": " << valid.ToString();
+  }
 }
 
 TEST(YamlToProto, JsonAndCamelCaseGiveTheSameMessage) {
