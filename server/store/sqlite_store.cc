@@ -88,6 +88,7 @@ StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path
     return Unavailable("cannot open the store " + path + " for reading: " + sqlite3_errmsg(store->reader_));
   }
   sqlite3_busy_timeout(store->reader_, 5000);
+  store->writes_ = std::make_unique<Writes>(store->db_);
   store->writer_ = std::thread([s = store.get()] { s->WriterLoop(); });
   return store;
 }
@@ -99,6 +100,7 @@ SqliteStore::~SqliteStore() {
   }
   cv_.notify_all();
   if (writer_.joinable()) writer_.join();
+  writes_.reset();
   sqlite3_close(reader_);
   sqlite3_close(db_);
 }
@@ -206,57 +208,54 @@ void SqliteStore::SetCommitObserver(CommitObserver observer) {
   observer_ = std::move(observer);
 }
 
+// Statements of the writer thread, prepared once.
+struct SqliteStore::Writes {
+  explicit Writes(sqlite3* db)
+      : job(db, "INSERT OR REPLACE INTO jobs(id, request_id, job) VALUES(?, ?, ?);"),
+        trial(db,
+              "INSERT OR REPLACE INTO trials(job_id, trial_id, trial, point, lease_token, lease_deadline_ms, report) "
+              "VALUES(?, ?, ?, ?, ?, ?, ?);"),
+        log(db, "INSERT OR REPLACE INTO search_log(job_id, seq, kind, value) VALUES(?, ?, ?, ?);"),
+        event(db, "INSERT OR REPLACE INTO events(job_id, seq, event) VALUES(?, ?, ?);"),
+        blob(db, "INSERT OR REPLACE INTO blobs(name, blob) VALUES(?, ?);") {}
+  Statement job, trial, log, event, blob;
+};
+
 Status SqliteStore::Apply(const WriteBatch& batch) {
-  if (!batch.jobs.empty()) {
-    Statement st(db_, "INSERT OR REPLACE INTO jobs(id, request_id, job) VALUES(?, ?, ?);");
-    for (const auto& r : batch.jobs) {
-      st.BindInt(1, r.id);
-      st.BindText(2, r.request_id);
-      st.BindBlob(3, r.job);
-      KDNAS_RETURN_IF_ERROR(st.Run());
-    }
+  Writes& w = *writes_;
+  for (const auto& r : batch.jobs) {
+    w.job.BindInt(1, r.id);
+    w.job.BindText(2, r.request_id);
+    w.job.BindBlob(3, r.job);
+    KDNAS_RETURN_IF_ERROR(w.job.Run());
   }
-  if (!batch.trials.empty()) {
-    Statement st(db_,
-                 "INSERT OR REPLACE INTO trials(job_id, trial_id, trial, point, lease_token, lease_deadline_ms, report) "
-                 "VALUES(?, ?, ?, ?, ?, ?, ?);");
-    for (const auto& r : batch.trials) {
-      st.BindInt(1, r.job_id);
-      st.BindInt(2, r.trial_id);
-      st.BindBlob(3, r.trial);
-      st.BindBlob(4, r.point);
-      st.BindText(5, r.lease_token);
-      st.BindInt(6, r.lease_deadline_ms);
-      st.BindBlob(7, r.report);
-      KDNAS_RETURN_IF_ERROR(st.Run());
-    }
+  for (const auto& r : batch.trials) {
+    w.trial.BindInt(1, r.job_id);
+    w.trial.BindInt(2, r.trial_id);
+    w.trial.BindBlob(3, r.trial);
+    w.trial.BindBlob(4, r.point);
+    w.trial.BindText(5, r.lease_token);
+    w.trial.BindInt(6, r.lease_deadline_ms);
+    w.trial.BindBlob(7, r.report);
+    KDNAS_RETURN_IF_ERROR(w.trial.Run());
   }
-  if (!batch.log.empty()) {
-    Statement st(db_, "INSERT OR REPLACE INTO search_log(job_id, seq, kind, value) VALUES(?, ?, ?, ?);");
-    for (const auto& r : batch.log) {
-      st.BindInt(1, r.job_id);
-      st.BindInt(2, r.seq);
-      st.BindInt(3, r.kind);
-      st.BindInt(4, r.value);
-      KDNAS_RETURN_IF_ERROR(st.Run());
-    }
+  for (const auto& r : batch.log) {
+    w.log.BindInt(1, r.job_id);
+    w.log.BindInt(2, r.seq);
+    w.log.BindInt(3, r.kind);
+    w.log.BindInt(4, r.value);
+    KDNAS_RETURN_IF_ERROR(w.log.Run());
   }
-  if (!batch.events.empty()) {
-    Statement st(db_, "INSERT OR REPLACE INTO events(job_id, seq, event) VALUES(?, ?, ?);");
-    for (const auto& r : batch.events) {
-      st.BindInt(1, r.job_id);
-      st.BindInt(2, r.seq);
-      st.BindBlob(3, r.event);
-      KDNAS_RETURN_IF_ERROR(st.Run());
-    }
+  for (const auto& r : batch.events) {
+    w.event.BindInt(1, r.job_id);
+    w.event.BindInt(2, r.seq);
+    w.event.BindBlob(3, r.event);
+    KDNAS_RETURN_IF_ERROR(w.event.Run());
   }
-  if (!batch.blobs.empty()) {
-    Statement st(db_, "INSERT OR REPLACE INTO blobs(name, blob) VALUES(?, ?);");
-    for (const auto& r : batch.blobs) {
-      st.BindText(1, r.name);
-      st.BindBlob(2, r.blob);
-      KDNAS_RETURN_IF_ERROR(st.Run());
-    }
+  for (const auto& r : batch.blobs) {
+    w.blob.BindText(1, r.name);
+    w.blob.BindBlob(2, r.blob);
+    KDNAS_RETURN_IF_ERROR(w.blob.Run());
   }
   return Status::Ok();
 }

@@ -8,6 +8,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -51,7 +52,9 @@ class SqliteStore : public Store {
   Status Apply(const WriteBatch& batch);
   void WriterLoop();
 
-  sqlite3* db_ = nullptr;       // used by the writer thread, and by Load under read_mu_
+  struct Writes;
+  std::unique_ptr<Writes> writes_;  // prepared statements of the writer thread
+  sqlite3* db_ = nullptr;       // used by the writer thread
   sqlite3* reader_ = nullptr;   // a second connection for LoadEvents
   std::mutex read_mu_;
   Options options_;
