@@ -48,6 +48,12 @@ StatusOr<std::unique_ptr<Controller>> Controller::Create(const Options& options)
   }
   c->manager_ = std::make_unique<JobManager>(options.manager, c->store_.get(), c->blobs_.get(), RealClock::Get(), &c->io_);
   KDNAS_RETURN_IF_ERROR(c->manager_->Recover());
+  if (!options.metrics_listen.empty()) {
+    KDNAS_ASSIGN_OR_RETURN(c->metrics_, ControllerMetrics::Create(options.metrics_listen, c->manager_.get(),
+                                                                  c->store_.get()));
+    c->manager_->SetObserver(c->metrics_.get());
+    c->observer_.target = c->metrics_.get();
+  }
   c->work_ = std::make_unique<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>(
       c->io_.get_executor());
   c->io_thread_ = std::thread([io = &c->io_] { io->run(); });
@@ -95,6 +101,8 @@ StatusOr<std::unique_ptr<Controller>> Controller::Create(const Options& options)
 
 void Controller::SetRpcObserver(RpcObserver* observer) { observer_.target = observer; }
 
+int Controller::metrics_port() const { return metrics_ ? metrics_->port() : 0; }
+
 void Controller::Shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
@@ -104,6 +112,8 @@ void Controller::Shutdown() {
     server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   }
   if (store_) (void)store_->Sync();
+  observer_.target = nullptr;
+  metrics_.reset();
   work_.reset();
   io_.stop();
   if (io_thread_.joinable()) io_thread_.join();

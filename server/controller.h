@@ -11,6 +11,7 @@
 
 #include "server/auth.h"
 #include "server/job_manager.h"
+#include "server/metrics.h"
 #include "server/search_service.h"
 #include "server/worker_service.h"
 
@@ -29,6 +30,7 @@ class Controller {
     bool allow_insecure_remote = false;      // no tokens on a non-loopback address
     int64_t max_blob_bytes = 2LL << 30;
     int32_t max_message_bytes = 8 << 20;
+    std::string metrics_listen;              // host:port of the Prometheus exposer; "" = none
     JobManager::Options manager;
   };
 
@@ -37,6 +39,8 @@ class Controller {
 
   // The port actually bound.
   int port() const { return port_; }
+  // The metrics port actually bound, 0 without metrics.
+  int metrics_port() const;
   JobManager& manager() { return *manager_; }
   void SetRpcObserver(RpcObserver* observer);
   // Stops accepting, finishes in-flight calls and commits, closes streams.
@@ -62,6 +66,7 @@ class Controller {
   std::unique_ptr<SearchServiceImpl> search_;
   std::unique_ptr<WorkerServiceImpl> worker_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<ControllerMetrics> metrics_;
   int port_ = 0;
   bool shut_down_ = false;
 };

@@ -28,6 +28,9 @@ int main(int argc, char** argv) {
   flags.Int("heartbeat-interval-ms", &o.manager.heartbeat_interval_ms, "How often workers are told to heartbeat.");
   flags.String("max-blob-bytes", &max_blob, "Largest blob or artifact accepted (units: KB, MB, GiB...).");
   flags.Int("max-message-bytes", &o.max_message_bytes, "Largest gRPC message accepted or sent.");
+  o.metrics_listen = "127.0.0.1:9464";
+  flags.String("metrics-listen", &o.metrics_listen,
+               "Serve Prometheus metrics at http://HOST:PORT/metrics (docs/metrics.md); empty = off.");
   if (auto s = flags.Parse(argc, argv); !s.ok()) {
     std::fprintf(stderr, "kdnas-controller: %s\n", s.message().c_str());
     return 2;
@@ -63,8 +66,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "kdnas-controller: %s\n", controller.status().message().c_str());
     return 1;
   }
-  std::fprintf(stderr, "kdnas-controller: serving on port %d (data in %s)\n", (*controller)->port(),
-               o.data_dir.c_str());
+  std::fprintf(stderr, "kdnas-controller: serving on port %d (data in %s)", (*controller)->port(), o.data_dir.c_str());
+  if ((*controller)->metrics_port() != 0) std::fprintf(stderr, ", metrics on port %d", (*controller)->metrics_port());
+  std::fprintf(stderr, "\n");
   int received = 0;
   sigwait(&signals, &received);
   std::fprintf(stderr, "kdnas-controller: %s, shutting down\n", received == SIGTERM ? "SIGTERM" : "SIGINT");

@@ -47,6 +47,7 @@ struct JobManagerStats {
     int64_t last_progress_ms = 0;
     std::vector<std::pair<int64_t, double>> best_loss_by_budget;  // (bytes, val loss)
     double tokens_per_second = 0;
+    int64_t end_ms = 0;  // 0 while running
     std::map<v1::TrialState, int64_t> trials_by_state;
   };
   std::vector<JobFigures> jobs;
@@ -55,6 +56,16 @@ struct JobManagerStats {
   int64_t lease_expirations = 0;
   int64_t workers_connected = 0;
   int64_t workers_busy = 0;
+};
+
+// Sees what happens to trials, for metrics; called on the core's strand.
+class CoreObserver {
+ public:
+  virtual ~CoreObserver() = default;
+  // A trial ended (SUCCEEDED, FAILED or STOPPED) `seconds` after its lease.
+  virtual void OnTrialFinished(const std::string& job, v1::TrialState state, double seconds) = 0;
+  // A heartbeat reported training progress: seconds per optimizer step.
+  virtual void OnStepTime(const std::string& job, double seconds) = 0;
 };
 
 class JobManager {
@@ -112,6 +123,8 @@ class JobManager {
   void CheckLease(std::string lease_token, Callback<bool> done);
 
   void Stats(Callback<JobManagerStats> done);
+  // Set before Start; may be null.
+  void SetObserver(CoreObserver* observer) { observer_ = observer; }
 
   // Runs expiry and long-poll deadlines now (tests with a FakeClock).
   void Tick();
@@ -199,6 +212,7 @@ class JobManager {
   Worker& SeeWorker(const std::string& id);
 
   Options options_;
+  CoreObserver* observer_ = nullptr;
   Store* store_;
   BlobStore* blobs_;
   const Clock* clock_;

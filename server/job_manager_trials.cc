@@ -240,6 +240,12 @@ void JobManager::Heartbeat(v1::HeartbeatRequest request, Callback<v1::HeartbeatR
     *t.trial.mutable_progress() = request.progress();
     job.last_progress_ms = now;
     job.tokens_per_second[t.trial.name()] = request.progress().tokens_per_second();
+    if (observer_ != nullptr && request.progress().tokens_per_second() > 0) {
+      const auto& budget = job.job.spec().budget();
+      const double tokens_per_step =
+          static_cast<double>(budget.batch_size()) * t.trial.candidate().architecture().context_length();
+      observer_->OnStepTime(std::to_string(job.id), tokens_per_step / request.progress().tokens_per_second());
+    }
     v1::HeartbeatResponse response;
     *response.mutable_deadline() = TimeUtil::MillisecondsToTimestamp(t.lease_deadline_ms);
     if (job.job.state() != v1::JOB_STATE_RUNNING) {
@@ -267,6 +273,10 @@ void JobManager::Heartbeat(v1::HeartbeatRequest request, Callback<v1::HeartbeatR
 void JobManager::FinishTrial(JobState& job, TrialState& t, v1::TrialState state, const std::string& message,
                              WriteBatch* batch) {
   SetTrialState(job, t, state, message);
+  if (observer_ != nullptr) {
+    observer_->OnTrialFinished(std::to_string(job.id), state,
+                               static_cast<double>(clock_->NowMs() - t.lease_start_ms) / 1000.0);
+  }
   leases_.erase(t.lease_token);
   job.tokens_per_second.erase(t.trial.name());
   auto w = workers_.find(t.trial.worker_id());

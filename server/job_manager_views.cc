@@ -182,6 +182,7 @@ void JobManager::Stats(Callback<JobManagerStats> done) {
       f.progress = job.job.progress();
       f.worker_seconds_budget = job.job.spec().budget().max_worker_seconds();
       f.last_progress_ms = job.last_progress_ms;
+      if (job.job.has_end_time()) f.end_ms = TimeUtil::TimestampToMilliseconds(job.job.end_time());
       for (const auto& [trial, tps] : job.tokens_per_second) f.tokens_per_second += tps;
       const auto& p = job.job.progress();
       f.trials_by_state = {{v1::TRIAL_STATE_PENDING, p.trials_pending()},     {v1::TRIAL_STATE_RUNNING, p.trials_running()},

@@ -193,6 +193,7 @@ int RunKdnas(const std::vector<std::string>& args) {
   if (pid == 0) {
     std::string listen = "--listen=" + address, data = "--data-dir=" + (dir / "data").string();
     execl(controller_bin.c_str(), controller_bin.c_str(), listen.c_str(), data.c_str(), "--lease-ttl-ms=600000",
+          "--metrics-listen=127.0.0.1:0",
           static_cast<char*>(nullptr));
     _exit(127);
   }

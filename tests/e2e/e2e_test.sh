@@ -22,7 +22,7 @@ export KDNAS_ADDR="127.0.0.1:$PORT"
 # A small teacher, trained here in seconds.
 "$WORKER" train-teacher --data "$ROOT/data/tinyshakespeare.txt" --out "$DIR/teacher.pt" --layers 2 --d-model 64 \
   --heads 4 --steps 300 --threads 1 --quiet
-"$CONTROLLER" --listen "$KDNAS_ADDR" --data-dir "$DIR/data" >"$DIR/controller.log" 2>&1 &
+"$CONTROLLER" --listen "$KDNAS_ADDR" --data-dir "$DIR/data" --metrics-listen= >"$DIR/controller.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 100); do "$CLI" jobs >/dev/null 2>&1 && break; sleep 0.1; done
 for i in 1 2; do

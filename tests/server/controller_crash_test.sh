@@ -18,7 +18,7 @@ PORT=$(( 20000 + RANDOM % 20000 ))
 export KDNAS_ADDR="127.0.0.1:$PORT"
 
 start_controller() {
-  "$CONTROLLER" --listen "$KDNAS_ADDR" --data-dir "$DIR/data" --lease-ttl-ms 3000 --heartbeat-interval-ms 200 \
+  "$CONTROLLER" --listen "$KDNAS_ADDR" --data-dir "$DIR/data" --lease-ttl-ms 3000 --heartbeat-interval-ms 200 --metrics-listen= \
     >>"$DIR/controller.log" 2>&1 &
   CTL=$!
   for _ in $(seq 100); do "$CLI" jobs >/dev/null 2>&1 && return 0; sleep 0.1; done
