@@ -85,21 +85,21 @@ class ControllerMetrics::CoreCollector : public prometheus::Collectable {
     for (const auto& j : s.jobs) {
       if (j.end_ms > 0 && now_ms - j.end_ms > kEndedJobRetentionMs) continue;
       for (const auto& [state, count] : j.trials_by_state) {
-        AddValue(&trials, {{"job", j.job}, {"state", StateLabel(state)}}, static_cast<double>(count));
+        AddValue(&trials, {{"kdnas_job", j.job}, {"state", StateLabel(state)}}, static_cast<double>(count));
       }
       for (auto st : {v1::JOB_STATE_PENDING, v1::JOB_STATE_RUNNING, v1::JOB_STATE_SUCCEEDED, v1::JOB_STATE_FAILED,
                       v1::JOB_STATE_CANCELLED}) {
-        AddValue(&job_state, {{"job", j.job}, {"state", JobStateLabel(st)}}, j.state == st ? 1 : 0);
+        AddValue(&job_state, {{"kdnas_job", j.job}, {"state", JobStateLabel(st)}}, j.state == st ? 1 : 0);
       }
-      AddValue(&used, {{"job", j.job}}, j.progress.worker_seconds_used());
-      AddValue(&budget, {{"job", j.job}}, j.worker_seconds_budget);
-      AddValue(&hv, {{"job", j.job}}, j.progress.hypervolume());
-      AddValue(&size, {{"job", j.job}}, static_cast<double>(j.progress.frontier_size()));
+      AddValue(&used, {{"kdnas_job", j.job}}, j.progress.worker_seconds_used());
+      AddValue(&budget, {{"kdnas_job", j.job}}, j.worker_seconds_budget);
+      AddValue(&hv, {{"kdnas_job", j.job}}, j.progress.hypervolume());
+      AddValue(&size, {{"kdnas_job", j.job}}, static_cast<double>(j.progress.frontier_size()));
       for (const auto& [bytes, loss] : j.best_loss_by_budget) {
-        if (!std::isnan(loss)) AddValue(&best, {{"job", j.job}, {"size_budget", std::to_string(bytes)}}, loss);
+        if (!std::isnan(loss)) AddValue(&best, {{"kdnas_job", j.job}, {"size_budget", std::to_string(bytes)}}, loss);
       }
-      AddValue(&progress, {{"job", j.job}}, static_cast<double>(j.last_progress_ms) / 1000.0);
-      AddValue(&tps, {{"job", j.job}}, j.tokens_per_second);
+      AddValue(&progress, {{"kdnas_job", j.job}}, static_cast<double>(j.last_progress_ms) / 1000.0);
+      AddValue(&tps, {{"kdnas_job", j.job}}, j.tokens_per_second);
     }
     std::vector<MetricFamily> out = {trials, job_state, used, budget, hv, size, best, progress, tps};
     auto scalar = [&](const char* name, const char* help, MetricType type, double value) {
@@ -256,15 +256,15 @@ void ControllerMetrics::OnRpc(const char* method, grpc::StatusCode code, double 
 }
 
 void ControllerMetrics::OnTrialFinished(const std::string& job, v1::TrialState state, double seconds) {
-  trials_completed_->Add({{"job", job}, {"state", StateLabel(state)}}).Increment();
+  trials_completed_->Add({{"kdnas_job", job}, {"state", StateLabel(state)}}).Increment();
   trial_duration_
-      ->Add({{"job", job}}, prometheus::Histogram::BucketBoundaries{1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600})
+      ->Add({{"kdnas_job", job}}, prometheus::Histogram::BucketBoundaries{1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600})
       .Observe(seconds);
 }
 
 void ControllerMetrics::OnStepTime(const std::string& job, double seconds) {
   step_seconds_
-      ->Add({{"job", job}}, prometheus::Histogram::BucketBoundaries{0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 5})
+      ->Add({{"kdnas_job", job}}, prometheus::Histogram::BucketBoundaries{0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 5})
       .Observe(seconds);
 }
 
