@@ -6,6 +6,7 @@
 #include <google/protobuf/util/message_differencer.h>
 #include <google/protobuf/util/time_util.h>
 
+#include <cmath>
 #include <random>
 
 #include "proto/api_convert.h"
@@ -20,7 +21,32 @@ namespace {
 
 std::string JobName(int64_t id) { return "jobs/" + std::to_string(id); }
 
+void AddMetrics(const v1::TrialMetrics& m, MetricValues* values) {
+  const auto* d = m.GetDescriptor();
+  const auto* refl = m.GetReflection();
+  for (int i = 0; i < d->field_count(); ++i) {
+    const auto* f = d->field(i);
+    (*values)[f->name()] = f->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_DOUBLE
+                               ? refl->GetDouble(m, f)
+                               : static_cast<double>(refl->GetInt64(m, f));
+  }
+}
+
 }  // namespace
+
+MetricValues JobManager::OutcomeValues(const v1::Trial& trial) {
+  MetricValues values;
+  if (trial.state() == v1::TRIAL_STATE_SUCCEEDED) {
+    AddMetrics(trial.metrics(), &values);
+  } else if (trial.state() == v1::TRIAL_STATE_STOPPED && trial.progress().val_step() > 0) {
+    // Stopped early: the predicted costs and the loss it had reached, a
+    // pessimistic estimate of where it would have ended.
+    AddMetrics(trial.predicted(), &values);
+    values["val_loss"] = trial.progress().val_loss();
+    values["perplexity"] = std::exp(trial.progress().val_loss());
+  }
+  return values;
+}
 
 JobManager::JobManager(Options options, Store* store, BlobStore* blobs, const Clock* clock,
                        boost::asio::io_context* io)
@@ -68,6 +94,12 @@ Status JobManager::BuildSearch(JobState* job) {
   o.constraints = ConstraintsFromProto(spec.constraints());
   o.context = {job->job.data_info().vocab_size(), job->job.data_info().tokenizer_bytes()};
   KDNAS_ASSIGN_OR_RETURN(job->search, JobSearch::Create(o));
+  const auto& mf = spec.strategy().multi_fidelity();
+  if (mf.enabled() && mf.rung_steps_size() > 0) {
+    job->rungs = std::make_unique<RungTracker>(RungOptions{{mf.rung_steps().begin(), mf.rung_steps().end()},
+                                                           mf.reduction_factor(), mf.keep_ranks(),
+                                                           mf.min_trials_per_rung()});
+  }
   return Status::Ok();
 }
 
@@ -194,23 +226,21 @@ Status JobManager::Recover() {
     TrialStatus status = trial.state() == v1::TRIAL_STATE_SUCCEEDED ? TrialStatus::kSucceeded
                          : trial.state() == v1::TRIAL_STATE_STOPPED ? TrialStatus::kStopped
                                                                     : TrialStatus::kFailed;
-    MetricValues values;
-    if (trial.state() == v1::TRIAL_STATE_SUCCEEDED) {
-      const auto* d = trial.metrics().GetDescriptor();
-      const auto* refl = trial.metrics().GetReflection();
-      for (int i = 0; i < d->field_count(); ++i) {
-        const auto* f = d->field(i);
-        values[f->name()] = f->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_DOUBLE
-                                ? refl->GetDouble(trial.metrics(), f)
-                                : static_cast<double>(refl->GetInt64(trial.metrics(), f));
-      }
-    }
-    job.search->Complete(r.value, t->second.point, status, values);
+    job.search->Complete(r.value, t->second.point, status, OutcomeValues(trial));
   }
   // Live state: pending queues, leases (with a fresh deadline so workers can
-  // reconnect and heartbeat), recent events.
+  // reconnect and heartbeat), rung results.
   for (auto& [id, job] : jobs_) {
     for (auto& [tid, t] : job.trials) {
+      if (job.rungs) {
+        const auto& rungs = t.trial.rung_results();
+        for (int i = 0; i < rungs.size(); ++i) {
+          // Only the last rung of a trial stopped early made it stop.
+          bool stopped_here = i + 1 == rungs.size() && t.trial.state() == v1::TRIAL_STATE_STOPPED;
+          job.rungs->Record(tid, rungs[i].val_step(), static_cast<double>(t.trial.predicted().size_bytes()),
+                            rungs[i].val_loss(), !stopped_here);
+        }
+      }
       if (t.trial.state() == v1::TRIAL_STATE_PENDING) job.pending.push_back(tid);
       if (t.trial.state() == v1::TRIAL_STATE_RUNNING && !t.lease_token.empty()) {
         t.lease_deadline_ms = now + options_.lease_ttl_ms;

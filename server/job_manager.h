@@ -24,6 +24,7 @@
 #include "kdnas/v1/search_service.pb.h"
 #include "kdnas/v1/worker_service.pb.h"
 #include "search/job_search.h"
+#include "search/rung_tracker.h"
 #include "server/blob_store.h"
 #include "server/clock.h"
 #include "server/store/store.h"
@@ -144,6 +145,7 @@ class JobManager {
     int64_t id = 0;
     v1::Job job;
     std::unique_ptr<JobSearch> search;
+    std::unique_ptr<RungTracker> rungs;  // multi-fidelity early stopping, or null
     std::map<int64_t, TrialState> trials;
     std::deque<int64_t> pending;  // PENDING trial ids, oldest first
     int64_t next_trial_id = 1;
@@ -185,6 +187,9 @@ class JobManager {
   void Publish(const std::vector<v1::JobEvent>& events);
 
   StatusOr<JobState*> FindJob(const std::string& name);
+  // What a finished trial tells the search: its metrics, or for a trial
+  // stopped early its predicted costs and the loss it reached.
+  static MetricValues OutcomeValues(const v1::Trial& trial);
   Status BuildSearch(JobState* job);
   // The front's figures of the job's progress (counters follow SetTrialState).
   void RecomputeProgress(JobState& job);

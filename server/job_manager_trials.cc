@@ -17,19 +17,6 @@ bool IsTerminal(v1::TrialState s) {
 
 int64_t TrialId(const v1::Trial& t) { return std::stoll(t.name().substr(t.name().rfind('/') + 1)); }
 
-MetricValues MetricsOf(const v1::TrialMetrics& m) {
-  MetricValues v;
-  const auto* d = m.GetDescriptor();
-  const auto* refl = m.GetReflection();
-  for (int i = 0; i < d->field_count(); ++i) {
-    const auto* f = d->field(i);
-    v[f->name()] = f->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_DOUBLE
-                       ? refl->GetDouble(m, f)
-                       : static_cast<double>(refl->GetInt64(m, f));
-  }
-  return v;
-}
-
 }  // namespace
 
 void JobManager::SetTrialState(JobState& job, TrialState& t, v1::TrialState state, const std::string& message) {
@@ -252,6 +239,24 @@ void JobManager::Heartbeat(v1::HeartbeatRequest request, Callback<v1::HeartbeatR
       t.stop_requested = true;
       t.stop_reason = "job " + job.job.state_message();
     }
+    // A validation loss at a rung: does the trial go on?
+    const auto& p = request.progress();
+    if (job.rungs && p.val_step() > 0 && p.val_loss() > 0 && job.rungs->IsRung(p.val_step()) && !t.stop_requested) {
+      bool seen = false;
+      for (const auto& r : t.trial.rung_results()) seen |= r.val_step() == p.val_step();
+      if (!seen) *t.trial.add_rung_results() = p;
+      if (!job.rungs->Decide(TrialId(t.trial), p.val_step(), static_cast<double>(t.trial.predicted().size_bytes()),
+                             p.val_loss())) {
+        t.stop_requested = true;
+        t.stop_reason = "early-stopped at step " + std::to_string(p.val_step()) +
+                        ": dominated in (size, loss) by the trials that reached this rung";
+      }
+      if (!seen) {
+        WriteBatch batch;
+        AddTrialRecord(job, t, &batch);
+        Persist(std::move(batch), nullptr);
+      }
+    }
     if (t.stop_requested) {
       response.set_action(v1::HEARTBEAT_ACTION_STOP);
       response.set_message(t.stop_reason);
@@ -288,8 +293,7 @@ void JobManager::FinishTrial(JobState& job, TrialState& t, v1::TrialState state,
   TrialStatus status = state == v1::TRIAL_STATE_SUCCEEDED ? TrialStatus::kSucceeded
                        : state == v1::TRIAL_STATE_STOPPED ? TrialStatus::kStopped
                                                           : TrialStatus::kFailed;
-  MetricValues values = state == v1::TRIAL_STATE_SUCCEEDED ? MetricsOf(t.trial.metrics()) : MetricValues();
-  FrontChange change = job.search->Complete(TrialId(t.trial), t.point, status, values);
+  FrontChange change = job.search->Complete(TrialId(t.trial), t.point, status, OutcomeValues(t.trial));
   AddLog(job, SearchLogRecord::kComplete, TrialId(t.trial), batch);
   job.last_progress_ms = clock_->NowMs();
   RecomputeProgress(job);

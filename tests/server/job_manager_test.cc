@@ -258,6 +258,52 @@ TEST(JobManager, CancelStopsRunningTrials) {
   EXPECT_FALSE(Lease(h, "w2").ok());
 }
 
+TEST(JobManager, MultiFidelityStopsDominatedTrialsAtARung) {
+  Harness h(std::make_unique<MemoryStore>());
+  v1::SubmitJobRequest r = DemoJob(6);
+  auto* space = r.mutable_spec()->mutable_space();
+  space->clear_parameters();
+  auto* alpha = space->add_parameters();  // every candidate has the same size
+  alpha->set_name("alpha");
+  alpha->mutable_double_range()->set_min(0.1);
+  alpha->mutable_double_range()->set_max(0.9);
+  auto* mf = r.mutable_spec()->mutable_strategy()->mutable_multi_fidelity();
+  mf->set_enabled(true);
+  mf->add_rung_steps(100);
+  mf->set_reduction_factor(2);
+  mf->set_min_trials_per_rung(2);
+  ASSERT_TRUE(Call<v1::Job>([&](auto cb) { h.m().SubmitJob(r, cb); }).ok());
+  auto rung = [&](const v1::Lease& lease, double loss) {
+    v1::HeartbeatRequest hb;
+    hb.set_lease_token(lease.token());
+    hb.mutable_progress()->set_step(100);
+    hb.mutable_progress()->set_val_step(100);
+    hb.mutable_progress()->set_val_loss(loss);
+    return *Call<v1::HeartbeatResponse>([&](auto cb) { h.m().Heartbeat(hb, cb); });
+  };
+  auto a = *Lease(h, "a"), b = *Lease(h, "b");
+  EXPECT_EQ(a.work().report_steps_size(), 1);
+  EXPECT_EQ(rung(a, 1.0).action(), v1::HEARTBEAT_ACTION_CONTINUE);  // too few at the rung to judge
+  auto stop = rung(b, 2.0);
+  EXPECT_EQ(stop.action(), v1::HEARTBEAT_ACTION_STOP);
+  EXPECT_NE(stop.message().find("early-stopped at step 100"), std::string::npos);
+  v1::ReportResultRequest stopped;
+  stopped.set_lease_token(b.token());
+  stopped.mutable_stopped()->mutable_progress()->set_val_step(100);
+  stopped.mutable_stopped()->mutable_progress()->set_val_loss(2.0);
+  auto report = Call<v1::ReportResultResponse>([&](auto cb) { h.m().ReportResult(stopped, cb); });
+  EXPECT_EQ(report->trial_state(), v1::TRIAL_STATE_STOPPED);
+  auto trials = *Call<v1::ListTrialsResponse>([&](auto cb) {
+    v1::ListTrialsRequest req;
+    req.set_parent("jobs/1");
+    req.add_states(v1::TRIAL_STATE_STOPPED);
+    h.m().ListTrials(req, cb);
+  });
+  ASSERT_EQ(trials.trials_size(), 1);
+  ASSERT_EQ(trials.trials(0).rung_results_size(), 1);
+  EXPECT_DOUBLE_EQ(trials.trials(0).rung_results(0).val_loss(), 2.0);
+}
+
 TEST(JobManager, RecoversByReplayingTheStore) {
   auto dir = fs::temp_directory_path() / ("kdnas-jm-recover-" + std::to_string(::getpid()));
   fs::remove_all(dir);
