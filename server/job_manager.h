@@ -102,6 +102,7 @@ class JobManager {
   void GetFrontier(std::string name, Callback<v1::Frontier> done);
   void GetBest(v1::GetBestRequest request, Callback<v1::Trial> done);
   void ListWorkers(Callback<v1::ListWorkersResponse> done);
+  void ExplainJob(std::string name, Callback<v1::Explanation> done);
   void RecordBlob(v1::Blob blob, Callback<v1::Blob> done);
   void GetBlob(std::string name, Callback<v1::Blob> done);
 

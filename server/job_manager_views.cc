@@ -4,6 +4,8 @@
 #include <climits>
 #include <cmath>
 
+#include "proto/api_convert.h"
+#include "search/explain.h"
 #include "server/job_manager.h"
 
 namespace kdnas {
@@ -156,6 +158,47 @@ void JobManager::GetBest(v1::GetBestRequest request, Callback<v1::Trial> done) {
     }
     if (best == nullptr) return done(NotFound("no succeeded trial of " + job.job.name() + " fits the limits"));
     done(best->trial);
+  });
+}
+
+void JobManager::ExplainJob(std::string name, Callback<v1::Explanation> done) {
+  Post([this, name = std::move(name), done = std::move(done)] {
+    auto found = FindJob(name);
+    if (!found.ok()) return done(found.status());
+    JobState& job = **found;
+    std::vector<ExplainTrial> trials;
+    for (const auto& [tid, t] : job.trials) {
+      if (t.trial.state() != v1::TRIAL_STATE_SUCCEEDED) continue;
+      trials.push_back({tid, t.point, CandidateFromProto(t.trial.candidate()), OutcomeValues(t.trial)});
+    }
+    std::vector<int64_t> frontier;
+    for (const auto& m : job.search->front().Members()) frontier.push_back(m.id);
+    std::vector<std::string> metrics;
+    for (const auto& o : job.job.spec().objectives()) metrics.push_back(o.metric());
+    Explanation e = Explain(job.search->space(), metrics, trials, frontier,
+                            {job.job.data_info().vocab_size(), job.job.data_info().tokenizer_bytes()},
+                            job.job.spec().seed());
+    v1::Explanation out;
+    out.set_job(job.job.name());
+    for (const auto& k : e.importances) {
+      auto* i = out.add_importances();
+      i->set_knob(k.knob);
+      i->set_metric(k.metric);
+      i->set_importance(k.importance);
+    }
+    const std::string prefix = job.job.name() + "/trials/";
+    for (const auto& t : e.trade_offs) {
+      auto* r = out.add_trade_offs();
+      r->set_from_trial(prefix + std::to_string(t.from));
+      r->set_to_trial(prefix + std::to_string(t.to));
+      r->set_size_bytes_delta(t.size_bytes_delta);
+      r->set_val_loss_delta(t.val_loss_delta);
+      r->set_nats_per_megabyte(t.nats_per_megabyte);
+      for (const auto& c : t.changed_knobs) r->add_changed_knobs(c);
+    }
+    for (const auto& [predictor, tau] : e.predictor_kendall_tau) (*out.mutable_predictor_kendall_tau())[predictor] = tau;
+    *out.mutable_compute_time() = TimeUtil::MillisecondsToTimestamp(clock_->NowMs());
+    done(out);
   });
 }
 

@@ -80,10 +80,7 @@ grpc::ServerUnaryReactor* SearchServiceImpl::ExplainJob(grpc::CallbackServerCont
                                                         const v1::ExplainJobRequest* request,
                                                         v1::Explanation* response) {
   KDNAS_UNARY("ExplainJob", Permission::kRead);
-  (void)request;
-  (void)response;
-  timer.Done(grpc::StatusCode::UNIMPLEMENTED);
-  reactor->Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "ExplainJob arrives with the explainability issue"));
+  manager_->ExplainJob(request->name(), FinishUnary(reactor, response, timer));
   return reactor;
 }
 

@@ -171,7 +171,8 @@ int RunExplain(const Args& args) {
   for (const auto& k : explanation.importances()) {
     importances.AddRow({k.metric(), k.knob(), FormatFixed(k.importance(), 3)});
   }
-  std::printf("knob importance (share of variance explained):\n%s\n", importances.Render().c_str());
+  std::printf("knob importance (permutation importance on a random-forest surrogate; shares per metric):\n%s\n",
+              importances.Render().c_str());
   Table trade({"FROM", "TO", "SIZE-DELTA", "LOSS-DELTA", "NATS/MB", "CHANGED"});
   for (const auto& t : explanation.trade_offs()) {
     std::string changed;

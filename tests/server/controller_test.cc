@@ -175,6 +175,14 @@ TEST_F(ControllerTest, RunsASearchEndToEnd) {
   EXPECT_LE(trial.metrics().size_bytes(), 300000);
   best.set_max_size_bytes(10);
   EXPECT_EQ(stub_->GetBest(Call().get(), best, &trial).error_code(), grpc::StatusCode::NOT_FOUND);
+
+  v1::ExplainJobRequest explain;
+  explain.set_name(job.name());
+  v1::Explanation explanation;
+  ASSERT_TRUE(stub_->ExplainJob(Call("viewer-token-12").get(), explain, &explanation).ok());
+  EXPECT_EQ(explanation.importances_size(), 6);  // 3 knobs x 2 objectives
+  EXPECT_EQ(explanation.trade_offs_size(), frontier.points_size() - 1);
+  EXPECT_EQ(explanation.predictor_kendall_tau().count("surrogate"), 1u);
 }
 
 TEST_F(ControllerTest, AuthenticatesAndAuthorizes) {
