@@ -4,6 +4,8 @@
 #include <cmath>
 
 #include "search/candidate_key.h"
+#include "search/explain.h"
+#include "search/forest.h"
 #include "search/strategy_util.h"
 
 namespace kdnas {
@@ -99,7 +101,12 @@ ObjectiveVector JobSearch::Normalize(const MetricValues& values) const {
   return v;
 }
 
+JobSearch::~JobSearch() = default;
+
 std::vector<Proposal> JobSearch::Propose(int n, std::vector<Proposal>* rejected) {
+  const bool predict = options_.use_predictor && completed_loss_.size() >= 8 && n > 0;
+  const int wanted = n;
+  if (predict) n *= std::max(1, options_.oversample);
   std::vector<Proposal> out;
   int draws = 0;
   const int max_draws = std::max(1, n) * std::max(1, options_.max_draws_per_proposal);
@@ -128,8 +135,55 @@ std::vector<Proposal> JobSearch::Propose(int n, std::vector<Proposal>* rejected)
     }
     if (!feedback.empty()) strategy_->Update(feedback);
   }
-  exhausted_ = static_cast<int>(out.size()) < n;
+  exhausted_ = static_cast<int>(out.size()) < std::min(n, wanted) || out.empty();
+  if (predict) return Filter(std::move(out), wanted);
   return out;
+}
+
+void JobSearch::RefitSurrogate() {
+  // Refit when the completed set grew by a tenth (at least 4 trials).
+  if (completed_loss_.size() < fitted_on_ + std::max<size_t>(4, fitted_on_ / 10)) return;
+  fitted_on_ = completed_loss_.size();
+  surrogate_ = std::make_unique<RandomForest>();
+  surrogate_->Fit(completed_rows_, completed_loss_, {32, 8, 2, Rng::Mix(options_.strategy.seed, fitted_on_)});
+  std::vector<double> oob, proxy;
+  for (size_t i = 0; i < completed_loss_.size(); ++i) {
+    oob.push_back(surrogate_->PredictOutOfBag(i));
+    proxy.push_back(-completed_proxy_[i]);
+  }
+  predictor_tau_["surrogate"] = KendallTau(oob, completed_loss_);
+  predictor_tau_["proxy"] = KendallTau(proxy, completed_loss_);
+  surrogate_wins_ = predictor_tau_["surrogate"] > predictor_tau_["proxy"];
+}
+
+std::vector<Proposal> JobSearch::Filter(std::vector<Proposal> proposals, int n) {
+  RefitSurrogate();
+  const size_t m = proposals.size();
+  std::vector<double> loss(m), size(m);
+  for (size_t i = 0; i < m; ++i) {
+    size[i] = static_cast<double>(proposals[i].cost.size_bytes);
+    if (surrogate_wins_) {
+      std::vector<double> row(proposals[i].point.size());
+      for (size_t k = 0; k < row.size(); ++k) row[k] = space_.parameters().ToUnit(k, proposals[i].point[k]);
+      loss[i] = surrogate_->Predict(row);
+    } else {
+      loss[i] = -CapacityProxy(proposals[i].candidate, options_.context);
+    }
+  }
+  // Best non-dominated ranks in (size, predicted loss) first; ties keep the
+  // strategy's order.
+  std::vector<int> rank(m, 0);
+  for (size_t i = 0; i < m; ++i) {
+    for (size_t j = 0; j < m; ++j) {
+      if (size[j] <= size[i] && loss[j] <= loss[i] && (size[j] < size[i] || loss[j] < loss[i])) ++rank[i];
+    }
+  }
+  std::vector<size_t> order(m);
+  for (size_t i = 0; i < m; ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return rank[a] < rank[b]; });
+  std::vector<Proposal> kept;
+  for (size_t i = 0; i < m && static_cast<int>(kept.size()) < n; ++i) kept.push_back(std::move(proposals[order[i]]));
+  return kept;
 }
 
 FrontChange JobSearch::Complete(int64_t trial_id, const Point& point, TrialStatus status, const MetricValues& values) {
@@ -145,6 +199,16 @@ FrontChange JobSearch::Complete(int64_t trial_id, const Point& point, TrialStatu
   }
   if (!has_values) outcome.values.clear();
   strategy_->Update({outcome});
+  if (status == TrialStatus::kSucceeded && has_values && options_.use_predictor) {
+    auto loss = values.find("val_loss");
+    if (loss != values.end()) {
+      std::vector<double> row(point.size());
+      for (size_t k = 0; k < row.size(); ++k) row[k] = space_.parameters().ToUnit(k, point[k]);
+      completed_rows_.push_back(std::move(row));
+      completed_loss_.push_back(loss->second);
+      completed_proxy_.push_back(CapacityProxy(space_.Decode(point), options_.context));
+    }
+  }
   FrontChange change;
   if (status == TrialStatus::kSucceeded && has_values) {
     auto c = archive_.Insert(trial_id, Normalize(values));

@@ -35,6 +35,13 @@ struct JobSearchOptions {
   // Proposals drawn per candidate asked for before giving up on finding a new
   // one (a nearly exhausted space).
   int max_draws_per_proposal = 16;
+  // Cheap predictors: draw `oversample` proposals per candidate asked for and
+  // keep the best by predicted (size, validation loss) non-dominated rank.
+  // The predictor is the training-free capacity proxy, or a random-forest
+  // surrogate of the completed trials once it ranks them better (Kendall's
+  // tau of its out-of-bag predictions).
+  bool use_predictor = false;
+  int oversample = 4;
 };
 
 struct Proposal {
@@ -60,6 +67,7 @@ struct FrontChange {
 class JobSearch {
  public:
   static StatusOr<std::unique_ptr<JobSearch>> Create(const JobSearchOptions& options);
+  ~JobSearch();
 
   // Up to n new feasible candidates; `rejected` receives the infeasible ones
   // met on the way (each already fed back). Fewer than n when the space is
@@ -82,6 +90,9 @@ class JobSearch {
   // The reference point in raw metric units (what users see).
   const std::vector<double>& raw_reference() const { return raw_reference_; }
   bool exhausted() const { return exhausted_; }
+  // Kendall's tau of each predictor on the completed trials ("proxy",
+  // "surrogate"), as of the last refit.
+  const std::map<std::string, double>& predictor_tau() const { return predictor_tau_; }
   uint64_t proposed() const { return keys_.size(); }
 
  private:
@@ -97,6 +108,17 @@ class JobSearch {
   std::unordered_set<std::string> keys_;
   int64_t next_rejected_id_ = -1;  // rejected proposals are fed back with negative ids
   bool exhausted_ = false;
+
+  // Proposals ranked by the predictors; keeps the best n of `proposals`.
+  std::vector<Proposal> Filter(std::vector<Proposal> proposals, int n);
+  void RefitSurrogate();
+  std::vector<std::vector<double>> completed_rows_;  // unit coordinates of succeeded trials
+  std::vector<double> completed_loss_;
+  std::vector<double> completed_proxy_;
+  size_t fitted_on_ = 0;
+  bool surrogate_wins_ = false;
+  std::unique_ptr<class RandomForest> surrogate_;
+  std::map<std::string, double> predictor_tau_;
 };
 
 }  // namespace kdnas

@@ -93,6 +93,8 @@ Status JobManager::BuildSearch(JobState* job) {
   }
   o.constraints = ConstraintsFromProto(spec.constraints());
   o.context = {job->job.data_info().vocab_size(), job->job.data_info().tokenizer_bytes()};
+  o.use_predictor = spec.strategy().predictor().enabled();
+  o.oversample = std::max(1, spec.strategy().predictor().oversample());
   KDNAS_ASSIGN_OR_RETURN(job->search, JobSearch::Create(o));
   const auto& mf = spec.strategy().multi_fidelity();
   if (mf.enabled() && mf.rung_steps_size() > 0) {

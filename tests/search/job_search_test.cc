@@ -97,6 +97,25 @@ TEST(JobSearch, ReplayingTheCallsGivesTheSameProposals) {
   EXPECT_DOUBLE_EQ(original->hypervolume(), replayed->hypervolume());
 }
 
+TEST(JobSearch, PredictorsFilterProposalsOnceTrialsComplete) {
+  JobSearchOptions o = DemoOptions();
+  o.use_predictor = true;
+  o.oversample = 4;
+  auto search = *JobSearch::Create(o);
+  std::set<std::string> keys;
+  int64_t id = 0;
+  for (int round = 0; round < 12; ++round) {
+    for (const Proposal& p : search->Propose(2, nullptr)) {
+      EXPECT_TRUE(keys.insert(p.key).second);
+      search->Complete(id++, p.point, TrialStatus::kSucceeded, Evaluate(p.candidate, p.cost));
+    }
+  }
+  EXPECT_EQ(keys.size(), 24u);
+  ASSERT_EQ(search->predictor_tau().count("proxy"), 1u);
+  EXPECT_GT(search->predictor_tau().at("proxy"), 0.5);  // bigger students score lower losses here
+  EXPECT_EQ(search->predictor_tau().count("surrogate"), 1u);
+}
+
 TEST(JobSearch, NormalizesAgainstAFixedReference) {
   JobSearchOptions o = DemoOptions();
   o.objectives = {{"val_loss", false}, {"teacher_agreement", true}};
