@@ -109,6 +109,7 @@ StatusOr<TrainResult> Train(GptImpl& model, const Corpus& corpus, const TeacherS
       result.stopped = true;
       break;
     }
+    const auto step_start = std::chrono::steady_clock::now();
     if (masked && schedule.UpdateAt(step)) model.UpdateMasks(schedule.SparsityAt(step));
     const double lr = LearningRateAt(o, step);
     for (auto& g : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
@@ -129,6 +130,8 @@ StatusOr<TrainResult> Train(GptImpl& model, const Corpus& corpus, const TeacherS
     if (!std::isfinite(loss_value)) {
       return Internal("training diverged: loss is " + std::to_string(loss_value) + " at step " + std::to_string(step));
     }
+    result.step_seconds.push_back(
+        std::chrono::duration<float>(std::chrono::steady_clock::now() - step_start).count());
     loss_sum += loss_value;
     ++loss_count;
     interval_tokens += batch.x.numel();

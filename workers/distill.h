@@ -67,6 +67,9 @@ struct TrainResult {
   double train_seconds = 0;
   double tokens_per_second = 0;
   std::vector<std::pair<int64_t, double>> val_losses;  // (step, loss)
+  // Wall time of each optimizer step run here (batch, teacher targets,
+  // forward, backward, update), for robust throughput figures.
+  std::vector<float> step_seconds;
 };
 
 // The teacher of the KD term: the cache and how to fill it. May be null when

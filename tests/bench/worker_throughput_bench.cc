@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -55,6 +56,13 @@ void WriteRaw(const std::string& path, const torch::Tensor& t) {
   auto c = t.contiguous();
   std::ofstream out(path, std::ios::binary);
   out.write(static_cast<const char*>(c.data_ptr()), static_cast<std::streamsize>(c.numel() * c.element_size()));
+}
+
+template <typename T>
+double Median(std::vector<T> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return static_cast<double>(v[v.size() / 2]);
 }
 
 double Seconds(std::chrono::steady_clock::time_point a) {
@@ -112,7 +120,9 @@ int Main(int argc, char** argv) {
   // of 4 steps per teacher call.
   auto t_cache = std::chrono::steady_clock::now();
   auto teacher_fn = [&](const torch::Tensor& x) { return job->TeacherLogits(x); };
+  std::vector<double> chunk_seconds;
   for (int64_t s = 0; s < steps; s += 4) {
+    auto t_chunk = std::chrono::steady_clock::now();
     std::vector<int64_t> starts;
     for (int64_t k = s; k < std::min(steps, s + 4); ++k) {
       auto st = BatchStarts(data_seed, k, batch, train.numel(), C);
@@ -124,6 +134,7 @@ int Main(int argc, char** argv) {
       std::fprintf(stderr, "%s\n", got.status().ToString().c_str());
       return 1;
     }
+    chunk_seconds.push_back(Seconds(t_chunk));
   }
   const double cache_seconds = Seconds(t_cache);
 
@@ -161,7 +172,8 @@ int Main(int argc, char** argv) {
              << "\", \"layers\": " << st.arch.num_layers << ", \"d_model\": " << st.arch.d_model
              << ", \"heads\": " << st.arch.num_heads << ", \"d_ff\": " << st.arch.d_ff
              << ", \"temperature\": " << st.temperature << ", \"alpha\": " << st.alpha << ", \"init\": \"" << init
-             << "\", \"train_seconds\": " << r->train_seconds << ", \"tokens\": " << steps * batch * C
+             << "\", \"train_seconds\": " << r->train_seconds << ", \"median_step_seconds\": " << Median(r->step_seconds)
+             << ", \"tokens\": " << steps * batch * C
              << ", \"val_loss\": " << val << ", \"train_flops_per_token\": " << cost.train_flops_per_token << "}";
     ++index;
   }
@@ -172,10 +184,10 @@ int Main(int argc, char** argv) {
   const CostEstimate tcost = EstimateCost(tc, {job->corpus().tokenizer().vocab_size(), 0});
   std::printf(
       "{\"threads\": %d, \"batch\": %d, \"context\": %d, \"steps\": %lld, \"peak_gflops\": %.3f, \"blas\": \"%s\", "
-      "\"torch\": \"%s\", \"cache_seconds\": %.4f, \"cache_bytes\": %lld, \"cache_windows\": %lld, "
+      "\"torch\": \"%s\", \"cache_seconds\": %.4f, \"cache_chunks\": %zu, \"cache_chunk_median_seconds\": %.5f, \"cache_bytes\": %lld, \"cache_windows\": %lld, "
       "\"teacher_flops_per_token\": %lld, \"peak_rss_mb\": %.1f, \"teacher\": \"%s\",\n \"students\": [\n%s]}\n",
       threads, batch, C, static_cast<long long>(steps), peak, LoadedBlasLibrary().c_str(), TORCH_VERSION,
-      cache_seconds, static_cast<long long>(job->cache().bytes()), static_cast<long long>(job->cache().entries()),
+      cache_seconds, chunk_seconds.size(), Median(chunk_seconds), static_cast<long long>(job->cache().bytes()), static_cast<long long>(job->cache().entries()),
       static_cast<long long>(tcost.flops_per_token), ru.ru_maxrss / 1024.0, teacher_path.c_str(),
       students.str().c_str());
   return 0;

@@ -121,7 +121,9 @@ def main():
         warmup = min(100, steps // 10)
         model.train()
         t0 = time.perf_counter()
+        step_seconds = []
         for step in range(steps):
+            t_step = time.perf_counter()
             for g in opt.param_groups:
                 g["lr"] = lr_at(step, steps, 1e-3, warmup)
             w = train[starts[step].unsqueeze(1) + offsets]
@@ -138,6 +140,8 @@ def main():
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
+            loss.item()
+            step_seconds.append(time.perf_counter() - t_step)
         seconds = time.perf_counter() - t0
         model.eval()
         with torch.no_grad():
@@ -148,7 +152,8 @@ def main():
                 lg = model(xb)
                 total += F.cross_entropy(lg.reshape(-1, lg.size(-1)), yb.reshape(-1), reduction="sum").item()
                 n += yb.numel()
-        results.append({"name": s["name"], "train_seconds": seconds, "tokens": steps * B * C, "val_loss": total / n})
+        results.append({"name": s["name"], "train_seconds": seconds, "tokens": steps * B * C, "val_loss": total / n,
+                        "median_step_seconds": sorted(step_seconds)[len(step_seconds) // 2]})
         print("torch %-16s %7.0f tok/s  val %.4f" % (s["name"], steps * B * C / seconds, total / n), file=sys.stderr)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "peak_rss_mb": rss_mb,
