@@ -83,6 +83,13 @@ step "Watching $JOB"
 step "Frontier"
 "$KDNAS" frontier "$JOB" --plot "$DATA/frontier.png"
 
+step "The frontier against round-to-nearest quantization of the teacher"
+"$WORKER" baseline-rtn --teacher "$DATA/teacher/teacher.pt" --data data/tinyshakespeare.txt --bits 16,8,4,3,2 \
+  --group 32 --threads 1 >"$DATA/rtn.txt"
+"$KDNAS" frontier "$JOB" --json >"$DATA/frontier.json"
+TEACHER_PARAMS=$(/usr/bin/python3 -c 'import torch,sys; print(sum(p.numel() for p in torch.jit.load(sys.argv[1]).parameters()))' "$DATA/teacher/teacher.pt")
+/usr/bin/python3 deploy/compare_rtn.py "$DATA/frontier.json" "$DATA/rtn.txt" "$TEACHER_PARAMS" || true
+
 step "Best student under $MAX_SIZE"
 "$KDNAS" best "$JOB" --max-size "$MAX_SIZE" --out "$DATA/student.pt" --packed-out "$DATA/student.kdna"
 

@@ -7,6 +7,7 @@
 
 #include "search/flags.h"
 #include "workers/commands.h"
+#include "workers/rtn_baseline.h"
 #include "workers/serve_command.h"
 #include "workers/worker_info.h"
 
@@ -21,6 +22,7 @@ const char kUsage[] =
     "  run-candidate   Distill, compress, evaluate and export one candidate student.\n"
     "  generate        Sample text from a TorchScript model (teacher or student).\n"
     "  serve           Lease trials from a controller and run them (the worker process).\n"
+    "  baseline-rtn    Round-to-nearest quantization of the teacher: the points a search should beat.\n"
     "\n"
     "Run 'kdnas-worker COMMAND --help' for the flags of a command.";
 
@@ -52,6 +54,7 @@ int main(int argc, char** argv) {
   if (command == "run-candidate") return kdnas::RunCandidateCommand(args);
   if (command == "generate") return kdnas::GenerateCommand(args);
   if (command == "serve") return kdnas::ServeCommand(args);
+  if (command == "baseline-rtn") return kdnas::RtnBaselineCommand(args);
   std::fprintf(stderr, "kdnas-worker: unknown command '%s'\n%s\n", command.c_str(), kUsage);
   return 2;
 }
