@@ -105,7 +105,7 @@ class JobSearch {
   std::vector<double> scale_;          // per objective
   std::vector<double> raw_reference_;  // per objective
   ParetoArchive archive_;
-  std::unordered_set<std::string> keys_;
+  std::unordered_set<uint64_t> keys_;  // hashes of the proposed candidates' keys
   int64_t next_rejected_id_ = -1;  // rejected proposals are fed back with negative ids
   bool exhausted_ = false;
 

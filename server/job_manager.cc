@@ -148,8 +148,12 @@ void JobManager::EmitJobChanged(JobState& job, WriteBatch* batch) {
 void JobManager::Persist(WriteBatch batch, std::function<void(const Status&)> after) {
   // Who watches is decided when the commit is done, so keep the stored form.
   std::vector<EventRecord> events = batch.events;
-  store_->Commit(std::move(batch), [this, events = std::move(events), after = std::move(after)](const Status& s) {
-    Post([this, s, events, after] {
+  std::vector<std::pair<int64_t, int64_t>> evict;
+  evict.swap(to_evict_);
+  store_->Commit(std::move(batch), [this, events = std::move(events), evict = std::move(evict),
+                                    after = std::move(after)](const Status& s) {
+    Post([this, s, events, evict, after] {
+      if (s.ok()) Evict(evict);
       if (s.ok() && !subscriptions_.empty()) {
         std::set<int64_t> watched;
         for (const auto& [id, sub] : subscriptions_) watched.insert(sub.job_id);
@@ -163,6 +167,26 @@ void JobManager::Persist(WriteBatch batch, std::function<void(const Status&)> af
       if (after) after(s);
     });
   });
+}
+
+void JobManager::Evict(const std::vector<std::pair<int64_t, int64_t>>& trials) {
+  for (const auto& [job_id, trial_id] : trials) {
+    auto job = jobs_.find(job_id);
+    if (job == jobs_.end()) continue;
+    auto t = job->second.trials.find(trial_id);
+    if (t == job->second.trials.end()) continue;
+    auto state = t->second.trial.state();
+    if (state == v1::TRIAL_STATE_PENDING || state == v1::TRIAL_STATE_RUNNING) continue;  // retried since
+    job->second.trials.erase(t);
+  }
+}
+
+void JobManager::RememberReport(const std::string& token, Reported reported) {
+  if (reported_.emplace(token, std::move(reported)).second) reported_order_.push_back(token);
+  while (reported_order_.size() > kMaxReported) {
+    reported_.erase(reported_order_.front());
+    reported_order_.pop_front();
+  }
 }
 
 void JobManager::Publish(const std::vector<v1::JobEvent>& events) {
@@ -208,7 +232,7 @@ Status JobManager::Recover() {
     t.point = UnpackPoint(r.point);
     t.lease_token = r.lease_token;
     t.report = r.report;
-    if (!t.report.empty() && !t.lease_token.empty()) reported_[t.lease_token] = {r.job_id, r.trial_id};
+    if (!t.report.empty() && !t.lease_token.empty()) RememberReport(t.lease_token, {r.job_id, r.trial_id, r.report});
     it->second.next_trial_id = std::max(it->second.next_trial_id, r.trial_id + 1);
   }
   // Replay each job's search calls in order: the strategies and fronts end
@@ -252,6 +276,15 @@ Status JobManager::Recover() {
       }
     }
     CountTrials(job);
+    // Keep the frontier's trials and the live ones; the rest stay in the store.
+    for (const auto& member : job.search->front().Members()) {
+      auto t = job.trials.find(member.id);
+      if (t != job.trials.end()) job.front[member.id] = t->second.trial;
+    }
+    for (auto it = job.trials.begin(); it != job.trials.end();) {
+      auto state = it->second.trial.state();
+      it = state == v1::TRIAL_STATE_PENDING || state == v1::TRIAL_STATE_RUNNING ? std::next(it) : job.trials.erase(it);
+    }
   }
   return Status::Ok();
 }

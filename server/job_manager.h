@@ -147,7 +147,11 @@ class JobManager {
     v1::Job job;
     std::unique_ptr<JobSearch> search;
     std::unique_ptr<RungTracker> rungs;  // multi-fidelity early stopping, or null
+    // Live trials (pending, running) and finished ones until their final
+    // record is durable; after that they are read from the store, so memory
+    // does not grow with the number of trials.
     std::map<int64_t, TrialState> trials;
+    std::map<int64_t, v1::Trial> front;  // the frontier's trials
     std::deque<int64_t> pending;  // PENDING trial ids, oldest first
     int64_t next_trial_id = 1;
     int64_t next_log_seq = 1;
@@ -230,7 +234,26 @@ class JobManager {
   std::map<int64_t, JobState> jobs_;
   std::unordered_map<std::string, int64_t> request_ids_;
   std::unordered_map<std::string, std::pair<int64_t, int64_t>> leases_;    // live token -> (job, trial)
-  std::unordered_map<std::string, std::pair<int64_t, int64_t>> reported_;  // reported token -> (job, trial)
+  struct Reported {
+    int64_t job_id = 0;
+    int64_t trial_id = 0;
+    std::string response;  // serialized ReportResultResponse
+  };
+  // Recently reported tokens, so a repeated report gets the same answer.
+  std::unordered_map<std::string, Reported> reported_;
+  std::deque<std::string> reported_order_;
+  static constexpr size_t kMaxReported = 1 << 16;
+  void RememberReport(const std::string& token, Reported reported);
+  // Finished trials whose records are in the batch being built; evicted from
+  // memory once it is durable.
+  std::vector<std::pair<int64_t, int64_t>> to_evict_;
+  void Evict(const std::vector<std::pair<int64_t, int64_t>>& trials);
+  // Runs `f` on the strand and waits for it (callers off the strand only).
+  template <typename F>
+  auto OnStrand(F f) -> decltype(f());
+  // Trials of a job from the store, with live ones from memory.
+  StatusOr<std::vector<v1::Trial>> ReadTrials(int64_t job_id, int64_t after_trial_id, int64_t limit);
+  StatusOr<std::vector<v1::Trial>> SucceededTrials(int64_t job_id);
   std::priority_queue<std::pair<int64_t, std::string>, std::vector<std::pair<int64_t, std::string>>,
                       std::greater<>>
       lease_deadlines_;  // (deadline, token); stale entries skipped

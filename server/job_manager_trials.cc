@@ -68,6 +68,7 @@ bool JobManager::ProposeTrials(JobState& job, int n, WriteBatch* batch) {
     t.point = p.point;
     SetTrialState(job, t, state, state == v1::TRIAL_STATE_REJECTED ? p.reject_reason : "");
     if (state == v1::TRIAL_STATE_PENDING) job.pending.push_back(id);
+    if (state == v1::TRIAL_STATE_REJECTED) to_evict_.push_back({job.id, id});
     AddTrialRecord(job, t, batch);
     EmitTrialChanged(job, t, batch);
   };
@@ -294,6 +295,9 @@ void JobManager::FinishTrial(JobState& job, TrialState& t, v1::TrialState state,
                        : state == v1::TRIAL_STATE_STOPPED ? TrialStatus::kStopped
                                                           : TrialStatus::kFailed;
   FrontChange change = job.search->Complete(TrialId(t.trial), t.point, status, OutcomeValues(t.trial));
+  if (change.added) job.front[TrialId(t.trial)] = t.trial;
+  for (int64_t removed : change.removed) job.front.erase(removed);
+  to_evict_.push_back({job.id, TrialId(t.trial)});
   AddLog(job, SearchLogRecord::kComplete, TrialId(t.trial), batch);
   job.last_progress_ms = clock_->NowMs();
   RecomputeProgress(job);
@@ -317,13 +321,10 @@ void JobManager::ReportResult(v1::ReportResultRequest request, Callback<v1::Repo
       // A repeat of a report already applied gets the same answer.
       auto reported = reported_.find(request.lease_token());
       if (reported != reported_.end()) {
-        TrialState& t = jobs_[reported->second.first].trials[reported->second.second];
-        if (t.lease_token == request.lease_token() && !t.report.empty()) {
-          v1::ReportResultResponse response;
-          response.ParseFromString(t.report);
-          response.set_duplicate(true);
-          return done(response);
-        }
+        v1::ReportResultResponse response;
+        response.ParseFromString(reported->second.response);
+        response.set_duplicate(true);
+        return done(response);
       }
       return done(FailedPrecondition("lease_token: not the trial's current lease (expired or replaced)"));
     }
@@ -383,7 +384,7 @@ void JobManager::ReportResult(v1::ReportResultRequest request, Callback<v1::Repo
     v1::ReportResultResponse response;
     response.set_trial_state(t.trial.state());
     t.report = response.SerializeAsString();
-    reported_[request.lease_token()] = where;
+    RememberReport(request.lease_token(), {where.first, where.second, t.report});
     // The record of a retried trial keeps the token that was just reported.
     AddTrialRecord(job, t, &batch);
     MaybeEndJob(job, &batch);
@@ -421,6 +422,7 @@ void JobManager::EndJob(JobState& job, v1::JobState state, const std::string& me
     SetTrialState(job, t, v1::TRIAL_STATE_STOPPED, "job " + message);
     AddTrialRecord(job, t, batch);
     EmitTrialChanged(job, t, batch);
+    to_evict_.push_back({job.id, id});
   }
   job.pending.clear();
   for (auto& [tid, t] : job.trials) {

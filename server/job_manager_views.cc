@@ -3,6 +3,8 @@
 
 #include <climits>
 #include <cmath>
+#include <future>
+#include <optional>
 
 #include "proto/api_convert.h"
 #include "search/explain.h"
@@ -37,7 +39,42 @@ double MetricValue(const v1::TrialMetrics& m, const std::string& name, bool* fou
              : static_cast<double>(m.GetReflection()->GetInt64(m, f));
 }
 
+int64_t JobIdOf(const std::string& name) {
+  if (name.rfind("jobs/", 0) != 0) return -1;
+  char* end = nullptr;
+  std::string digits = name.substr(5);
+  long long id = std::strtoll(digits.c_str(), &end, 10);
+  return digits.empty() || *end != '\0' ? -1 : id;
+}
+
 }  // namespace
+
+template <typename F>
+auto JobManager::OnStrand(F f) -> decltype(f()) {
+  std::promise<decltype(f())> promise;
+  auto future = promise.get_future();
+  Post([&] { promise.set_value(f()); });
+  return future.get();
+}
+
+StatusOr<std::vector<v1::Trial>> JobManager::ReadTrials(int64_t job_id, int64_t after_trial_id, int64_t limit) {
+  KDNAS_ASSIGN_OR_RETURN(auto records, store_->LoadTrials(job_id, after_trial_id, limit));
+  std::vector<v1::Trial> trials(records.size());
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (!trials[i].ParseFromString(records[i].trial)) return DataLoss("a trial record is corrupt");
+  }
+  // Live trials change faster than their records: take their state from memory.
+  OnStrand([&] {
+    auto job = jobs_.find(job_id);
+    if (job == jobs_.end()) return 0;
+    for (size_t i = 0; i < records.size(); ++i) {
+      auto t = job->second.trials.find(records[i].trial_id);
+      if (t != job->second.trials.end()) trials[i] = t->second.trial;
+    }
+    return 0;
+  });
+  return trials;
+}
 
 void JobManager::ListJobs(v1::ListJobsRequest request, Callback<v1::ListJobsResponse> done) {
   Post([this, request = std::move(request), done = std::move(done)] {
@@ -65,29 +102,38 @@ void JobManager::ListJobs(v1::ListJobsRequest request, Callback<v1::ListJobsResp
 }
 
 void JobManager::ListTrials(v1::ListTrialsRequest request, Callback<v1::ListTrialsResponse> done) {
-  Post([this, request = std::move(request), done = std::move(done)] {
-    auto found = FindJob(request.parent());
-    if (!found.ok()) return done(found.status());
-    auto after = ParsePageToken(request.page_token());
-    if (!after.ok()) return done(after.status());
-    if (request.page_size() < 0) return done(InvalidArgument("page_size: must be >= 0"));
-    const int size = PageSize(request.page_size(), 100);
-    std::set<int> states(request.states().begin(), request.states().end());
-    v1::ListTrialsResponse response;
-    // In id order; the token is the id of the last trial returned.
-    const auto& trials = (*found)->trials;
-    int64_t last = 0;
-    for (auto it = trials.upper_bound(*after); it != trials.end(); ++it) {
-      if (!states.empty() && states.count(it->second.trial.state()) == 0) continue;
-      if (response.trials_size() == size) {
-        response.set_next_page_token(std::to_string(last));
-        break;
+  // Finished trials live in the store: read them here, off the strand.
+  const int64_t job_id = JobIdOf(request.parent());
+  if (job_id < 0) return done(InvalidArgument("parent: \"" + request.parent().substr(0, 80) + "\" is not jobs/<id>"));
+  bool exists = OnStrand([&] { return jobs_.count(job_id) > 0; });
+  if (!exists) return done(NotFound(request.parent() + " not found"));
+  auto after = ParsePageToken(request.page_token());
+  if (!after.ok()) return done(after.status());
+  if (request.page_size() < 0) return done(InvalidArgument("page_size: must be >= 0"));
+  const int size = PageSize(request.page_size(), 100);
+  std::set<int> states(request.states().begin(), request.states().end());
+  v1::ListTrialsResponse response;
+  // In id order; the token is the id of the last trial returned.
+  int64_t cursor = *after;
+  for (;;) {
+    auto page = ReadTrials(job_id, cursor, 1000);
+    if (!page.ok()) return done(page.status());
+    for (auto& t : *page) {
+      const int64_t id = std::stoll(t.name().substr(t.name().rfind('/') + 1));
+      if (!states.empty() && states.count(t.state()) == 0) {
+        cursor = id;
+        continue;
       }
-      *response.add_trials() = it->second.trial;
-      last = it->first;
+      if (response.trials_size() == size) {
+        response.set_next_page_token(std::to_string(cursor));
+        return done(response);
+      }
+      *response.add_trials() = std::move(t);
+      cursor = id;
     }
-    done(response);
-  });
+    if (page->size() < 1000) break;
+  }
+  done(response);
 }
 
 void JobManager::GetFrontier(std::string name, Callback<v1::Frontier> done) {
@@ -102,17 +148,17 @@ void JobManager::GetFrontier(std::string name, Callback<v1::Frontier> done) {
     for (double r : job.search->raw_reference()) frontier.add_reference_point(r);
     std::vector<v1::FrontierPoint> points;
     for (const auto& member : job.search->front().Members()) {
-      auto t = job.trials.find(member.id);
-      if (t == job.trials.end()) continue;
+      auto t = job.front.find(member.id);
+      if (t == job.front.end()) continue;
       v1::FrontierPoint p;
-      p.set_trial(t->second.trial.name());
+      p.set_trial(t->second.name());
       for (const auto& objective : job.job.spec().objectives()) {
         bool ok;
-        p.add_objective_values(MetricValue(t->second.trial.metrics(), objective.metric(), &ok));
+        p.add_objective_values(MetricValue(t->second.metrics(), objective.metric(), &ok));
       }
-      *p.mutable_metrics() = t->second.trial.metrics();
-      *p.mutable_candidate() = t->second.trial.candidate();
-      p.set_artifact(t->second.trial.artifact());
+      *p.mutable_metrics() = t->second.metrics();
+      *p.mutable_candidate() = t->second.candidate();
+      p.set_artifact(t->second.artifact());
       points.push_back(std::move(p));
     }
     std::sort(points.begin(), points.end(), [](const v1::FrontierPoint& a, const v1::FrontierPoint& b) {
@@ -123,83 +169,113 @@ void JobManager::GetFrontier(std::string name, Callback<v1::Frontier> done) {
   });
 }
 
+StatusOr<std::vector<v1::Trial>> JobManager::SucceededTrials(int64_t job_id) {
+  std::vector<v1::Trial> out;
+  for (int64_t cursor = 0;;) {
+    KDNAS_ASSIGN_OR_RETURN(auto page, ReadTrials(job_id, cursor, 1000));
+    for (auto& t : page) {
+      cursor = std::stoll(t.name().substr(t.name().rfind('/') + 1));
+      if (t.state() == v1::TRIAL_STATE_SUCCEEDED) out.push_back(std::move(t));
+    }
+    if (page.size() < 1000) return out;
+  }
+}
+
 void JobManager::GetBest(v1::GetBestRequest request, Callback<v1::Trial> done) {
-  Post([this, request = std::move(request), done = std::move(done)] {
-    auto found = FindJob(request.job());
-    if (!found.ok()) return done(found.status());
-    if (request.max_size_bytes() < 0 || request.max_params() < 0 || !(request.max_latency_ms() >= 0)) {
-      return done(InvalidArgument("max_size_bytes, max_params and max_latency_ms must be >= 0"));
-    }
-    JobState& job = **found;
-    std::string metric = request.objective().empty() ? "val_loss" : request.objective();
-    bool maximize = metric == "teacher_agreement" || metric == "tokens_per_second";
-    for (const auto& o : job.job.spec().objectives()) {
-      if (o.metric() == metric) maximize = o.direction() == v1::DIRECTION_MAXIMIZE;
-    }
-    bool known;
-    MetricValue(v1::TrialMetrics(), metric, &known);
-    if (!known) return done(InvalidArgument("objective: unknown metric \"" + metric.substr(0, 64) + "\""));
-    const TrialState* best = nullptr;
-    double best_value = 0;
-    for (const auto& [tid, t] : job.trials) {
-      (void)tid;
-      if (t.trial.state() != v1::TRIAL_STATE_SUCCEEDED) continue;
-      const auto& m = t.trial.metrics();
-      if (request.max_size_bytes() > 0 && m.size_bytes() > request.max_size_bytes()) continue;
-      if (request.max_params() > 0 && m.params() > request.max_params()) continue;
-      if (request.max_latency_ms() > 0 && m.latency_ms() > request.max_latency_ms()) continue;
-      bool ok;
-      double v = MetricValue(m, metric, &ok);
-      if (std::isnan(v)) continue;
-      if (best == nullptr || (maximize ? v > best_value : v < best_value)) {
-        best = &t;
-        best_value = v;
-      }
-    }
-    if (best == nullptr) return done(NotFound("no succeeded trial of " + job.job.name() + " fits the limits"));
-    done(best->trial);
+  if (request.max_size_bytes() < 0 || request.max_params() < 0 || !(request.max_latency_ms() >= 0)) {
+    return done(InvalidArgument("max_size_bytes, max_params and max_latency_ms must be >= 0"));
+  }
+  const int64_t job_id = JobIdOf(request.job());
+  if (job_id < 0) return done(InvalidArgument("job: \"" + request.job().substr(0, 80) + "\" is not jobs/<id>"));
+  auto spec = OnStrand([&]() -> std::optional<v1::JobSpec> {
+    auto job = jobs_.find(job_id);
+    if (job == jobs_.end()) return std::nullopt;
+    return job->second.job.spec();
   });
+  if (!spec) return done(NotFound(request.job() + " not found"));
+  std::string metric = request.objective().empty() ? "val_loss" : request.objective();
+  bool maximize = metric == "teacher_agreement" || metric == "tokens_per_second";
+  for (const auto& o : spec->objectives()) {
+    if (o.metric() == metric) maximize = o.direction() == v1::DIRECTION_MAXIMIZE;
+  }
+  bool known;
+  MetricValue(v1::TrialMetrics(), metric, &known);
+  if (!known) return done(InvalidArgument("objective: unknown metric \"" + metric.substr(0, 64) + "\""));
+  // Every succeeded trial, from the store (off the strand).
+  auto trials = SucceededTrials(job_id);
+  if (!trials.ok()) return done(trials.status());
+  const v1::Trial* best = nullptr;
+  double best_value = 0;
+  for (const v1::Trial& t : *trials) {
+    const auto& m = t.metrics();
+    if (request.max_size_bytes() > 0 && m.size_bytes() > request.max_size_bytes()) continue;
+    if (request.max_params() > 0 && m.params() > request.max_params()) continue;
+    if (request.max_latency_ms() > 0 && m.latency_ms() > request.max_latency_ms()) continue;
+    bool ok;
+    double v = MetricValue(m, metric, &ok);
+    if (std::isnan(v)) continue;
+    if (best == nullptr || (maximize ? v > best_value : v < best_value)) {
+      best = &t;
+      best_value = v;
+    }
+  }
+  if (best == nullptr) return done(NotFound("no succeeded trial of " + request.job() + " fits the limits"));
+  done(*best);
 }
 
 void JobManager::ExplainJob(std::string name, Callback<v1::Explanation> done) {
-  Post([this, name = std::move(name), done = std::move(done)] {
-    auto found = FindJob(name);
-    if (!found.ok()) return done(found.status());
-    JobState& job = **found;
-    std::vector<ExplainTrial> trials;
-    for (const auto& [tid, t] : job.trials) {
-      if (t.trial.state() != v1::TRIAL_STATE_SUCCEEDED) continue;
-      trials.push_back({tid, t.point, CandidateFromProto(t.trial.candidate()), OutcomeValues(t.trial)});
-    }
+  const int64_t job_id = JobIdOf(name);
+  if (job_id < 0) return done(InvalidArgument("name: \"" + name.substr(0, 80) + "\" is not jobs/<id>"));
+  struct View {
+    v1::Job job;
+    std::unique_ptr<SearchSpace> space;
     std::vector<int64_t> frontier;
-    for (const auto& m : job.search->front().Members()) frontier.push_back(m.id);
-    std::vector<std::string> metrics;
-    for (const auto& o : job.job.spec().objectives()) metrics.push_back(o.metric());
-    Explanation e = Explain(job.search->space(), metrics, trials, frontier,
-                            {job.job.data_info().vocab_size(), job.job.data_info().tokenizer_bytes()},
-                            job.job.spec().seed());
-    v1::Explanation out;
-    out.set_job(job.job.name());
-    for (const auto& k : e.importances) {
-      auto* i = out.add_importances();
-      i->set_knob(k.knob);
-      i->set_metric(k.metric);
-      i->set_importance(k.importance);
-    }
-    const std::string prefix = job.job.name() + "/trials/";
-    for (const auto& t : e.trade_offs) {
-      auto* r = out.add_trade_offs();
-      r->set_from_trial(prefix + std::to_string(t.from));
-      r->set_to_trial(prefix + std::to_string(t.to));
-      r->set_size_bytes_delta(t.size_bytes_delta);
-      r->set_val_loss_delta(t.val_loss_delta);
-      r->set_nats_per_megabyte(t.nats_per_megabyte);
-      for (const auto& c : t.changed_knobs) r->add_changed_knobs(c);
-    }
-    for (const auto& [predictor, tau] : e.predictor_kendall_tau) (*out.mutable_predictor_kendall_tau())[predictor] = tau;
-    *out.mutable_compute_time() = TimeUtil::MillisecondsToTimestamp(clock_->NowMs());
-    done(out);
+  };
+  auto view = OnStrand([&]() -> std::optional<View> {
+    auto job = jobs_.find(job_id);
+    if (job == jobs_.end()) return std::nullopt;
+    View v;
+    v.job = job->second.job;
+    v.space = std::make_unique<SearchSpace>(job->second.search->space());
+    for (const auto& m : job->second.search->front().Members()) v.frontier.push_back(m.id);
+    return v;
   });
+  if (!view) return done(NotFound(name + " not found"));
+  // Fitting the surrogate is work for this thread, not for the strand.
+  auto succeeded = SucceededTrials(job_id);
+  if (!succeeded.ok()) return done(succeeded.status());
+  std::vector<ExplainTrial> trials;
+  for (const v1::Trial& t : *succeeded) {
+    const int64_t id = std::stoll(t.name().substr(t.name().rfind('/') + 1));
+    trials.push_back({id, view->space->Encode(CandidateFromProto(t.candidate())), CandidateFromProto(t.candidate()),
+                      OutcomeValues(t)});
+  }
+  std::vector<std::string> metrics;
+  for (const auto& o : view->job.spec().objectives()) metrics.push_back(o.metric());
+  Explanation e = Explain(*view->space, metrics, trials, view->frontier,
+                          {view->job.data_info().vocab_size(), view->job.data_info().tokenizer_bytes()},
+                          view->job.spec().seed());
+  v1::Explanation out;
+  out.set_job(view->job.name());
+  for (const auto& k : e.importances) {
+    auto* i = out.add_importances();
+    i->set_knob(k.knob);
+    i->set_metric(k.metric);
+    i->set_importance(k.importance);
+  }
+  const std::string prefix = view->job.name() + "/trials/";
+  for (const auto& t : e.trade_offs) {
+    auto* r = out.add_trade_offs();
+    r->set_from_trial(prefix + std::to_string(t.from));
+    r->set_to_trial(prefix + std::to_string(t.to));
+    r->set_size_bytes_delta(t.size_bytes_delta);
+    r->set_val_loss_delta(t.val_loss_delta);
+    r->set_nats_per_megabyte(t.nats_per_megabyte);
+    for (const auto& c : t.changed_knobs) r->add_changed_knobs(c);
+  }
+  for (const auto& [predictor, tau] : e.predictor_kendall_tau) (*out.mutable_predictor_kendall_tau())[predictor] = tau;
+  *out.mutable_compute_time() = TimeUtil::MillisecondsToTimestamp(clock_->NowMs());
+  done(out);
 }
 
 void JobManager::ListWorkers(Callback<v1::ListWorkersResponse> done) {
@@ -234,7 +310,9 @@ void JobManager::Stats(Callback<JobManagerStats> done) {
       for (int64_t budget : job.job.spec().report_size_budgets_bytes()) {
         double best = NAN;
         for (const auto& member : job.search->front().Members()) {
-          const auto& m = job.trials.at(member.id).trial.metrics();
+          auto t = job.front.find(member.id);
+          if (t == job.front.end()) continue;
+          const auto& m = t->second.metrics();
           if (m.size_bytes() <= budget && (std::isnan(best) || m.val_loss() < best)) best = m.val_loss();
         }
         f.best_loss_by_budget.push_back({budget, best});

@@ -25,6 +25,17 @@ StatusOr<std::vector<EventRecord>> MemoryStore::LoadEvents(int64_t job_id, int64
   return out;
 }
 
+StatusOr<std::vector<TrialRecord>> MemoryStore::LoadTrials(int64_t job_id, int64_t after_trial_id, int64_t limit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<TrialRecord> out;
+  for (auto it = trials_.upper_bound({job_id, after_trial_id});
+       it != trials_.end() && it->first.first == job_id && (limit <= 0 || static_cast<int64_t>(out.size()) < limit);
+       ++it) {
+    out.push_back(it->second);
+  }
+  return out;
+}
+
 StatusOr<int64_t> MemoryStore::LastEventSeq(int64_t job_id) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = events_.lower_bound({job_id + 1, INT64_MIN});

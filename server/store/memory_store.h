@@ -14,6 +14,7 @@ class MemoryStore : public Store {
  public:
   StatusOr<StoreSnapshot> Load() override;
   StatusOr<std::vector<EventRecord>> LoadEvents(int64_t job_id, int64_t after_seq, int64_t limit) override;
+  StatusOr<std::vector<TrialRecord>> LoadTrials(int64_t job_id, int64_t after_trial_id, int64_t limit) override;
   StatusOr<int64_t> LastEventSeq(int64_t job_id) override;
   void Commit(WriteBatch batch, std::function<void(const Status&)> done) override;
   Status Sync() override { return Status::Ok(); }

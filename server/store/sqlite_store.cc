@@ -175,6 +175,22 @@ StatusOr<std::vector<EventRecord>> SqliteStore::LoadEvents(int64_t job_id, int64
   return out;
 }
 
+StatusOr<std::vector<TrialRecord>> SqliteStore::LoadTrials(int64_t job_id, int64_t after_trial_id, int64_t limit) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  Statement q(reader_,
+              "SELECT trial_id, trial, point, lease_token, lease_deadline_ms, report FROM trials "
+              "WHERE job_id = ? AND trial_id > ? ORDER BY trial_id LIMIT ?;");
+  if (!q.ok()) return SqlError(reader_, "trials");
+  q.BindInt(1, job_id);
+  q.BindInt(2, after_trial_id);
+  q.BindInt(3, limit > 0 ? limit : -1);
+  std::vector<TrialRecord> out;
+  while (sqlite3_step(q.get()) == SQLITE_ROW) {
+    out.push_back({job_id, q.Int(0), q.Blob(1), q.Blob(2), q.Blob(3), q.Int(4), q.Blob(5)});
+  }
+  return out;
+}
+
 StatusOr<int64_t> SqliteStore::LastEventSeq(int64_t job_id) {
   std::lock_guard<std::mutex> lock(read_mu_);
   Statement q(reader_, "SELECT COALESCE(MAX(seq), 0) FROM events WHERE job_id = ?;");

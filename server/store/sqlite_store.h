@@ -31,6 +31,7 @@ class SqliteStore : public Store {
 
   StatusOr<StoreSnapshot> Load() override;
   StatusOr<std::vector<EventRecord>> LoadEvents(int64_t job_id, int64_t after_seq, int64_t limit) override;
+  StatusOr<std::vector<TrialRecord>> LoadTrials(int64_t job_id, int64_t after_trial_id, int64_t limit) override;
   StatusOr<int64_t> LastEventSeq(int64_t job_id) override;
   void Commit(WriteBatch batch, std::function<void(const Status&)> done) override;
   Status Sync() override;

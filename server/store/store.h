@@ -86,6 +86,9 @@ class Store {
   virtual StatusOr<StoreSnapshot> Load() = 0;
   // Events of a job with seq > after_seq, in order, at most `limit`.
   virtual StatusOr<std::vector<EventRecord>> LoadEvents(int64_t job_id, int64_t after_seq, int64_t limit) = 0;
+  // Trials of a job with trial_id > after_trial_id, in id order, at most
+  // `limit` (0 = all).
+  virtual StatusOr<std::vector<TrialRecord>> LoadTrials(int64_t job_id, int64_t after_trial_id, int64_t limit) = 0;
   // The highest event seq of a job, 0 if it has none.
   virtual StatusOr<int64_t> LastEventSeq(int64_t job_id) = 0;
   // Applies `batch` atomically; `done` runs once it is durable (or failed),

@@ -108,6 +108,21 @@ TYPED_TEST(StoreContract, LoadsWhatWasCommitted) {
   ASSERT_EQ(s.blobs.size(), 1u);
 }
 
+TYPED_TEST(StoreContract, LoadsTrialsOfAJobInPages) {
+  auto store = this->factory_.Open();
+  WriteBatch b;
+  for (int64_t t = 1; t <= 5; ++t) b.trials.push_back({7, t, std::string("t") + std::to_string(t), "", "", 0, ""});
+  b.trials.push_back({8, 1, "other job", "", "", 0, ""});
+  ASSERT_TRUE(CommitAndWait(*store, b).ok());
+  auto first = *store->LoadTrials(7, 0, 2);
+  ASSERT_EQ(first.size(), 2u);
+  EXPECT_EQ(first[0].trial, "t1");
+  auto rest = *store->LoadTrials(7, first.back().trial_id, 0);
+  ASSERT_EQ(rest.size(), 3u);
+  EXPECT_EQ(rest.back().trial, "t5");
+  EXPECT_TRUE(store->LoadTrials(9, 0, 0)->empty());
+}
+
 TYPED_TEST(StoreContract, UpsertsReplace) {
   auto store = this->factory_.Open();
   ASSERT_TRUE(CommitAndWait(*store, SampleBatch()).ok());
