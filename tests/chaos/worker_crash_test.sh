@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Worker crashes: kill -9 workers at random during a synthetic search (their
+# expired leases bring the trials back), and a worker that finishes a trial
+# while the controller is down keeps it in its spool and reports it after
+# both restart. No result may be lost or counted twice.
+# Usage: worker_crash_test.sh KDNAS_CONTROLLER KDNAS_WORKER KDNAS_CLI
+set -euo pipefail
+CONTROLLER="$1"; WORKER="$2"; CLI="$3"
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+DIR=$(mktemp -d)
+declare -A WORKERS=()
+CTL=""
+cleanup() {
+  for p in "${!WORKERS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  [ -n "$CTL" ] && kill -9 "$CTL" 2>/dev/null || true
+  rm -rf "$DIR"
+}
+trap cleanup EXIT
+export KDNAS_ADDR="127.0.0.1:$(( 20000 + RANDOM % 20000 ))"
+start_controller() {
+  "$CONTROLLER" --listen "$KDNAS_ADDR" --data-dir "$DIR/data" --lease-ttl-ms 2000 --heartbeat-interval-ms 200 \
+    --metrics-listen= >>"$DIR/controller.log" 2>&1 &
+  CTL=$!
+  for _ in $(seq 100); do "$CLI" jobs >/dev/null 2>&1 && return 0; sleep 0.1; done
+  echo "controller did not start"; exit 1
+}
+start_worker() {  # start_worker CACHE_DIR
+  "$WORKER" serve --synthetic --synthetic-ms 600 --cache-dir "$1" --wait-ms 300 --max-idle-polls 15 \
+    >>"$1.log" 2>&1 &
+  WORKERS[$!]="$1"
+}
+succeeded() { "$CLI" status 1 --json | /usr/bin/python3 -c 'import json,sys; print(int(json.load(sys.stdin)["progress"].get("trials_succeeded",0)))'; }
+
+start_controller
+cat >"$DIR/job.yaml" <<JOB
+data: {text: {path: $ROOT/data/tinyshakespeare.txt}}
+teacher: {model: {path: unused.pt}}
+space:
+  parameters:
+    - {name: num_layers, integer_range: {min: 1, max: 4}}
+    - {name: d_model, discrete: {values: [32, 64, 96, 128]}}
+    - {name: weight_bits, discrete: {values: [16, 8, 4, 3, 2]}}
+budget: {max_trials: 30, max_attempts: 8}
+seed: 11
+JOB
+"$CLI" submit "$DIR/job.yaml" --no-upload >/dev/null
+n=0
+for _ in 1 2 3; do n=$((n + 1)); start_worker "$DIR/w$n"; done
+
+# kill -9 a random worker five times, starting a fresh one each time.
+for round in 1 2 3 4 5; do
+  sleep 1.2
+  victims=("${!WORKERS[@]}")
+  victim=${victims[$((RANDOM % ${#victims[@]}))]}
+  kill -9 "$victim" 2>/dev/null || true
+  wait "$victim" 2>/dev/null || true
+  unset "WORKERS[$victim]"
+  n=$((n + 1)); start_worker "$DIR/w$n"
+done
+echo "killed five workers at random"
+
+# The spool: take the controller down while the workers train, let them
+# finish into their spools, stop them, restart everything on the same dirs.
+kill -9 "$CTL"; wait "$CTL" 2>/dev/null || true
+sleep 1.5
+for p in "${!WORKERS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+for p in "${!WORKERS[@]}"; do wait "$p" 2>/dev/null || true; done
+spooled=$(find "$DIR" -path '*/spool/*/report.pb' | wc -l)
+echo "controller down: $spooled finished result(s) waiting in worker spools"
+caches=("${WORKERS[@]}")
+WORKERS=()
+start_controller
+for c in "${caches[@]}"; do start_worker "$c"; done
+
+for _ in $(seq 600); do
+  state=$("$CLI" status 1 --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])')
+  [ "$state" != "JOB_STATE_RUNNING" ] && break
+  sleep 0.1
+done
+"$CLI" status 1 --json >"$DIR/job.json"
+"$CLI" trials 1 --json >"$DIR/trials.json"
+cat "$DIR"/w*.log >"$DIR/workers.log"
+/usr/bin/python3 - "$DIR/job.json" "$DIR/trials.json" "$DIR/workers.log" "$spooled" <<'PY'
+import json, re, sys
+job = json.load(open(sys.argv[1])); trials = json.load(open(sys.argv[2])).get("trials", [])
+log = open(sys.argv[3]).read(); spooled = int(sys.argv[4])
+ok = [t for t in trials if t["state"] == "TRIAL_STATE_SUCCEEDED"]
+retried = [t for t in trials if int(t.get("attempts", 1)) > 1]
+used = job["progress"].get("worker_seconds_used", 0)
+total = sum(t.get("metrics", {}).get("worker_seconds", 0) for t in trials)
+delivered = sum(int(n) for n in re.findall(r"delivered (\d+) spooled report", log))
+errors = []
+if job["state"] != "JOB_STATE_SUCCEEDED": errors.append(f"job ended {job['state']}")
+if len(ok) != 30: errors.append(f"{len(ok)} succeeded, want 30")
+if not retried: errors.append("no expired lease brought a trial back")
+if abs(used - total) > 1e-6 * max(1, total): errors.append(f"worker-seconds {used} != {total}: counted twice")
+if any(int(t.get("attempts", 1)) > 8 for t in trials): errors.append("a trial ran past max_attempts")
+if spooled > 0 and delivered < spooled: errors.append(f"{spooled} spooled, {delivered} delivered after the restart")
+print(f"worker crash test: {len(ok)} succeeded, {len(retried)} retried after a worker died, "
+      f"{spooled} spooled while the controller was down, {delivered} delivered from spools after the restart")
+if errors: print("FAILED:\n  " + "\n  ".join(errors)); sys.exit(1)
+PY
+echo "worker crash test passed"
