@@ -25,43 +25,18 @@
 
 #include "kdnas/v1/search_service.grpc.pb.h"
 #include "kdnas/v1/worker_service.grpc.pb.h"
+#include "bench_util.h"
 #include "search/flags.h"
 #include "server/store/sqlite_store.h"
 
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
-
-double Seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
-
-// Latency samples of one RPC kind (microseconds).
-class Latencies {
- public:
-  void Add(double us) {
-    std::lock_guard<std::mutex> lock(mu_);
-    samples_.push_back(us);
-  }
-  double Percentile(double p) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (samples_.empty()) return 0;
-    std::sort(samples_.begin(), samples_.end());
-    return samples_[std::min(samples_.size() - 1, static_cast<size_t>(p * samples_.size()))];
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<double> samples_;
-};
-
-int64_t RssKb(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6));
-  }
-  return 0;
-}
+using kdnas::bench::Clock;
+using kdnas::bench::ControllerProcess;
+using kdnas::bench::Latencies;
+using kdnas::bench::RssKb;
+using kdnas::bench::Seconds;
 
 // One virtual worker: an asynchronous chain of lease -> report -> lease ...
 // on the callback client API, so K workers need no K threads.
@@ -184,56 +159,16 @@ int RunKdnas(const std::vector<std::string>& args) {
     std::fprintf(stderr, "%s\n%s", s.message().c_str(), flags.Help().c_str());
     return 2;
   }
-  fs::path dir = fs::temp_directory_path() / ("kdnas-bench-" + std::to_string(getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  const int port = 30000 + getpid() % 20000;
-  const std::string address = "127.0.0.1:" + std::to_string(port);
-  pid_t pid = fork();
-  if (pid == 0) {
-    std::string listen = "--listen=" + address, data = "--data-dir=" + (dir / "data").string();
-    execl(controller_bin.c_str(), controller_bin.c_str(), listen.c_str(), data.c_str(), "--lease-ttl-ms=600000",
-          "--metrics-listen=127.0.0.1:0",
-          static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
-  if (!channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(20))) {
+  ControllerProcess controller(controller_bin, 600'000);
+  if (!controller.ready()) {
     std::fprintf(stderr, "the controller did not start\n");
-    kill(pid, SIGKILL);
     return 1;
   }
-  std::ofstream(dir / "corpus.txt") << "the quick brown fox jumps over the lazy dog. THE QUICK BROWN FOX!\n";
-  auto search = kdnas::v1::SearchService::NewStub(channel);
-  kdnas::v1::SubmitJobRequest submit;
-  auto* spec = submit.mutable_spec();
-  spec->mutable_data()->mutable_text()->set_path((dir / "corpus.txt").string());
-  spec->mutable_teacher()->mutable_model()->set_path("unused.pt");
-  // Continuous distillation knobs, so every trial is a new candidate, and a
-  // few discrete size knobs, so the frontier (kept in memory) stays small.
-  auto add = [&](const char* name, double lo, double hi) {
-    auto* p = spec->mutable_space()->add_parameters();
-    p->set_name(name);
-    p->mutable_double_range()->set_min(lo);
-    p->mutable_double_range()->set_max(hi);
-  };
-  add("alpha", 0, 1);
-  add("temperature", 1, 4);
-  auto* sparsity = spec->mutable_space()->add_parameters();
-  sparsity->set_name("sparsity");
-  for (double v : {0.0, 0.25, 0.5, 0.75}) sparsity->mutable_discrete()->add_values(v);
-  auto* layers = spec->mutable_space()->add_parameters();
-  layers->set_name("num_layers");
-  layers->mutable_integer_range()->set_min(1);
-  layers->mutable_integer_range()->set_max(8);
-  spec->mutable_budget()->set_max_trials(trials + heartbeats + 1000);
-  spec->mutable_strategy()->set_name("nsga2");
-  kdnas::v1::Job job;
-  grpc::ClientContext submit_ctx;
-  grpc::Status submitted = search->SubmitJob(&submit_ctx, submit, &job);
-  if (!submitted.ok()) {
-    std::fprintf(stderr, "SubmitJob: %s\n", submitted.error_message().c_str());
-    kill(pid, SIGKILL);
+  const std::string& address = controller.address();
+  const pid_t pid = controller.pid();
+  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  if (grpc::Status s = controller.SubmitSyntheticJob(trials + heartbeats + 100000); !s.ok()) {
+    std::fprintf(stderr, "SubmitJob: %s\n", s.error_message().c_str());
     return 1;
   }
   // Warm-up, then the measured run in four parts, RSS after each.
@@ -308,10 +243,6 @@ int RunKdnas(const std::vector<std::string>& args) {
   }
   for (auto& th : threads) th.join();
   double hb_per_s = static_cast<double>(beats.load()) / Seconds(hb_start, Clock::now());
-  kill(pid, SIGTERM);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  fs::remove_all(dir);
   std::printf(
       "{\"system\":\"kdnas\",\"trials\":%lld,\"workers\":%d,\"channels\":%d,\"cycles_per_s\":%.1f,"
       "\"lease_p50_us\":%.0f,\"lease_p99_us\":%.0f,\"report_p50_us\":%.0f,\"report_p99_us\":%.0f,"
