@@ -30,7 +30,7 @@ START=$(date +%s)
 
 step "Installing dependencies and building"
 bash deploy/install-deps.sh
-bash deploy/build.sh >/dev/null
+bash deploy/build.sh kdnas-controller kdnas-worker kdnas >/dev/null
 BIN="$ROOT/build"
 KDNAS="$BIN/server/cli/kdnas"
 WORKER="$BIN/workers/kdnas-worker"
