@@ -120,7 +120,7 @@ std::vector<Proposal> JobSearch::Propose(int n, std::vector<Proposal>* rejected)
       p.candidate = space_.Decode(point);
       p.point = std::move(point);
       p.key = CandidateKey(p.candidate);
-      if (!keys_.insert(std::hash<std::string>()(p.key)).second) continue;  // the same student again
+      if (!keys_.Insert(std::hash<std::string>()(p.key))) continue;  // the same student again
       Status valid = ValidateCandidate(p.candidate);
       p.cost = EstimateCost(p.candidate, options_.context);
       double violation = valid.ok() ? ConstraintViolation(p.cost, options_.constraints) : kFailedViolation;

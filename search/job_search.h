@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "search/cost_model.h"
+#include "search/key_set.h"
 #include "search/pareto_archive.h"
 #include "search/search_space.h"
 #include "search/strategy.h"
@@ -105,7 +106,7 @@ class JobSearch {
   std::vector<double> scale_;          // per objective
   std::vector<double> raw_reference_;  // per objective
   ParetoArchive archive_;
-  std::unordered_set<uint64_t> keys_;  // hashes of the proposed candidates' keys
+  KeySet keys_;  // hashes of the proposed candidates' keys
   int64_t next_rejected_id_ = -1;  // rejected proposals are fed back with negative ids
   bool exhausted_ = false;
 

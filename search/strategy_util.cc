@@ -132,7 +132,7 @@ Point ProposalTracker::Propose(const std::function<Point()>& generate) {
     for (uint64_t k = 0; k < cardinality && !found; ++k) consider(PointAt((start + k) % cardinality));
   }
   if (!found) chosen = have_new ? first_new : last;
-  seen_.insert(HashPoint(chosen));
+  seen_.Insert(HashPoint(chosen));
   ++proposed_;
   return chosen;
 }

@@ -8,6 +8,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "search/key_set.h"
 #include "search/parameter_space.h"
 #include "search/strategy.h"
 
@@ -49,7 +50,7 @@ class ProposalTracker {
   // the space for one; failing that returns a new point the filter rejected,
   // or a repeat. Records the result as proposed.
   Point Propose(const std::function<Point()>& generate);
-  bool WasProposed(const Point& p) const { return seen_.count(HashPoint(p)) > 0; }
+  bool WasProposed(const Point& p) const { return seen_.Contains(HashPoint(p)); }
   uint64_t proposed() const { return proposed_; }
 
   // Finite spaces up to this size are enumerated when generation stalls.
@@ -62,7 +63,7 @@ class ProposalTracker {
   const ParameterSpace& space_;
   std::function<bool(const Point&)> filter_;
   int max_tries_;
-  std::unordered_set<uint64_t> seen_;
+  KeySet seen_;
   uint64_t proposed_ = 0;
 };
 

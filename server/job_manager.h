@@ -242,7 +242,7 @@ class JobManager {
   // Recently reported tokens, so a repeated report gets the same answer.
   std::unordered_map<std::string, Reported> reported_;
   std::deque<std::string> reported_order_;
-  static constexpr size_t kMaxReported = 1 << 16;
+  static constexpr size_t kMaxReported = 8192;
   void RememberReport(const std::string& token, Reported reported);
   // Finished trials whose records are in the batch being built; evicted from
   // memory once it is durable.
