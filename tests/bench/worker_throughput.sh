@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
 # Worker throughput: kdnas distillation (shared teacher-output cache) vs a PyTorch 1.13 eager KD loop.
-# Usage: deploy/bench.sh worker_throughput [--steps N] [--threads N] [--teacher-steps N] [--rounds N]
+# Usage: deploy/bench.sh worker_throughput [--steps N] [--threads N] [--teacher-steps N] [--chunk N]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 STEPS=300
 THREADS=2
 TEACHER_STEPS=600
-ROUNDS=2
+CHUNK=10
 while [ $# -gt 0 ]; do
   case "$1" in
     --steps) STEPS="$2"; shift 2 ;;
     --threads) THREADS="$2"; shift 2 ;;
     --teacher-steps) TEACHER_STEPS="$2"; shift 2 ;;
-    --rounds) ROUNDS="$2"; shift 2 ;;
+    --chunk) CHUNK="$2"; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -23,19 +23,8 @@ trap 'rm -rf "$OUT"' EXIT
 echo "training the teacher (4 layers, d_model 128, $TEACHER_STEPS steps)..." >&2
 "$BUILD/workers/kdnas-worker" train-teacher --out "$OUT/teacher.pt" --steps "$TEACHER_STEPS" \
   --threads "$THREADS" --quiet >&2
-# kdnas and PyTorch alternate for ROUNDS rounds; the report keeps each side's
-# best round, so a burst of other load on the shared cores hits both alike.
-KDNAS_FILES=()
-TORCH_FILES=()
-for ROUND in $(seq 1 "$ROUNDS"); do
-  echo "round $ROUND/$ROUNDS kdnas: 6 students x $STEPS steps, batch 12, context 64, $THREADS threads..." >&2
-  "$BUILD/tests/bench/worker_throughput_bench" --teacher "$OUT/teacher.pt" --out "$OUT" --steps "$STEPS" \
-    --threads "$THREADS" >"$OUT/kdnas_$ROUND.json"
-  echo "round $ROUND/$ROUNDS PyTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)') eager loop, the same students..." >&2
-  OMP_NUM_THREADS="$THREADS" /usr/bin/python3 tests/bench/worker_throughput_torch.py "$OUT/kdnas_$ROUND.json" "$OUT" \
-    >"$OUT/torch_$ROUND.json"
-  KDNAS_FILES+=("$OUT/kdnas_$ROUND.json")
-  TORCH_FILES+=("$OUT/torch_$ROUND.json")
-done
-/usr/bin/python3 tests/bench/worker_throughput_report.py --load-start "$LOAD_START" \
-  --kdnas "${KDNAS_FILES[@]}" --torch "${TORCH_FILES[@]}"
+echo "6 students x $STEPS steps (batch 12, context 64, $THREADS threads): kdnas and the PyTorch" \
+  "$(/usr/bin/python3 -c 'import torch; print(torch.__version__)') eager loop alternate every $CHUNK steps..." >&2
+"$BUILD/tests/bench/worker_throughput_bench" --teacher "$OUT/teacher.pt" --out "$OUT" --steps "$STEPS" \
+  --threads "$THREADS" --chunk "$CHUNK" --peer tests/bench/worker_throughput_torch.py >"$OUT/bench.json"
+/usr/bin/python3 tests/bench/worker_throughput_report.py "$OUT/bench.json" "$LOAD_START"

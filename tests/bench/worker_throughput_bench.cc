@@ -1,13 +1,18 @@
-// kdnas side of the worker_throughput benchmark: distills several students
-// from one teacher over the same batches, with the job-wide teacher-output
-// cache built once (its time counts), and writes everything the PyTorch peer
-// needs to run the same students on the same batches from the same initial
-// weights. Prints one JSON object (the manifest) on stdout.
+// The worker_throughput benchmark driver: distills several students from one
+// teacher over the same batches in kdnas (with the job-wide teacher-output
+// cache, built once; its time counts) and, step chunk by step chunk in
+// alternation, in the PyTorch peer (worker_throughput_torch.py, a standard
+// eager KD loop) from the same initial weights on the same batches, so both
+// meet the same background load. Prints one JSON object on stdout.
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -69,11 +74,69 @@ double Seconds(std::chrono::steady_clock::time_point a) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count();
 }
 
+// The PyTorch peer (worker_throughput_torch.py) as a child process speaking
+// one JSON line per command.
+class PythonPeer {
+ public:
+  bool Start(const std::string& script, int threads) {
+    int to_child[2], from_child[2];
+    if (pipe(to_child) != 0 || pipe(from_child) != 0) return false;
+    pid_ = fork();
+    if (pid_ < 0) return false;
+    if (pid_ == 0) {
+      dup2(to_child[0], 0);
+      dup2(from_child[1], 1);
+      close(to_child[1]);
+      close(from_child[0]);
+      setenv("OMP_NUM_THREADS", std::to_string(threads).c_str(), 1);
+      execl("/usr/bin/python3", "python3", script.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    close(to_child[0]);
+    close(from_child[1]);
+    out_ = fdopen(to_child[1], "w");
+    in_ = fdopen(from_child[0], "r");
+    return out_ && in_;
+  }
+  // Sends one command and returns its reply line ("" if the peer died).
+  std::string Call(const std::string& line) {
+    std::fprintf(out_, "%s\n", line.c_str());
+    std::fflush(out_);
+    char* buf = nullptr;
+    size_t cap = 0;
+    ssize_t n = getline(&buf, &cap, in_);
+    std::string reply = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+    free(buf);
+    return reply;
+  }
+  ~PythonPeer() {
+    if (out_) {
+      std::fprintf(out_, "quit\n");
+      std::fclose(out_);
+    }
+    if (in_) std::fclose(in_);
+    if (pid_ > 0) waitpid(pid_, nullptr, 0);
+  }
+
+ private:
+  pid_t pid_ = -1;
+  FILE* out_ = nullptr;
+  FILE* in_ = nullptr;
+};
+
+// The number after "key": in a flat JSON object, NaN if absent.
+double JsonNumber(const std::string& json, const std::string& key) {
+  auto pos = json.find("\"" + key + "\":");
+  if (pos == std::string::npos) return std::nan("");
+  return std::strtod(json.c_str() + pos + key.size() + 3, nullptr);
+}
+
 int Main(int argc, char** argv) {
   std::string teacher_path, data_path = "data/tinyshakespeare.txt", out_dir;
   int64_t steps = 200, eval_tokens = 16384;
   int threads = 2, batch = 12;
-  std::string only;
+  std::string only, peer_script = "tests/bench/worker_throughput_torch.py";
+  int64_t chunk = 10;
   FlagSet flags("worker_throughput_bench --teacher t.pt --out DIR [flags]");
   flags.String("teacher", &teacher_path, "TorchScript teacher.");
   flags.String("data", &data_path, "Corpus.");
@@ -83,6 +146,8 @@ int Main(int argc, char** argv) {
   flags.Int("batch", &batch, "Sequences per step.");
   flags.Int("eval-tokens", &eval_tokens, "Held-out tokens.");
   flags.String("only", &only, "Run only students whose name contains this.");
+  flags.String("peer", &peer_script, "The PyTorch peer script (\"\" = kdnas only).");
+  flags.Int("chunk", &chunk, "Steps each side runs before the other takes its turn.");
   if (auto s = flags.Parse(argc, argv); !s.ok() || flags.help_requested()) {
     std::fprintf(stderr, "%s\n%s", s.message().c_str(), flags.Help().c_str());
     return 2;
@@ -120,9 +185,7 @@ int Main(int argc, char** argv) {
   // of 4 steps per teacher call.
   auto t_cache = std::chrono::steady_clock::now();
   auto teacher_fn = [&](const torch::Tensor& x) { return job->TeacherLogits(x); };
-  std::vector<double> chunk_seconds;
   for (int64_t s = 0; s < steps; s += 4) {
-    auto t_chunk = std::chrono::steady_clock::now();
     std::vector<int64_t> starts;
     for (int64_t k = s; k < std::min(steps, s + 4); ++k) {
       auto st = BatchStarts(data_seed, k, batch, train.numel(), C);
@@ -134,9 +197,25 @@ int Main(int argc, char** argv) {
       std::fprintf(stderr, "%s\n", got.status().ToString().c_str());
       return 1;
     }
-    chunk_seconds.push_back(Seconds(t_chunk));
   }
   const double cache_seconds = Seconds(t_cache);
+
+  PythonPeer peer;
+  const bool with_peer = !peer_script.empty();
+  std::string peer_info = "{}";
+  if (with_peer) {
+    if (!peer.Start(peer_script, threads)) {
+      std::fprintf(stderr, "cannot start the PyTorch peer\n");
+      return 1;
+    }
+    std::ostringstream setup;
+    setup << "setup {\"dir\": \"" << out_dir << "\", \"teacher\": \"" << teacher_path << "\", \"threads\": "
+          << threads << ", \"batch\": " << batch << ", \"context\": " << C << ", \"steps\": " << steps << "}";
+    if (peer.Call(setup.str()).find("\"ok\"") == std::string::npos) {
+      std::fprintf(stderr, "the PyTorch peer failed to set up\n");
+      return 1;
+    }
+  }
 
   std::ostringstream students;
   int index = 0;
@@ -149,46 +228,78 @@ int Main(int argc, char** argv) {
       std::fprintf(stderr, "%s\n", s.ToString().c_str());
       return 1;
     }
+    std::ostringstream spec;
+    spec << "{\"name\": \"" << st.name << "\", \"category\": \"" << st.category
+         << "\", \"layers\": " << st.arch.num_layers << ", \"d_model\": " << st.arch.d_model
+         << ", \"heads\": " << st.arch.num_heads << ", \"d_ff\": " << st.arch.d_ff
+         << ", \"temperature\": " << st.temperature << ", \"alpha\": " << st.alpha << ", \"init\": \"" << init
+         << "\"";
+    if (with_peer && peer.Call("student " + spec.str() + "}").find("\"ok\"") == std::string::npos) {
+      std::fprintf(stderr, "the PyTorch peer failed on %s\n", st.name.c_str());
+      return 1;
+    }
+    // The two sides alternate every `chunk` steps (the callback runs the
+    // peer's share; kdnas counts only its own step times).
+    double torch_seconds = 0;
+    int64_t torch_steps = 0;
+    bool peer_ok = true;
+    auto run_peer = [&](int64_t upto) {
+      if (!with_peer || upto <= torch_steps) return;
+      std::string reply = peer.Call("run " + std::to_string(upto - torch_steps));
+      const double secs = JsonNumber(reply, "seconds");
+      if (std::isnan(secs)) peer_ok = false;
+      torch_seconds += secs;
+      torch_steps = upto;
+    };
     TrainOptions t;
     t.steps = steps;
     t.batch_size = batch;
     t.temperature = st.temperature;
     t.alpha = st.alpha;
     t.data_seed = data_seed;
-    t.progress_every_steps = steps;
+    t.progress_every_steps = chunk;
     TeacherSource teacher{&job->cache(), teacher_fn};
-    auto r = Train(*model, job->corpus(), &teacher, Compression{}, t, nullptr, nullptr);
+    auto r = Train(*model, job->corpus(), &teacher, Compression{}, t, nullptr, [&](const TrainingProgress& p) {
+      run_peer(p.step);
+      return true;
+    });
     if (!r.ok()) {
       std::fprintf(stderr, "%s\n", r.status().ToString().c_str());
       return 1;
     }
+    run_peer(steps);
+    double kdnas_seconds = 0;
+    for (float x : r->step_seconds) kdnas_seconds += x;
     LogitsFn fn = [&](const torch::Tensor& x) { return model->forward(x); };
     const double val = ValidationLoss(fn, eval.x, eval.y);
+    const double torch_val = with_peer ? JsonNumber(peer.Call("eval"), "val_loss") : std::nan("");
+    if (!peer_ok) {
+      std::fprintf(stderr, "the PyTorch peer failed while training %s\n", st.name.c_str());
+      return 1;
+    }
     Candidate c;
     c.architecture = st.arch;
     const CostEstimate cost = EstimateCost(c, {job->corpus().tokenizer().vocab_size(), 0});
-    std::fprintf(stderr, "kdnas %-16s %7.0f tok/s  val %.4f\n", st.name.c_str(), r->tokens_per_second, val);
-    students << (index ? ",\n" : "") << "  {\"name\": \"" << st.name << "\", \"category\": \"" << st.category
-             << "\", \"layers\": " << st.arch.num_layers << ", \"d_model\": " << st.arch.d_model
-             << ", \"heads\": " << st.arch.num_heads << ", \"d_ff\": " << st.arch.d_ff
-             << ", \"temperature\": " << st.temperature << ", \"alpha\": " << st.alpha << ", \"init\": \"" << init
-             << "\", \"train_seconds\": " << r->train_seconds << ", \"median_step_seconds\": " << Median(r->step_seconds)
-             << ", \"tokens\": " << steps * batch * C
-             << ", \"val_loss\": " << val << ", \"train_flops_per_token\": " << cost.train_flops_per_token << "}";
+    const double tokens = static_cast<double>(steps * batch * C);
+    std::fprintf(stderr, "%-16s kdnas %7.0f tok/s  val %.4f   torch %7.0f tok/s  val %.4f\n", st.name.c_str(),
+                 tokens / kdnas_seconds, val, tokens / torch_seconds, torch_val);
+    students << (index ? ",\n" : "") << "  " << spec.str() << ", \"tokens\": " << steps * batch * C
+             << ", \"kdnas_seconds\": " << kdnas_seconds << ", \"kdnas_median_step_seconds\": "
+             << Median(r->step_seconds) << ", \"kdnas_val_loss\": " << val << ", \"torch_seconds\": " << torch_seconds
+             << ", \"torch_val_loss\": " << torch_val << ", \"train_flops_per_token\": " << cost.train_flops_per_token
+             << "}";
     ++index;
   }
+  if (with_peer) peer_info = peer.Call("rss");
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
-  Candidate tc;
-  if (job->teacher().architecture()) tc.architecture = *job->teacher().architecture();
-  const CostEstimate tcost = EstimateCost(tc, {job->corpus().tokenizer().vocab_size(), 0});
   std::printf(
-      "{\"threads\": %d, \"batch\": %d, \"context\": %d, \"steps\": %lld, \"peak_gflops\": %.3f, \"blas\": \"%s\", "
-      "\"torch\": \"%s\", \"cache_seconds\": %.4f, \"cache_chunks\": %zu, \"cache_chunk_median_seconds\": %.5f, \"cache_bytes\": %lld, \"cache_windows\": %lld, "
-      "\"teacher_flops_per_token\": %lld, \"peak_rss_mb\": %.1f, \"teacher\": \"%s\",\n \"students\": [\n%s]}\n",
-      threads, batch, C, static_cast<long long>(steps), peak, LoadedBlasLibrary().c_str(), TORCH_VERSION,
-      cache_seconds, chunk_seconds.size(), Median(chunk_seconds), static_cast<long long>(job->cache().bytes()), static_cast<long long>(job->cache().entries()),
-      static_cast<long long>(tcost.flops_per_token), ru.ru_maxrss / 1024.0, teacher_path.c_str(),
+      "{\"threads\": %d, \"batch\": %d, \"context\": %d, \"steps\": %lld, \"chunk\": %lld, \"peak_gflops\": %.3f, "
+      "\"blas\": \"%s\", \"torch\": \"%s\", \"cache_seconds\": %.4f, \"cache_bytes\": %lld, "
+      "\"cache_windows\": %lld, \"kdnas_peak_rss_mb\": %.1f, \"torch_peak_rss_mb\": %.1f,\n \"students\": [\n%s]}\n",
+      threads, batch, C, static_cast<long long>(steps), static_cast<long long>(chunk), peak,
+      LoadedBlasLibrary().c_str(), TORCH_VERSION, cache_seconds, static_cast<long long>(job->cache().bytes()),
+      static_cast<long long>(job->cache().entries()), ru.ru_maxrss / 1024.0, JsonNumber(peer_info, "peak_rss_mb"),
       students.str().c_str());
   return 0;
 }

@@ -4,7 +4,7 @@ projection, the teacher's logits computed every step under no_grad, AdamW with
 warm-up and cosine decay, gradient clipping), run on the same students, the
 same initial weights, the same batches and the same thread count as kdnas.
 
-Usage: worker_throughput_torch.py MANIFEST_JSON DIR  (prints one JSON object)
+Run by worker_throughput_bench (see Peer below), not by hand.
 """
 import json
 import math
@@ -87,49 +87,59 @@ def lr_at(step, steps, peak, warmup, min_ratio=0.1):
     return low + 0.5 * (1.0 + math.cos(math.pi * p)) * (peak - low)
 
 
-def main():
-    manifest = json.load(open(sys.argv[1]))
-    d = sys.argv[2]
-    torch.set_num_threads(manifest["threads"])
-    B, C, steps = manifest["batch"], manifest["context"], manifest["steps"]
-    train = torch.from_numpy(np.fromfile(d + "/train_tokens.bin", dtype=np.int64))
-    val = torch.from_numpy(np.fromfile(d + "/val_tokens.bin", dtype=np.int64))
-    starts = torch.from_numpy(np.fromfile(d + "/batch_starts.bin", dtype=np.int64)).view(steps, B)
-    eval_starts = torch.from_numpy(np.fromfile(d + "/eval_starts.bin", dtype=np.int64))
-    offsets = torch.arange(C + 1)
+class Peer:
+    """The PyTorch side, driven over stdin/stdout by worker_throughput_bench so
+    that both sides train in alternating chunks of steps and meet the same
+    background load. One JSON reply per command line:
+      setup {"dir", "teacher", "threads", "batch", "context", "steps"}
+      student {"name", "layers", "d_model", "heads", "d_ff", "temperature", "alpha", "init"}
+      run N        -> {"seconds": s}  (time spent in the next N training steps)
+      eval         -> {"val_loss": v}
+      rss          -> {"peak_rss_mb": m, "torch": version, "threads": n}
+    """
 
-    teacher_script = torch.jit.load(manifest["teacher"])
-    tp = dict(teacher_script.named_parameters())
-    vocab, td = tp["tok_emb"].shape
-    t_layers = sum(1 for n in tp if n.endswith("_ln1_weight"))
-    t_heads = json.loads(_extra(manifest["teacher"], "kdnas/architecture.json"))["num_heads"]
-    t_ff = tp["layers_0_mlp_fc_weight"].shape[0]
-    t_ctx = tp["pos_emb"].shape[0]
-    teacher = GPT(vocab, t_layers, td, t_heads, t_ff, t_ctx)
-    load_from_script(teacher, manifest["teacher"])
-    teacher.eval()
+    def setup(self, c):
+        d = c["dir"]
+        torch.set_num_threads(c["threads"])
+        self.B, self.C, self.steps = c["batch"], c["context"], c["steps"]
+        self.train = torch.from_numpy(np.fromfile(d + "/train_tokens.bin", dtype=np.int64))
+        self.val = torch.from_numpy(np.fromfile(d + "/val_tokens.bin", dtype=np.int64))
+        self.starts = torch.from_numpy(np.fromfile(d + "/batch_starts.bin", dtype=np.int64)).view(self.steps, self.B)
+        self.eval_starts = torch.from_numpy(np.fromfile(d + "/eval_starts.bin", dtype=np.int64))
+        self.offsets = torch.arange(self.C + 1)
+        tp = dict(torch.jit.load(c["teacher"]).named_parameters())
+        self.vocab, td = tp["tok_emb"].shape
+        t_layers = sum(1 for n in tp if n.endswith("_ln1_weight"))
+        t_heads = json.loads(_extra(c["teacher"], "kdnas/architecture.json"))["num_heads"]
+        self.teacher = GPT(self.vocab, t_layers, td, t_heads, tp["layers_0_mlp_fc_weight"].shape[0],
+                           tp["pos_emb"].shape[0])
+        load_from_script(self.teacher, c["teacher"])
+        self.teacher.eval()
+        return {"ok": True}
 
-    results = []
-    for s in manifest["students"]:
-        model = GPT(vocab, s["layers"], s["d_model"], s["heads"], s["d_ff"], C)
-        load_from_script(model, s["init"])
-        decay = [p for p in model.parameters() if p.dim() >= 2]
-        no_decay = [p for p in model.parameters() if p.dim() < 2]
-        opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1},
-                                 {"params": no_decay, "weight_decay": 0.0}], lr=1e-3, betas=(0.9, 0.99))
-        T, alpha = s["temperature"], s["alpha"]
-        warmup = min(100, steps // 10)
-        model.train()
+    def student(self, s):
+        self.model = GPT(self.vocab, s["layers"], s["d_model"], s["heads"], s["d_ff"], self.C)
+        load_from_script(self.model, s["init"])
+        decay = [p for p in self.model.parameters() if p.dim() >= 2]
+        no_decay = [p for p in self.model.parameters() if p.dim() < 2]
+        self.opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1},
+                                      {"params": no_decay, "weight_decay": 0.0}], lr=1e-3, betas=(0.9, 0.99))
+        self.T, self.alpha = s["temperature"], s["alpha"]
+        self.step = 0
+        self.model.train()
+        return {"ok": True}
+
+    def run(self, n):
+        model, opt, T, alpha, C = self.model, self.opt, self.T, self.alpha, self.C
+        warmup = min(100, self.steps // 10)
         t0 = time.perf_counter()
-        step_seconds = []
-        for step in range(steps):
-            t_step = time.perf_counter()
+        for _ in range(n):
             for g in opt.param_groups:
-                g["lr"] = lr_at(step, steps, 1e-3, warmup)
-            w = train[starts[step].unsqueeze(1) + offsets]
+                g["lr"] = lr_at(self.step, self.steps, 1e-3, warmup)
+            w = self.train[self.starts[self.step].unsqueeze(1) + self.offsets]
             x, y = w[:, :C], w[:, 1:]
             with torch.no_grad():
-                t_logits = teacher(x)
+                t_logits = self.teacher(x)
             logits = model(x)
             V = logits.size(-1)
             ce = F.cross_entropy(logits.view(-1, V), y.reshape(-1))
@@ -141,23 +151,43 @@ def main():
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             loss.item()
-            step_seconds.append(time.perf_counter() - t_step)
-        seconds = time.perf_counter() - t0
-        model.eval()
+            self.step += 1
+        return {"seconds": time.perf_counter() - t0}
+
+    def evaluate(self):
+        self.model.eval()
+        C = self.C
         with torch.no_grad():
-            ew = val[eval_starts.unsqueeze(1) + offsets]
+            ew = self.val[self.eval_starts.unsqueeze(1) + self.offsets]
             total, n = 0.0, 0
             for i in range(0, ew.size(0), 32):
                 xb, yb = ew[i:i + 32, :C], ew[i:i + 32, 1:]
-                lg = model(xb)
+                lg = self.model(xb)
                 total += F.cross_entropy(lg.reshape(-1, lg.size(-1)), yb.reshape(-1), reduction="sum").item()
                 n += yb.numel()
-        results.append({"name": s["name"], "train_seconds": seconds, "tokens": steps * B * C, "val_loss": total / n,
-                        "median_step_seconds": sorted(step_seconds)[len(step_seconds) // 2]})
-        print("torch %-16s %7.0f tok/s  val %.4f" % (s["name"], steps * B * C / seconds, total / n), file=sys.stderr)
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "peak_rss_mb": rss_mb,
-                      "students": results}))
+        return {"val_loss": total / n}
+
+
+def main():
+    peer = Peer()
+    for line in sys.stdin:
+        cmd, _, arg = line.strip().partition(" ")
+        if cmd == "setup":
+            reply = peer.setup(json.loads(arg))
+        elif cmd == "student":
+            reply = peer.student(json.loads(arg))
+        elif cmd == "run":
+            reply = peer.run(int(arg))
+        elif cmd == "eval":
+            reply = peer.evaluate()
+        elif cmd == "rss":
+            reply = {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+                     "torch": torch.__version__, "threads": torch.get_num_threads()}
+        elif cmd == "quit":
+            break
+        else:
+            reply = {"error": "unknown command " + cmd}
+        print(json.dumps(reply), flush=True)
 
 
 def _extra(path, name):
