@@ -8,8 +8,9 @@
 
 namespace kdnas {
 
-QualityMetrics EvaluateQuality(const LogitsFn& student, const torch::Tensor& x, const torch::Tensor& y,
-                               const torch::Tensor& teacher_logprobs, int batch_size) {
+QualityMetrics EvaluateQuality(const LogitsFn& student, const torch::Tensor& x,
+                               const torch::Tensor& y, const torch::Tensor& teacher_logprobs,
+                               int batch_size) {
   torch::NoGradGuard no_grad;
   QualityMetrics m;
   double ce_sum = 0, kl_sum = 0, agree = 0;
@@ -38,7 +39,8 @@ QualityMetrics EvaluateQuality(const LogitsFn& student, const torch::Tensor& x, 
   return m;
 }
 
-double ValidationLoss(const LogitsFn& student, const torch::Tensor& x, const torch::Tensor& y, int batch_size) {
+double ValidationLoss(const LogitsFn& student, const torch::Tensor& x, const torch::Tensor& y,
+                      int batch_size) {
   return EvaluateQuality(student, x, y, torch::Tensor(), batch_size).val_loss;
 }
 

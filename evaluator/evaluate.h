@@ -26,8 +26,9 @@ struct QualityMetrics {
 // x, y: int64 [N, T] held-out inputs and targets. teacher_logprobs: float
 // [N, T, V] log-softmax of the teacher on x, or undefined (agreement and KL
 // are then 0). Runs in chunks of batch_size windows.
-QualityMetrics EvaluateQuality(const LogitsFn& student, const torch::Tensor& x, const torch::Tensor& y,
-                               const torch::Tensor& teacher_logprobs, int batch_size = 32);
+QualityMetrics EvaluateQuality(const LogitsFn& student, const torch::Tensor& x,
+                               const torch::Tensor& y, const torch::Tensor& teacher_logprobs,
+                               int batch_size = 32);
 
 // Mean cross-entropy only.
 double ValidationLoss(const LogitsFn& student, const torch::Tensor& x, const torch::Tensor& y,
@@ -45,7 +46,8 @@ struct LatencyMetrics {
 // Greedy generation of new_tokens tokens at batch 1 from a one-token prompt,
 // each step running the model on the last min(length, context) tokens. One
 // warm-up run, then the median ms/token of `repeats` timed runs.
-LatencyMetrics MeasureLatency(const LogitsFn& model, int context, int new_tokens = 64, int repeats = 5);
+LatencyMetrics MeasureLatency(const LogitsFn& model, int context, int new_tokens = 64,
+                              int repeats = 5);
 
 // Size of a file in bytes, -1 if it does not exist.
 int64_t FileSizeBytes(const std::string& path);

@@ -13,7 +13,8 @@ void PutU32(uint32_t v, std::string* out) {
 
 uint32_t GetU32(std::string_view s, size_t pos) {
   uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(static_cast<uint8_t>(s[pos + i])) << (8 * i);
+  for (int i = 0; i < 4; ++i)
+    v |= static_cast<uint32_t>(static_cast<uint8_t>(s[pos + i])) << (8 * i);
   return v;
 }
 
@@ -71,7 +72,8 @@ void AppendUtf8(uint32_t cp, std::string* out) {
   }
 }
 
-StatusOr<Tokenizer> Tokenizer::Build(std::string_view text, TokenizerKind kind, const std::string& what) {
+StatusOr<Tokenizer> Tokenizer::Build(std::string_view text, TokenizerKind kind,
+                                     const std::string& what) {
   if (text.empty()) return InvalidArgument(what + ": is empty; a UTF-8 text corpus is needed");
   std::set<uint32_t> seen;
   size_t pos = 0;
@@ -100,19 +102,22 @@ StatusOr<Tokenizer> Tokenizer::Build(std::string_view text, TokenizerKind kind, 
 }
 
 StatusOr<Tokenizer> Tokenizer::Deserialize(std::string_view bytes) {
-  if (bytes.size() < 5) return DataLoss("tokenizer: truncated (" + std::to_string(bytes.size()) + " bytes)");
+  if (bytes.size() < 5)
+    return DataLoss("tokenizer: truncated (" + std::to_string(bytes.size()) + " bytes)");
   const uint8_t kind = static_cast<uint8_t>(bytes[0]);
   const uint32_t vocab = GetU32(bytes, 1);
   Tokenizer t;
   if (kind == 1) {
-    if (vocab != 256) return DataLoss("tokenizer: byte kind with vocab_size " + std::to_string(vocab));
+    if (vocab != 256)
+      return DataLoss("tokenizer: byte kind with vocab_size " + std::to_string(vocab));
     if (bytes.size() != 5) return DataLoss("tokenizer: trailing bytes after a byte tokenizer");
     t.kind_ = TokenizerKind::kByte;
     t.Index();
     return t;
   }
   if (kind != 0) return DataLoss("tokenizer: unknown kind " + std::to_string(kind));
-  if (vocab < 2 || vocab > 0x110000) return DataLoss("tokenizer: vocab_size " + std::to_string(vocab));
+  if (vocab < 2 || vocab > 0x110000)
+    return DataLoss("tokenizer: vocab_size " + std::to_string(vocab));
   size_t pos = 5;
   t.kind_ = TokenizerKind::kChar;
   t.symbols_.reserve(vocab);
@@ -183,7 +188,8 @@ StatusOr<std::vector<int32_t>> Tokenizer::Encode(std::string_view text) const {
       char hex[16];
       std::snprintf(hex, sizeof(hex), "U+%04X", cp);
       return InvalidArgument("symbol '" + sym + "' (" + hex + ") at byte " + std::to_string(at) +
-                             " is not in the tokenizer's vocabulary of " + std::to_string(vocab_size()));
+                             " is not in the tokenizer's vocabulary of " +
+                             std::to_string(vocab_size()));
     }
     ids.push_back(it->second);
   }

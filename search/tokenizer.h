@@ -29,7 +29,9 @@ class Tokenizer {
   static StatusOr<Tokenizer> Deserialize(std::string_view bytes);
 
   TokenizerKind kind() const { return kind_; }
-  int vocab_size() const { return kind_ == TokenizerKind::kByte ? 256 : static_cast<int>(symbols_.size()); }
+  int vocab_size() const {
+    return kind_ == TokenizerKind::kByte ? 256 : static_cast<int>(symbols_.size());
+  }
   // The serialized form: u8 kind, u32 vocab size, then per char token u8
   // length and its UTF-8 bytes.
   std::string Serialize() const;

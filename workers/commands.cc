@@ -74,11 +74,13 @@ ProgressCallback PrintProgress(bool quiet) {
   return [quiet](const TrainingProgress& p) {
     if (quiet) return true;
     if (p.val_step == p.step && p.val_step > 0) {
-      std::fprintf(stderr, "step %lld/%lld  train %.4f  val %.4f  %.0f tok/s\n", static_cast<long long>(p.step),
-                   static_cast<long long>(p.total_steps), p.train_loss, p.val_loss, p.tokens_per_second);
+      std::fprintf(stderr, "step %lld/%lld  train %.4f  val %.4f  %.0f tok/s\n",
+                   static_cast<long long>(p.step), static_cast<long long>(p.total_steps),
+                   p.train_loss, p.val_loss, p.tokens_per_second);
     } else {
-      std::fprintf(stderr, "step %lld/%lld  train %.4f  %.0f tok/s\n", static_cast<long long>(p.step),
-                   static_cast<long long>(p.total_steps), p.train_loss, p.tokens_per_second);
+      std::fprintf(stderr, "step %lld/%lld  train %.4f  %.0f tok/s\n",
+                   static_cast<long long>(p.step), static_cast<long long>(p.total_steps),
+                   p.train_loss, p.tokens_per_second);
     }
     return true;
   };
@@ -93,8 +95,10 @@ int TrainTeacherCommand(const std::vector<std::string>& args) {
   bool quiet = false;
   o.architecture.d_ff = 0;
   FlagSet flags(
-      "kdnas-worker train-teacher --out teacher.pt [flags]: train a GPT teacher and save it as TorchScript\n"
-      "(tokenizer and architecture embedded as extra files kdnas/tokenizer.bin, kdnas/architecture.json).");
+      "kdnas-worker train-teacher --out teacher.pt [flags]: train a GPT teacher and save it as "
+      "TorchScript\n"
+      "(tokenizer and architecture embedded as extra files kdnas/tokenizer.bin, "
+      "kdnas/architecture.json).");
   flags.String("data", &o.data_path, "UTF-8 text corpus.");
   flags.String("out", &o.out_path, "TorchScript file to write.");
   flags.String("tokenizer", &kind, "char (one token per code point in the corpus) or byte.");
@@ -106,7 +110,8 @@ int TrainTeacherCommand(const std::vector<std::string>& args) {
   flags.Int("steps", &o.steps, "Optimizer steps.");
   flags.Int("batch", &o.batch_size, "Sequences per step.");
   flags.Double("lr", &o.learning_rate, "Peak AdamW learning rate.");
-  flags.Double("validation-fraction", &o.validation_fraction, "Held-out fraction of the tokens (the end).");
+  flags.Double("validation-fraction", &o.validation_fraction,
+               "Held-out fraction of the tokens (the end).");
   flags.Int("eval-tokens", &o.eval_tokens, "Held-out tokens for the validation loss.");
   int64_t seed = 1;
   flags.Int("seed", &seed, "Initialisation and batch seed.");
@@ -115,14 +120,16 @@ int TrainTeacherCommand(const std::vector<std::string>& args) {
   if (int rc = ParseFlags(flags, args, "train-teacher"); rc >= 0) return rc;
   o.seed = static_cast<uint64_t>(seed);
   if (o.architecture.d_ff == 0) o.architecture.d_ff = 4 * o.architecture.d_model;
-  if (o.threads == 0) o.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (o.threads == 0)
+    o.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   auto k = ParseKind(kind);
   if (!k.ok()) return Fail("train-teacher", k.status());
   o.tokenizer_kind = *k;
   auto r = TrainTeacher(o, PrintProgress(quiet));
   if (!r.ok()) return Fail("train-teacher", r.status());
-  std::printf("teacher %s: %lld params, vocab %d, val_loss %.4f, train %.1f s\n", o.out_path.c_str(),
-              static_cast<long long>(r->params), r->vocab_size, r->val_loss, r->train_seconds);
+  std::printf("teacher %s: %lld params, vocab %d, val_loss %.4f, train %.1f s\n",
+              o.out_path.c_str(), static_cast<long long>(r->params), r->vocab_size, r->val_loss,
+              r->train_seconds);
   return 0;
 }
 
@@ -133,11 +140,14 @@ int RunCandidateCommand(const std::vector<std::string>& args) {
   bool quiet = false, no_latency = false;
   o.job.data_path = "data/tinyshakespeare.txt";
   FlagSet flags(
-      "kdnas-worker run-candidate --candidate c.json --teacher t.pt --out DIR [flags]: distill, compress,\n"
+      "kdnas-worker run-candidate --candidate c.json --teacher t.pt --out DIR [flags]: distill, "
+      "compress,\n"
       "evaluate and export one student (DIR/student.kdna, DIR/student.pt, DIR/metrics.json).\n"
-      "The candidate file is the JSON mapping of kdnas.v1.Candidate; unset fields take the proto's defaults.");
+      "The candidate file is the JSON mapping of kdnas.v1.Candidate; unset fields take the proto's "
+      "defaults.");
   flags.String("candidate", &candidate_path, "Candidate JSON file.");
-  flags.String("teacher", &o.job.teacher_path, "TorchScript teacher ([B,T] int64 -> [B,T,V] logits).");
+  flags.String("teacher", &o.job.teacher_path,
+               "TorchScript teacher ([B,T] int64 -> [B,T,V] logits).");
   flags.String("teacher-tokenizer", &o.job.teacher_tokenizer_path,
                "Tokenizer file of a teacher whose archive has no kdnas/tokenizer.bin.");
   flags.String("data", &o.job.data_path, "UTF-8 text corpus.");
@@ -145,14 +155,20 @@ int RunCandidateCommand(const std::vector<std::string>& args) {
   flags.Int("steps", &o.train_steps, "Optimizer steps.");
   flags.Int("batch", &o.batch_size, "Sequences per step.");
   flags.Double("lr", &o.learning_rate, "Peak AdamW learning rate.");
-  flags.Double("validation-fraction", &o.job.validation_fraction, "Held-out fraction of the tokens (the end).");
+  flags.Double("validation-fraction", &o.job.validation_fraction,
+               "Held-out fraction of the tokens (the end).");
   flags.Int("eval-tokens", &o.job.eval_tokens, "Held-out tokens for the validation loss.");
   flags.Int("seed", &seed, "Student initialisation seed.");
-  flags.Int("data-seed", &data_seed, "Batch seed (keep it per job: the teacher cache is keyed by batch).");
-  flags.String("report-steps", &report_steps, "Comma-separated steps with an intermediate validation loss.");
-  flags.Int("stop-at-step", &o.stop_at_step, "Stop after this step (with --checkpoint: resume later).");
-  flags.String("checkpoint", &o.checkpoint_path, "Checkpoint file: written when stopping, resumed when present.");
-  flags.Int("checkpoint-every", &o.checkpoint_every_steps, "Also checkpoint every N steps (0 = only when stopping).");
+  flags.Int("data-seed", &data_seed,
+            "Batch seed (keep it per job: the teacher cache is keyed by batch).");
+  flags.String("report-steps", &report_steps,
+               "Comma-separated steps with an intermediate validation loss.");
+  flags.Int("stop-at-step", &o.stop_at_step,
+            "Stop after this step (with --checkpoint: resume later).");
+  flags.String("checkpoint", &o.checkpoint_path,
+               "Checkpoint file: written when stopping, resumed when present.");
+  flags.Int("checkpoint-every", &o.checkpoint_every_steps,
+            "Also checkpoint every N steps (0 = only when stopping).");
   flags.Int("threads", &o.threads, "LibTorch threads (0 = all cores).");
   flags.Bool("no-latency", &no_latency, "Skip the latency measurement.");
   flags.Bool("quiet", &quiet, "No progress lines.");
@@ -160,11 +176,15 @@ int RunCandidateCommand(const std::vector<std::string>& args) {
   o.seed = static_cast<uint64_t>(seed);
   o.data_seed = static_cast<uint64_t>(data_seed);
   o.measure_latency = !no_latency;
-  if (o.threads == 0) o.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  if (candidate_path.empty()) return Fail("run-candidate", InvalidArgument("--candidate: a candidate JSON file is required"));
-  if (o.out_dir.empty()) return Fail("run-candidate", InvalidArgument("--out: an output directory is required"));
+  if (o.threads == 0)
+    o.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (candidate_path.empty())
+    return Fail("run-candidate", InvalidArgument("--candidate: a candidate JSON file is required"));
+  if (o.out_dir.empty())
+    return Fail("run-candidate", InvalidArgument("--out: an output directory is required"));
   std::ifstream in(candidate_path);
-  if (!in) return Fail("run-candidate", NotFound("--candidate: cannot open '" + candidate_path + "'"));
+  if (!in)
+    return Fail("run-candidate", NotFound("--candidate: cannot open '" + candidate_path + "'"));
   std::stringstream ss;
   ss << in.rdbuf();
   auto candidate = CandidateFromJson(ss.str());
@@ -176,13 +196,17 @@ int RunCandidateCommand(const std::vector<std::string>& args) {
   auto r = RunCandidate(o, PrintProgress(quiet));
   if (!r.ok()) return Fail("run-candidate", r.status());
   if (r->stopped) {
-    std::printf("stopped at step %lld: train_loss %.4f\n", static_cast<long long>(r->train_steps), r->train_loss);
+    std::printf("stopped at step %lld: train_loss %.4f\n", static_cast<long long>(r->train_steps),
+                r->train_loss);
     return 0;
   }
-  std::printf("val_loss %.4f  ppl %.2f  agreement %.3f  kl %.4f  size %lld B  params %lld  latency %.2f ms/token\n",
-              r->val_loss, r->perplexity, r->teacher_agreement, r->kl_to_teacher, static_cast<long long>(r->size_bytes),
-              static_cast<long long>(r->params), r->latency_ms);
-  std::printf("wrote %s, %s, %s\n", r->packed_path.c_str(), r->torchscript_path.c_str(), r->metrics_path.c_str());
+  std::printf(
+      "val_loss %.4f  ppl %.2f  agreement %.3f  kl %.4f  size %lld B  params %lld  latency %.2f "
+      "ms/token\n",
+      r->val_loss, r->perplexity, r->teacher_agreement, r->kl_to_teacher,
+      static_cast<long long>(r->size_bytes), static_cast<long long>(r->params), r->latency_ms);
+  std::printf("wrote %s, %s, %s\n", r->packed_path.c_str(), r->torchscript_path.c_str(),
+              r->metrics_path.c_str());
   return 0;
 }
 
@@ -190,9 +214,11 @@ int GenerateCommand(const std::vector<std::string>& args) {
   std::string model_path, tokenizer_path;
   GenerateOptions g;
   int64_t seed = 1;
-  FlagSet flags("kdnas-worker generate --model student.pt [flags]: sample text from a TorchScript model.");
+  FlagSet flags(
+      "kdnas-worker generate --model student.pt [flags]: sample text from a TorchScript model.");
   flags.String("model", &model_path, "TorchScript model (kdnas teacher or student).");
-  flags.String("tokenizer", &tokenizer_path, "Tokenizer file, for a model without kdnas/tokenizer.bin.");
+  flags.String("tokenizer", &tokenizer_path,
+               "Tokenizer file, for a model without kdnas/tokenizer.bin.");
   flags.String("prompt", &g.prompt, "Text to continue.");
   flags.Int("tokens", &g.tokens, "Tokens to generate.");
   flags.Double("temperature", &g.temperature, "Sampling temperature (0 = greedy).");
@@ -201,7 +227,8 @@ int GenerateCommand(const std::vector<std::string>& args) {
   flags.Int("seed", &seed, "Sampling seed.");
   if (int rc = ParseFlags(flags, args, "generate"); rc >= 0) return rc;
   g.seed = static_cast<uint64_t>(seed);
-  if (model_path.empty()) return Fail("generate", InvalidArgument("--model: a TorchScript file is required"));
+  if (model_path.empty())
+    return Fail("generate", InvalidArgument("--model: a TorchScript file is required"));
   auto model = Teacher::Load(model_path, tokenizer_path);
   if (!model.ok()) return Fail("generate", model.status());
   try {

@@ -29,14 +29,15 @@ StatusOr<Corpus> Corpus::FromText(const std::string& text, const Tokenizer* toke
   Corpus corpus(tokenizer ? *tokenizer : std::move(built));
   auto ids = corpus.tokenizer_.Encode(text);
   if (!ids.ok()) {
-    return InvalidArgument(what + ": vocabulary mismatch with the teacher's tokenizer: " +
-                           ids.status().message());
+    return InvalidArgument(
+        what + ": vocabulary mismatch with the teacher's tokenizer: " + ids.status().message());
   }
   const int64_t n = static_cast<int64_t>(ids->size());
   auto all = torch::empty({n}, torch::kInt64);
   auto* p = all.data_ptr<int64_t>();
   for (int64_t i = 0; i < n; ++i) p[i] = (*ids)[i];
-  const int64_t n_val = static_cast<int64_t>(std::floor(static_cast<double>(n) * options.validation_fraction));
+  const int64_t n_val =
+      static_cast<int64_t>(std::floor(static_cast<double>(n) * options.validation_fraction));
   corpus.train_ = all.narrow(0, 0, n - n_val).clone();
   corpus.val_ = all.narrow(0, n - n_val, n_val).clone();
   return corpus;

@@ -18,7 +18,7 @@ namespace kdnas {
 
 struct CorpusOptions {
   TokenizerKind tokenizer_kind = TokenizerKind::kChar;  // when no tokenizer is given
-  double validation_fraction = 0.1;                      // (0, 0.5]
+  double validation_fraction = 0.1;                     // (0, 0.5]
 };
 
 class Corpus {
@@ -29,7 +29,8 @@ class Corpus {
   static StatusOr<Corpus> FromFile(const std::string& path, const Tokenizer* tokenizer,
                                    const CorpusOptions& options = {});
   static StatusOr<Corpus> FromText(const std::string& text, const Tokenizer* tokenizer,
-                                   const CorpusOptions& options = {}, const std::string& what = "data");
+                                   const CorpusOptions& options = {},
+                                   const std::string& what = "data");
 
   const Tokenizer& tokenizer() const { return tokenizer_; }
   // int64 1-D token ids.

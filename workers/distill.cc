@@ -15,9 +15,12 @@ int64_t Warmup(const TrainOptions& o) {
   return o.warmup_steps >= 0 ? o.warmup_steps : std::min<int64_t>(100, o.steps / 10);
 }
 
-bool Masked(const Compression& c) { return c.sparsity > 0 || c.sparsity_pattern != SparsityPattern::kUnstructured; }
+bool Masked(const Compression& c) {
+  return c.sparsity > 0 || c.sparsity_pattern != SparsityPattern::kUnstructured;
+}
 
-Status SaveCheckpoint(GptImpl& model, torch::optim::Optimizer& optimizer, int64_t step, const std::string& path) {
+Status SaveCheckpoint(GptImpl& model, torch::optim::Optimizer& optimizer, int64_t step,
+                      const std::string& path) {
   try {
     torch::serialize::OutputArchive archive, model_archive, optimizer_archive;
     model.save(model_archive);
@@ -34,7 +37,8 @@ Status SaveCheckpoint(GptImpl& model, torch::optim::Optimizer& optimizer, int64_
   return Status::Ok();
 }
 
-StatusOr<int64_t> LoadCheckpoint(GptImpl& model, torch::optim::Optimizer& optimizer, const std::string& path) {
+StatusOr<int64_t> LoadCheckpoint(GptImpl& model, torch::optim::Optimizer& optimizer,
+                                 const std::string& path) {
   try {
     torch::serialize::InputArchive archive, model_archive, optimizer_archive;
     archive.load_from(path);
@@ -46,8 +50,8 @@ StatusOr<int64_t> LoadCheckpoint(GptImpl& model, torch::optim::Optimizer& optimi
     archive.read("step", step);
     return step.item<int64_t>();
   } catch (const std::exception& e) {
-    return DataLoss("checkpoint '" + path + "' does not match this candidate: " +
-                    std::string(e.what()).substr(0, 200));
+    return DataLoss("checkpoint '" + path +
+                    "' does not match this candidate: " + std::string(e.what()).substr(0, 200));
   }
 }
 
@@ -56,19 +60,23 @@ StatusOr<int64_t> LoadCheckpoint(GptImpl& model, torch::optim::Optimizer& optimi
 double LearningRateAt(const TrainOptions& o, int64_t step) {
   const int64_t warmup = Warmup(o);
   const double min_lr = o.learning_rate * o.min_learning_rate_ratio;
-  if (step < warmup) return o.learning_rate * static_cast<double>(step + 1) / static_cast<double>(warmup + 1);
+  if (step < warmup)
+    return o.learning_rate * static_cast<double>(step + 1) / static_cast<double>(warmup + 1);
   const double span = static_cast<double>(std::max<int64_t>(1, o.steps - warmup));
   const double p = std::clamp(static_cast<double>(step - warmup) / span, 0.0, 1.0);
   return min_lr + 0.5 * (1.0 + std::cos(M_PI * p)) * (o.learning_rate - min_lr);
 }
 
 StatusOr<TrainResult> Train(GptImpl& model, const Corpus& corpus, const TeacherSource* teacher,
-                            const Compression& compression, const TrainOptions& o, const ValidateFn& validate,
-                            const ProgressCallback& progress) {
-  if (o.steps <= 0) return InvalidArgument("train_steps: must be > 0, got " + std::to_string(o.steps));
-  if (o.batch_size <= 0) return InvalidArgument("batch_size: must be > 0, got " + std::to_string(o.batch_size));
+                            const Compression& compression, const TrainOptions& o,
+                            const ValidateFn& validate, const ProgressCallback& progress) {
+  if (o.steps <= 0)
+    return InvalidArgument("train_steps: must be > 0, got " + std::to_string(o.steps));
+  if (o.batch_size <= 0)
+    return InvalidArgument("batch_size: must be > 0, got " + std::to_string(o.batch_size));
   if (!(o.learning_rate > 0)) return InvalidArgument("learning_rate: must be > 0");
-  if (o.alpha > 0 && (!teacher || !teacher->cache)) return InvalidArgument("distillation needs a teacher (alpha > 0)");
+  if (o.alpha > 0 && (!teacher || !teacher->cache))
+    return InvalidArgument("distillation needs a teacher (alpha > 0)");
   const int context = model.config().architecture.context_length;
   KDNAS_RETURN_IF_ERROR(corpus.CheckContext(context));
 
@@ -102,7 +110,8 @@ StatusOr<TrainResult> Train(GptImpl& model, const Corpus& corpus, const TeacherS
   auto interval_start = t0;
   int64_t interval_tokens = 0;
   auto should_report_val = [&](int64_t s) {
-    return s == o.steps || std::find(o.report_steps.begin(), o.report_steps.end(), s) != o.report_steps.end();
+    return s == o.steps ||
+           std::find(o.report_steps.begin(), o.report_steps.end(), s) != o.report_steps.end();
   };
   while (step < o.steps) {
     if (o.cancel && o.cancel->load()) {
@@ -112,12 +121,15 @@ StatusOr<TrainResult> Train(GptImpl& model, const Corpus& corpus, const TeacherS
     const auto step_start = std::chrono::steady_clock::now();
     if (masked && schedule.UpdateAt(step)) model.UpdateMasks(schedule.SparsityAt(step));
     const double lr = LearningRateAt(o, step);
-    for (auto& g : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
+    for (auto& g : optimizer.param_groups())
+      static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
 
-    Batch batch = MakeBatch(tokens, BatchStarts(o.data_seed, step, o.batch_size, tokens.numel(), context), context);
+    Batch batch = MakeBatch(
+        tokens, BatchStarts(o.data_seed, step, o.batch_size, tokens.numel(), context), context);
     TeacherTargets targets;
     if (o.alpha > 0) {
-      KDNAS_ASSIGN_OR_RETURN(targets, teacher->cache->Get(tokens, batch.starts, batch.x, teacher->logits));
+      KDNAS_ASSIGN_OR_RETURN(targets,
+                             teacher->cache->Get(tokens, batch.starts, batch.x, teacher->logits));
     }
     auto logits = model.forward(batch.x);
     auto loss = DistillationLoss(logits, batch.y, targets, o.temperature, o.alpha);
@@ -128,7 +140,8 @@ StatusOr<TrainResult> Train(GptImpl& model, const Corpus& corpus, const TeacherS
     ++step;
     const double loss_value = loss.item<double>();
     if (!std::isfinite(loss_value)) {
-      return Internal("training diverged: loss is " + std::to_string(loss_value) + " at step " + std::to_string(step));
+      return Internal("training diverged: loss is " + std::to_string(loss_value) + " at step " +
+                      std::to_string(step));
     }
     result.step_seconds.push_back(
         std::chrono::duration<float>(std::chrono::steady_clock::now() - step_start).count());
@@ -161,8 +174,8 @@ StatusOr<TrainResult> Train(GptImpl& model, const Corpus& corpus, const TeacherS
         break;
       }
     }
-    if (!o.checkpoint_path.empty() && o.checkpoint_every_steps > 0 && step % o.checkpoint_every_steps == 0 &&
-        step < o.steps) {
+    if (!o.checkpoint_path.empty() && o.checkpoint_every_steps > 0 &&
+        step % o.checkpoint_every_steps == 0 && step < o.steps) {
       KDNAS_RETURN_IF_ERROR(SaveCheckpoint(model, optimizer, step, o.checkpoint_path));
     }
     if (stop_now) {
@@ -178,11 +191,13 @@ StatusOr<TrainResult> Train(GptImpl& model, const Corpus& corpus, const TeacherS
   if (masked && !result.stopped) model.UpdateMasks(compression.sparsity);
   model.eval();
   result.steps_run = step;
-  result.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  result.train_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const int64_t steps_here = step - result.resumed_from;
-  result.tokens_per_second = result.train_seconds > 0
-                                 ? static_cast<double>(steps_here * o.batch_size * context) / result.train_seconds
-                                 : 0;
+  result.tokens_per_second =
+      result.train_seconds > 0
+          ? static_cast<double>(steps_here * o.batch_size * context) / result.train_seconds
+          : 0;
   return result;
 }
 

@@ -22,17 +22,17 @@
 namespace kdnas {
 
 struct TrainOptions {
-  int64_t steps = 300;              // the step budget (schedules span it)
+  int64_t steps = 300;  // the step budget (schedules span it)
   int batch_size = 12;
-  double learning_rate = 1e-3;      // peak
+  double learning_rate = 1e-3;           // peak
   double min_learning_rate_ratio = 0.1;  // cosine floor, fraction of the peak
-  int64_t warmup_steps = -1;        // -1: min(100, steps / 10)
-  double weight_decay = 0.1;        // on matrices and embeddings only
+  int64_t warmup_steps = -1;             // -1: min(100, steps / 10)
+  double weight_decay = 0.1;             // on matrices and embeddings only
   double beta1 = 0.9, beta2 = 0.99;
-  double grad_clip = 1.0;           // global L2 norm; 0 = off
+  double grad_clip = 1.0;  // global L2 norm; 0 = off
   double temperature = 2.0;
   double alpha = 0.5;
-  uint64_t data_seed = 0;           // batches (same for every trial of a job)
+  uint64_t data_seed = 0;  // batches (same for every trial of a job)
   // Steps after which validation loss is measured and reported (the final
   // step always is).
   std::vector<int64_t> report_steps;
@@ -40,8 +40,8 @@ struct TrainOptions {
   // Stop after this step (0 = run all steps); with a checkpoint, a later run
   // resumes from it.
   int64_t stop_at_step = 0;
-  std::string checkpoint_path;        // "" = no checkpoints
-  int64_t checkpoint_every_steps = 0; // 0 = only when stopping
+  std::string checkpoint_path;         // "" = no checkpoints
+  int64_t checkpoint_every_steps = 0;  // 0 = only when stopping
   const std::atomic<bool>* cancel = nullptr;
 };
 

@@ -11,7 +11,8 @@ StatusOr<std::string> Generate(Teacher& model, const GenerateOptions& o) {
   if (o.temperature < 0) return InvalidArgument("--temperature: must be >= 0");
   auto prompt = model.tokenizer().Encode(o.prompt.empty() ? "\n" : o.prompt);
   if (!prompt.ok()) return InvalidArgument("--prompt: " + prompt.status().message());
-  const int context = o.context > 0 ? o.context : (model.context_length() > 0 ? model.context_length() : 64);
+  const int context =
+      o.context > 0 ? o.context : (model.context_length() > 0 ? model.context_length() : 64);
   std::vector<int64_t> ids(prompt->begin(), prompt->end());
   std::vector<int32_t> generated;
   Rng rng(o.seed);

@@ -10,14 +10,16 @@ namespace kdnas {
 
 std::pair<torch::Tensor, torch::Tensor> SvdFactors(const torch::Tensor& w, int64_t rank) {
   torch::NoGradGuard no_grad;
-  auto [U, S, Vh] = torch::linalg::svd(w.detach().to(torch::kFloat), /*full_matrices=*/false, c10::nullopt);
+  auto [U, S, Vh] =
+      torch::linalg::svd(w.detach().to(torch::kFloat), /*full_matrices=*/false, c10::nullopt);
   auto root = S.narrow(0, 0, rank).sqrt();
   auto u = (U.narrow(1, 0, rank) * root.unsqueeze(0)).contiguous();
   auto v = (Vh.narrow(0, 0, rank) * root.unsqueeze(1)).contiguous();
   return {u, v};
 }
 
-CompressedLinearImpl::CompressedLinearImpl(int64_t out, int64_t in, int64_t rank, bool masked) : rank_(rank) {
+CompressedLinearImpl::CompressedLinearImpl(int64_t out, int64_t in, int64_t rank, bool masked)
+    : rank_(rank) {
   if (rank > 0) {
     u = register_parameter("u", torch::zeros({out, rank}));
     v = register_parameter("v", torch::zeros({rank, in}));
@@ -32,7 +34,8 @@ CompressedLinearImpl::CompressedLinearImpl(int64_t out, int64_t in, int64_t rank
   bias = register_parameter("bias", torch::zeros({out}));
 }
 
-torch::Tensor CompressedLinearImpl::Effective(const torch::Tensor& p, const torch::Tensor& mask) const {
+torch::Tensor CompressedLinearImpl::Effective(const torch::Tensor& p,
+                                              const torch::Tensor& mask) const {
   if (deployed) return p;
   torch::Tensor w = mask.defined() ? p * mask : p;
   if (qat && bits < 16) w = FakeQuantize(w, bits, EffectiveGroupSize(bits, group_size, w.size(1)));
@@ -94,7 +97,8 @@ BlockImpl::BlockImpl(const GptConfig& config, int layer) {
   mlp_proj = mlp->register_module("proj", MakeLinear(config, d, d_ff));
 }
 
-torch::Tensor BlockImpl::forward(const torch::Tensor& x, const torch::Tensor& causal_bias, LayerStats* stats) {
+torch::Tensor BlockImpl::forward(const torch::Tensor& x, const torch::Tensor& causal_bias,
+                                 LayerStats* stats) {
   const int64_t B = x.size(0), T = x.size(1), width = static_cast<int64_t>(heads) * head_dim;
   auto h = ln1(x);
   // [B, T, 3, H, D] -> [3, B, H, T, D]
@@ -103,7 +107,8 @@ torch::Tensor BlockImpl::forward(const torch::Tensor& x, const torch::Tensor& ca
   auto k = qkv_out[1].reshape({B * heads, T, head_dim});
   auto v = qkv_out[2].reshape({B * heads, T, head_dim});
   const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
-  auto att = torch::baddbmm(causal_bias.narrow(0, 0, T).narrow(1, 0, T), q, k.transpose(1, 2), 1.0, scale);
+  auto att =
+      torch::baddbmm(causal_bias.narrow(0, 0, T).narrow(1, 0, T), q, k.transpose(1, 2), 1.0, scale);
   att = torch::softmax(att, -1);
   auto y = torch::bmm(att, v);  // [B*H, T, D]
   auto y_heads = y.view({B, heads, T, head_dim});
@@ -114,7 +119,8 @@ torch::Tensor BlockImpl::forward(const torch::Tensor& x, const torch::Tensor& ca
   auto out = x1 + mlp_proj(act);
   if (stats) {
     torch::NoGradGuard no_grad;
-    stats->ln_channel_abs += (h.abs().sum(torch::IntArrayRef{0, 1}) + h2.abs().sum(torch::IntArrayRef{0, 1}));
+    stats->ln_channel_abs +=
+        (h.abs().sum(torch::IntArrayRef{0, 1}) + h2.abs().sum(torch::IntArrayRef{0, 1}));
     stats->head_norm += y_heads.norm(2, {3}).sum(torch::IntArrayRef{0, 2});
     auto qh = q.view({B, heads, T, head_dim}), kh = k.view({B, heads, T, head_dim});
     stats->qk_dim_abs += (qh * kh).abs().sum(torch::IntArrayRef{0, 2});
@@ -139,8 +145,7 @@ GptImpl::GptImpl(const GptConfig& config) : config_(config) {
     lm_head_weight = lm_head->register_parameter("weight", torch::zeros({V, d}));
   }
   causal_bias_ = register_buffer(
-      "causal_bias",
-      torch::full({C, C}, -std::numeric_limits<float>::infinity()).triu(1));
+      "causal_bias", torch::full({C, C}, -std::numeric_limits<float>::infinity()).triu(1));
   InitScratch();
 }
 
@@ -153,7 +158,8 @@ void GptImpl::InitScratch() {
   if (lm_head_weight.defined()) lm_head_weight.normal_(0, 0.02);
   for (auto& m : *layers) {
     auto* block = m->as<BlockImpl>();
-    for (auto* lin : {block->qkv.get(), block->attn_proj.get(), block->fc.get(), block->mlp_proj.get()}) {
+    for (auto* lin :
+         {block->qkv.get(), block->attn_proj.get(), block->fc.get(), block->mlp_proj.get()}) {
       const bool proj = lin == block->attn_proj.get() || lin == block->mlp_proj.get();
       const double std = proj ? std_proj : 0.02;
       lin->bias.zero_();
@@ -209,7 +215,8 @@ torch::Tensor GptImpl::forward(const torch::Tensor& idx, ActivationStats* stats)
     torch::Tensor w = lm_head_weight;
     if (!deployed_ && config_.quantization_aware && config_.compression.weight_bits < 16) {
       const int bits = config_.compression.weight_bits;
-      w = FakeQuantize(w, bits, EffectiveGroupSize(bits, config_.compression.group_size, w.size(1)));
+      w = FakeQuantize(w, bits,
+                       EffectiveGroupSize(bits, config_.compression.group_size, w.size(1)));
     }
     return torch::linear(x, w);
   }
@@ -222,15 +229,18 @@ std::vector<WeightRef> GptImpl::Weights() {
   auto vec = [&](const std::string& name, torch::Tensor* p) {
     out.push_back({name, TensorRole::kVector, p, nullptr, 16, 0});
   };
-  out.push_back({"tok_emb", TensorRole::kEmbedding, &tok_emb, nullptr, c.embedding_bits, c.group_size});
-  out.push_back({"pos_emb", TensorRole::kEmbedding, &pos_emb, nullptr, c.embedding_bits, c.group_size});
+  out.push_back(
+      {"tok_emb", TensorRole::kEmbedding, &tok_emb, nullptr, c.embedding_bits, c.group_size});
+  out.push_back(
+      {"pos_emb", TensorRole::kEmbedding, &pos_emb, nullptr, c.embedding_bits, c.group_size});
   int l = 0;
   for (auto& m : *layers) {
     auto* b = m->as<BlockImpl>();
     const std::string p = "layers." + std::to_string(l++) + ".";
     auto lin = [&](const std::string& name, CompressedLinearImpl* lin) {
       for (auto& mat : lin->matrices()) {
-        out.push_back({p + name + mat.suffix, TensorRole::kLinear, mat.param, mat.mask, c.weight_bits, c.group_size});
+        out.push_back({p + name + mat.suffix, TensorRole::kLinear, mat.param, mat.mask,
+                       c.weight_bits, c.group_size});
       }
       vec(p + name + ".bias", &lin->bias);
     };
@@ -246,7 +256,8 @@ std::vector<WeightRef> GptImpl::Weights() {
   vec("ln_f.weight", &ln_f->weight);
   vec("ln_f.bias", &ln_f->bias);
   if (lm_head_weight.defined()) {
-    out.push_back({"lm_head", TensorRole::kHead, &lm_head_weight, nullptr, c.weight_bits, c.group_size});
+    out.push_back(
+        {"lm_head", TensorRole::kHead, &lm_head_weight, nullptr, c.weight_bits, c.group_size});
   }
   return out;
 }
@@ -270,7 +281,8 @@ void GptImpl::Deploy() {
   }
   for (auto& m : *layers) {
     auto* b = m->as<BlockImpl>();
-    for (auto* lin : {b->qkv.get(), b->attn_proj.get(), b->fc.get(), b->mlp_proj.get()}) lin->deployed = true;
+    for (auto* lin : {b->qkv.get(), b->attn_proj.get(), b->fc.get(), b->mlp_proj.get()})
+      lin->deployed = true;
   }
   deployed_ = true;
 }

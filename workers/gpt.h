@@ -82,7 +82,8 @@ TORCH_MODULE(Norm);
 class BlockImpl : public torch::nn::Module {
  public:
   BlockImpl(const GptConfig& config, int layer);
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& causal_bias, LayerStats* stats);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& causal_bias,
+                        LayerStats* stats);
 
   int heads, head_dim, d_ff;
   Norm ln1{nullptr}, ln2{nullptr};

@@ -13,15 +13,17 @@ namespace {
 // Indices of the `keep` largest scores, in increasing index order.
 torch::Tensor TopSorted(const torch::Tensor& scores, int64_t keep) {
   keep = std::min<int64_t>(keep, scores.numel());
-  auto idx = std::get<1>(torch::sort(scores, /*stable=*/true, 0, /*descending=*/true)).narrow(0, 0, keep);
+  auto idx =
+      std::get<1>(torch::sort(scores, /*stable=*/true, 0, /*descending=*/true)).narrow(0, 0, keep);
   return std::get<0>(torch::sort(idx));
 }
 
 torch::Tensor Range(int64_t n) { return torch::arange(n, torch::kInt64); }
 
 // dst[rd][:, cd] = src[rs][:, cs] (1-D tensors: rows only).
-void CopySlice(torch::Tensor dst, const torch::Tensor& src, const torch::Tensor& rd, const torch::Tensor& rs,
-               const torch::Tensor& cd = {}, const torch::Tensor& cs = {}) {
+void CopySlice(torch::Tensor dst, const torch::Tensor& src, const torch::Tensor& rd,
+               const torch::Tensor& rs, const torch::Tensor& cd = {},
+               const torch::Tensor& cs = {}) {
   if (!cd.defined()) {
     dst.index_put_({rd}, src.index({rs}));
     return;
@@ -52,15 +54,17 @@ StatusOr<Gpt> TeacherAsGpt(Teacher& teacher) {
                               std::string(kArchitectureExtraFile) + ")");
   }
   std::map<std::string, torch::Tensor> params;
-  for (const auto& p : teacher.module().named_parameters(/*recurse=*/false)) params[p.name] = p.value;
+  for (const auto& p : teacher.module().named_parameters(/*recurse=*/false))
+    params[p.name] = p.value;
   GptConfig config{*teacher.architecture(), Compression{}, teacher.vocab_size(), false};
   Gpt model(config);
   torch::NoGradGuard no_grad;
   for (auto& p : model->named_parameters()) {
     auto it = params.find(ScriptName(p.key()));
     if (it == params.end() || !it->second.sizes().equals(p.value().sizes())) {
-      return FailedPrecondition("teacher '" + teacher.path() + "' is not a dense kdnas GPT: no parameter " +
-                                ScriptName(p.key()) + " of the expected shape");
+      return FailedPrecondition("teacher '" + teacher.path() +
+                                "' is not a dense kdnas GPT: no parameter " + ScriptName(p.key()) +
+                                " of the expected shape");
     }
     p.value().copy_(it->second);
   }
@@ -84,7 +88,8 @@ Status InheritFromTeacher(GptImpl& student, GptImpl& teacher, const torch::Tenso
   for (const auto& l : stats.layers) importance.push_back(l.block_importance);
   auto layer_scores = torch::tensor(importance, torch::kDouble);
   auto kept_layers = TopSorted(layer_scores, std::min(sa.num_layers, ta.num_layers));
-  std::vector<int64_t> layer_map(kept_layers.data_ptr<int64_t>(), kept_layers.data_ptr<int64_t>() + kept_layers.numel());
+  std::vector<int64_t> layer_map(kept_layers.data_ptr<int64_t>(),
+                                 kept_layers.data_ptr<int64_t>() + kept_layers.numel());
 
   // Residual channels: |LayerNorm outputs| summed over the kept layers.
   auto channel_scores = torch::zeros({ta.d_model});
@@ -110,7 +115,8 @@ Status InheritFromTeacher(GptImpl& student, GptImpl& teacher, const torch::Tenso
     auto* sb = student.layers[sl]->as<BlockImpl>();
     auto* tb = teacher.layers[tl]->as<BlockImpl>();
     const LayerStats& ls = stats.layers[tl];
-    for (auto [s, t] : {std::pair{sb->ln1.get(), tb->ln1.get()}, std::pair{sb->ln2.get(), tb->ln2.get()}}) {
+    for (auto [s, t] :
+         {std::pair{sb->ln1.get(), tb->ln1.get()}, std::pair{sb->ln2.get(), tb->ln2.get()}}) {
       CopySlice(s->weight, t->weight, d_dst, d_src);
       CopySlice(s->bias, t->bias, d_dst, d_src);
     }
@@ -169,8 +175,8 @@ Status InheritFromTeacher(GptImpl& student, GptImpl& teacher, const torch::Tenso
     std::string layers;
     for (int64_t l : layer_map) layers += (layers.empty() ? "" : ",") + std::to_string(l);
     *summary = "inherited teacher layers [" + layers + "], " + std::to_string(nd) + "/" +
-               std::to_string(ta.d_model) + " channels, " + std::to_string(heads_kept) + " heads, " +
-               std::to_string(neurons_kept) + " MLP neurons";
+               std::to_string(ta.d_model) + " channels, " + std::to_string(heads_kept) +
+               " heads, " + std::to_string(neurons_kept) + " MLP neurons";
   }
   return Status::Ok();
 }

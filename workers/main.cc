@@ -22,7 +22,8 @@ const char kUsage[] =
     "  run-candidate   Distill, compress, evaluate and export one candidate student.\n"
     "  generate        Sample text from a TorchScript model (teacher or student).\n"
     "  serve           Lease trials from a controller and run them (the worker process).\n"
-    "  baseline-rtn    Round-to-nearest quantization of the teacher: the points a search should beat.\n"
+    "  baseline-rtn    Round-to-nearest quantization of the teacher: the points a search should "
+    "beat.\n"
     "\n"
     "Run 'kdnas-worker COMMAND --help' for the flags of a command.";
 

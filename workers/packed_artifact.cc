@@ -64,8 +64,8 @@ Status EncodeTensor(const TensorLayout& t, const WeightRef& w, std::string* out)
   }
   const int64_t kept = mask.sum().item<int64_t>();
   if (kept != t.kept) {
-    return Internal("artifact: " + t.name + " keeps " + std::to_string(kept) + " weights, the layout " +
-                    std::to_string(t.kept));
+    return Internal("artifact: " + t.name + " keeps " + std::to_string(kept) +
+                    " weights, the layout " + std::to_string(t.kept));
   }
   PutU8(out, t.bits);
   PutU8(out, static_cast<uint32_t>(t.sparse));
@@ -94,7 +94,9 @@ Status EncodeTensor(const TensorLayout& t, const WeightRef& w, std::string* out)
           ++found;
         }
       }
-      if (found != t.n) return Internal("artifact: " + t.name + " breaks the N:M pattern in group " + std::to_string(g));
+      if (found != t.n)
+        return Internal("artifact: " + t.name + " breaks the N:M pattern in group " +
+                        std::to_string(g));
     }
     bw.Flush();
   }
@@ -126,8 +128,8 @@ Status EncodeTensor(const TensorLayout& t, const WeightRef& w, std::string* out)
   }
   const int64_t written = static_cast<int64_t>(out->size() - payload_start);
   if (written != t.payload_bytes()) {
-    return Internal("artifact: " + t.name + " payload is " + std::to_string(written) + " bytes, the layout " +
-                    std::to_string(t.payload_bytes()));
+    return Internal("artifact: " + t.name + " payload is " + std::to_string(written) +
+                    " bytes, the layout " + std::to_string(t.payload_bytes()));
   }
   return Status::Ok();
 }
@@ -138,11 +140,12 @@ Status WritePackedArtifact(GptImpl& model, const Candidate& c, const Tokenizer& 
                            const std::string& path, int64_t* size_bytes) {
   const Architecture& a = c.architecture;
   const std::string tok = tokenizer.Serialize();
-  ArtifactLayout layout = LayoutArtifact(c, tokenizer.vocab_size(), static_cast<int64_t>(tok.size()));
+  ArtifactLayout layout =
+      LayoutArtifact(c, tokenizer.vocab_size(), static_cast<int64_t>(tok.size()));
   std::vector<WeightRef> weights = model.Weights();
   if (weights.size() != layout.tensors.size()) {
-    return Internal("artifact: the model has " + std::to_string(weights.size()) + " tensors, the layout " +
-                    std::to_string(layout.tensors.size()));
+    return Internal("artifact: the model has " + std::to_string(weights.size()) +
+                    " tensors, the layout " + std::to_string(layout.tensors.size()));
   }
   std::string out;
   out.reserve(static_cast<size_t>(layout.total_bytes));
@@ -171,14 +174,14 @@ Status WritePackedArtifact(GptImpl& model, const Candidate& c, const Tokenizer& 
   for (size_t i = 0; i < weights.size(); ++i) {
     const TensorLayout& t = layout.tensors[i];
     if (weights[i].name != t.name || weights[i].param->numel() != t.numel()) {
-      return Internal("artifact: tensor " + std::to_string(i) + " is " + weights[i].name + ", the layout has " +
-                      t.name);
+      return Internal("artifact: tensor " + std::to_string(i) + " is " + weights[i].name +
+                      ", the layout has " + t.name);
     }
     KDNAS_RETURN_IF_ERROR(EncodeTensor(t, weights[i], &out));
   }
   if (static_cast<int64_t>(out.size()) != layout.total_bytes) {
-    return Internal("artifact: wrote " + std::to_string(out.size()) + " bytes, the cost model predicts " +
-                    std::to_string(layout.total_bytes));
+    return Internal("artifact: wrote " + std::to_string(out.size()) +
+                    " bytes, the cost model predicts " + std::to_string(layout.total_bytes));
   }
   const std::string tmp = path + ".tmp";
   {

@@ -44,7 +44,8 @@ class BitReader {
   explicit BitReader(const uint8_t* p) : p_(p) {}
   uint32_t Get(int bits) {
     uint32_t v = 0;
-    for (int i = 0; i < bits; ++i, ++bit_) v |= static_cast<uint32_t>((p_[bit_ >> 3] >> (bit_ & 7)) & 1) << i;
+    for (int i = 0; i < bits; ++i, ++bit_)
+      v |= static_cast<uint32_t>((p_[bit_ >> 3] >> (bit_ & 7)) & 1) << i;
     return v;
   }
 
@@ -62,7 +63,9 @@ float HalfToFloat(uint16_t bits) {
 }
 
 StatusOr<PackedTensor> ReadTensor(ByteReader* r, const std::string& name) {
-  auto bad = [&](const std::string& why) { return DataLoss("artifact: tensor " + name + ": " + why); };
+  auto bad = [&](const std::string& why) {
+    return DataLoss("artifact: tensor " + name + ": " + why);
+  };
   if (!r->Has(20)) return bad("truncated header");
   PackedTensor t;
   t.name = name;
@@ -88,10 +91,13 @@ StatusOr<PackedTensor> ReadTensor(ByteReader* r, const std::string& name) {
     int64_t count = 0;
     for (int64_t i = 0; i < numel; ++i) count += (kept[i] = static_cast<uint8_t>(br.Get(1)));
     r->Skip(CeilDiv(numel, 8));
-    if (count != t.stored_values) return bad("bitmap keeps " + std::to_string(count) + " but stores " + std::to_string(t.stored_values));
+    if (count != t.stored_values)
+      return bad("bitmap keeps " + std::to_string(count) + " but stores " +
+                 std::to_string(t.stored_values));
   } else if (t.sparse_encoding == 2) {
     if (t.m != 2 && t.m != 4 && t.m != 8) return bad("M " + std::to_string(t.m));
-    if (t.n < 1 || t.n > t.m || t.cols % t.m != 0) return bad("N:M " + std::to_string(t.n) + ":" + std::to_string(t.m));
+    if (t.n < 1 || t.n > t.m || t.cols % t.m != 0)
+      return bad("N:M " + std::to_string(t.n) + ":" + std::to_string(t.m));
     int bits = 0;
     while ((1 << bits) < t.m) ++bits;
     const int64_t groups = numel / t.m;
@@ -104,7 +110,8 @@ StatusOr<PackedTensor> ReadTensor(ByteReader* r, const std::string& name) {
       int last = -1;
       for (int j = 0; j < t.n; ++j) {
         int pos = static_cast<int>(br.Get(bits));
-        if (pos <= last || pos >= t.m) return bad("N:M positions not increasing in group " + std::to_string(g));
+        if (pos <= last || pos >= t.m)
+          return bad("N:M positions not increasing in group " + std::to_string(g));
         last = pos;
         kept[g * t.m + pos] = 1;
       }
@@ -120,7 +127,8 @@ StatusOr<PackedTensor> ReadTensor(ByteReader* r, const std::string& name) {
     const int64_t n_scales = t.rows * groups_per_row;
     if (!r->Has(2 * n_scales)) return bad("truncated scales");
     scales.resize(n_scales);
-    for (int64_t i = 0; i < n_scales; ++i) scales[i] = HalfToFloat(static_cast<uint16_t>(r->U8() | (r->U8() << 8)));
+    for (int64_t i = 0; i < n_scales; ++i)
+      scales[i] = HalfToFloat(static_cast<uint16_t>(r->U8() | (r->U8() << 8)));
   }
   const int64_t value_bytes = CeilDiv(t.stored_values * t.bits, 8);
   if (!r->Has(value_bytes)) return bad("truncated values");
@@ -188,7 +196,8 @@ StatusOr<PackedArtifact> ParsePackedArtifact(const std::string& bytes) {
       a.context_length < 1) {
     return DataLoss("artifact: implausible header");
   }
-  if (!r.Has(8 * static_cast<size_t>(a.num_layers))) return DataLoss("artifact: truncated layer table");
+  if (!r.Has(8 * static_cast<size_t>(a.num_layers)))
+    return DataLoss("artifact: truncated layer table");
   for (int l = 0; l < a.num_layers; ++l) {
     LayerChoice choice;
     choice.num_heads = static_cast<int>(r.U32());
@@ -199,14 +208,16 @@ StatusOr<PackedArtifact> ParsePackedArtifact(const std::string& bytes) {
   if (!r.Has(tokenizer_bytes)) return DataLoss("artifact: truncated tokenizer");
   auto tokenizer = Tokenizer::Deserialize(r.Bytes(tokenizer_bytes));
   if (!tokenizer.ok()) return DataLoss("artifact: " + tokenizer.status().message());
-  if (tokenizer->vocab_size() != static_cast<int>(vocab)) return DataLoss("artifact: vocab_size differs from the tokenizer's");
+  if (tokenizer->vocab_size() != static_cast<int>(vocab))
+    return DataLoss("artifact: vocab_size differs from the tokenizer's");
   PackedArtifact art{c, *tokenizer, {}, static_cast<int64_t>(bytes.size())};
   auto& ts = art.tensors;
   auto expect = [&](const std::string& name, int64_t rows, int64_t cols) -> Status {
     KDNAS_ASSIGN_OR_RETURN(PackedTensor t, ReadTensor(&r, name));
     if (t.rows != rows || t.cols != cols) {
-      return DataLoss("artifact: " + name + " is [" + std::to_string(t.rows) + ", " + std::to_string(t.cols) +
-                      "], expected [" + std::to_string(rows) + ", " + std::to_string(cols) + "]");
+      return DataLoss("artifact: " + name + " is [" + std::to_string(t.rows) + ", " +
+                      std::to_string(t.cols) + "], expected [" + std::to_string(rows) + ", " +
+                      std::to_string(cols) + "]");
     }
     ts.push_back(std::move(t));
     return Status::Ok();
@@ -216,7 +227,9 @@ StatusOr<PackedArtifact> ParsePackedArtifact(const std::string& bytes) {
     if (t.rows == out && t.cols == in) {
       ts.push_back(std::move(t));
     } else {
-      if (t.rows != out) return DataLoss("artifact: " + name + " has " + std::to_string(t.rows) + " rows, expected " + std::to_string(out));
+      if (t.rows != out)
+        return DataLoss("artifact: " + name + " has " + std::to_string(t.rows) +
+                        " rows, expected " + std::to_string(out));
       const int64_t k = t.cols;
       t.name = name + ".u";
       ts.push_back(std::move(t));
@@ -229,7 +242,8 @@ StatusOr<PackedArtifact> ParsePackedArtifact(const std::string& bytes) {
   KDNAS_RETURN_IF_ERROR(expect("pos_emb", a.context_length, d));
   for (int l = 0; l < a.num_layers; ++l) {
     const std::string p = "layers." + std::to_string(l) + ".";
-    const int64_t width = static_cast<int64_t>(a.layer_heads(l)) * a.head_dim(), ff = a.layer_d_ff(l);
+    const int64_t width = static_cast<int64_t>(a.layer_heads(l)) * a.head_dim(),
+                  ff = a.layer_d_ff(l);
     KDNAS_RETURN_IF_ERROR(expect(p + "ln1.weight", 1, d));
     KDNAS_RETURN_IF_ERROR(expect(p + "ln1.bias", 1, d));
     KDNAS_RETURN_IF_ERROR(linear(p + "attn.qkv", 3 * width, d));
@@ -242,8 +256,11 @@ StatusOr<PackedArtifact> ParsePackedArtifact(const std::string& bytes) {
   KDNAS_RETURN_IF_ERROR(expect("ln_f.weight", 1, d));
   KDNAS_RETURN_IF_ERROR(expect("ln_f.bias", 1, d));
   if (!a.tie_embeddings) KDNAS_RETURN_IF_ERROR(expect("lm_head", V, d));
-  if (ts.size() != count) return DataLoss("artifact: header says " + std::to_string(count) + " tensors, found " + std::to_string(ts.size()));
-  if (r.pos() != r.size()) return DataLoss("artifact: " + std::to_string(r.size() - r.pos()) + " trailing bytes");
+  if (ts.size() != count)
+    return DataLoss("artifact: header says " + std::to_string(count) + " tensors, found " +
+                    std::to_string(ts.size()));
+  if (r.pos() != r.size())
+    return DataLoss("artifact: " + std::to_string(r.size() - r.pos()) + " trailing bytes");
   return art;
 }
 

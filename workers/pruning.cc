@@ -14,8 +14,9 @@ torch::Tensor MagnitudeMask(const torch::Tensor& w, int64_t kept) {
   auto mask = torch::zeros({numel}, torch::kFloat);
   if (kept == numel) return mask.fill_(1.0f).reshape(w.sizes());
   if (kept > 0) {
-    auto order = std::get<1>(torch::sort(w.detach().abs().reshape({numel}), /*stable=*/true, /*dim=*/0,
-                                         /*descending=*/true));
+    auto order =
+        std::get<1>(torch::sort(w.detach().abs().reshape({numel}), /*stable=*/true, /*dim=*/0,
+                                /*descending=*/true));
     mask.index_fill_(0, order.narrow(0, 0, kept), 1.0f);
   }
   return mask.reshape(w.sizes());
@@ -40,7 +41,8 @@ torch::Tensor PruningMask(const torch::Tensor& w, const Compression& c, double s
 double PruningSchedule::SparsityAt(int64_t step) const {
   if (step >= end_step) return target;
   if (step < start_step) return 0.0;
-  const double p = static_cast<double>(step - start_step) / static_cast<double>(std::max<int64_t>(1, end_step - start_step));
+  const double p = static_cast<double>(step - start_step) /
+                   static_cast<double>(std::max<int64_t>(1, end_step - start_step));
   return target * (1.0 - std::pow(1.0 - p, 3));
 }
 

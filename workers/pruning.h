@@ -23,10 +23,10 @@ torch::Tensor NofMMask(const torch::Tensor& w, int n, int m);
 torch::Tensor PruningMask(const torch::Tensor& w, const Compression& compression, double sparsity);
 
 struct PruningSchedule {
-  int64_t start_step = 0;  // dense before
-  int64_t end_step = 0;    // target sparsity from here on
-  int64_t every_steps = 1; // masks recomputed this often in between
-  double target = 0.0;     // unstructured target sparsity
+  int64_t start_step = 0;   // dense before
+  int64_t end_step = 0;     // target sparsity from here on
+  int64_t every_steps = 1;  // masks recomputed this often in between
+  double target = 0.0;      // unstructured target sparsity
 
   // Cubic ramp (Zhu & Gupta 2017): target * (1 - (1 - p)^3).
   double SparsityAt(int64_t step) const;

@@ -19,7 +19,8 @@ namespace kdnas {
 namespace fs = std::filesystem;
 
 StatusOr<std::shared_ptr<JobResources>> JobResources::Load(const JobOptions& o) {
-  if (o.teacher_path.empty()) return InvalidArgument("teacher: a TorchScript teacher file is required");
+  if (o.teacher_path.empty())
+    return InvalidArgument("teacher: a TorchScript teacher file is required");
   if (o.data_path.empty()) return InvalidArgument("data: a text file is required");
   if (o.eval_tokens <= 0) return InvalidArgument("eval_tokens: must be > 0");
   auto r = std::make_shared<JobResources>();
@@ -28,7 +29,8 @@ StatusOr<std::shared_ptr<JobResources>> JobResources::Load(const JobOptions& o) 
   r->teacher_ = std::make_unique<Teacher>(std::move(teacher));
   CorpusOptions co;
   co.validation_fraction = o.validation_fraction;
-  KDNAS_ASSIGN_OR_RETURN(Corpus corpus, Corpus::FromFile(o.data_path, &r->teacher_->tokenizer(), co));
+  KDNAS_ASSIGN_OR_RETURN(Corpus corpus,
+                         Corpus::FromFile(o.data_path, &r->teacher_->tokenizer(), co));
   r->corpus_ = std::make_unique<Corpus>(std::move(corpus));
   r->cache_ = std::make_unique<TeacherCache>(r->teacher_->vocab_size(), o.cache);
   return r;
@@ -55,7 +57,8 @@ StatusOr<const JobResources::EvalSet*> JobResources::Eval(int context) {
   Batch b = MakeBatch(val, EvalStarts(val.numel(), context, options_.eval_tokens), context);
   std::vector<torch::Tensor> parts;
   for (int64_t i = 0; i < b.x.size(0); i += 32) {
-    KDNAS_ASSIGN_OR_RETURN(torch::Tensor logits, TeacherLogits(b.x.narrow(0, i, std::min<int64_t>(32, b.x.size(0) - i))));
+    KDNAS_ASSIGN_OR_RETURN(torch::Tensor logits,
+                           TeacherLogits(b.x.narrow(0, i, std::min<int64_t>(32, b.x.size(0) - i))));
     parts.push_back(torch::log_softmax(logits, -1));
   }
   EvalSet e{b.x, b.y, torch::cat(parts, 0)};
@@ -85,7 +88,8 @@ class OutputGuard {
   Status Create() {
     std::error_code ec;
     if (!fs::exists(dir_, ec)) {
-      if (!fs::create_directories(dir_, ec) || ec) return Internal("--out: cannot create '" + dir_ + "'");
+      if (!fs::create_directories(dir_, ec) || ec)
+        return Internal("--out: cannot create '" + dir_ + "'");
       created_dir_ = true;
     } else if (!fs::is_directory(dir_, ec)) {
       return InvalidArgument("--out: '" + dir_ + "' is not a directory");
@@ -142,8 +146,10 @@ StatusOr<TrialReport> Run(const RunOptions& o, const ProgressCallback& progress)
   const auto t0 = std::chrono::steady_clock::now();
   const Candidate& c = o.candidate;
   KDNAS_RETURN_IF_ERROR(ValidateCandidate(c, "candidate"));
-  if (o.train_steps <= 0) return InvalidArgument("train_steps: must be > 0, got " + std::to_string(o.train_steps));
-  if (o.batch_size <= 0) return InvalidArgument("batch_size: must be > 0, got " + std::to_string(o.batch_size));
+  if (o.train_steps <= 0)
+    return InvalidArgument("train_steps: must be > 0, got " + std::to_string(o.train_steps));
+  if (o.batch_size <= 0)
+    return InvalidArgument("batch_size: must be > 0, got " + std::to_string(o.batch_size));
   if (!(o.learning_rate > 0)) return InvalidArgument("learning_rate: must be > 0");
   if (o.out_dir.empty()) return InvalidArgument("out_dir: an output directory is required");
   if (o.threads > 0) torch::set_num_threads(o.threads);
@@ -166,11 +172,13 @@ StatusOr<TrialReport> Run(const RunOptions& o, const ProgressCallback& progress)
   if (c.distillation.init == Init::kInherit) {
     auto teacher_model = job->TeacherModel();
     if (teacher_model.ok()) {
-      Batch calib = MakeBatch(job->corpus().train_tokens(),
-                              BatchStarts(o.data_seed ^ 0x5eed, 1 << 30, 16, job->corpus().train_tokens().numel(),
-                                          std::min(C, (*teacher_model)->config().architecture.context_length)),
-                              std::min(C, (*teacher_model)->config().architecture.context_length));
-      KDNAS_RETURN_IF_ERROR(InheritFromTeacher(*model, **teacher_model, calib.x, &report.init_summary));
+      Batch calib = MakeBatch(
+          job->corpus().train_tokens(),
+          BatchStarts(o.data_seed ^ 0x5eed, 1 << 30, 16, job->corpus().train_tokens().numel(),
+                      std::min(C, (*teacher_model)->config().architecture.context_length)),
+          std::min(C, (*teacher_model)->config().architecture.context_length));
+      KDNAS_RETURN_IF_ERROR(
+          InheritFromTeacher(*model, **teacher_model, calib.x, &report.init_summary));
     } else {
       report.init_summary = "scratch (cannot inherit: " + teacher_model.status().message() + ")";
     }
@@ -188,10 +196,12 @@ StatusOr<TrialReport> Run(const RunOptions& o, const ProgressCallback& progress)
   t.checkpoint_path = o.checkpoint_path;
   t.checkpoint_every_steps = o.checkpoint_every_steps;
   t.cancel = o.cancel;
-  TeacherSource teacher{&job->cache(), [&](const torch::Tensor& x) { return job->TeacherLogits(x); }};
+  TeacherSource teacher{&job->cache(),
+                        [&](const torch::Tensor& x) { return job->TeacherLogits(x); }};
   LogitsFn fn = [&](const torch::Tensor& x) { return model->forward(x); };
   ValidateFn validate = [&] { return ValidationLoss(fn, eval->x, eval->y); };
-  KDNAS_ASSIGN_OR_RETURN(TrainResult trained, Train(*model, job->corpus(), &teacher, c.compression, t, validate, progress));
+  KDNAS_ASSIGN_OR_RETURN(TrainResult trained, Train(*model, job->corpus(), &teacher, c.compression,
+                                                    t, validate, progress));
   report.train_steps = trained.steps_run;
   report.train_loss = trained.train_loss;
   report.train_tokens_per_second = trained.tokens_per_second;
@@ -203,17 +213,20 @@ StatusOr<TrialReport> Run(const RunOptions& o, const ProgressCallback& progress)
   if (trained.stopped) {
     report.stopped = true;
     if (!trained.val_losses.empty()) report.val_loss = trained.val_losses.back().second;
-    report.worker_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    report.worker_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return report;
   }
 
   OutputGuard out(o.out_dir);
   KDNAS_RETURN_IF_ERROR(out.Create());
   report.packed_path = out.Track("student.kdna");
-  KDNAS_RETURN_IF_ERROR(WritePackedArtifact(*model, c, tokenizer, report.packed_path, &report.size_bytes));
-  if (report.size_bytes != cost.size_bytes || FileSizeBytes(report.packed_path) != cost.size_bytes) {
-    return Internal("artifact size " + std::to_string(report.size_bytes) + " differs from the cost model's " +
-                    std::to_string(cost.size_bytes));
+  KDNAS_RETURN_IF_ERROR(
+      WritePackedArtifact(*model, c, tokenizer, report.packed_path, &report.size_bytes));
+  if (report.size_bytes != cost.size_bytes ||
+      FileSizeBytes(report.packed_path) != cost.size_bytes) {
+    return Internal("artifact size " + std::to_string(report.size_bytes) +
+                    " differs from the cost model's " + std::to_string(cost.size_bytes));
   }
   model->Deploy();
   QualityMetrics q = EvaluateQuality(fn, eval->x, eval->y, eval->teacher_logprobs);
@@ -230,7 +243,8 @@ StatusOr<TrialReport> Run(const RunOptions& o, const ProgressCallback& progress)
     report.torchscript_path = out.Track("student.pt");
     KDNAS_RETURN_IF_ERROR(SaveTorchScript(*model, tokenizer, report.torchscript_path));
   }
-  report.worker_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  report.worker_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   report.metrics_path = out.Track("metrics.json");
   {
     std::ofstream f(report.metrics_path + ".tmp", std::ios::trunc);
@@ -279,11 +293,14 @@ std::string TrialReportJson(const TrialReport& r, const Candidate& c) {
     << "  \"init\": " << Quote(r.init_summary) << ",\n"
     << "  \"val_history\": [";
   for (size_t i = 0; i < r.val_losses.size(); ++i) {
-    s << (i ? ", " : "") << "[" << r.val_losses[i].first << ", " << Num(r.val_losses[i].second) << "]";
+    s << (i ? ", " : "") << "[" << r.val_losses[i].first << ", " << Num(r.val_losses[i].second)
+      << "]";
   }
   std::string candidate = CandidateToJson(c);
-  while (!candidate.empty() && (candidate.back() == '\n' || candidate.back() == ' ')) candidate.pop_back();
-  for (size_t pos = 0; (pos = candidate.find('\n', pos)) != std::string::npos; pos += 3) candidate.replace(pos, 1, "\n  ");
+  while (!candidate.empty() && (candidate.back() == '\n' || candidate.back() == ' '))
+    candidate.pop_back();
+  for (size_t pos = 0; (pos = candidate.find('\n', pos)) != std::string::npos; pos += 3)
+    candidate.replace(pos, 1, "\n  ");
   s << "],\n  \"candidate\": " << candidate << "\n}\n";
   return s.str();
 }

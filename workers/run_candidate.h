@@ -69,19 +69,20 @@ class JobResources {
 
 struct RunOptions {
   Candidate candidate;
-  JobOptions job;                       // used when `resources` is null
+  JobOptions job;  // used when `resources` is null
   std::shared_ptr<JobResources> resources;
-  std::string out_dir;                  // gets student.kdna, student.pt, metrics.json
+  std::string out_dir;  // gets student.kdna, student.pt, metrics.json
   int64_t train_steps = 300;
   int batch_size = 12;
   double learning_rate = 1e-3;
-  uint64_t seed = 1;       // student initialisation
-  uint64_t data_seed = 1;  // batches; keep it the same for every trial of a job (shared teacher cache)
+  uint64_t seed = 1;  // student initialisation
+  uint64_t data_seed =
+      1;  // batches; keep it the same for every trial of a job (shared teacher cache)
   std::vector<int64_t> report_steps;  // intermediate validation (multi-fidelity rungs)
   int64_t stop_at_step = 0;           // stop (and checkpoint) after this step; 0 = none
   std::string checkpoint_path;        // "" = none; resumes when the file exists
   int64_t checkpoint_every_steps = 0;
-  int threads = 0;                    // LibTorch intra-op threads; 0 = unchanged
+  int threads = 0;  // LibTorch intra-op threads; 0 = unchanged
   bool measure_latency = true;
   int latency_repeats = 5;
   bool write_torchscript = true;
@@ -104,7 +105,8 @@ struct TrialReport {
   std::string packed_path, torchscript_path, metrics_path;
 };
 
-StatusOr<TrialReport> RunCandidate(const RunOptions& options, const ProgressCallback& progress = nullptr);
+StatusOr<TrialReport> RunCandidate(const RunOptions& options,
+                                   const ProgressCallback& progress = nullptr);
 
 // metrics.json of a report (the TrialMetrics field names, plus extras).
 std::string TrialReportJson(const TrialReport& report, const Candidate& candidate);

@@ -26,10 +26,11 @@ StatusOr<Teacher> Teacher::Load(const std::string& path, const std::string& toke
   try {
     module = torch::jit::load(path, torch::kCPU, extra);
   } catch (const c10::Error& e) {
-    return DataLoss("teacher '" + path + "': not a loadable TorchScript file: " +
-                    FirstLine(e.what_without_backtrace()));
+    return DataLoss("teacher '" + path +
+                    "': not a loadable TorchScript file: " + FirstLine(e.what_without_backtrace()));
   } catch (const std::exception& e) {
-    return DataLoss("teacher '" + path + "': not a loadable TorchScript file: " + FirstLine(e.what()));
+    return DataLoss("teacher '" + path +
+                    "': not a loadable TorchScript file: " + FirstLine(e.what()));
   }
   std::string tokenizer_bytes = extra[kTokenizerExtraFile];
   std::string source = "the archive's " + std::string(kTokenizerExtraFile);
@@ -64,11 +65,13 @@ StatusOr<torch::Tensor> Teacher::Logits(const torch::Tensor& idx) {
   try {
     c10::InferenceMode guard;
     auto out = module_.forward({idx});
-    if (!out.isTensor()) return InvalidArgument("teacher '" + path_ + "': forward does not return a tensor");
+    if (!out.isTensor())
+      return InvalidArgument("teacher '" + path_ + "': forward does not return a tensor");
     return out.toTensor().to(torch::kFloat);
   } catch (const c10::Error& e) {
     return Internal("teacher '" + path_ + "' failed on a [" + std::to_string(idx.size(0)) + ", " +
-                    std::to_string(idx.size(1)) + "] batch: " + FirstLine(e.what_without_backtrace()));
+                    std::to_string(idx.size(1)) +
+                    "] batch: " + FirstLine(e.what_without_backtrace()));
   } catch (const std::exception& e) {
     return Internal("teacher '" + path_ + "' failed: " + FirstLine(e.what()));
   }
@@ -77,7 +80,8 @@ StatusOr<torch::Tensor> Teacher::Logits(const torch::Tensor& idx) {
 Status Teacher::CheckContext(int context) {
   if (context_length() > 0 && context > context_length()) {
     return InvalidArgument("candidate.architecture.context_length: " + std::to_string(context) +
-                           " exceeds the teacher's context length " + std::to_string(context_length()));
+                           " exceeds the teacher's context length " +
+                           std::to_string(context_length()));
   }
   auto idx = torch::zeros({1, context}, torch::kInt64);
   auto logits = Logits(idx);
@@ -89,8 +93,8 @@ Status Teacher::CheckContext(int context) {
   if (t.dim() != 3 || t.size(0) != 1 || t.size(1) != context) {
     std::ostringstream shape;
     shape << t.sizes();
-    return InvalidArgument("teacher '" + path_ + "': logits have shape " + shape.str() + ", expected [1, " +
-                           std::to_string(context) + ", V]");
+    return InvalidArgument("teacher '" + path_ + "': logits have shape " + shape.str() +
+                           ", expected [1, " + std::to_string(context) + ", V]");
   }
   if (t.size(2) != vocab_size()) {
     return InvalidArgument("teacher '" + path_ + "': vocabulary mismatch: logits have " +

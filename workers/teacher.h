@@ -40,7 +40,8 @@ class Teacher {
   StatusOr<torch::Tensor> Logits(const torch::Tensor& idx);
 
  private:
-  Teacher(torch::jit::Module module, Tokenizer tokenizer) : module_(std::move(module)), tokenizer_(std::move(tokenizer)) {}
+  Teacher(torch::jit::Module module, Tokenizer tokenizer)
+      : module_(std::move(module)), tokenizer_(std::move(tokenizer)) {}
   torch::jit::Module module_;
   Tokenizer tokenizer_;
   std::optional<Architecture> architecture_;

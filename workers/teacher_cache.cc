@@ -33,8 +33,9 @@ TeacherCache::Entry TeacherCache::MakeEntry(const torch::Tensor& logp) const {
   return e;
 }
 
-StatusOr<TeacherTargets> TeacherCache::Get(const torch::Tensor& tokens, const std::vector<int64_t>& starts,
-                                          const torch::Tensor& x, const LogitsFn& teacher) {
+StatusOr<TeacherTargets> TeacherCache::Get(const torch::Tensor& tokens,
+                                           const std::vector<int64_t>& starts,
+                                           const torch::Tensor& x, const LogitsFn& teacher) {
   torch::NoGradGuard no_grad;
   const int64_t B = x.size(0), T = x.size(1);
   std::vector<const Entry*> found(B, nullptr);
@@ -65,7 +66,8 @@ StatusOr<TeacherTargets> TeacherCache::Get(const torch::Tensor& tokens, const st
     for (size_t j = 0; j < missing.size(); ++j) {
       const int64_t i = missing[j];
       Entry e = MakeEntry(logp[static_cast<int64_t>(j)]);
-      const int64_t size = e.a.numel() * e.a.element_size() + (e.b.defined() ? e.b.numel() * e.b.element_size() : 0);
+      const int64_t size =
+          e.a.numel() * e.a.element_size() + (e.b.defined() ? e.b.numel() * e.b.element_size() : 0);
       if (bytes_ + size <= options_.max_bytes) {
         auto [it, inserted] = entries_.emplace(Key(starts[i], T), e);
         if (inserted) bytes_ += size;
@@ -95,8 +97,8 @@ StatusOr<TeacherTargets> TeacherCache::Get(const torch::Tensor& tokens, const st
 }
 
 torch::Tensor DistillationLoss(const torch::Tensor& student_logits, const torch::Tensor& targets,
-                               const TeacherTargets& teacher, double temperature, double alpha, double* kd,
-                               double* ce) {
+                               const TeacherTargets& teacher, double temperature, double alpha,
+                               double* kd, double* ce) {
   const int64_t V = student_logits.size(-1);
   auto flat = student_logits.reshape({-1, V});
   auto ce_loss = torch::nn::functional::cross_entropy(flat, targets.reshape({-1}));
@@ -111,7 +113,8 @@ torch::Tensor DistillationLoss(const torch::Tensor& student_logits, const torch:
   auto s_logp = torch::log_softmax(flat * inv_t, -1);
   if (teacher.full()) {
     auto t_logp = torch::log_softmax(teacher.logprobs.reshape({-1, V}) * inv_t, -1);
-    kl = torch::kl_div(s_logp, t_logp, at::Reduction::Sum, /*log_target=*/true) / static_cast<double>(N);
+    kl = torch::kl_div(s_logp, t_logp, at::Reduction::Sum, /*log_target=*/true) /
+         static_cast<double>(N);
   } else {
     // Top-k entries plus one bucket for the remaining mass. At T != 1 the
     // remaining mass is treated as spread evenly over the other V - k tokens.
@@ -125,7 +128,8 @@ torch::Tensor DistillationLoss(const torch::Tensor& student_logits, const torch:
     auto s_top = s_logp.gather(1, idx);
     auto s_rest = torch::log1p(-s_top.exp().sum(-1, true).clamp_max(1.0 - 1e-6));
     auto s_all = torch::cat({s_top, s_rest}, -1);
-    kl = torch::kl_div(s_all, t_all, at::Reduction::Sum, /*log_target=*/true) / static_cast<double>(N);
+    kl = torch::kl_div(s_all, t_all, at::Reduction::Sum, /*log_target=*/true) /
+         static_cast<double>(N);
   }
   if (kd) *kd = kl.item<double>();
   return alpha * temperature * temperature * kl + (1.0 - alpha) * ce_loss;

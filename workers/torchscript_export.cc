@@ -34,17 +34,19 @@ def _attention(self, qkv: Tensor, bias: Tensor, heads: int, head_dim: int, scale
 std::string Self(const std::string& name) { return "self." + ScriptName(name); }
 
 // "torch.linear(x, self.W, self.b)" or the two-factor form.
-std::string Linear(const std::string& x, const std::string& module, const CompressedLinearImpl& lin) {
+std::string Linear(const std::string& x, const std::string& module,
+                   const CompressedLinearImpl& lin) {
   if (lin.low_rank()) {
-    return "torch.linear(torch.linear(" + x + ", " + Self(module + ".v") + "), " + Self(module + ".u") + ", " +
-           Self(module + ".bias") + ")";
+    return "torch.linear(torch.linear(" + x + ", " + Self(module + ".v") + "), " +
+           Self(module + ".u") + ", " + Self(module + ".bias") + ")";
   }
-  return "torch.linear(" + x + ", " + Self(module + ".weight") + ", " + Self(module + ".bias") + ")";
+  return "torch.linear(" + x + ", " + Self(module + ".weight") + ", " + Self(module + ".bias") +
+         ")";
 }
 
 std::string Norm(const std::string& x, const std::string& module, int64_t d) {
-  return "torch.layer_norm(" + x + ", [" + std::to_string(d) + "], " + Self(module + ".weight") + ", " +
-         Self(module + ".bias") + ", 1e-05)";
+  return "torch.layer_norm(" + x + ", [" + std::to_string(d) + "], " + Self(module + ".weight") +
+         ", " + Self(module + ".bias") + ", 1e-05)";
 }
 
 std::string ForwardSource(GptImpl& model) {
@@ -63,7 +65,8 @@ std::string ForwardSource(GptImpl& model) {
     std::snprintf(scale, sizeof(scale), "%.17g", 1.0 / std::sqrt(static_cast<double>(b->head_dim)));
     s << "    h = " << Norm("x", p + "ln1", d) << "\n"
       << "    qkv = " << Linear("h", p + "attn.qkv", *b->qkv) << "\n"
-      << "    y = self._attention(qkv, bias, " << b->heads << ", " << b->head_dim << ", " << scale << ")\n"
+      << "    y = self._attention(qkv, bias, " << b->heads << ", " << b->head_dim << ", " << scale
+      << ")\n"
       << "    x = x + " << Linear("y", p + "attn.proj", *b->attn_proj) << "\n"
       << "    h = " << Norm("x", p + "ln2", d) << "\n"
       << "    h = torch.gelu(" << Linear("h", p + "mlp.fc", *b->fc) << ")\n"
@@ -87,7 +90,8 @@ StatusOr<torch::jit::Module> BuildScriptModule(GptImpl& model) {
     // Masks are folded into the weights.
     std::map<const void*, torch::Tensor> masks;
     for (auto& w : model.Weights()) {
-      if (w.mask && w.mask->defined() && !model.deployed()) masks[w.param->unsafeGetTensorImpl()] = *w.mask;
+      if (w.mask && w.mask->defined() && !model.deployed())
+        masks[w.param->unsafeGetTensorImpl()] = *w.mask;
     }
     for (const auto& p : model.named_parameters()) {
       torch::Tensor value = p.value().detach().clone();

@@ -8,13 +8,16 @@
 
 namespace kdnas {
 
-StatusOr<TeacherTrainingReport> TrainTeacher(const TeacherTrainingOptions& o, const ProgressCallback& progress) {
+StatusOr<TeacherTrainingReport> TrainTeacher(const TeacherTrainingOptions& o,
+                                             const ProgressCallback& progress) {
   try {
     Candidate c;
     c.architecture = o.architecture;
     KDNAS_RETURN_IF_ERROR(ValidateCandidate(c, "teacher"));
-    if (o.out_path.empty()) return InvalidArgument("--out: the TorchScript file to write is required");
-    if (o.steps <= 0) return InvalidArgument("--steps: must be > 0, got " + std::to_string(o.steps));
+    if (o.out_path.empty())
+      return InvalidArgument("--out: the TorchScript file to write is required");
+    if (o.steps <= 0)
+      return InvalidArgument("--steps: must be > 0, got " + std::to_string(o.steps));
     if (o.threads > 0) torch::set_num_threads(o.threads);
     CorpusOptions corpus_options;
     corpus_options.tokenizer_kind = o.tokenizer_kind;
@@ -26,7 +29,8 @@ StatusOr<TeacherTrainingReport> TrainTeacher(const TeacherTrainingOptions& o, co
     torch::manual_seed(o.seed);
     GptConfig config{o.architecture, Compression{}, corpus.tokenizer().vocab_size(), false};
     Gpt model(config);
-    Batch eval = MakeBatch(corpus.val_tokens(), EvalStarts(corpus.val_tokens().numel(), C, o.eval_tokens), C);
+    Batch eval = MakeBatch(corpus.val_tokens(),
+                           EvalStarts(corpus.val_tokens().numel(), C, o.eval_tokens), C);
     LogitsFn fn = [&](const torch::Tensor& x) { return model->forward(x); };
     TrainOptions t;
     t.steps = o.steps;
@@ -36,9 +40,12 @@ StatusOr<TeacherTrainingReport> TrainTeacher(const TeacherTrainingOptions& o, co
     t.data_seed = o.seed;
     t.progress_every_steps = std::max<int64_t>(1, o.steps / 20);
     t.report_steps = {o.steps / 4, o.steps / 2, 3 * o.steps / 4};
-    KDNAS_ASSIGN_OR_RETURN(TrainResult r, Train(*model, corpus, nullptr, Compression{}, t,
-                                                [&] { return ValidationLoss(fn, eval.x, eval.y); }, progress));
-    if (r.stopped) return Cancelled("teacher training stopped at step " + std::to_string(r.steps_run));
+    KDNAS_ASSIGN_OR_RETURN(TrainResult r,
+                           Train(
+                               *model, corpus, nullptr, Compression{}, t,
+                               [&] { return ValidationLoss(fn, eval.x, eval.y); }, progress));
+    if (r.stopped)
+      return Cancelled("teacher training stopped at step " + std::to_string(r.steps_run));
     TeacherTrainingReport report;
     report.val_loss = ValidationLoss(fn, eval.x, eval.y);
     report.train_loss = r.train_loss;

@@ -36,6 +36,7 @@ struct TeacherTrainingReport {
   int vocab_size = 0;
 };
 
-StatusOr<TeacherTrainingReport> TrainTeacher(const TeacherTrainingOptions& options, const ProgressCallback& progress);
+StatusOr<TeacherTrainingReport> TrainTeacher(const TeacherTrainingOptions& options,
+                                             const ProgressCallback& progress);
 
 }  // namespace kdnas

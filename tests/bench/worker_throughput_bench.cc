@@ -6,14 +6,14 @@
 // meet the same background load. Prints one JSON object on stdout.
 #include <sys/resource.h>
 #include <sys/wait.h>
-#include <unistd.h>
 #include <torch/torch.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -60,7 +60,8 @@ std::vector<Student> Students() {
 void WriteRaw(const std::string& path, const torch::Tensor& t) {
   auto c = t.contiguous();
   std::ofstream out(path, std::ios::binary);
-  out.write(static_cast<const char*>(c.data_ptr()), static_cast<std::streamsize>(c.numel() * c.element_size()));
+  out.write(static_cast<const char*>(c.data_ptr()),
+            static_cast<std::streamsize>(c.numel() * c.element_size()));
 }
 
 template <typename T>
@@ -209,8 +210,9 @@ int Main(int argc, char** argv) {
       return 1;
     }
     std::ostringstream setup;
-    setup << "setup {\"dir\": \"" << out_dir << "\", \"teacher\": \"" << teacher_path << "\", \"threads\": "
-          << threads << ", \"batch\": " << batch << ", \"context\": " << C << ", \"steps\": " << steps << "}";
+    setup << "setup {\"dir\": \"" << out_dir << "\", \"teacher\": \"" << teacher_path
+          << "\", \"threads\": " << threads << ", \"batch\": " << batch << ", \"context\": " << C
+          << ", \"steps\": " << steps << "}";
     if (peer.Call(setup.str()).find("\"ok\"") == std::string::npos) {
       std::fprintf(stderr, "the PyTorch peer failed to set up\n");
       return 1;
@@ -232,8 +234,8 @@ int Main(int argc, char** argv) {
     spec << "{\"name\": \"" << st.name << "\", \"category\": \"" << st.category
          << "\", \"layers\": " << st.arch.num_layers << ", \"d_model\": " << st.arch.d_model
          << ", \"heads\": " << st.arch.num_heads << ", \"d_ff\": " << st.arch.d_ff
-         << ", \"temperature\": " << st.temperature << ", \"alpha\": " << st.alpha << ", \"init\": \"" << init
-         << "\"";
+         << ", \"temperature\": " << st.temperature << ", \"alpha\": " << st.alpha
+         << ", \"init\": \"" << init << "\"";
     if (with_peer && peer.Call("student " + spec.str() + "}").find("\"ok\"") == std::string::npos) {
       std::fprintf(stderr, "the PyTorch peer failed on %s\n", st.name.c_str());
       return 1;
@@ -259,10 +261,11 @@ int Main(int argc, char** argv) {
     t.data_seed = data_seed;
     t.progress_every_steps = chunk;
     TeacherSource teacher{&job->cache(), teacher_fn};
-    auto r = Train(*model, job->corpus(), &teacher, Compression{}, t, nullptr, [&](const TrainingProgress& p) {
-      run_peer(p.step);
-      return true;
-    });
+    auto r = Train(*model, job->corpus(), &teacher, Compression{}, t, nullptr,
+                   [&](const TrainingProgress& p) {
+                     run_peer(p.step);
+                     return true;
+                   });
     if (!r.ok()) {
       std::fprintf(stderr, "%s\n", r.status().ToString().c_str());
       return 1;
@@ -281,26 +284,29 @@ int Main(int argc, char** argv) {
     c.architecture = st.arch;
     const CostEstimate cost = EstimateCost(c, {job->corpus().tokenizer().vocab_size(), 0});
     const double tokens = static_cast<double>(steps * batch * C);
-    std::fprintf(stderr, "%-16s kdnas %7.0f tok/s  val %.4f   torch %7.0f tok/s  val %.4f\n", st.name.c_str(),
-                 tokens / kdnas_seconds, val, tokens / torch_seconds, torch_val);
+    std::fprintf(stderr, "%-16s kdnas %7.0f tok/s  val %.4f   torch %7.0f tok/s  val %.4f\n",
+                 st.name.c_str(), tokens / kdnas_seconds, val, tokens / torch_seconds, torch_val);
     students << (index ? ",\n" : "") << "  " << spec.str() << ", \"tokens\": " << steps * batch * C
-             << ", \"kdnas_seconds\": " << kdnas_seconds << ", \"kdnas_median_step_seconds\": "
-             << Median(r->step_seconds) << ", \"kdnas_val_loss\": " << val << ", \"torch_seconds\": " << torch_seconds
-             << ", \"torch_val_loss\": " << torch_val << ", \"train_flops_per_token\": " << cost.train_flops_per_token
-             << "}";
+             << ", \"kdnas_seconds\": " << kdnas_seconds
+             << ", \"kdnas_median_step_seconds\": " << Median(r->step_seconds)
+             << ", \"kdnas_val_loss\": " << val << ", \"torch_seconds\": " << torch_seconds
+             << ", \"torch_val_loss\": " << torch_val
+             << ", \"train_flops_per_token\": " << cost.train_flops_per_token << "}";
     ++index;
   }
   if (with_peer) peer_info = peer.Call("rss");
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   std::printf(
-      "{\"threads\": %d, \"batch\": %d, \"context\": %d, \"steps\": %lld, \"chunk\": %lld, \"peak_gflops\": %.3f, "
+      "{\"threads\": %d, \"batch\": %d, \"context\": %d, \"steps\": %lld, \"chunk\": %lld, "
+      "\"peak_gflops\": %.3f, "
       "\"blas\": \"%s\", \"torch\": \"%s\", \"cache_seconds\": %.4f, \"cache_bytes\": %lld, "
-      "\"cache_windows\": %lld, \"kdnas_peak_rss_mb\": %.1f, \"torch_peak_rss_mb\": %.1f,\n \"students\": [\n%s]}\n",
+      "\"cache_windows\": %lld, \"kdnas_peak_rss_mb\": %.1f, \"torch_peak_rss_mb\": %.1f,\n "
+      "\"students\": [\n%s]}\n",
       threads, batch, C, static_cast<long long>(steps), static_cast<long long>(chunk), peak,
-      LoadedBlasLibrary().c_str(), TORCH_VERSION, cache_seconds, static_cast<long long>(job->cache().bytes()),
-      static_cast<long long>(job->cache().entries()), ru.ru_maxrss / 1024.0, JsonNumber(peer_info, "peak_rss_mb"),
-      students.str().c_str());
+      LoadedBlasLibrary().c_str(), TORCH_VERSION, cache_seconds,
+      static_cast<long long>(job->cache().bytes()), static_cast<long long>(job->cache().entries()),
+      ru.ru_maxrss / 1024.0, JsonNumber(peer_info, "peak_rss_mb"), students.str().c_str());
   return 0;
 }
 

@@ -27,7 +27,13 @@ TEST(Tokenizer, SerializedFormMatchesTheDocument) {
   ASSERT_TRUE(t.ok());
   std::string s = t->Serialize();
   // u8 kind 0, u32 vocab 3, then (1,'a') (1,'b') (3, E2 82 AC).
-  const std::string expected("\x00\x03\x00\x00\x00\x01" "a" "\x01" "b" "\x03\xe2\x82\xac", 13);
+  const std::string expected(
+      "\x00\x03\x00\x00\x00\x01"
+      "a"
+      "\x01"
+      "b"
+      "\x03\xe2\x82\xac",
+      13);
   EXPECT_EQ(s, expected);
   EXPECT_EQ(t->serialized_bytes(), 5 + 2 + 2 + 4);
   auto back = Tokenizer::Deserialize(s);

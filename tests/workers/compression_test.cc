@@ -20,7 +20,8 @@ TEST(Quantize, SymmetricPerGroupWithFp16ScalesAndAShortLastGroup) {
     auto deq = Dequantize(qt, 32);
     // Each value is within half a step of its group's scale (plus fp16 scale rounding).
     auto scale = qt.scales.to(torch::kFloat);
-    auto step = torch::cat({scale.narrow(1, 0, 1).expand({5, 32}), scale.narrow(1, 1, 1).expand({5, 8})}, 1);
+    auto step = torch::cat(
+        {scale.narrow(1, 0, 1).expand({5, 32}), scale.narrow(1, 1, 1).expand({5, 8})}, 1);
     EXPECT_TRUE(((deq - w).abs() <= step * 0.5 + 1e-3 * w.abs().max()).all().item<bool>()) << bits;
     // The largest magnitude of a group maps to +-qmax.
     EXPECT_EQ(qt.q.narrow(1, 0, 32).abs().amax(1).min().item<int>(), qmax);
@@ -48,16 +49,19 @@ TEST(Quantize, FakeQuantizationPassesGradientsStraightThrough) {
 TEST(Pruning, MagnitudeMaskKeepsExactlyTheLargest) {
   auto w = torch::tensor({0.1f, -5.0f, 0.3f, 2.0f, -0.2f, 0.0f, 1.0f, 0.5f}).view({2, 4});
   auto mask = MagnitudeMask(w, 3);
-  EXPECT_TRUE(torch::equal(mask, torch::tensor({0.f, 1.f, 0.f, 1.f, 0.f, 0.f, 1.f, 0.f}).view({2, 4})));
+  EXPECT_TRUE(
+      torch::equal(mask, torch::tensor({0.f, 1.f, 0.f, 1.f, 0.f, 0.f, 1.f, 0.f}).view({2, 4})));
   // Exact count for a sparsity target (round half away from zero).
   torch::manual_seed(2);
   auto big = torch::randn({30, 50});
   for (double s : {0.0, 0.1, 0.333, 0.5, 0.9, 0.99}) {
-    EXPECT_EQ(MagnitudeMask(big, KeptCount(1500, s)).sum().item<int64_t>(), KeptCount(1500, s)) << s;
+    EXPECT_EQ(MagnitudeMask(big, KeptCount(1500, s)).sum().item<int64_t>(), KeptCount(1500, s))
+        << s;
   }
   // Ties are broken by position.
   auto ties = torch::ones({1, 6});
-  EXPECT_TRUE(torch::equal(MagnitudeMask(ties, 2), torch::tensor({1.f, 1.f, 0.f, 0.f, 0.f, 0.f}).view({1, 6})));
+  EXPECT_TRUE(torch::equal(MagnitudeMask(ties, 2),
+                           torch::tensor({1.f, 1.f, 0.f, 0.f, 0.f, 0.f}).view({1, 6})));
 }
 
 TEST(Pruning, NofMKeepsNLargestOfEveryM) {

@@ -23,14 +23,18 @@ TEST(Corpus, SplitsTheLastTenPercentForValidation) {
 
 TEST(Corpus, RejectsEmptyBinaryAndForeignSymbols) {
   EXPECT_EQ(Corpus::FromText("", nullptr).status().code(), StatusCode::kInvalidArgument);
-  auto binary = Corpus::FromText(std::string("\x7f" "ELF\0\0\x01", 7), nullptr);
+  auto binary = Corpus::FromText(std::string("\x7f"
+                                             "ELF\0\0\x01",
+                                             7),
+                                 nullptr);
   ASSERT_FALSE(binary.ok());
   EXPECT_NE(binary.status().message().find("binary"), std::string::npos);
   auto tok = Tokenizer::Build("abc", TokenizerKind::kChar);
   auto foreign = Corpus::FromText("abcabcxyz", &*tok);
   ASSERT_FALSE(foreign.ok());
   EXPECT_NE(foreign.status().message().find("vocabulary mismatch"), std::string::npos);
-  EXPECT_EQ(Corpus::FromFile("/nonexistent/file.txt", nullptr).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(Corpus::FromFile("/nonexistent/file.txt", nullptr).status().code(),
+            StatusCode::kNotFound);
   CorpusOptions bad;
   bad.validation_fraction = 0.9;
   EXPECT_FALSE(Corpus::FromText("abcdef", nullptr, bad).ok());

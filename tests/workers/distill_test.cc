@@ -34,7 +34,8 @@ TEST(DistillationLoss, MatchesItsDefinition) {
   auto pt = torch::softmax(t / T, -1).view({6, 7});
   auto ls = torch::log_softmax(s / T, -1).view({6, 7});
   const double want_kd = (pt * (pt.log() - ls)).sum().item<double>() / 6;
-  const double want_ce = torch::nn::functional::cross_entropy(s.view({6, 7}), y.view({6})).item<double>();
+  const double want_ce =
+      torch::nn::functional::cross_entropy(s.view({6, 7}), y.view({6})).item<double>();
   EXPECT_NEAR(kd, want_kd, 1e-5);
   EXPECT_NEAR(ce, want_ce, 1e-5);
   EXPECT_NEAR(loss.item<double>(), alpha * T * T * want_kd + (1 - alpha) * want_ce, 1e-5);
@@ -123,11 +124,12 @@ TEST_F(TrainTest, LearnsAndReportsProgress) {
   std::vector<TrainingProgress> seen;
   TrainOptions o = Options();
   o.report_steps = {20};
-  auto r = Train(*model, *corpus_, nullptr, compression_, o, [] { return 1.5; },
-                 [&](const TrainingProgress& p) {
-                   seen.push_back(p);
-                   return true;
-                 });
+  auto r = Train(
+      *model, *corpus_, nullptr, compression_, o, [] { return 1.5; },
+      [&](const TrainingProgress& p) {
+        seen.push_back(p);
+        return true;
+      });
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->steps_run, 40);
   EXPECT_FALSE(r->stopped);
@@ -189,12 +191,14 @@ TEST_F(TrainTest, StopAndResumeFromACheckpointEqualsOneRun) {
 TEST_F(TrainTest, RejectsZeroStepsAndMissingTeacher) {
   TrainOptions o = Options();
   o.steps = 0;
-  EXPECT_EQ(Train(*NewModel(), *corpus_, nullptr, compression_, o, nullptr, nullptr).status().code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      Train(*NewModel(), *corpus_, nullptr, compression_, o, nullptr, nullptr).status().code(),
+      StatusCode::kInvalidArgument);
   o = Options();
   o.alpha = 0.5;
-  EXPECT_EQ(Train(*NewModel(), *corpus_, nullptr, compression_, o, nullptr, nullptr).status().code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      Train(*NewModel(), *corpus_, nullptr, compression_, o, nullptr, nullptr).status().code(),
+      StatusCode::kInvalidArgument);
 }
 
 }  // namespace

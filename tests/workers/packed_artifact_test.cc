@@ -8,8 +8,8 @@
 #include "search/cost_model.h"
 #include "search/rng.h"
 #include "search/search_space.h"
-#include "workers/candidate_json.h"
 #include "test_util.h"
+#include "workers/candidate_json.h"
 
 namespace kdnas {
 namespace {
@@ -30,17 +30,25 @@ Candidate RandomCandidate(Rng& rng) {
   a.tie_embeddings = rng.Bernoulli(0.3);
   if (rng.Bernoulli(0.3)) {
     for (int l = 0; l < a.num_layers; ++l)
-      a.layers.push_back({1 + static_cast<int>(rng.Below(a.num_heads)), 8 * (1 + static_cast<int>(rng.Below(16)))});
+      a.layers.push_back({1 + static_cast<int>(rng.Below(a.num_heads)),
+                          8 * (1 + static_cast<int>(rng.Below(16)))});
   }
   auto& q = c.compression;
   q.weight_bits = Pick<int>(rng, {16, 8, 6, 4, 3, 2});
   q.embedding_bits = Pick<int>(rng, {16, 8, 6, 4, 3, 2});
   q.group_size = Pick<int>(rng, {32, 64, 128, -1});
   switch (rng.Below(4)) {
-    case 0: break;
-    case 1: q.sparsity = rng.Uniform(0.0, 0.95); break;
-    case 2: q.sparsity_pattern = SparsityPattern::k2of4; break;
-    default: q.sparsity_pattern = SparsityPattern::k1of4; break;
+    case 0:
+      break;
+    case 1:
+      q.sparsity = rng.Uniform(0.0, 0.95);
+      break;
+    case 2:
+      q.sparsity_pattern = SparsityPattern::k2of4;
+      break;
+    default:
+      q.sparsity_pattern = SparsityPattern::k1of4;
+      break;
   }
   if (rng.Bernoulli(0.4)) q.low_rank_ratio = rng.Uniform(0.05, 1.0);
   return c;
@@ -88,8 +96,8 @@ TEST(PackedArtifact, SizeEqualsTheCostModelToTheByteAndDecodesToTheDeployedWeigh
       const auto& t = art->tensors[i];
       ASSERT_EQ(t.name, weights[i].name);
       auto want = weights[i].param->detach().reshape({t.rows, t.cols});
-      ASSERT_TRUE(torch::equal(t.values, want)) << t.name << " max diff "
-                                                << (t.values - want).abs().max().item<float>();
+      ASSERT_TRUE(torch::equal(t.values, want))
+          << t.name << " max diff " << (t.values - want).abs().max().item<float>();
       if (t.sparse_encoding != 0) {
         ASSERT_TRUE(torch::equal(t.mask, weights[i].mask->reshape({t.rows, t.cols}))) << t.name;
       }
@@ -114,7 +122,8 @@ TEST(PackedArtifact, ReaderRejectsCorruptFiles) {
   ASSERT_TRUE(WritePackedArtifact(*model, c, *tok, dir + "/a.kdna").ok());
   std::string bytes = testing::ReadFile(dir + "/a.kdna");
   ASSERT_TRUE(ParsePackedArtifact(bytes).ok());
-  EXPECT_EQ(ParsePackedArtifact(bytes.substr(0, bytes.size() - 1)).status().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(ParsePackedArtifact(bytes.substr(0, bytes.size() - 1)).status().code(),
+            StatusCode::kDataLoss);
   EXPECT_EQ(ParsePackedArtifact(bytes + "x").status().code(), StatusCode::kDataLoss);
   std::string magic = bytes;
   magic[0] = 'X';

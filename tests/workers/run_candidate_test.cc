@@ -105,7 +105,8 @@ TEST_F(RunCandidateTest, WritesConsistentArtifactsOfThePredictedSize) {
   EXPECT_EQ(r->params, cost.params);
   EXPECT_EQ(r->nonzero_params, cost.nonzero_params);
   const std::string metrics = testing::ReadFile(r->metrics_path);
-  EXPECT_NE(metrics.find("\"size_bytes\": " + std::to_string(cost.size_bytes)), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("\"size_bytes\": " + std::to_string(cost.size_bytes)), std::string::npos)
+      << metrics;
 
   // The TorchScript student holds exactly the packed artifact's weights.
   auto packed = ReadPackedArtifact(r->packed_path);
@@ -155,7 +156,8 @@ TEST_F(RunCandidateTest, StopsAtAStepAndResumesFromTheCheckpoint) {
 
 TEST_F(RunCandidateTest, CommandRunsEndToEndAndGenerates) {
   const std::string out = dir_ + "/cmd";
-  testing::WriteFile(dir_ + "/c.json", R"({"architecture": {"num_layers": 1, "d_model": 32, "num_heads": 2,
+  testing::WriteFile(dir_ + "/c.json",
+                     R"({"architecture": {"num_layers": 1, "d_model": 32, "num_heads": 2,
       "context_length": 32}, "compression": {"weight_bits": 8}})");
   auto r = Worker("run-candidate --quiet --candidate " + dir_ + "/c.json --teacher " + dir_ +
                       "/teacher.pt --out " + out + " --steps 20 --eval-tokens 1024 --threads 1",
@@ -173,29 +175,39 @@ TEST_F(RunCandidateTest, CommandRunsEndToEndAndGenerates) {
 TEST_F(RunCandidateTest, BadInputGetsOneClearLineAndLeavesNothingBehind) {
   const std::string out = dir_ + "/bad";
   const std::string teacher = dir_ + "/teacher.pt";
-  testing::WriteFile(dir_ + "/good.json", R"({"architecture": {"num_layers": 1, "d_model": 32, "num_heads": 2,
+  testing::WriteFile(dir_ + "/good.json",
+                     R"({"architecture": {"num_layers": 1, "d_model": 32, "num_heads": 2,
       "context_length": 32}})");
   testing::WriteFile(dir_ + "/bits.json", R"({"compression": {"weight_bits": 5}})");
   testing::WriteFile(dir_ + "/broken.json", R"({"architecture": {"num_layers": )");
-  testing::WriteFile(dir_ + "/long.json", R"({"architecture": {"num_layers": 1, "d_model": 32, "num_heads": 2,
+  testing::WriteFile(dir_ + "/long.json",
+                     R"({"architecture": {"num_layers": 1, "d_model": 32, "num_heads": 2,
       "context_length": 64}})");
   testing::WriteFile(dir_ + "/corrupt.pt", "not a teacher");
-  testing::WriteFile(dir_ + "/foreign.txt", std::string(2000, 'a') + "日本語のテキスト" + std::string(2000, 'b'));
+  testing::WriteFile(dir_ + "/foreign.txt",
+                     std::string(2000, 'a') + "日本語のテキスト" + std::string(2000, 'b'));
   testing::WriteFile(dir_ + "/empty.txt", "");
   const std::string base = " --quiet --no-latency --steps 5 --out " + out;
   struct Case {
     std::string args, expect;
   } cases[] = {
-      {"--candidate " + dir_ + "/bits.json --teacher " + teacher, "candidate.compression.weight_bits"},
+      {"--candidate " + dir_ + "/bits.json --teacher " + teacher,
+       "candidate.compression.weight_bits"},
       {"--candidate " + dir_ + "/broken.json --teacher " + teacher, "candidate: not valid JSON"},
       {"--candidate " + dir_ + "/missing.json --teacher " + teacher, "cannot open"},
-      {"--candidate " + dir_ + "/good.json --teacher " + teacher + " --steps 0", "train_steps: must be > 0"},
-      {"--candidate " + dir_ + "/good.json --teacher " + dir_ + "/missing.pt", "teacher: cannot open"},
-      {"--candidate " + dir_ + "/good.json --teacher " + dir_ + "/corrupt.pt", "not a loadable TorchScript file"},
-      {"--candidate " + dir_ + "/good.json --teacher " + teacher + " --data " + dir_ + "/foreign.txt",
+      {"--candidate " + dir_ + "/good.json --teacher " + teacher + " --steps 0",
+       "train_steps: must be > 0"},
+      {"--candidate " + dir_ + "/good.json --teacher " + dir_ + "/missing.pt",
+       "teacher: cannot open"},
+      {"--candidate " + dir_ + "/good.json --teacher " + dir_ + "/corrupt.pt",
+       "not a loadable TorchScript file"},
+      {"--candidate " + dir_ + "/good.json --teacher " + teacher + " --data " + dir_ +
+           "/foreign.txt",
        "vocabulary mismatch"},
-      {"--candidate " + dir_ + "/good.json --teacher " + teacher + " --data " + dir_ + "/empty.txt", "is empty"},
-      {"--candidate " + dir_ + "/long.json --teacher " + teacher, "exceeds the teacher's context length 32"},
+      {"--candidate " + dir_ + "/good.json --teacher " + teacher + " --data " + dir_ + "/empty.txt",
+       "is empty"},
+      {"--candidate " + dir_ + "/long.json --teacher " + teacher,
+       "exceeds the teacher's context length 32"},
       {"--candidate " + dir_ + "/good.json --teacher " + teacher + " --steps=abc", "--steps"},
   };
   for (const auto& c : cases) {

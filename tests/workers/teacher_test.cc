@@ -47,7 +47,8 @@ class TeacherTest : public ::testing::Test {
   std::string Trace(const std::string& name, int V, bool embed_tokenizer, bool flat = false) {
     std::string path = dir_ + "/" + name;
     auto r = testing::RunPython(kTrace, path + " 10 " + std::to_string(V) + " " +
-                                            (embed_tokenizer ? tok_path_ : std::string("-")) + (flat ? " 1" : " 0"));
+                                            (embed_tokenizer ? tok_path_ : std::string("-")) +
+                                            (flat ? " 1" : " 0"));
     EXPECT_EQ(r.exit_code, 0) << r.output;
     return path;
   }
@@ -65,7 +66,8 @@ TEST_F(TeacherTest, LoadsAPythonTracedModuleWithATokenizerFile) {
   auto idx = torch::arange(24, torch::kInt64).remainder(10).view({2, 12});
   auto logits = t->Logits(idx);
   ASSERT_TRUE(logits.ok());
-  auto want = torch::from_file(path + ".logits", false, 2 * 12 * 10, torch::kFloat).view({2, 12, 10});
+  auto want =
+      torch::from_file(path + ".logits", false, 2 * 12 * 10, torch::kFloat).view({2, 12, 10});
   EXPECT_LT((*logits - want).abs().max().item<float>(), 1e-5);
 }
 

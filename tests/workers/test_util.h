@@ -14,7 +14,8 @@
 namespace kdnas::testing {
 
 inline std::string MakeTempDir(const std::string& tag) {
-  std::string pattern = (std::filesystem::temp_directory_path() / ("kdnas-" + tag + "-XXXXXX")).string();
+  std::string pattern =
+      (std::filesystem::temp_directory_path() / ("kdnas-" + tag + "-XXXXXX")).string();
   char* dir = mkdtemp(pattern.data());
   return dir ? std::string(dir) : std::string();
 }
@@ -35,7 +36,8 @@ inline std::string ReadFile(const std::string& path) {
 inline void WriteRaw(const std::string& path, const torch::Tensor& t) {
   auto c = t.contiguous();
   std::ofstream out(path, std::ios::binary);
-  out.write(static_cast<const char*>(c.data_ptr()), static_cast<std::streamsize>(c.numel() * c.element_size()));
+  out.write(static_cast<const char*>(c.data_ptr()),
+            static_cast<std::streamsize>(c.numel() * c.element_size()));
 }
 
 struct PythonResult {

@@ -24,7 +24,9 @@ Candidate SmallCandidate() {
   return c;
 }
 
-Tokenizer SmallTokenizer() { return *Tokenizer::Build("abcdefghijklmnopqrstuvwxyz .,\n", TokenizerKind::kChar); }
+Tokenizer SmallTokenizer() {
+  return *Tokenizer::Build("abcdefghijklmnopqrstuvwxyz .,\n", TokenizerKind::kChar);
+}
 
 // Exports `model`, loads it with torch.jit.load in python3-torch and checks the
 // logits of a random batch against the C++ forward.
