@@ -3,20 +3,6 @@
 namespace kdnas {
 namespace {
 
-Architecture ArchitectureFromProto(const v1::Architecture& p) {
-  Architecture a;
-  a.num_layers = p.num_layers() ? p.num_layers() : 4;
-  a.d_model = p.d_model() ? p.d_model() : 128;
-  a.num_heads = p.num_heads() ? p.num_heads() : 4;
-  a.d_ff = p.d_ff() ? p.d_ff() : 4 * a.d_model;
-  a.context_length = p.context_length() ? p.context_length() : 64;
-  a.tie_embeddings = p.tie_embeddings();
-  for (const auto& l : p.layers()) {
-    a.layers.push_back({l.num_heads() ? l.num_heads() : a.num_heads, l.d_ff() ? l.d_ff() : a.d_ff});
-  }
-  return a;
-}
-
 ParameterConfig ParameterFromProto(const v1::Parameter& p) {
   ParameterConfig c;
   c.name = p.name();
@@ -46,6 +32,36 @@ ParameterConfig ParameterFromProto(const v1::Parameter& p) {
 
 }  // namespace
 
+Architecture ArchitectureFromProto(const v1::Architecture& p) {
+  Architecture a;
+  a.num_layers = p.num_layers() ? p.num_layers() : 4;
+  a.d_model = p.d_model() ? p.d_model() : 128;
+  a.num_heads = p.num_heads() ? p.num_heads() : 4;
+  a.d_ff = p.d_ff() ? p.d_ff() : 4 * a.d_model;
+  a.context_length = p.context_length() ? p.context_length() : 64;
+  a.tie_embeddings = p.tie_embeddings();
+  for (const auto& l : p.layers()) {
+    a.layers.push_back({l.num_heads() ? l.num_heads() : a.num_heads, l.d_ff() ? l.d_ff() : a.d_ff});
+  }
+  return a;
+}
+
+v1::Architecture ArchitectureToProto(const Architecture& a) {
+  v1::Architecture p;
+  p.set_num_layers(a.num_layers);
+  p.set_d_model(a.d_model);
+  p.set_num_heads(a.num_heads);
+  p.set_d_ff(a.d_ff);
+  p.set_context_length(a.context_length);
+  p.set_tie_embeddings(a.tie_embeddings);
+  for (const auto& l : a.layers) {
+    auto* e = p.add_layers();
+    e->set_num_heads(l.num_heads);
+    e->set_d_ff(l.d_ff);
+  }
+  return p;
+}
+
 Candidate CandidateFromProto(const v1::Candidate& p) {
   Candidate c;
   c.architecture = ArchitectureFromProto(p.architecture());
@@ -65,18 +81,7 @@ Candidate CandidateFromProto(const v1::Candidate& p) {
 
 v1::Candidate CandidateToProto(const Candidate& c) {
   v1::Candidate p;
-  auto* a = p.mutable_architecture();
-  a->set_num_layers(c.architecture.num_layers);
-  a->set_d_model(c.architecture.d_model);
-  a->set_num_heads(c.architecture.num_heads);
-  a->set_d_ff(c.architecture.d_ff);
-  a->set_context_length(c.architecture.context_length);
-  a->set_tie_embeddings(c.architecture.tie_embeddings);
-  for (const auto& l : c.architecture.layers) {
-    auto* e = a->add_layers();
-    e->set_num_heads(l.num_heads);
-    e->set_d_ff(l.d_ff);
-  }
+  *p.mutable_architecture() = ArchitectureToProto(c.architecture);
   auto* q = p.mutable_compression();
   q->set_weight_bits(c.compression.weight_bits);
   q->set_group_size(c.compression.group_size);

@@ -7,14 +7,11 @@
 #include <string>
 
 #include "kdnas/v1/candidate.pb.h"
+#include "proto/api_convert.h"
 #include "search/candidate.h"
 #include "search/status.h"
 
 namespace kdnas {
-
-// Applies the proto's "0 means default" rules.
-Candidate CandidateFromProto(const v1::Candidate& proto);
-v1::Candidate CandidateToProto(const Candidate& candidate);
 
 // Parses, applies defaults and validates (ValidateCandidate). Errors are
 // INVALID_ARGUMENT naming the field path ("candidate.compression.weight_bits: ...").

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <thread>
 
+#include "proto/client_channel.h"
 #include "search/sha256.h"
 
 namespace kdnas {
@@ -52,30 +53,6 @@ const char* kPackedFile = "student.kdna";
 const char* kTorchScriptFile = "student.pt";
 
 }  // namespace
-
-StatusOr<std::shared_ptr<grpc::Channel>> MakeControllerChannel(const std::string& address, const std::string& tls_ca,
-                                                               const std::string& tls_cert,
-                                                               const std::string& tls_key) {
-  std::shared_ptr<grpc::ChannelCredentials> creds;
-  if (!tls_ca.empty() || !tls_cert.empty()) {
-    grpc::SslCredentialsOptions ssl;
-    if (!tls_ca.empty()) {
-      KDNAS_ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadFile(tls_ca));
-    }
-    if (!tls_cert.empty()) {
-      KDNAS_ASSIGN_OR_RETURN(ssl.pem_cert_chain, ReadFile(tls_cert));
-      KDNAS_ASSIGN_OR_RETURN(ssl.pem_private_key, ReadFile(tls_key));
-    }
-    creds = grpc::SslCredentials(ssl);
-  } else {
-    creds = grpc::InsecureChannelCredentials();
-  }
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(64 << 20);
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
-  return grpc::CreateCustomChannel(address, creds, args);
-}
 
 // ------------------------------------------------------------------ Context
 

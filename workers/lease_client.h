@@ -69,9 +69,4 @@ class LeaseClient {
   std::mutex fetch_mu_;
 };
 
-// A channel to a controller, with TLS when ca/cert files are given.
-StatusOr<std::shared_ptr<grpc::Channel>> MakeControllerChannel(const std::string& address, const std::string& tls_ca,
-                                                               const std::string& tls_cert,
-                                                               const std::string& tls_key);
-
 }  // namespace kdnas

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "proto/client_channel.h"
 #include "server/grpc_status.h"
 
 namespace kdnas::cli {
@@ -15,14 +16,6 @@ namespace {
 std::string EnvOr(const char* name, const std::string& fallback) {
   const char* v = std::getenv(name);
   return v != nullptr && *v != '\0' ? std::string(v) : fallback;
-}
-
-StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFound(path + ": cannot open file");
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 }  // namespace
@@ -43,23 +36,7 @@ void CliContext::AddFlags(FlagSet* flags) {
 }
 
 StatusOr<std::shared_ptr<grpc::Channel>> CliContext::Connect() const {
-  std::shared_ptr<grpc::ChannelCredentials> creds;
-  if (!tls_ca.empty() || !tls_cert.empty()) {
-    grpc::SslCredentialsOptions ssl;
-    if (!tls_ca.empty()) {
-      KDNAS_ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadFile(tls_ca));
-    }
-    if (!tls_cert.empty()) {
-      KDNAS_ASSIGN_OR_RETURN(ssl.pem_cert_chain, ReadFile(tls_cert));
-      KDNAS_ASSIGN_OR_RETURN(ssl.pem_private_key, ReadFile(tls_key));
-    }
-    creds = grpc::SslCredentials(ssl);
-  } else {
-    creds = grpc::InsecureChannelCredentials();
-  }
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(64 << 20);
-  auto channel = grpc::CreateCustomChannel(address, creds, args);
+  KDNAS_ASSIGN_OR_RETURN(auto channel, MakeControllerChannel(address, tls_ca, tls_cert, tls_key));
   auto deadline = std::chrono::system_clock::now() + std::chrono::milliseconds(std::min(timeout_ms, 5000));
   if (!channel->WaitForConnected(deadline)) {
     return Unavailable("cannot reach the controller at " + address +
