@@ -202,104 +202,53 @@ void FileReadReactor::OnWriteDone(bool ok) {
 
 UploadBlobReactor::UploadBlobReactor(JobManager* manager, BlobStore* blobs, v1::Blob* response, const Status& allowed,
                                      RpcTimer timer)
-    : manager_(manager), blobs_(blobs), response_(response), timer_(timer) {
-  if (!allowed.ok()) {
-    Fail(allowed);
-    return;
-  }
-  StartRead(&request_);
+    : UploadReactor("UploadBlob", blobs, response, timer), manager_(manager) {
+  Begin(allowed);
 }
 
-void UploadBlobReactor::Fail(const Status& status) {
-  grpc::Status s = ToGrpcStatus(status);
-  timer_.Done(s.error_code());
-  Finish(s);
+void UploadBlobReactor::OnMetadata() {
+  if (metadata_.filename().size() > 256) return Fail(InvalidArgument("metadata.filename: at most 256 characters"));
+  Accept("blobs");
 }
 
-void UploadBlobReactor::OnReadDone(bool ok) {
-  if (!ok) {  // the client is done sending
-    if (!upload_) return Fail(InvalidArgument("UploadBlob: the first message must carry metadata"));
-    auto name = upload_->Finish();
-    if (!name.ok()) return Fail(name.status());
-    v1::Blob blob;
-    blob.set_name(*name);
-    blob.set_kind(metadata_.kind());
-    blob.set_filename(metadata_.filename());
-    blob.set_size_bytes(metadata_.size_bytes());
-    blob.set_sha256(metadata_.sha256());
-    manager_->RecordBlob(blob, [this](StatusOr<v1::Blob> recorded) {
-      if (!recorded.ok()) return Fail(recorded.status());
-      *response_ = *recorded;
-      timer_.Done(grpc::StatusCode::OK);
-      Finish(grpc::Status::OK);
-    });
-    return;
-  }
-  if (!upload_) {
-    if (!request_.has_metadata()) return Fail(InvalidArgument("UploadBlob: the first message must carry metadata"));
-    metadata_ = request_.metadata();
-    if (metadata_.filename().size() > 256) return Fail(InvalidArgument("metadata.filename: at most 256 characters"));
-    auto upload = blobs_->StartUpload("blobs", metadata_.sha256(), metadata_.size_bytes());
-    if (!upload.ok()) return Fail(upload.status());
-    upload_ = std::move(*upload);
-  } else {
-    if (!request_.has_chunk()) return Fail(InvalidArgument("UploadBlob: only the first message carries metadata"));
-    if (Status s = upload_->Write(request_.chunk()); !s.ok()) return Fail(s);
-  }
-  StartRead(&request_);
+void UploadBlobReactor::OnStored(const std::string& name) {
+  v1::Blob blob;
+  blob.set_name(name);
+  blob.set_kind(metadata_.kind());
+  blob.set_filename(metadata_.filename());
+  blob.set_size_bytes(metadata_.size_bytes());
+  blob.set_sha256(metadata_.sha256());
+  manager_->RecordBlob(blob, [this](StatusOr<v1::Blob> recorded) {
+    if (!recorded.ok()) return Fail(recorded.status());
+    Succeed(*recorded);
+  });
 }
 
 UploadArtifactReactor::UploadArtifactReactor(JobManager* manager, BlobStore* blobs, v1::Artifact* response,
                                              const Status& allowed, RpcTimer timer)
-    : manager_(manager), blobs_(blobs), response_(response), timer_(timer) {
-  if (!allowed.ok()) {
-    Fail(allowed);
-    return;
-  }
-  StartRead(&request_);
+    : UploadReactor("UploadArtifact", blobs, response, timer), manager_(manager) {
+  Begin(allowed);
 }
 
-void UploadArtifactReactor::Fail(const Status& status) {
-  grpc::Status s = ToGrpcStatus(status);
-  timer_.Done(s.error_code());
-  Finish(s);
+void UploadArtifactReactor::OnMetadata() {
+  if (metadata_.kind() == v1::ARTIFACT_KIND_UNSPECIFIED) return Fail(InvalidArgument("metadata.kind: required"));
+  // Only the holder of a live lease may upload.
+  manager_->CheckLease(metadata_.lease_token(), [this](StatusOr<bool> live) {
+    if (!live.ok()) return Fail(live.status());
+    Accept("artifacts");
+  });
 }
 
-void UploadArtifactReactor::OnReadDone(bool ok) {
-  if (!ok) {
-    if (!upload_) return Fail(InvalidArgument("UploadArtifact: the first message must carry metadata"));
-    auto name = upload_->Finish();
-    if (!name.ok()) return Fail(name.status());
-    v1::Artifact artifact;
-    artifact.set_name(*name);
-    artifact.set_kind(metadata_.kind());
-    artifact.set_size_bytes(metadata_.size_bytes());
-    artifact.set_sha256(metadata_.sha256());
-    manager_->RecordArtifact(metadata_.lease_token(), artifact, [this](StatusOr<v1::Artifact> recorded) {
-      if (!recorded.ok()) return Fail(recorded.status());
-      *response_ = *recorded;
-      timer_.Done(grpc::StatusCode::OK);
-      Finish(grpc::Status::OK);
-    });
-    return;
-  }
-  if (!upload_) {
-    if (!request_.has_metadata()) return Fail(InvalidArgument("UploadArtifact: the first message must carry metadata"));
-    metadata_ = request_.metadata();
-    if (metadata_.kind() == v1::ARTIFACT_KIND_UNSPECIFIED) return Fail(InvalidArgument("metadata.kind: required"));
-    // Only the holder of a live lease may upload.
-    manager_->CheckLease(metadata_.lease_token(), [this](StatusOr<bool> live) {
-      if (!live.ok()) return Fail(live.status());
-      auto upload = blobs_->StartUpload("artifacts", metadata_.sha256(), metadata_.size_bytes());
-      if (!upload.ok()) return Fail(upload.status());
-      upload_ = std::move(*upload);
-      StartRead(&request_);
-    });
-    return;
-  }
-  if (!request_.has_chunk()) return Fail(InvalidArgument("UploadArtifact: only the first message carries metadata"));
-  if (Status s = upload_->Write(request_.chunk()); !s.ok()) return Fail(s);
-  StartRead(&request_);
+void UploadArtifactReactor::OnStored(const std::string& name) {
+  v1::Artifact artifact;
+  artifact.set_name(name);
+  artifact.set_kind(metadata_.kind());
+  artifact.set_size_bytes(metadata_.size_bytes());
+  artifact.set_sha256(metadata_.sha256());
+  manager_->RecordArtifact(metadata_.lease_token(), artifact, [this](StatusOr<v1::Artifact> recorded) {
+    if (!recorded.ok()) return Fail(recorded.status());
+    Succeed(*recorded);
+  });
 }
 
 }  // namespace kdnas

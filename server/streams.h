@@ -72,41 +72,94 @@ class FileReadReactor : public grpc::ServerWriteReactor<v1::DataChunk> {
   RpcTimer timer_;
 };
 
-// UploadBlob: metadata, then chunks; the blob is recorded once verified.
-class UploadBlobReactor : public grpc::ServerReadReactor<v1::UploadBlobRequest> {
+// The shared half of UploadBlob and UploadArtifact: the first message
+// carries metadata, the rest data; the file is verified (size, sha256) and
+// stored content-addressed, then recorded. Subclasses check the metadata and
+// record the result.
+template <typename Request, typename Response>
+class UploadReactor : public grpc::ServerReadReactor<Request> {
  public:
-  UploadBlobReactor(JobManager* manager, BlobStore* blobs, v1::Blob* response, const Status& allowed, RpcTimer timer);
-  void OnReadDone(bool ok) override;
+  using Metadata = typename Request::Metadata;
   void OnDone() override { delete this; }
 
+ protected:
+  UploadReactor(const char* rpc, BlobStore* blobs, Response* response, RpcTimer timer)
+      : rpc_(rpc), blobs_(blobs), response_(response), timer_(timer) {}
+  // Starts reading, or fails at once when the caller is not allowed.
+  void Begin(const Status& allowed) {
+    if (!allowed.ok()) return Fail(allowed);
+    this->StartRead(&request_);
+  }
+  // The metadata arrived: call Accept or Fail (possibly later, from a callback).
+  virtual void OnMetadata() = 0;
+  // The data is stored as `name`: call Succeed or Fail.
+  virtual void OnStored(const std::string& name) = 0;
+  void Accept(const char* collection) {
+    auto upload = blobs_->StartUpload(collection, metadata_.sha256(), metadata_.size_bytes());
+    if (!upload.ok()) return Fail(upload.status());
+    upload_ = std::move(*upload);
+    this->StartRead(&request_);
+  }
+  void Succeed(Response response) {
+    *response_ = std::move(response);
+    timer_.Done(grpc::StatusCode::OK);
+    this->Finish(grpc::Status::OK);
+  }
+  void Fail(const Status& status) {
+    grpc::Status s = ToGrpcStatus(status);
+    timer_.Done(s.error_code());
+    this->Finish(s);
+  }
+  Metadata metadata_;
+
  private:
-  void Fail(const Status& status);
-  JobManager* manager_;
+  void OnReadDone(bool ok) override {
+    const std::string rpc = rpc_;
+    if (!ok) {  // the client is done sending
+      if (!upload_) return Fail(InvalidArgument(rpc + ": the first message must carry metadata"));
+      auto name = upload_->Finish();
+      if (!name.ok()) return Fail(name.status());
+      return OnStored(*name);
+    }
+    if (!upload_) {
+      if (!request_.has_metadata()) return Fail(InvalidArgument(rpc + ": the first message must carry metadata"));
+      metadata_ = request_.metadata();
+      return OnMetadata();
+    }
+    if (!request_.has_chunk()) return Fail(InvalidArgument(rpc + ": only the first message carries metadata"));
+    if (Status s = upload_->Write(request_.chunk()); !s.ok()) return Fail(s);
+    this->StartRead(&request_);
+  }
+
+  const char* rpc_;
   BlobStore* blobs_;
-  v1::Blob* response_;
+  Response* response_;
   RpcTimer timer_;
-  v1::UploadBlobRequest request_;
-  v1::UploadBlobRequest::Metadata metadata_;
+  Request request_;
   std::unique_ptr<BlobStore::Upload> upload_;
 };
 
-// UploadArtifact: like UploadBlob, for the holder of a live lease.
-class UploadArtifactReactor : public grpc::ServerReadReactor<v1::UploadArtifactRequest> {
+// UploadBlob: datasets and teachers from users.
+class UploadBlobReactor : public UploadReactor<v1::UploadBlobRequest, v1::Blob> {
+ public:
+  UploadBlobReactor(JobManager* manager, BlobStore* blobs, v1::Blob* response, const Status& allowed, RpcTimer timer);
+
+ private:
+  void OnMetadata() override;
+  void OnStored(const std::string& name) override;
+  JobManager* manager_;
+};
+
+// UploadArtifact: a student's files, from the holder of a live lease.
+class UploadArtifactReactor : public UploadReactor<v1::UploadArtifactRequest, v1::Artifact> {
  public:
   UploadArtifactReactor(JobManager* manager, BlobStore* blobs, v1::Artifact* response, const Status& allowed,
                         RpcTimer timer);
-  void OnReadDone(bool ok) override;
-  void OnDone() override { delete this; }
 
  private:
-  void Fail(const Status& status);
+  void OnMetadata() override;
+  void OnStored(const std::string& name) override;
   JobManager* manager_;
-  BlobStore* blobs_;
-  v1::Artifact* response_;
-  RpcTimer timer_;
-  v1::UploadArtifactRequest request_;
-  v1::UploadArtifactRequest::Metadata metadata_;
-  std::unique_ptr<BlobStore::Upload> upload_;
 };
 
 }  // namespace kdnas
