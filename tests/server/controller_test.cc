@@ -185,6 +185,57 @@ TEST_F(ControllerTest, RunsASearchEndToEnd) {
   EXPECT_EQ(explanation.predictor_kendall_tau().count("surrogate"), 1u);
 }
 
+TEST_F(ControllerTest, ASlowWatcherGetsAResyncNotUnboundedMemory) {
+  v1::Job job;
+  auto request = Job(600);
+  request.mutable_spec()->mutable_space()->mutable_parameters(0)->mutable_integer_range()->set_max(8);
+  auto* alpha = request.mutable_spec()->mutable_space()->add_parameters();  // room for 600 distinct candidates
+  alpha->set_name("alpha");
+  alpha->mutable_double_range()->set_max(1);
+  ASSERT_TRUE(stub_->SubmitJob(Call().get(), request, &job).ok());
+  v1::WatchJobRequest watch;
+  watch.set_name(job.name());
+  auto watch_call = Call();
+  watch_call->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
+  // A small receive window, so a client that does not read holds up the
+  // server's writes instead of buffering everything in its transport.
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 4096);
+  auto slow = v1::SearchService::NewStub(grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(), args));
+  auto reader = slow->WatchJob(watch_call.get(), watch);
+  v1::JobEvent first;
+  ASSERT_TRUE(reader->Read(&first));  // subscribed; now stop reading while the search runs
+  std::vector<std::thread> workers;
+  for (int i = 0; i < 4; ++i) {
+    workers.push_back(std::thread([this, i] {
+      LeaseClientOptions o;
+      o.controller = address_;
+      o.token = "worker-token-12";
+      o.worker_id = "fast" + std::to_string(i);
+      o.cache_dir = (dir_ / ("fast" + std::to_string(i))).string();
+      o.wait_ms = 200;
+      o.max_idle_polls = 5;
+      o.verbose = false;
+      auto client = LeaseClient::Create(o);
+      SyntheticExecutor executor({0, 0});
+      (void)(*client)->Run(executor);
+    }));
+  }
+  for (auto& w : workers) w.join();
+  v1::JobEvent event;
+  int64_t resyncs = 0, events = 1;
+  bool ended = false;
+  while (reader->Read(&event)) {
+    ++events;
+    resyncs += event.has_resync();
+    ended |= event.has_job_state_changed() && event.job_state_changed().state() == v1::JOB_STATE_SUCCEEDED;
+  }
+  EXPECT_TRUE(reader->Finish().ok());
+  EXPECT_TRUE(ended);
+  EXPECT_GE(resyncs, 1) << "the watcher fell " << events << " events behind without a resync";
+}
+
 TEST_F(ControllerTest, AuthenticatesAndAuthorizes) {
   v1::Job job;
   EXPECT_EQ(stub_->SubmitJob(Call("").get(), Job(2), &job).error_code(), grpc::StatusCode::UNAUTHENTICATED);

@@ -240,6 +240,18 @@ TEST(JobManager, BudgetEndsTheJob) {
   EXPECT_GT(frontier.hypervolume(), 0);
 }
 
+TEST(JobManager, LeasesAreFairAcrossJobs) {
+  Harness h(std::make_unique<MemoryStore>());
+  auto first = DemoJob(10), second = DemoJob(10);
+  second.set_request_id("req-2");
+  ASSERT_TRUE(Call<v1::Job>([&](auto cb) { h.m().SubmitJob(first, cb); }).ok());
+  ASSERT_TRUE(Call<v1::Job>([&](auto cb) { h.m().SubmitJob(second, cb); }).ok());
+  std::map<std::string, int> per_job;
+  for (int i = 0; i < 8; ++i) per_job[Lease(h, "w" + std::to_string(i))->work().job()]++;
+  EXPECT_EQ(per_job["jobs/1"], 4);
+  EXPECT_EQ(per_job["jobs/2"], 4);
+}
+
 TEST(JobManager, CancelStopsRunningTrials) {
   Harness h(std::make_unique<MemoryStore>());
   ASSERT_TRUE(Call<v1::Job>([&](auto cb) { h.m().SubmitJob(DemoJob(), cb); }).ok());
