@@ -206,7 +206,9 @@ class JobManager {
   // The search loop.
   bool JobWantsMoreTrials(const JobState& job) const;
   // Creates new PENDING trials for a job (and REJECTED ones met on the way).
-  bool ProposeTrials(JobState& job, int n, WriteBatch* batch);
+  // With leased_now, the caller leases them in the same batch, which then
+  // records them once, as RUNNING.
+  bool ProposeTrials(JobState& job, int n, bool leased_now, WriteBatch* batch);
   // A leasable trial, round-robin over running jobs, or nullptr.
   std::pair<JobState*, TrialState*> NextTrial(WriteBatch* batch);
   void ServeWaiters();

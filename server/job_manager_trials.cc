@@ -49,7 +49,7 @@ bool JobManager::JobWantsMoreTrials(const JobState& job) const {
   return b.max_worker_seconds() <= 0 || p.worker_seconds_used() < b.max_worker_seconds();
 }
 
-bool JobManager::ProposeTrials(JobState& job, int n, WriteBatch* batch) {
+bool JobManager::ProposeTrials(JobState& job, int n, bool leased_now, WriteBatch* batch) {
   std::vector<Proposal> rejected;
   std::vector<Proposal> proposals = job.search->Propose(n, &rejected);
   AddLog(job, SearchLogRecord::kPropose, n, batch);
@@ -69,6 +69,8 @@ bool JobManager::ProposeTrials(JobState& job, int n, WriteBatch* batch) {
     SetTrialState(job, t, state, state == v1::TRIAL_STATE_REJECTED ? p.reject_reason : "");
     if (state == v1::TRIAL_STATE_PENDING) job.pending.push_back(id);
     if (state == v1::TRIAL_STATE_REJECTED) to_evict_.push_back({job.id, id});
+    // A trial leased in the same batch is recorded once, as RUNNING.
+    if (state == v1::TRIAL_STATE_PENDING && leased_now) return;
     AddTrialRecord(job, t, batch);
     EmitTrialChanged(job, t, batch);
   };
@@ -97,7 +99,7 @@ std::pair<JobManager::JobState*, JobManager::TrialState*> JobManager::NextTrial(
         return {&job, &it->second};
       }
     }
-    if (JobWantsMoreTrials(job) && ProposeTrials(job, 1, batch) && !job.pending.empty()) {
+    if (JobWantsMoreTrials(job) && ProposeTrials(job, 1, /*leased_now=*/true, batch) && !job.pending.empty()) {
       int64_t id = job.pending.front();
       job.pending.pop_front();
       round_robin_ = job.id;
