@@ -75,8 +75,12 @@ StatusOr<std::unique_ptr<Controller>> Controller::Create(const Options& options)
   } else {
     creds = grpc::InsecureServerCredentials();
   }
-  c->search_ = std::make_unique<SearchServiceImpl>(c->manager_.get(), c->blobs_.get(), &c->auth_, &c->observer_);
-  c->worker_ = std::make_unique<WorkerServiceImpl>(c->manager_.get(), c->blobs_.get(), &c->auth_, &c->observer_);
+  c->limiter_ = std::make_unique<RateLimiter>(options.rate_limit_rps, options.rate_limit_burst);
+  c->admission_ = std::make_unique<Admission>(&c->auth_, c->limiter_.get());
+  c->search_ = std::make_unique<SearchServiceImpl>(c->manager_.get(), c->blobs_.get(), c->admission_.get(),
+                                                   &c->observer_);
+  c->worker_ = std::make_unique<WorkerServiceImpl>(c->manager_.get(), c->blobs_.get(), c->admission_.get(),
+                                                   &c->observer_);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;

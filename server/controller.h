@@ -9,6 +9,7 @@
 #include <string>
 #include <thread>
 
+#include "server/admission.h"
 #include "server/auth.h"
 #include "server/job_manager.h"
 #include "server/metrics.h"
@@ -31,6 +32,8 @@ class Controller {
     int64_t max_blob_bytes = 2LL << 30;
     int32_t max_message_bytes = 8 << 20;
     std::string metrics_listen;              // host:port of the Prometheus exposer; "" = none
+    double rate_limit_rps = 0;               // calls per second per client; 0 = no limit
+    double rate_limit_burst = 0;             // bucket size; 0 = rate_limit_rps
     JobManager::Options manager;
   };
 
@@ -57,6 +60,8 @@ class Controller {
   std::thread io_thread_;
   std::unique_ptr<JobManager> manager_;
   Authenticator auth_;
+  std::unique_ptr<RateLimiter> limiter_;
+  std::unique_ptr<Admission> admission_;
   struct ForwardingObserver : RpcObserver {
     std::atomic<RpcObserver*> target{nullptr};
     void OnRpc(const char* method, grpc::StatusCode code, double seconds) override {

@@ -28,6 +28,9 @@ int main(int argc, char** argv) {
   flags.Int("heartbeat-interval-ms", &o.manager.heartbeat_interval_ms, "How often workers are told to heartbeat.");
   flags.String("max-blob-bytes", &max_blob, "Largest blob or artifact accepted (units: KB, MB, GiB...).");
   flags.Int("max-message-bytes", &o.max_message_bytes, "Largest gRPC message accepted or sent.");
+  flags.Double("rate-limit-rps", &o.rate_limit_rps,
+               "Calls per second allowed to each client (token name and host); 0 = no limit.");
+  flags.Double("rate-limit-burst", &o.rate_limit_burst, "Calls a client may make at once (0 = --rate-limit-rps).");
   o.metrics_listen = "127.0.0.1:9464";
   flags.String("metrics-listen", &o.metrics_listen,
                "Serve Prometheus metrics at http://HOST:PORT/metrics (docs/metrics.md); empty = off.");

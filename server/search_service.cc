@@ -6,7 +6,7 @@ namespace kdnas {
 
 #define KDNAS_UNARY(method, permission)                                        \
   RpcTimer timer(observer_, method);                                           \
-  if (Status s = auth_->Authorize(*c, permission); !s.ok()) return FailUnary(c, s, timer); \
+  if (Status s = admission_->Admit(*c, permission); !s.ok()) return FailUnary(c, s, timer); \
   auto* reactor = c->DefaultReactor()
 
 grpc::ServerUnaryReactor* SearchServiceImpl::SubmitJob(grpc::CallbackServerContext* c,
@@ -86,12 +86,12 @@ grpc::ServerUnaryReactor* SearchServiceImpl::ExplainJob(grpc::CallbackServerCont
 
 grpc::ServerWriteReactor<v1::JobEvent>* SearchServiceImpl::WatchJob(grpc::CallbackServerContext* c,
                                                                     const v1::WatchJobRequest* request) {
-  return new WatchReactor(c, *request, manager_, auth_->Authorize(*c, Permission::kRead), observer_);
+  return new WatchReactor(c, *request, manager_, admission_->Admit(*c, Permission::kRead), observer_);
 }
 
 grpc::ServerWriteReactor<v1::DataChunk>* SearchServiceImpl::DownloadArtifact(
     grpc::CallbackServerContext* c, const v1::DownloadArtifactRequest* request) {
-  Status allowed = auth_->Authorize(*c, Permission::kRead);
+  Status allowed = admission_->Admit(*c, Permission::kRead);
   std::string path;
   if (allowed.ok()) {
     if (request->name().rfind("artifacts/", 0) != 0) {
@@ -107,7 +107,7 @@ grpc::ServerWriteReactor<v1::DataChunk>* SearchServiceImpl::DownloadArtifact(
 
 grpc::ServerReadReactor<v1::UploadBlobRequest>* SearchServiceImpl::UploadBlob(grpc::CallbackServerContext* c,
                                                                                v1::Blob* response) {
-  return new UploadBlobReactor(manager_, blobs_, response, auth_->Authorize(*c, Permission::kSubmit),
+  return new UploadBlobReactor(manager_, blobs_, response, admission_->Admit(*c, Permission::kSubmit),
                                RpcTimer(observer_, "UploadBlob"));
 }
 

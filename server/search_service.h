@@ -5,7 +5,7 @@
 #pragma once
 
 #include "kdnas/v1/search_service.grpc.pb.h"
-#include "server/auth.h"
+#include "server/admission.h"
 #include "server/blob_store.h"
 #include "server/job_manager.h"
 #include "server/rpc_util.h"
@@ -14,8 +14,8 @@ namespace kdnas {
 
 class SearchServiceImpl final : public v1::SearchService::CallbackService {
  public:
-  SearchServiceImpl(JobManager* manager, BlobStore* blobs, const Authenticator* auth, RpcObserver* observer)
-      : manager_(manager), blobs_(blobs), auth_(auth), observer_(observer) {}
+  SearchServiceImpl(JobManager* manager, BlobStore* blobs, const Admission* admission, RpcObserver* observer)
+      : manager_(manager), blobs_(blobs), admission_(admission), observer_(observer) {}
 
   grpc::ServerUnaryReactor* SubmitJob(grpc::CallbackServerContext* c, const v1::SubmitJobRequest* request,
                                       v1::Job* response) override;
@@ -47,7 +47,7 @@ class SearchServiceImpl final : public v1::SearchService::CallbackService {
  private:
   JobManager* manager_;
   BlobStore* blobs_;
-  const Authenticator* auth_;
+  const Admission* admission_;
   RpcObserver* observer_;
 };
 

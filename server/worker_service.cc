@@ -6,7 +6,7 @@ namespace kdnas {
 
 #define KDNAS_WORKER_UNARY(method)                                                           \
   RpcTimer timer(observer_, method);                                                         \
-  if (Status s = auth_->Authorize(*c, Permission::kWork); !s.ok()) return FailUnary(c, s, timer); \
+  if (Status s = admission_->Admit(*c, Permission::kWork); !s.ok()) return FailUnary(c, s, timer); \
   auto* reactor = c->DefaultReactor()
 
 grpc::ServerUnaryReactor* WorkerServiceImpl::LeaseTrial(grpc::CallbackServerContext* c,
@@ -35,13 +35,13 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::ReportResult(grpc::CallbackServerCo
 
 grpc::ServerReadReactor<v1::UploadArtifactRequest>* WorkerServiceImpl::UploadArtifact(grpc::CallbackServerContext* c,
                                                                                        v1::Artifact* response) {
-  return new UploadArtifactReactor(manager_, blobs_, response, auth_->Authorize(*c, Permission::kWork),
+  return new UploadArtifactReactor(manager_, blobs_, response, admission_->Admit(*c, Permission::kWork),
                                    RpcTimer(observer_, "UploadArtifact"));
 }
 
 grpc::ServerWriteReactor<v1::DataChunk>* WorkerServiceImpl::DownloadBlob(grpc::CallbackServerContext* c,
                                                                          const v1::DownloadBlobRequest* request) {
-  Status allowed = auth_->Authorize(*c, Permission::kWork);
+  Status allowed = admission_->Admit(*c, Permission::kWork);
   std::string path;
   if (allowed.ok()) {
     if (request->name().rfind("blobs/", 0) != 0) {

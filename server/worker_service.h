@@ -2,7 +2,7 @@
 #pragma once
 
 #include "kdnas/v1/worker_service.grpc.pb.h"
-#include "server/auth.h"
+#include "server/admission.h"
 #include "server/blob_store.h"
 #include "server/job_manager.h"
 #include "server/rpc_util.h"
@@ -11,8 +11,8 @@ namespace kdnas {
 
 class WorkerServiceImpl final : public v1::WorkerService::CallbackService {
  public:
-  WorkerServiceImpl(JobManager* manager, BlobStore* blobs, const Authenticator* auth, RpcObserver* observer)
-      : manager_(manager), blobs_(blobs), auth_(auth), observer_(observer) {}
+  WorkerServiceImpl(JobManager* manager, BlobStore* blobs, const Admission* admission, RpcObserver* observer)
+      : manager_(manager), blobs_(blobs), admission_(admission), observer_(observer) {}
 
   grpc::ServerUnaryReactor* LeaseTrial(grpc::CallbackServerContext* c, const v1::LeaseTrialRequest* request,
                                        v1::LeaseTrialResponse* response) override;
@@ -28,7 +28,7 @@ class WorkerServiceImpl final : public v1::WorkerService::CallbackService {
  private:
   JobManager* manager_;
   BlobStore* blobs_;
-  const Authenticator* auth_;
+  const Admission* admission_;
   RpcObserver* observer_;
 };
 

@@ -17,6 +17,7 @@
 #include "kdnas/v1/worker_service.grpc.pb.h"
 #include "proto/client_channel.h"
 #include "server/controller.h"
+#include "server/rate_limiter.h"
 
 namespace kdnas {
 namespace {
@@ -275,6 +276,42 @@ TEST_F(SecurityTest, ServerTlsWithoutClientCertificates) {
   v1::ListJobsResponse r;
   auto channel = *MakeControllerChannel(address_, d + "/ca.pem", "", "");
   EXPECT_TRUE(v1::SearchService::NewStub(channel)->ListJobs(Ctx("viewer").get(), v1::ListJobsRequest(), &r).ok());
+}
+
+TEST(RateLimiter, TokenBucketPerClient) {
+  FakeClock clock;
+  RateLimiter limiter(10, 3, &clock);
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(limiter.Allow("a|h").ok());  // the burst
+  Status over = limiter.Allow("a|h");
+  EXPECT_EQ(over.code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(over.message().find("rate limit of 10 requests/s (burst 3) exceeded for a|h"), std::string::npos);
+  EXPECT_TRUE(limiter.Allow("b|h").ok());  // another client has its own bucket
+  clock.AdvanceMs(100);                     // one token back
+  EXPECT_TRUE(limiter.Allow("a|h").ok());
+  EXPECT_FALSE(limiter.Allow("a|h").ok());
+  EXPECT_EQ(ClientKey("fleet", "ipv4:10.0.0.7:51234"), "fleet|10.0.0.7");
+  EXPECT_EQ(ClientKey("ops", "ipv6:[::1]:4000"), "ops|[::1]");
+}
+
+TEST_F(SecurityTest, RateLimitedThroughTheSocket) {
+  Controller::Options o;
+  o.rate_limit_rps = 5;
+  o.rate_limit_burst = 5;
+  Start(o);
+  auto search = v1::SearchService::NewStub(grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()));
+  int ok = 0, limited = 0;
+  for (int i = 0; i < 20; ++i) {
+    v1::ListJobsResponse r;
+    auto code = search->ListJobs(Ctx("viewer").get(), v1::ListJobsRequest(), &r).error_code();
+    ok += code == grpc::StatusCode::OK;
+    limited += code == grpc::StatusCode::RESOURCE_EXHAUSTED;
+  }
+  EXPECT_GE(ok, 5);
+  EXPECT_LE(ok, 8);  // the burst, plus what refilled during the loop
+  EXPECT_EQ(ok + limited, 20);
+  // Another client is not held back by the first.
+  v1::ListJobsResponse r;
+  EXPECT_TRUE(search->ListJobs(Ctx("admin").get(), v1::ListJobsRequest(), &r).ok());
 }
 
 TEST_F(SecurityTest, HostileInputIsRefused) {
