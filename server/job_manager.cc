@@ -66,17 +66,20 @@ JobManager::~JobManager() = default;
 std::string JobManager::NewToken() {
   const uint64_t n = ++token_counter_;
   char buf[48];
-  std::snprintf(buf, sizeof(buf), "%016llx%08llx", static_cast<unsigned long long>(Rng::Mix(token_salt_, n)),
+  std::snprintf(buf, sizeof(buf), "%016llx%08llx",
+                static_cast<unsigned long long>(Rng::Mix(token_salt_, n)),
                 static_cast<unsigned long long>(n));
   return buf;
 }
 
 StatusOr<JobManager::JobState*> JobManager::FindJob(const std::string& name) {
-  if (name.rfind("jobs/", 0) != 0) return InvalidArgument("name: \"" + name.substr(0, 80) + "\" is not jobs/<id>");
+  if (name.rfind("jobs/", 0) != 0)
+    return InvalidArgument("name: \"" + name.substr(0, 80) + "\" is not jobs/<id>");
   char* end = nullptr;
   std::string digits = name.substr(5);
   long long id = std::strtoll(digits.c_str(), &end, 10);
-  if (digits.empty() || *end != '\0') return InvalidArgument("name: \"" + name.substr(0, 80) + "\" is not jobs/<id>");
+  if (digits.empty() || *end != '\0')
+    return InvalidArgument("name: \"" + name.substr(0, 80) + "\" is not jobs/<id>");
   auto it = jobs_.find(id);
   if (it == jobs_.end()) return NotFound(name + " not found");
   return &it->second;
@@ -98,9 +101,11 @@ Status JobManager::BuildSearch(JobState* job) {
   KDNAS_ASSIGN_OR_RETURN(job->search, JobSearch::Create(o));
   const auto& mf = spec.strategy().multi_fidelity();
   if (mf.enabled() && mf.rung_steps_size() > 0) {
-    job->rungs = std::make_unique<RungTracker>(RungOptions{{mf.rung_steps().begin(), mf.rung_steps().end()},
-                                                           mf.reduction_factor(), mf.keep_ranks(),
-                                                           mf.min_trials_per_rung()});
+    job->rungs =
+        std::make_unique<RungTracker>(RungOptions{{mf.rung_steps().begin(), mf.rung_steps().end()},
+                                                  mf.reduction_factor(),
+                                                  mf.keep_ranks(),
+                                                  mf.min_trials_per_rung()});
   }
   return Status::Ok();
 }
@@ -112,12 +117,15 @@ void JobManager::AddJobRecord(const JobState& job, WriteBatch* batch) const {
 }
 
 void JobManager::AddTrialRecord(const JobState& job, const TrialState& t, WriteBatch* batch) const {
-  batch->trials.push_back({job.id, static_cast<int64_t>(std::stoll(t.trial.name().substr(t.trial.name().rfind('/') + 1))),
-                           t.trial.SerializeAsString(), PackPoint(t.point), t.lease_token, t.lease_deadline_ms,
-                           t.report});
+  batch->trials.push_back(
+      {job.id,
+       static_cast<int64_t>(std::stoll(t.trial.name().substr(t.trial.name().rfind('/') + 1))),
+       t.trial.SerializeAsString(), PackPoint(t.point), t.lease_token, t.lease_deadline_ms,
+       t.report});
 }
 
-void JobManager::AddLog(JobState& job, SearchLogRecord::Kind kind, int64_t value, WriteBatch* batch) {
+void JobManager::AddLog(JobState& job, SearchLogRecord::Kind kind, int64_t value,
+                        WriteBatch* batch) {
   batch->log.push_back({job.id, job.next_log_seq++, kind, value});
 }
 
@@ -160,7 +168,8 @@ void JobManager::Persist(WriteBatch batch, std::function<void(const Status&)> af
         std::vector<v1::JobEvent> parsed;
         for (const auto& r : events) {
           v1::JobEvent e;
-          if (watched.count(r.job_id) > 0 && e.ParseFromString(r.event)) parsed.push_back(std::move(e));
+          if (watched.count(r.job_id) > 0 && e.ParseFromString(r.event))
+            parsed.push_back(std::move(e));
         }
         Publish(parsed);
       }
@@ -176,7 +185,8 @@ void JobManager::Evict(const std::vector<std::pair<int64_t, int64_t>>& trials) {
     auto t = job->second.trials.find(trial_id);
     if (t == job->second.trials.end()) continue;
     auto state = t->second.trial.state();
-    if (state == v1::TRIAL_STATE_PENDING || state == v1::TRIAL_STATE_RUNNING) continue;  // retried since
+    if (state == v1::TRIAL_STATE_PENDING || state == v1::TRIAL_STATE_RUNNING)
+      continue;  // retried since
     job->second.trials.erase(t);
   }
 }
@@ -217,7 +227,8 @@ Status JobManager::Recover() {
   for (const JobRecord& r : snapshot.jobs) {
     JobState& job = jobs_[r.id];
     job.id = r.id;
-    if (!job.job.ParseFromString(r.job)) return DataLoss("job " + std::to_string(r.id) + " is corrupt in the store");
+    if (!job.job.ParseFromString(r.job))
+      return DataLoss("job " + std::to_string(r.id) + " is corrupt in the store");
     KDNAS_RETURN_IF_ERROR(BuildSearch(&job));
     if (!r.request_id.empty()) request_ids_[r.request_id] = r.id;
     next_job_id_ = std::max(next_job_id_, r.id + 1);
@@ -228,11 +239,13 @@ Status JobManager::Recover() {
     auto it = jobs_.find(r.job_id);
     if (it == jobs_.end()) continue;
     TrialState& t = it->second.trials[r.trial_id];
-    if (!t.trial.ParseFromString(r.trial)) return DataLoss("trial " + std::to_string(r.trial_id) + " is corrupt");
+    if (!t.trial.ParseFromString(r.trial))
+      return DataLoss("trial " + std::to_string(r.trial_id) + " is corrupt");
     t.point = UnpackPoint(r.point);
     t.lease_token = r.lease_token;
     t.report = r.report;
-    if (!t.report.empty() && !t.lease_token.empty()) RememberReport(t.lease_token, {r.job_id, r.trial_id, r.report});
+    if (!t.report.empty() && !t.lease_token.empty())
+      RememberReport(t.lease_token, {r.job_id, r.trial_id, r.report});
     it->second.next_trial_id = std::max(it->second.next_trial_id, r.trial_id + 1);
   }
   // Replay each job's search calls in order: the strategies and fronts end
@@ -263,16 +276,15 @@ Status JobManager::Recover() {
         for (int i = 0; i < rungs.size(); ++i) {
           // Only the last rung of a trial stopped early made it stop.
           bool stopped_here = i + 1 == rungs.size() && t.trial.state() == v1::TRIAL_STATE_STOPPED;
-          job.rungs->Record(tid, rungs[i].val_step(), static_cast<double>(t.trial.predicted().size_bytes()),
+          job.rungs->Record(tid, rungs[i].val_step(),
+                            static_cast<double>(t.trial.predicted().size_bytes()),
                             rungs[i].val_loss(), !stopped_here);
         }
       }
       if (t.trial.state() == v1::TRIAL_STATE_PENDING) job.pending.push_back(tid);
       if (t.trial.state() == v1::TRIAL_STATE_RUNNING && !t.lease_token.empty()) {
-        t.lease_deadline_ms = now + options_.lease_ttl_ms;
         t.lease_start_ms = now;
-        leases_[t.lease_token] = {id, tid};
-        lease_deadlines_.push({t.lease_deadline_ms, t.lease_token});
+        ArmLease(id, t, now + options_.lease_ttl_ms);
       }
     }
     CountTrials(job);
@@ -283,7 +295,9 @@ Status JobManager::Recover() {
     }
     for (auto it = job.trials.begin(); it != job.trials.end();) {
       auto state = it->second.trial.state();
-      it = state == v1::TRIAL_STATE_PENDING || state == v1::TRIAL_STATE_RUNNING ? std::next(it) : job.trials.erase(it);
+      it = state == v1::TRIAL_STATE_PENDING || state == v1::TRIAL_STATE_RUNNING
+               ? std::next(it)
+               : job.trials.erase(it);
     }
   }
   return Status::Ok();
@@ -311,13 +325,26 @@ void JobManager::RecomputeProgress(JobState& job) {
 
 void JobManager::AdjustCount(v1::JobProgress* p, v1::TrialState state, int64_t delta) {
   switch (state) {
-    case v1::TRIAL_STATE_PENDING: p->set_trials_pending(p->trials_pending() + delta); break;
-    case v1::TRIAL_STATE_RUNNING: p->set_trials_running(p->trials_running() + delta); break;
-    case v1::TRIAL_STATE_SUCCEEDED: p->set_trials_succeeded(p->trials_succeeded() + delta); break;
-    case v1::TRIAL_STATE_FAILED: p->set_trials_failed(p->trials_failed() + delta); break;
-    case v1::TRIAL_STATE_STOPPED: p->set_trials_stopped(p->trials_stopped() + delta); break;
-    case v1::TRIAL_STATE_REJECTED: p->set_trials_rejected(p->trials_rejected() + delta); break;
-    default: break;
+    case v1::TRIAL_STATE_PENDING:
+      p->set_trials_pending(p->trials_pending() + delta);
+      break;
+    case v1::TRIAL_STATE_RUNNING:
+      p->set_trials_running(p->trials_running() + delta);
+      break;
+    case v1::TRIAL_STATE_SUCCEEDED:
+      p->set_trials_succeeded(p->trials_succeeded() + delta);
+      break;
+    case v1::TRIAL_STATE_FAILED:
+      p->set_trials_failed(p->trials_failed() + delta);
+      break;
+    case v1::TRIAL_STATE_STOPPED:
+      p->set_trials_stopped(p->trials_stopped() + delta);
+      break;
+    case v1::TRIAL_STATE_REJECTED:
+      p->set_trials_rejected(p->trials_rejected() + delta);
+      break;
+    default:
+      break;
   }
 }
 
@@ -334,16 +361,18 @@ void JobManager::SubmitJob(v1::SubmitJobRequest request, Callback<v1::Job> done)
   auto info = InspectDataset(request.spec().data(), *blobs_);
   if (!info.ok()) return done(info.status());
   v1::JobSpec spec = ApplyJobDefaults(request.spec());
-  Status feasible = ValidateJobSpec(spec, ModelContext{info->vocab_size(), info->tokenizer_bytes()});
+  Status feasible =
+      ValidateJobSpec(spec, ModelContext{info->vocab_size(), info->tokenizer_bytes()});
   if (!feasible.ok()) return done(feasible);
-  Post([this, request = std::move(request), spec = std::move(spec), info = *info, done = std::move(done)]() mutable {
+  Post([this, request = std::move(request), spec = std::move(spec), info = *info,
+        done = std::move(done)]() mutable {
     if (!request.request_id().empty()) {
       auto it = request_ids_.find(request.request_id());
       if (it != request_ids_.end()) {
         const v1::Job& existing = jobs_[it->second].job;
         if (!google::protobuf::util::MessageDifferencer::Equals(existing.spec(), spec)) {
-          return done(AlreadyExists("request_id: \"" + request.request_id() + "\" was used for " + existing.name() +
-                                    " with a different spec"));
+          return done(AlreadyExists("request_id: \"" + request.request_id() + "\" was used for " +
+                                    existing.name() + " with a different spec"));
         }
         return done(existing);
       }
@@ -390,7 +419,8 @@ void JobManager::CancelJob(std::string name, Callback<v1::Job> done) {
     auto found = FindJob(name);
     if (!found.ok()) return done(found.status());
     JobState& job = **found;
-    if (job.job.state() != v1::JOB_STATE_RUNNING && job.job.state() != v1::JOB_STATE_PENDING) return done(job.job);
+    if (job.job.state() != v1::JOB_STATE_RUNNING && job.job.state() != v1::JOB_STATE_PENDING)
+      return done(job.job);
     WriteBatch batch;
     EndJob(job, v1::JOB_STATE_CANCELLED, "cancelled", &batch);
     int64_t id = job.id;
@@ -429,9 +459,10 @@ void JobManager::Unsubscribe(int64_t subscription) {
   Post([this, subscription] { subscriptions_.erase(subscription); });
 }
 
-StatusOr<std::vector<v1::JobEvent>> JobManager::ReadEvents(const std::string& job, int64_t after_sequence,
-                                                           int64_t limit) {
-  if (job.rfind("jobs/", 0) != 0) return InvalidArgument("name: \"" + job.substr(0, 80) + "\" is not jobs/<id>");
+StatusOr<std::vector<v1::JobEvent>> JobManager::ReadEvents(const std::string& job,
+                                                           int64_t after_sequence, int64_t limit) {
+  if (job.rfind("jobs/", 0) != 0)
+    return InvalidArgument("name: \"" + job.substr(0, 80) + "\" is not jobs/<id>");
   int64_t id = std::strtoll(job.substr(5).c_str(), nullptr, 10);
   KDNAS_ASSIGN_OR_RETURN(auto records, store_->LoadEvents(id, after_sequence, limit));
   std::vector<v1::JobEvent> out;

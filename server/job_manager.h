@@ -7,18 +7,15 @@
 #pragma once
 
 // <utility> first: Boost 1.74's asio uses std::exchange without including it.
-#include <utility>
-
 #include <boost/asio.hpp>
-
 #include <deque>
 #include <functional>
 #include <map>
 #include <memory>
-#include <queue>
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "kdnas/v1/search_service.pb.h"
@@ -76,14 +73,15 @@ class JobManager {
     int32_t heartbeat_interval_ms = 5'000;  // told to workers
     int32_t max_lease_wait_ms = 60'000;     // longest LeaseTrial long-poll
     int32_t default_lease_wait_ms = 10'000;
-    int64_t worker_seen_window_ms = 60'000; // "connected" workers
-    int64_t tick_ms = 100;                  // lease-expiry and long-poll timer period
+    int64_t worker_seen_window_ms = 60'000;  // "connected" workers
+    int64_t tick_ms = 100;                   // lease-expiry and long-poll timer period
   };
 
   template <typename T>
   using Callback = std::function<void(StatusOr<T>)>;
 
-  JobManager(Options options, Store* store, BlobStore* blobs, const Clock* clock, boost::asio::io_context* io);
+  JobManager(Options options, Store* store, BlobStore* blobs, const Clock* clock,
+             boost::asio::io_context* io);
   ~JobManager();
 
   // Loads the store and replays every job's search; call once before Start.
@@ -109,11 +107,12 @@ class JobManager {
   // Streams events after `after_sequence` to `sink`: first the stored ones
   // (from `backlog`, read by the caller off the strand), then live ones until
   // Unsubscribe. `done` gets the subscription id.
-  void Subscribe(std::string job, int64_t after_sequence, bool include_progress, std::shared_ptr<EventSink> sink,
-                 Callback<int64_t> done);
+  void Subscribe(std::string job, int64_t after_sequence, bool include_progress,
+                 std::shared_ptr<EventSink> sink, Callback<int64_t> done);
   void Unsubscribe(int64_t subscription);
   // Events of a job after a sequence, from memory or the store, at most limit.
-  StatusOr<std::vector<v1::JobEvent>> ReadEvents(const std::string& job, int64_t after_sequence, int64_t limit);
+  StatusOr<std::vector<v1::JobEvent>> ReadEvents(const std::string& job, int64_t after_sequence,
+                                                 int64_t limit);
 
   // WorkerService.
   void LeaseTrial(v1::LeaseTrialRequest request, Callback<v1::LeaseTrialResponse> done);
@@ -152,7 +151,7 @@ class JobManager {
     // does not grow with the number of trials.
     std::map<int64_t, TrialState> trials;
     std::map<int64_t, v1::Trial> front;  // the frontier's trials
-    std::deque<int64_t> pending;  // PENDING trial ids, oldest first
+    std::deque<int64_t> pending;         // PENDING trial ids, oldest first
     int64_t next_trial_id = 1;
     int64_t next_log_seq = 1;
     int64_t last_event_seq = 0;
@@ -201,7 +200,8 @@ class JobManager {
   // Recounts every trial (after recovery).
   void CountTrials(JobState& job);
   static void AdjustCount(v1::JobProgress* progress, v1::TrialState state, int64_t delta);
-  void SetTrialState(JobState& job, TrialState& t, v1::TrialState state, const std::string& message);
+  void SetTrialState(JobState& job, TrialState& t, v1::TrialState state,
+                     const std::string& message);
 
   // The search loop.
   bool JobWantsMoreTrials(const JobState& job) const;
@@ -235,7 +235,13 @@ class JobManager {
 
   std::map<int64_t, JobState> jobs_;
   std::unordered_map<std::string, int64_t> request_ids_;
-  std::unordered_map<std::string, std::pair<int64_t, int64_t>> leases_;    // live token -> (job, trial)
+  // The live leases: token -> (job, trial), and their deadlines in order.
+  // Both hold exactly the live leases (ArmLease adds or moves one, EndLease
+  // removes it), so memory follows the number of workers, not of heartbeats.
+  std::unordered_map<std::string, std::pair<int64_t, int64_t>> leases_;
+  std::set<std::pair<int64_t, std::string>> lease_deadlines_;  // (deadline ms, token)
+  void ArmLease(int64_t job_id, TrialState& t, int64_t deadline_ms);
+  void EndLease(const TrialState& t);
   struct Reported {
     int64_t job_id = 0;
     int64_t trial_id = 0;
@@ -254,11 +260,9 @@ class JobManager {
   template <typename F>
   auto OnStrand(F f) -> decltype(f());
   // Trials of a job from the store, with live ones from memory.
-  StatusOr<std::vector<v1::Trial>> ReadTrials(int64_t job_id, int64_t after_trial_id, int64_t limit);
+  StatusOr<std::vector<v1::Trial>> ReadTrials(int64_t job_id, int64_t after_trial_id,
+                                              int64_t limit);
   StatusOr<std::vector<v1::Trial>> SucceededTrials(int64_t job_id);
-  std::priority_queue<std::pair<int64_t, std::string>, std::vector<std::pair<int64_t, std::string>>,
-                      std::greater<>>
-      lease_deadlines_;  // (deadline, token); stale entries skipped
   std::map<std::string, Worker> workers_;
   std::deque<Waiter> waiters_;
   std::map<int64_t, Subscription> subscriptions_;

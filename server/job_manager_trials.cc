@@ -11,15 +11,16 @@ using google::protobuf::util::TimeUtil;
 namespace {
 
 bool IsTerminal(v1::TrialState s) {
-  return s == v1::TRIAL_STATE_SUCCEEDED || s == v1::TRIAL_STATE_FAILED || s == v1::TRIAL_STATE_STOPPED ||
-         s == v1::TRIAL_STATE_REJECTED;
+  return s == v1::TRIAL_STATE_SUCCEEDED || s == v1::TRIAL_STATE_FAILED ||
+         s == v1::TRIAL_STATE_STOPPED || s == v1::TRIAL_STATE_REJECTED;
 }
 
 int64_t TrialId(const v1::Trial& t) { return std::stoll(t.name().substr(t.name().rfind('/') + 1)); }
 
 }  // namespace
 
-void JobManager::SetTrialState(JobState& job, TrialState& t, v1::TrialState state, const std::string& message) {
+void JobManager::SetTrialState(JobState& job, TrialState& t, v1::TrialState state,
+                               const std::string& message) {
   AdjustCount(job.job.mutable_progress(), t.trial.state(), -1);
   AdjustCount(job.job.mutable_progress(), state, +1);
   t.trial.set_state(state);
@@ -43,8 +44,8 @@ bool JobManager::JobWantsMoreTrials(const JobState& job) const {
   if (job.job.state() != v1::JOB_STATE_RUNNING || job.search->exhausted()) return false;
   const auto& p = job.job.progress();
   const auto& b = job.job.spec().budget();
-  int64_t committed = p.trials_succeeded() + p.trials_failed() + p.trials_stopped() + p.trials_running() +
-                      p.trials_pending();
+  int64_t committed = p.trials_succeeded() + p.trials_failed() + p.trials_stopped() +
+                      p.trials_running() + p.trials_pending();
   if (committed >= b.max_trials()) return false;
   return b.max_worker_seconds() <= 0 || p.worker_seconds_used() < b.max_worker_seconds();
 }
@@ -99,7 +100,8 @@ std::pair<JobManager::JobState*, JobManager::TrialState*> JobManager::NextTrial(
         return {&job, &it->second};
       }
     }
-    if (JobWantsMoreTrials(job) && ProposeTrials(job, 1, /*leased_now=*/true, batch) && !job.pending.empty()) {
+    if (JobWantsMoreTrials(job) && ProposeTrials(job, 1, /*leased_now=*/true, batch) &&
+        !job.pending.empty()) {
       int64_t id = job.pending.front();
       job.pending.pop_front();
       round_robin_ = job.id;
@@ -134,7 +136,8 @@ v1::Lease JobManager::MakeLease(const JobState& job, const TrialState& t) const 
 
 // ---------------------------------------------------------------- leases
 
-bool JobManager::TryLease(const v1::LeaseTrialRequest& request, Callback<v1::LeaseTrialResponse>& done) {
+bool JobManager::TryLease(const v1::LeaseTrialRequest& request,
+                          Callback<v1::LeaseTrialResponse>& done) {
   Worker& worker = SeeWorker(request.worker_id());
   worker.info.set_hostname(request.hostname());
   worker.info.set_threads(request.threads());
@@ -144,7 +147,8 @@ bool JobManager::TryLease(const v1::LeaseTrialRequest& request, Callback<v1::Lea
     if (it != leases_.end()) {
       JobState& job = jobs_[it->second.first];
       TrialState& t = job.trials[it->second.second];
-      if (t.trial.state() == v1::TRIAL_STATE_RUNNING && t.lease_token == worker.lease_token && t.report.empty()) {
+      if (t.trial.state() == v1::TRIAL_STATE_RUNNING && t.lease_token == worker.lease_token &&
+          t.report.empty()) {
         v1::LeaseTrialResponse response;
         *response.mutable_lease() = MakeLease(job, t);
         done(response);
@@ -164,13 +168,11 @@ bool JobManager::TryLease(const v1::LeaseTrialRequest& request, Callback<v1::Lea
   t.report.clear();
   t.stop_requested = false;
   t.lease_start_ms = clock_->NowMs();
-  t.lease_deadline_ms = t.lease_start_ms + options_.lease_ttl_ms;
   t.trial.set_attempts(t.trial.attempts() + 1);
   t.trial.set_worker_id(request.worker_id());
   t.trial.clear_progress();
   SetTrialState(*job, t, v1::TRIAL_STATE_RUNNING, "");
-  leases_[t.lease_token] = {job->id, TrialId(t.trial)};
-  lease_deadlines_.push({t.lease_deadline_ms, t.lease_token});
+  ArmLease(job->id, t, t.lease_start_ms + options_.lease_ttl_ms);
   worker.lease_token = t.lease_token;
   worker.info.set_trial(t.trial.name());
   RecomputeProgress(*job);
@@ -219,22 +221,23 @@ void JobManager::Heartbeat(v1::HeartbeatRequest request, Callback<v1::HeartbeatR
   Post([this, request = std::move(request), done = std::move(done)] {
     auto it = leases_.find(request.lease_token());
     if (it == leases_.end()) {
-      return done(FailedPrecondition("lease_token: the lease expired or was replaced; abandon the trial"));
+      return done(
+          FailedPrecondition("lease_token: the lease expired or was replaced; abandon the trial"));
     }
     JobState& job = jobs_[it->second.first];
     TrialState& t = job.trials[it->second.second];
     const int64_t now = clock_->NowMs();
-    t.lease_deadline_ms = now + options_.lease_ttl_ms;
-    lease_deadlines_.push({t.lease_deadline_ms, t.lease_token});
+    ArmLease(it->second.first, t, now + options_.lease_ttl_ms);
     SeeWorker(t.trial.worker_id());
     *t.trial.mutable_progress() = request.progress();
     job.last_progress_ms = now;
     job.tokens_per_second[t.trial.name()] = request.progress().tokens_per_second();
     if (observer_ != nullptr && request.progress().tokens_per_second() > 0) {
       const auto& budget = job.job.spec().budget();
-      const double tokens_per_step =
-          static_cast<double>(budget.batch_size()) * t.trial.candidate().architecture().context_length();
-      observer_->OnStepTime(std::to_string(job.id), tokens_per_step / request.progress().tokens_per_second());
+      const double tokens_per_step = static_cast<double>(budget.batch_size()) *
+                                     t.trial.candidate().architecture().context_length();
+      observer_->OnStepTime(std::to_string(job.id),
+                            tokens_per_step / request.progress().tokens_per_second());
     }
     v1::HeartbeatResponse response;
     *response.mutable_deadline() = TimeUtil::MillisecondsToTimestamp(t.lease_deadline_ms);
@@ -244,12 +247,13 @@ void JobManager::Heartbeat(v1::HeartbeatRequest request, Callback<v1::HeartbeatR
     }
     // A validation loss at a rung: does the trial go on?
     const auto& p = request.progress();
-    if (job.rungs && p.val_step() > 0 && p.val_loss() > 0 && job.rungs->IsRung(p.val_step()) && !t.stop_requested) {
+    if (job.rungs && p.val_step() > 0 && p.val_loss() > 0 && job.rungs->IsRung(p.val_step()) &&
+        !t.stop_requested) {
       bool seen = false;
       for (const auto& r : t.trial.rung_results()) seen |= r.val_step() == p.val_step();
       if (!seen) *t.trial.add_rung_results() = p;
-      if (!job.rungs->Decide(TrialId(t.trial), p.val_step(), static_cast<double>(t.trial.predicted().size_bytes()),
-                             p.val_loss())) {
+      if (!job.rungs->Decide(TrialId(t.trial), p.val_step(),
+                             static_cast<double>(t.trial.predicted().size_bytes()), p.val_loss())) {
         t.stop_requested = true;
         t.stop_reason = "early-stopped at step " + std::to_string(p.val_step()) +
                         ": dominated in (size, loss) by the trials that reached this rung";
@@ -278,25 +282,27 @@ void JobManager::Heartbeat(v1::HeartbeatRequest request, Callback<v1::HeartbeatR
 
 // ---------------------------------------------------------------- reports
 
-void JobManager::FinishTrial(JobState& job, TrialState& t, v1::TrialState state, const std::string& message,
-                             WriteBatch* batch) {
+void JobManager::FinishTrial(JobState& job, TrialState& t, v1::TrialState state,
+                             const std::string& message, WriteBatch* batch) {
   SetTrialState(job, t, state, message);
   if (observer_ != nullptr) {
     observer_->OnTrialFinished(std::to_string(job.id), state,
                                static_cast<double>(clock_->NowMs() - t.lease_start_ms) / 1000.0);
   }
-  leases_.erase(t.lease_token);
+  EndLease(t);
   job.tokens_per_second.erase(t.trial.name());
   auto w = workers_.find(t.trial.worker_id());
   if (w != workers_.end() && w->second.lease_token == t.lease_token) {
     w->second.lease_token.clear();
     w->second.info.clear_trial();
-    if (state == v1::TRIAL_STATE_SUCCEEDED) w->second.info.set_trials_completed(w->second.info.trials_completed() + 1);
+    if (state == v1::TRIAL_STATE_SUCCEEDED)
+      w->second.info.set_trials_completed(w->second.info.trials_completed() + 1);
   }
   TrialStatus status = state == v1::TRIAL_STATE_SUCCEEDED ? TrialStatus::kSucceeded
                        : state == v1::TRIAL_STATE_STOPPED ? TrialStatus::kStopped
                                                           : TrialStatus::kFailed;
-  FrontChange change = job.search->Complete(TrialId(t.trial), t.point, status, OutcomeValues(t.trial));
+  FrontChange change =
+      job.search->Complete(TrialId(t.trial), t.point, status, OutcomeValues(t.trial));
   if (change.added) job.front[TrialId(t.trial)] = t.trial;
   for (int64_t removed : change.removed) job.front.erase(removed);
   to_evict_.push_back({job.id, TrialId(t.trial)});
@@ -311,12 +317,14 @@ void JobManager::FinishTrial(JobState& job, TrialState& t, v1::TrialState state,
     f->set_frontier_size(static_cast<int64_t>(job.search->front().size()));
     f->set_hypervolume(change.hypervolume);
     f->add_added(t.trial.name());
-    for (int64_t removed : change.removed) f->add_removed(job.job.name() + "/trials/" + std::to_string(removed));
+    for (int64_t removed : change.removed)
+      f->add_removed(job.job.name() + "/trials/" + std::to_string(removed));
     batch->events.push_back({job.id, e.sequence(), e.SerializeAsString()});
   }
 }
 
-void JobManager::ReportResult(v1::ReportResultRequest request, Callback<v1::ReportResultResponse> done) {
+void JobManager::ReportResult(v1::ReportResultRequest request,
+                              Callback<v1::ReportResultResponse> done) {
   Post([this, request = std::move(request), done = std::move(done)] {
     auto it = leases_.find(request.lease_token());
     if (it == leases_.end()) {
@@ -328,7 +336,8 @@ void JobManager::ReportResult(v1::ReportResultRequest request, Callback<v1::Repo
         response.set_duplicate(true);
         return done(response);
       }
-      return done(FailedPrecondition("lease_token: not the trial's current lease (expired or replaced)"));
+      return done(
+          FailedPrecondition("lease_token: not the trial's current lease (expired or replaced)"));
     }
     const std::pair<int64_t, int64_t> where = it->second;
     JobState& job = jobs_[it->second.first];
@@ -340,13 +349,15 @@ void JobManager::ReportResult(v1::ReportResultRequest request, Callback<v1::Repo
         const auto& s = request.success();
         for (const std::string& a : {s.artifact(), s.torchscript_artifact()}) {
           if (!a.empty() && artifacts_.count(a) == 0) {
-            return done(InvalidArgument("success: artifact " + a.substr(0, 100) + " was not uploaded"));
+            return done(
+                InvalidArgument("success: artifact " + a.substr(0, 100) + " was not uploaded"));
           }
         }
         // Earlier attempts' worker-seconds stay counted in the trial.
         const double earlier = t.trial.metrics().worker_seconds();
         *t.trial.mutable_metrics() = s.metrics();
-        t.trial.mutable_metrics()->set_worker_seconds(earlier + std::max(0.0, s.metrics().worker_seconds()));
+        t.trial.mutable_metrics()->set_worker_seconds(earlier +
+                                                      std::max(0.0, s.metrics().worker_seconds()));
         t.trial.set_artifact(s.artifact());
         t.trial.set_torchscript_artifact(s.torchscript_artifact());
         seconds = s.metrics().worker_seconds();
@@ -358,11 +369,13 @@ void JobManager::ReportResult(v1::ReportResultRequest request, Callback<v1::Repo
         seconds = f.worker_seconds();
         if (f.retryable() && t.trial.attempts() < job.job.spec().budget().max_attempts() &&
             job.job.state() == v1::JOB_STATE_RUNNING) {
-          leases_.erase(t.lease_token);
-          SetTrialState(job, t, v1::TRIAL_STATE_PENDING, "retrying after: " + f.error().substr(0, 500));
+          EndLease(t);
+          SetTrialState(job, t, v1::TRIAL_STATE_PENDING,
+                        "retrying after: " + f.error().substr(0, 500));
           job.pending.push_front(TrialId(t.trial));
           auto w = workers_.find(t.trial.worker_id());
-          if (w != workers_.end() && w->second.lease_token == t.lease_token) w->second.lease_token.clear();
+          if (w != workers_.end() && w->second.lease_token == t.lease_token)
+            w->second.lease_token.clear();
           RecomputeProgress(job);
           EmitTrialChanged(job, t, &batch);
         } else {
@@ -373,7 +386,8 @@ void JobManager::ReportResult(v1::ReportResultRequest request, Callback<v1::Repo
       case v1::ReportResultRequest::kStopped:
         *t.trial.mutable_progress() = request.stopped().progress();
         seconds = request.stopped().worker_seconds();
-        FinishTrial(job, t, v1::TRIAL_STATE_STOPPED, t.stop_reason.empty() ? "stopped" : t.stop_reason, &batch);
+        FinishTrial(job, t, v1::TRIAL_STATE_STOPPED,
+                    t.stop_reason.empty() ? "stopped" : t.stop_reason, &batch);
         break;
       case v1::ReportResultRequest::OUTCOME_NOT_SET:
         return done(InvalidArgument("outcome: set success, failure or stopped"));
@@ -382,7 +396,8 @@ void JobManager::ReportResult(v1::ReportResultRequest request, Callback<v1::Repo
     if (request.outcome_case() != v1::ReportResultRequest::kSuccess) {
       t.trial.mutable_metrics()->set_worker_seconds(t.trial.metrics().worker_seconds() + seconds);
     }
-    job.job.mutable_progress()->set_worker_seconds_used(job.job.progress().worker_seconds_used() + seconds);
+    job.job.mutable_progress()->set_worker_seconds_used(job.job.progress().worker_seconds_used() +
+                                                        seconds);
     v1::ReportResultResponse response;
     response.set_trial_state(t.trial.state());
     t.report = response.SerializeAsString();
@@ -398,9 +413,12 @@ void JobManager::ReportResult(v1::ReportResultRequest request, Callback<v1::Repo
   });
 }
 
-void JobManager::RecordArtifact(std::string lease_token, v1::Artifact artifact, Callback<v1::Artifact> done) {
-  Post([this, lease_token = std::move(lease_token), artifact = std::move(artifact), done = std::move(done)] {
-    if (leases_.count(lease_token) == 0) return done(FailedPrecondition("lease_token: not a live lease"));
+void JobManager::RecordArtifact(std::string lease_token, v1::Artifact artifact,
+                                Callback<v1::Artifact> done) {
+  Post([this, lease_token = std::move(lease_token), artifact = std::move(artifact),
+        done = std::move(done)] {
+    if (leases_.count(lease_token) == 0)
+      return done(FailedPrecondition("lease_token: not a live lease"));
     if (artifacts_.count(artifact.name()) > 0) return done(artifacts_[artifact.name()]);
     artifacts_[artifact.name()] = artifact;
     WriteBatch batch;
@@ -414,7 +432,8 @@ void JobManager::RecordArtifact(std::string lease_token, v1::Artifact artifact, 
 
 // ---------------------------------------------------------------- job ends
 
-void JobManager::EndJob(JobState& job, v1::JobState state, const std::string& message, WriteBatch* batch) {
+void JobManager::EndJob(JobState& job, v1::JobState state, const std::string& message,
+                        WriteBatch* batch) {
   job.job.set_state(state);
   job.job.set_state_message(message);
   *job.job.mutable_end_time() = TimeUtil::MillisecondsToTimestamp(clock_->NowMs());
@@ -458,31 +477,46 @@ void JobManager::MaybeEndJob(JobState& job, WriteBatch* batch) {
          any_success ? why : why + "; no trial succeeded", batch);
 }
 
+void JobManager::ArmLease(int64_t job_id, TrialState& t, int64_t deadline_ms) {
+  lease_deadlines_.erase({t.lease_deadline_ms, t.lease_token});
+  t.lease_deadline_ms = deadline_ms;
+  leases_[t.lease_token] = {job_id, TrialId(t.trial)};
+  lease_deadlines_.insert({deadline_ms, t.lease_token});
+}
+
+void JobManager::EndLease(const TrialState& t) {
+  leases_.erase(t.lease_token);
+  lease_deadlines_.erase({t.lease_deadline_ms, t.lease_token});
+}
+
 // ---------------------------------------------------------------- time
 
 void JobManager::ExpireLeases() {
   const int64_t now = clock_->NowMs();
   WriteBatch batch;
-  while (!lease_deadlines_.empty() && lease_deadlines_.top().first <= now) {
-    std::string token = lease_deadlines_.top().second;
-    lease_deadlines_.pop();
+  while (!lease_deadlines_.empty() && lease_deadlines_.begin()->first <= now) {
+    const std::string token = lease_deadlines_.begin()->second;
+    lease_deadlines_.erase(lease_deadlines_.begin());
     auto it = leases_.find(token);
     if (it == leases_.end()) continue;
     JobState& job = jobs_[it->second.first];
     TrialState& t = job.trials[it->second.second];
-    if (t.lease_deadline_ms > now) continue;  // extended by a heartbeat; a newer entry exists
     ++lease_expirations_;
     auto w = workers_.find(t.trial.worker_id());
     if (w != workers_.end() && w->second.lease_token == token) {
       w->second.lease_token.clear();
       w->second.info.clear_trial();
     }
-    if (t.trial.attempts() >= job.job.spec().budget().max_attempts() || job.job.state() != v1::JOB_STATE_RUNNING) {
-      FinishTrial(job, t, job.job.state() == v1::JOB_STATE_RUNNING ? v1::TRIAL_STATE_FAILED : v1::TRIAL_STATE_STOPPED,
-                  "lease expired after " + std::to_string(t.trial.attempts()) + " attempt(s)", &batch);
+    if (t.trial.attempts() >= job.job.spec().budget().max_attempts() ||
+        job.job.state() != v1::JOB_STATE_RUNNING) {
+      FinishTrial(job, t,
+                  job.job.state() == v1::JOB_STATE_RUNNING ? v1::TRIAL_STATE_FAILED
+                                                           : v1::TRIAL_STATE_STOPPED,
+                  "lease expired after " + std::to_string(t.trial.attempts()) + " attempt(s)",
+                  &batch);
       MaybeEndJob(job, &batch);
     } else {
-      leases_.erase(token);
+      EndLease(t);
       SetTrialState(job, t, v1::TRIAL_STATE_PENDING, "lease expired; retrying");
       job.pending.push_front(TrialId(t.trial));
       RecomputeProgress(job);
@@ -513,11 +547,12 @@ void JobManager::Tick() {
 
 void JobManager::ScheduleTick() {
   timer_.expires_after(std::chrono::milliseconds(options_.tick_ms));
-  timer_.async_wait(boost::asio::bind_executor(strand_, [this](const boost::system::error_code& ec) {
-    if (ec || stopped_) return;
-    Tick();
-    ScheduleTick();
-  }));
+  timer_.async_wait(
+      boost::asio::bind_executor(strand_, [this](const boost::system::error_code& ec) {
+        if (ec || stopped_) return;
+        Tick();
+        ScheduleTick();
+      }));
 }
 
 void JobManager::Start() {

@@ -57,7 +57,8 @@ auto JobManager::OnStrand(F f) -> decltype(f()) {
   return future.get();
 }
 
-StatusOr<std::vector<v1::Trial>> JobManager::ReadTrials(int64_t job_id, int64_t after_trial_id, int64_t limit) {
+StatusOr<std::vector<v1::Trial>> JobManager::ReadTrials(int64_t job_id, int64_t after_trial_id,
+                                                        int64_t limit) {
   KDNAS_ASSIGN_OR_RETURN(auto records, store_->LoadTrials(job_id, after_trial_id, limit));
   std::vector<v1::Trial> trials(records.size());
   for (size_t i = 0; i < records.size(); ++i) {
@@ -104,7 +105,9 @@ void JobManager::ListJobs(v1::ListJobsRequest request, Callback<v1::ListJobsResp
 void JobManager::ListTrials(v1::ListTrialsRequest request, Callback<v1::ListTrialsResponse> done) {
   // Finished trials live in the store: read them here, off the strand.
   const int64_t job_id = JobIdOf(request.parent());
-  if (job_id < 0) return done(InvalidArgument("parent: \"" + request.parent().substr(0, 80) + "\" is not jobs/<id>"));
+  if (job_id < 0)
+    return done(
+        InvalidArgument("parent: \"" + request.parent().substr(0, 80) + "\" is not jobs/<id>"));
   bool exists = OnStrand([&] { return jobs_.count(job_id) > 0; });
   if (!exists) return done(NotFound(request.parent() + " not found"));
   auto after = ParsePageToken(request.page_token());
@@ -161,9 +164,10 @@ void JobManager::GetFrontier(std::string name, Callback<v1::Frontier> done) {
       p.set_artifact(t->second.artifact());
       points.push_back(std::move(p));
     }
-    std::sort(points.begin(), points.end(), [](const v1::FrontierPoint& a, const v1::FrontierPoint& b) {
-      return a.objective_values(0) < b.objective_values(0);
-    });
+    std::sort(points.begin(), points.end(),
+              [](const v1::FrontierPoint& a, const v1::FrontierPoint& b) {
+                return a.objective_values(0) < b.objective_values(0);
+              });
     for (auto& p : points) *frontier.add_points() = std::move(p);
     done(frontier);
   });
@@ -182,11 +186,13 @@ StatusOr<std::vector<v1::Trial>> JobManager::SucceededTrials(int64_t job_id) {
 }
 
 void JobManager::GetBest(v1::GetBestRequest request, Callback<v1::Trial> done) {
-  if (request.max_size_bytes() < 0 || request.max_params() < 0 || !(request.max_latency_ms() >= 0)) {
+  if (request.max_size_bytes() < 0 || request.max_params() < 0 ||
+      !(request.max_latency_ms() >= 0)) {
     return done(InvalidArgument("max_size_bytes, max_params and max_latency_ms must be >= 0"));
   }
   const int64_t job_id = JobIdOf(request.job());
-  if (job_id < 0) return done(InvalidArgument("job: \"" + request.job().substr(0, 80) + "\" is not jobs/<id>"));
+  if (job_id < 0)
+    return done(InvalidArgument("job: \"" + request.job().substr(0, 80) + "\" is not jobs/<id>"));
   auto spec = OnStrand([&]() -> std::optional<v1::JobSpec> {
     auto job = jobs_.find(job_id);
     if (job == jobs_.end()) return std::nullopt;
@@ -200,7 +206,8 @@ void JobManager::GetBest(v1::GetBestRequest request, Callback<v1::Trial> done) {
   }
   bool known;
   MetricValue(v1::TrialMetrics(), metric, &known);
-  if (!known) return done(InvalidArgument("objective: unknown metric \"" + metric.substr(0, 64) + "\""));
+  if (!known)
+    return done(InvalidArgument("objective: unknown metric \"" + metric.substr(0, 64) + "\""));
   // Every succeeded trial, from the store (off the strand).
   auto trials = SucceededTrials(job_id);
   if (!trials.ok()) return done(trials.status());
@@ -219,13 +226,15 @@ void JobManager::GetBest(v1::GetBestRequest request, Callback<v1::Trial> done) {
       best_value = v;
     }
   }
-  if (best == nullptr) return done(NotFound("no succeeded trial of " + request.job() + " fits the limits"));
+  if (best == nullptr)
+    return done(NotFound("no succeeded trial of " + request.job() + " fits the limits"));
   done(*best);
 }
 
 void JobManager::ExplainJob(std::string name, Callback<v1::Explanation> done) {
   const int64_t job_id = JobIdOf(name);
-  if (job_id < 0) return done(InvalidArgument("name: \"" + name.substr(0, 80) + "\" is not jobs/<id>"));
+  if (job_id < 0)
+    return done(InvalidArgument("name: \"" + name.substr(0, 80) + "\" is not jobs/<id>"));
   struct View {
     v1::Job job;
     std::unique_ptr<SearchSpace> space;
@@ -247,14 +256,15 @@ void JobManager::ExplainJob(std::string name, Callback<v1::Explanation> done) {
   std::vector<ExplainTrial> trials;
   for (const v1::Trial& t : *succeeded) {
     const int64_t id = std::stoll(t.name().substr(t.name().rfind('/') + 1));
-    trials.push_back({id, view->space->Encode(CandidateFromProto(t.candidate())), CandidateFromProto(t.candidate()),
-                      OutcomeValues(t)});
+    trials.push_back({id, view->space->Encode(CandidateFromProto(t.candidate())),
+                      CandidateFromProto(t.candidate()), OutcomeValues(t)});
   }
   std::vector<std::string> metrics;
   for (const auto& o : view->job.spec().objectives()) metrics.push_back(o.metric());
-  Explanation e = Explain(*view->space, metrics, trials, view->frontier,
-                          {view->job.data_info().vocab_size(), view->job.data_info().tokenizer_bytes()},
-                          view->job.spec().seed());
+  Explanation e =
+      Explain(*view->space, metrics, trials, view->frontier,
+              {view->job.data_info().vocab_size(), view->job.data_info().tokenizer_bytes()},
+              view->job.spec().seed());
   v1::Explanation out;
   out.set_job(view->job.name());
   for (const auto& k : e.importances) {
@@ -273,7 +283,8 @@ void JobManager::ExplainJob(std::string name, Callback<v1::Explanation> done) {
     r->set_nats_per_megabyte(t.nats_per_megabyte);
     for (const auto& c : t.changed_knobs) r->add_changed_knobs(c);
   }
-  for (const auto& [predictor, tau] : e.predictor_kendall_tau) (*out.mutable_predictor_kendall_tau())[predictor] = tau;
+  for (const auto& [predictor, tau] : e.predictor_kendall_tau)
+    (*out.mutable_predictor_kendall_tau())[predictor] = tau;
   *out.mutable_compute_time() = TimeUtil::MillisecondsToTimestamp(clock_->NowMs());
   done(out);
 }
@@ -284,7 +295,8 @@ void JobManager::ListWorkers(Callback<v1::ListWorkersResponse> done) {
     const int64_t now = clock_->NowMs();
     for (const auto& [id, w] : workers_) {
       (void)id;
-      if (now - w.last_seen_ms <= 10 * options_.worker_seen_window_ms) *response.add_workers() = w.info;
+      if (now - w.last_seen_ms <= 10 * options_.worker_seen_window_ms)
+        *response.add_workers() = w.info;
     }
     done(response);
   });
@@ -304,16 +316,20 @@ void JobManager::Stats(Callback<JobManagerStats> done) {
       if (job.job.has_end_time()) f.end_ms = TimeUtil::TimestampToMilliseconds(job.job.end_time());
       for (const auto& [trial, tps] : job.tokens_per_second) f.tokens_per_second += tps;
       const auto& p = job.job.progress();
-      f.trials_by_state = {{v1::TRIAL_STATE_PENDING, p.trials_pending()},     {v1::TRIAL_STATE_RUNNING, p.trials_running()},
-                           {v1::TRIAL_STATE_SUCCEEDED, p.trials_succeeded()}, {v1::TRIAL_STATE_FAILED, p.trials_failed()},
-                           {v1::TRIAL_STATE_REJECTED, p.trials_rejected()},   {v1::TRIAL_STATE_STOPPED, p.trials_stopped()}};
+      f.trials_by_state = {{v1::TRIAL_STATE_PENDING, p.trials_pending()},
+                           {v1::TRIAL_STATE_RUNNING, p.trials_running()},
+                           {v1::TRIAL_STATE_SUCCEEDED, p.trials_succeeded()},
+                           {v1::TRIAL_STATE_FAILED, p.trials_failed()},
+                           {v1::TRIAL_STATE_REJECTED, p.trials_rejected()},
+                           {v1::TRIAL_STATE_STOPPED, p.trials_stopped()}};
       for (int64_t budget : job.job.spec().report_size_budgets_bytes()) {
         double best = NAN;
         for (const auto& member : job.search->front().Members()) {
           auto t = job.front.find(member.id);
           if (t == job.front.end()) continue;
           const auto& m = t->second.metrics();
-          if (m.size_bytes() <= budget && (std::isnan(best) || m.val_loss() < best)) best = m.val_loss();
+          if (m.size_bytes() <= budget && (std::isnan(best) || m.val_loss() < best))
+            best = m.val_loss();
         }
         f.best_loss_by_budget.push_back({budget, best});
       }
