@@ -20,12 +20,14 @@ double Scale(const std::string& metric, const JobSearchOptions& o, const CostEst
   if (metric == "val_loss" || metric == "kl_to_teacher") return std::log(vocab);
   if (metric == "perplexity") return vocab;
   if (metric == "teacher_agreement") return 1.0;
-  if (metric == "size_bytes") return c.max_size_bytes > 0 ? static_cast<double>(c.max_size_bytes) : 1.1 * largest.size_bytes;
+  if (metric == "size_bytes")
+    return c.max_size_bytes > 0 ? static_cast<double>(c.max_size_bytes) : 1.1 * largest.size_bytes;
   if (metric == "params" || metric == "nonzero_params") {
     return c.max_params > 0 ? static_cast<double>(c.max_params) : 1.1 * largest.params;
   }
   if (metric == "flops_per_token") {
-    return c.max_flops_per_token > 0 ? static_cast<double>(c.max_flops_per_token) : 1.1 * largest.flops_per_token;
+    return c.max_flops_per_token > 0 ? static_cast<double>(c.max_flops_per_token)
+                                     : 1.1 * largest.flops_per_token;
   }
   if (metric == "latency_ms") return c.max_latency_ms > 0 ? c.max_latency_ms : 1000.0;
   if (metric == "tokens_per_second") return 1e6;
@@ -35,7 +37,8 @@ double Scale(const std::string& metric, const JobSearchOptions& o, const CostEst
 }  // namespace
 
 StatusOr<std::unique_ptr<JobSearch>> JobSearch::Create(const JobSearchOptions& options) {
-  if (options.objectives.empty()) return InvalidArgument("objectives: at least one objective is required");
+  if (options.objectives.empty())
+    return InvalidArgument("objectives: at least one objective is required");
   KDNAS_ASSIGN_OR_RETURN(SearchSpace space, SearchSpace::Create(options.space));
   JobSearchOptions opts = options;
   opts.strategy.maximize.clear();
@@ -55,7 +58,8 @@ StatusOr<std::unique_ptr<JobSearch>> JobSearch::Create(const JobSearchOptions& o
   CostEstimate largest;
   Rng rng(Rng::Mix(opts.strategy.seed, 0x5ca1e));
   for (int i = 0; i <= 256; ++i) {
-    Candidate c = space.Decode(i == 0 ? space.Encode(space.base()) : space.parameters().Sample(rng));
+    Candidate c =
+        space.Decode(i == 0 ? space.Encode(space.base()) : space.parameters().Sample(rng));
     if (!ValidateCandidate(c).ok()) continue;
     CostEstimate e = EstimateCost(c, context);
     largest.size_bytes = std::max(largest.size_bytes, e.size_bytes);
@@ -69,15 +73,18 @@ StatusOr<std::unique_ptr<JobSearch>> JobSearch::Create(const JobSearchOptions& o
     scale.push_back(s);
     raw_reference.push_back(o.maximize ? 0.0 : s);
   }
-  KDNAS_ASSIGN_OR_RETURN(std::unique_ptr<Strategy> strategy, CreateStrategy(opts.strategy, space.parameters()));
-  auto search = std::unique_ptr<JobSearch>(
-      new JobSearch(std::move(opts), std::move(space), std::move(strategy), std::move(scale), std::move(raw_reference)));
+  KDNAS_ASSIGN_OR_RETURN(std::unique_ptr<Strategy> strategy,
+                         CreateStrategy(opts.strategy, space.parameters()));
+  auto search = std::unique_ptr<JobSearch>(new JobSearch(std::move(opts), std::move(space),
+                                                         std::move(strategy), std::move(scale),
+                                                         std::move(raw_reference)));
   *filter_space = &search->space_;
   return search;
 }
 
-JobSearch::JobSearch(JobSearchOptions options, SearchSpace space, std::unique_ptr<Strategy> strategy,
-                     std::vector<double> scale, std::vector<double> raw_reference)
+JobSearch::JobSearch(JobSearchOptions options, SearchSpace space,
+                     std::unique_ptr<Strategy> strategy, std::vector<double> scale,
+                     std::vector<double> raw_reference)
     : options_(std::move(options)),
       space_(std::move(space)),
       strategy_(std::move(strategy)),
@@ -89,6 +96,7 @@ JobSearch::JobSearch(JobSearchOptions options, SearchSpace space, std::unique_pt
   ObjectiveVector reference;
   for (const auto& o : options_.objectives) reference.push_back(o.maximize ? 0.0 : 1.0);
   archive_ = ParetoArchive(reference);
+  sample_rng_.Seed(Rng::Mix(options_.strategy.seed, 0x73616d706c65));  // "sample"
 }
 
 ObjectiveVector JobSearch::Normalize(const MetricValues& values) const {
@@ -104,7 +112,7 @@ ObjectiveVector JobSearch::Normalize(const MetricValues& values) const {
 JobSearch::~JobSearch() = default;
 
 std::vector<Proposal> JobSearch::Propose(int n, std::vector<Proposal>* rejected) {
-  const bool predict = options_.use_predictor && completed_loss_.size() >= 8 && n > 0;
+  const bool predict = options_.use_predictor && completed_seen_ >= 8 && n > 0;
   const int wanted = n;
   if (predict) n *= std::max(1, options_.oversample);
   std::vector<Proposal> out;
@@ -123,10 +131,12 @@ std::vector<Proposal> JobSearch::Propose(int n, std::vector<Proposal>* rejected)
       if (!keys_.Insert(std::hash<std::string>()(p.key))) continue;  // the same student again
       Status valid = ValidateCandidate(p.candidate);
       p.cost = EstimateCost(p.candidate, options_.context);
-      double violation = valid.ok() ? ConstraintViolation(p.cost, options_.constraints) : kFailedViolation;
+      double violation =
+          valid.ok() ? ConstraintViolation(p.cost, options_.constraints) : kFailedViolation;
       if (!valid.ok() || violation > 0) {
         p.feasible = false;
-        p.reject_reason = valid.ok() ? CheckConstraints(p.cost, options_.constraints).message() : valid.message();
+        p.reject_reason =
+            valid.ok() ? CheckConstraints(p.cost, options_.constraints).message() : valid.message();
         feedback.push_back({next_rejected_id_--, p.point, TrialStatus::kRejected, {}, violation});
         if (rejected != nullptr) rejected->push_back(std::move(p));
         continue;
@@ -142,10 +152,11 @@ std::vector<Proposal> JobSearch::Propose(int n, std::vector<Proposal>* rejected)
 
 void JobSearch::RefitSurrogate() {
   // Refit when the completed set grew by a tenth (at least 4 trials).
-  if (completed_loss_.size() < fitted_on_ + std::max<size_t>(4, fitted_on_ / 10)) return;
-  fitted_on_ = completed_loss_.size();
+  if (completed_seen_ < fitted_on_ + std::max<size_t>(4, fitted_on_ / 10)) return;
+  fitted_on_ = completed_seen_;
   surrogate_ = std::make_unique<RandomForest>();
-  surrogate_->Fit(completed_rows_, completed_loss_, {32, 8, 2, Rng::Mix(options_.strategy.seed, fitted_on_)});
+  surrogate_->Fit(completed_rows_, completed_loss_,
+                  {32, 8, 2, Rng::Mix(options_.strategy.seed, fitted_on_)});
   std::vector<double> oob, proxy;
   for (size_t i = 0; i < completed_loss_.size(); ++i) {
     oob.push_back(surrogate_->PredictOutOfBag(i));
@@ -156,6 +167,22 @@ void JobSearch::RefitSurrogate() {
   surrogate_wins_ = predictor_tau_["surrogate"] > predictor_tau_["proxy"];
 }
 
+void JobSearch::Remember(std::vector<double> row, double loss, double proxy) {
+  ++completed_seen_;
+  size_t slot = completed_rows_.size();
+  if (slot >= kMaxTrainingRows) {
+    slot = sample_rng_.Below(completed_seen_);
+    if (slot >= kMaxTrainingRows) return;
+    completed_rows_[slot] = std::move(row);
+    completed_loss_[slot] = loss;
+    completed_proxy_[slot] = proxy;
+    return;
+  }
+  completed_rows_.push_back(std::move(row));
+  completed_loss_.push_back(loss);
+  completed_proxy_.push_back(proxy);
+}
+
 std::vector<Proposal> JobSearch::Filter(std::vector<Proposal> proposals, int n) {
   RefitSurrogate();
   const size_t m = proposals.size();
@@ -164,7 +191,8 @@ std::vector<Proposal> JobSearch::Filter(std::vector<Proposal> proposals, int n) 
     size[i] = static_cast<double>(proposals[i].cost.size_bytes);
     if (surrogate_wins_) {
       std::vector<double> row(proposals[i].point.size());
-      for (size_t k = 0; k < row.size(); ++k) row[k] = space_.parameters().ToUnit(k, proposals[i].point[k]);
+      for (size_t k = 0; k < row.size(); ++k)
+        row[k] = space_.parameters().ToUnit(k, proposals[i].point[k]);
       loss[i] = surrogate_->Predict(row);
     } else {
       loss[i] = -CapacityProxy(proposals[i].candidate, options_.context);
@@ -175,18 +203,22 @@ std::vector<Proposal> JobSearch::Filter(std::vector<Proposal> proposals, int n) 
   std::vector<int> rank(m, 0);
   for (size_t i = 0; i < m; ++i) {
     for (size_t j = 0; j < m; ++j) {
-      if (size[j] <= size[i] && loss[j] <= loss[i] && (size[j] < size[i] || loss[j] < loss[i])) ++rank[i];
+      if (size[j] <= size[i] && loss[j] <= loss[i] && (size[j] < size[i] || loss[j] < loss[i]))
+        ++rank[i];
     }
   }
   std::vector<size_t> order(m);
   for (size_t i = 0; i < m; ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return rank[a] < rank[b]; });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return rank[a] < rank[b]; });
   std::vector<Proposal> kept;
-  for (size_t i = 0; i < m && static_cast<int>(kept.size()) < n; ++i) kept.push_back(std::move(proposals[order[i]]));
+  for (size_t i = 0; i < m && static_cast<int>(kept.size()) < n; ++i)
+    kept.push_back(std::move(proposals[order[i]]));
   return kept;
 }
 
-FrontChange JobSearch::Complete(int64_t trial_id, const Point& point, TrialStatus status, const MetricValues& values) {
+FrontChange JobSearch::Complete(int64_t trial_id, const Point& point, TrialStatus status,
+                                const MetricValues& values) {
   TrialOutcome outcome{trial_id, point, status, {}, 0};
   bool has_values = true;
   for (const auto& o : options_.objectives) {
@@ -204,9 +236,7 @@ FrontChange JobSearch::Complete(int64_t trial_id, const Point& point, TrialStatu
     if (loss != values.end()) {
       std::vector<double> row(point.size());
       for (size_t k = 0; k < row.size(); ++k) row[k] = space_.parameters().ToUnit(k, point[k]);
-      completed_rows_.push_back(std::move(row));
-      completed_loss_.push_back(loss->second);
-      completed_proxy_.push_back(CapacityProxy(space_.Decode(point), options_.context));
+      Remember(std::move(row), loss->second, CapacityProxy(space_.Decode(point), options_.context));
     }
   }
   FrontChange change;

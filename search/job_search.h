@@ -17,6 +17,7 @@
 #include "search/cost_model.h"
 #include "search/key_set.h"
 #include "search/pareto_archive.h"
+#include "search/rng.h"
 #include "search/search_space.h"
 #include "search/strategy.h"
 
@@ -78,7 +79,8 @@ class JobSearch {
   // Feeds a finished trial back: succeeded trials enter the front. `values`
   // holds at least the objective metrics when status is kSucceeded (and may
   // for kStopped). Returns how the front changed.
-  FrontChange Complete(int64_t trial_id, const Point& point, TrialStatus status, const MetricValues& values);
+  FrontChange Complete(int64_t trial_id, const Point& point, TrialStatus status,
+                       const MetricValues& values);
 
   // The objective vector in the archive's normalized minimization form
   // (reference point 1 for minimized metrics, 0 for maximized ones).
@@ -94,6 +96,12 @@ class JobSearch {
   // Kendall's tau of each predictor on the completed trials ("proxy",
   // "surrogate"), as of the last refit.
   const std::map<std::string, double>& predictor_tau() const { return predictor_tau_; }
+  // The predictors learn from a uniform sample of at most kMaxTrainingRows
+  // succeeded trials, so memory and refit time stay bounded however long
+  // the search runs.
+  static constexpr size_t kMaxTrainingRows = 2048;
+  // How many succeeded trials the predictors learn from.
+  size_t predictor_sample_size() const { return completed_loss_.size(); }
   uint64_t proposed() const { return keys_.size(); }
 
  private:
@@ -106,16 +114,20 @@ class JobSearch {
   std::vector<double> scale_;          // per objective
   std::vector<double> raw_reference_;  // per objective
   ParetoArchive archive_;
-  KeySet keys_;  // hashes of the proposed candidates' keys
+  KeySet keys_;                    // hashes of the proposed candidates' keys
   int64_t next_rejected_id_ = -1;  // rejected proposals are fed back with negative ids
   bool exhausted_ = false;
 
   // Proposals ranked by the predictors; keeps the best n of `proposals`.
   std::vector<Proposal> Filter(std::vector<Proposal> proposals, int n);
   void RefitSurrogate();
+  // The predictors' training sample, a reservoir (see kMaxTrainingRows).
+  void Remember(std::vector<double> row, double loss, double proxy);
   std::vector<std::vector<double>> completed_rows_;  // unit coordinates of succeeded trials
   std::vector<double> completed_loss_;
   std::vector<double> completed_proxy_;
+  size_t completed_seen_ = 0;  // succeeded trials offered to the sample
+  Rng sample_rng_;
   size_t fitted_on_ = 0;
   bool surrogate_wins_ = false;
   std::unique_ptr<class RandomForest> surrogate_;

@@ -10,7 +10,8 @@ namespace {
 JobSearchOptions DemoOptions() {
   JobSearchOptions o;
   o.space.base.architecture.d_ff = 0;
-  o.space.parameters = {ParameterConfig::Integer("num_layers", 1, 4), ParameterConfig::Discrete("d_model", {32, 64, 128}),
+  o.space.parameters = {ParameterConfig::Integer("num_layers", 1, 4),
+                        ParameterConfig::Discrete("d_model", {32, 64, 128}),
                         ParameterConfig::Discrete("weight_bits", {16, 8, 4, 3, 2}),
                         ParameterConfig::Discrete("group_size", {32, 128})};
   o.strategy.name = "nsga2";
@@ -22,7 +23,8 @@ JobSearchOptions DemoOptions() {
 
 // A synthetic loss: bigger and less quantized students do better.
 MetricValues Evaluate(const Candidate& c, const CostEstimate& cost) {
-  double loss = 1.5 + 30.0 / std::sqrt(static_cast<double>(cost.params)) + 0.4 / c.compression.weight_bits;
+  double loss =
+      1.5 + 30.0 / std::sqrt(static_cast<double>(cost.params)) + 0.4 / c.compression.weight_bits;
   return {{"val_loss", loss}, {"size_bytes", static_cast<double>(cost.size_bytes)}};
 }
 
@@ -39,7 +41,8 @@ TEST(JobSearch, ProposesFeasibleNewCandidatesAndKeepsAFront) {
       EXPECT_TRUE(p.feasible);
       EXPECT_LE(p.cost.size_bytes, 300000);
       EXPECT_TRUE(keys.insert(p.key).second) << "duplicate " << p.key;
-      FrontChange change = search->Complete(id++, p.point, TrialStatus::kSucceeded, Evaluate(p.candidate, p.cost));
+      FrontChange change =
+          search->Complete(id++, p.point, TrialStatus::kSucceeded, Evaluate(p.candidate, p.cost));
       EXPECT_GE(change.hypervolume, last_hv);
       last_hv = change.hypervolume;
     }
@@ -88,8 +91,10 @@ TEST(JobSearch, ReplayingTheCallsGivesTheSameProposals) {
   }
   auto replayed = *JobSearch::Create(o);
   for (const Call& c : log) {
-    if (c.propose > 0) replayed->Propose(c.propose, nullptr);
-    else replayed->Complete(c.id, c.point, TrialStatus::kSucceeded, c.values);
+    if (c.propose > 0)
+      replayed->Propose(c.propose, nullptr);
+    else
+      replayed->Complete(c.id, c.point, TrialStatus::kSucceeded, c.values);
   }
   auto a = original->Propose(3, nullptr), b = replayed->Propose(3, nullptr);
   ASSERT_EQ(a.size(), b.size());
@@ -116,11 +121,27 @@ TEST(JobSearch, PredictorsFilterProposalsOnceTrialsComplete) {
   EXPECT_EQ(search->predictor_tau().count("surrogate"), 1u);
 }
 
+TEST(JobSearch, PredictorsLearnFromABoundedSampleOfALongSearch) {
+  JobSearchOptions o = DemoOptions();
+  o.use_predictor = true;
+  auto search = *JobSearch::Create(o);
+  const int64_t completions = static_cast<int64_t>(JobSearch::kMaxTrainingRows) + 500;
+  // The same point completed again and again, as a store replay of a long
+  // search would: the sample must stop growing at its bound.
+  const Proposal p = search->Propose(1, nullptr).at(0);
+  for (int64_t id = 0; id < completions; ++id) {
+    search->Complete(id, p.point, TrialStatus::kSucceeded, Evaluate(p.candidate, p.cost));
+  }
+  EXPECT_EQ(search->predictor_sample_size(), JobSearch::kMaxTrainingRows);
+  EXPECT_FALSE(search->Propose(2, nullptr).empty());
+}
+
 TEST(JobSearch, NormalizesAgainstAFixedReference) {
   JobSearchOptions o = DemoOptions();
   o.objectives = {{"val_loss", false}, {"teacher_agreement", true}};
   auto search = *JobSearch::Create(o);
-  ObjectiveVector v = search->Normalize({{"val_loss", std::log(65.0) / 2}, {"teacher_agreement", 0.8}});
+  ObjectiveVector v =
+      search->Normalize({{"val_loss", std::log(65.0) / 2}, {"teacher_agreement", 0.8}});
   EXPECT_DOUBLE_EQ(v[0], 0.5);
   EXPECT_DOUBLE_EQ(v[1], -0.8);
   EXPECT_EQ(search->raw_reference(), (std::vector<double>{std::log(65.0), 0.0}));
