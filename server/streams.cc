@@ -24,6 +24,16 @@ class WatchReactor::Sink : public EventSink {
     std::lock_guard<std::mutex> lock(mu_);
     if (reactor_ != nullptr) reactor_->Enqueue(event);
   }
+  // The subscription's id, which may arrive after the call ended: then the
+  // subscription is dropped here, since the reactor is gone.
+  void OnSubscribed(const StatusOr<int64_t>& id, JobManager* manager) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (reactor_ != nullptr) {
+      reactor_->Subscribed(id);
+    } else if (id.ok()) {
+      manager->Unsubscribe(*id);
+    }
+  }
   void Detach() {
     std::lock_guard<std::mutex> lock(mu_);
     reactor_ = nullptr;
@@ -34,9 +44,12 @@ class WatchReactor::Sink : public EventSink {
   WatchReactor* reactor_;
 };
 
-WatchReactor::WatchReactor(grpc::CallbackServerContext*, const v1::WatchJobRequest& request, JobManager* manager,
-                           const Status& allowed, RpcObserver* observer)
-    : manager_(manager), request_(request), timer_(observer, "WatchJob"), sink_(std::make_shared<Sink>(this)) {
+WatchReactor::WatchReactor(grpc::CallbackServerContext*, const v1::WatchJobRequest& request,
+                           JobManager* manager, const Status& allowed, RpcObserver* observer)
+    : manager_(manager),
+      request_(request),
+      timer_(observer, "WatchJob"),
+      sink_(std::make_shared<Sink>(this)) {
   if (!allowed.ok()) {
     std::lock_guard<std::mutex> lock(mu_);
     FinishLocked(ToGrpcStatus(allowed));
@@ -66,13 +79,19 @@ void WatchReactor::CatchUp() {
     return;
   }
   live_ = true;
+  // The reactor may be deleted before the core answers: only the sink,
+  // which outlives it, is captured.
   manager_->Subscribe(request_.name(), last_sequence_, request_.include_progress(), sink_,
-                      [this](StatusOr<int64_t> id) {
-                        std::lock_guard<std::mutex> lock(mu_);
-                        if (!id.ok()) return FinishLocked(ToGrpcStatus(id.status()));
-                        subscription_ = *id;
-                        WriteNextLocked();
+                      [sink = sink_, manager = manager_](StatusOr<int64_t> id) {
+                        sink->OnSubscribed(id, manager);
                       });
+  WriteNextLocked();
+}
+
+void WatchReactor::Subscribed(const StatusOr<int64_t>& id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!id.ok()) return FinishLocked(ToGrpcStatus(id.status()));
+  subscription_ = *id;
   WriteNextLocked();
 }
 
@@ -147,7 +166,8 @@ void WatchReactor::OnDone() {
 
 // ------------------------------------------------------------------ downloads
 
-FileReadReactor::FileReadReactor(const std::string& path, int64_t offset, const Status& allowed, RpcTimer timer)
+FileReadReactor::FileReadReactor(const std::string& path, int64_t offset, const Status& allowed,
+                                 RpcTimer timer)
     : offset_(offset), timer_(timer) {
   if (!allowed.ok()) {
     grpc::Status s = ToGrpcStatus(allowed);
@@ -200,14 +220,15 @@ void FileReadReactor::OnWriteDone(bool ok) {
 
 // ------------------------------------------------------------------ uploads
 
-UploadBlobReactor::UploadBlobReactor(JobManager* manager, BlobStore* blobs, v1::Blob* response, const Status& allowed,
-                                     RpcTimer timer)
+UploadBlobReactor::UploadBlobReactor(JobManager* manager, BlobStore* blobs, v1::Blob* response,
+                                     const Status& allowed, RpcTimer timer)
     : UploadReactor("UploadBlob", blobs, response, timer), manager_(manager) {
   Begin(allowed);
 }
 
 void UploadBlobReactor::OnMetadata() {
-  if (metadata_.filename().size() > 256) return Fail(InvalidArgument("metadata.filename: at most 256 characters"));
+  if (metadata_.filename().size() > 256)
+    return Fail(InvalidArgument("metadata.filename: at most 256 characters"));
   Accept("blobs");
 }
 
@@ -224,14 +245,16 @@ void UploadBlobReactor::OnStored(const std::string& name) {
   });
 }
 
-UploadArtifactReactor::UploadArtifactReactor(JobManager* manager, BlobStore* blobs, v1::Artifact* response,
-                                             const Status& allowed, RpcTimer timer)
+UploadArtifactReactor::UploadArtifactReactor(JobManager* manager, BlobStore* blobs,
+                                             v1::Artifact* response, const Status& allowed,
+                                             RpcTimer timer)
     : UploadReactor("UploadArtifact", blobs, response, timer), manager_(manager) {
   Begin(allowed);
 }
 
 void UploadArtifactReactor::OnMetadata() {
-  if (metadata_.kind() == v1::ARTIFACT_KIND_UNSPECIFIED) return Fail(InvalidArgument("metadata.kind: required"));
+  if (metadata_.kind() == v1::ARTIFACT_KIND_UNSPECIFIED)
+    return Fail(InvalidArgument("metadata.kind: required"));
   // Only the holder of a live lease may upload.
   manager_->CheckLease(metadata_.lease_token(), [this](StatusOr<bool> live) {
     if (!live.ok()) return Fail(live.status());
@@ -245,10 +268,11 @@ void UploadArtifactReactor::OnStored(const std::string& name) {
   artifact.set_kind(metadata_.kind());
   artifact.set_size_bytes(metadata_.size_bytes());
   artifact.set_sha256(metadata_.sha256());
-  manager_->RecordArtifact(metadata_.lease_token(), artifact, [this](StatusOr<v1::Artifact> recorded) {
-    if (!recorded.ok()) return Fail(recorded.status());
-    Succeed(*recorded);
-  });
+  manager_->RecordArtifact(metadata_.lease_token(), artifact,
+                           [this](StatusOr<v1::Artifact> recorded) {
+                             if (!recorded.ok()) return Fail(recorded.status());
+                             Succeed(*recorded);
+                           });
 }
 
 }  // namespace kdnas

@@ -26,16 +26,17 @@ class WatchReactor : public grpc::ServerWriteReactor<v1::JobEvent> {
   static constexpr size_t kMaxQueued = 1024;
   static constexpr int64_t kPage = 512;
 
-  WatchReactor(grpc::CallbackServerContext* context, const v1::WatchJobRequest& request, JobManager* manager,
-               const Status& allowed, RpcObserver* observer);
+  WatchReactor(grpc::CallbackServerContext* context, const v1::WatchJobRequest& request,
+               JobManager* manager, const Status& allowed, RpcObserver* observer);
   void OnWriteDone(bool ok) override;
   void OnDone() override;
   void OnCancel() override;
 
  private:
   class Sink;
-  void CatchUp();           // reads the next page of stored events, or subscribes
+  void CatchUp();                           // reads the next page of stored events, or subscribes
   void Enqueue(const v1::JobEvent& event);  // from the core's strand
+  void Subscribed(const StatusOr<int64_t>& id);  // from the core's strand, via the sink
   void WriteNextLocked();
   void FinishLocked(const grpc::Status& status);
 
@@ -49,7 +50,7 @@ class WatchReactor : public grpc::ServerWriteReactor<v1::JobEvent> {
   bool writing_ = false;
   bool finished_ = false;
   bool live_ = false;
-  bool ended_ = false;       // the final JobStateChanged is queued
+  bool ended_ = false;  // the final JobStateChanged is queued
   bool resyncing_ = false;
   int64_t last_sequence_ = 0;  // of the last stored event sent or queued
   int64_t subscription_ = 0;
@@ -122,11 +123,13 @@ class UploadReactor : public grpc::ServerReadReactor<Request> {
       return OnStored(*name);
     }
     if (!upload_) {
-      if (!request_.has_metadata()) return Fail(InvalidArgument(rpc + ": the first message must carry metadata"));
+      if (!request_.has_metadata())
+        return Fail(InvalidArgument(rpc + ": the first message must carry metadata"));
       metadata_ = request_.metadata();
       return OnMetadata();
     }
-    if (!request_.has_chunk()) return Fail(InvalidArgument(rpc + ": only the first message carries metadata"));
+    if (!request_.has_chunk())
+      return Fail(InvalidArgument(rpc + ": only the first message carries metadata"));
     if (Status s = upload_->Write(request_.chunk()); !s.ok()) return Fail(s);
     this->StartRead(&request_);
   }
@@ -142,7 +145,8 @@ class UploadReactor : public grpc::ServerReadReactor<Request> {
 // UploadBlob: datasets and teachers from users.
 class UploadBlobReactor : public UploadReactor<v1::UploadBlobRequest, v1::Blob> {
  public:
-  UploadBlobReactor(JobManager* manager, BlobStore* blobs, v1::Blob* response, const Status& allowed, RpcTimer timer);
+  UploadBlobReactor(JobManager* manager, BlobStore* blobs, v1::Blob* response,
+                    const Status& allowed, RpcTimer timer);
 
  private:
   void OnMetadata() override;
@@ -153,8 +157,8 @@ class UploadBlobReactor : public UploadReactor<v1::UploadBlobRequest, v1::Blob> 
 // UploadArtifact: a student's files, from the holder of a live lease.
 class UploadArtifactReactor : public UploadReactor<v1::UploadArtifactRequest, v1::Artifact> {
  public:
-  UploadArtifactReactor(JobManager* manager, BlobStore* blobs, v1::Artifact* response, const Status& allowed,
-                        RpcTimer timer);
+  UploadArtifactReactor(JobManager* manager, BlobStore* blobs, v1::Artifact* response,
+                        const Status& allowed, RpcTimer timer);
 
  private:
   void OnMetadata() override;
