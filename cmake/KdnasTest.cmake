@@ -1,4 +1,7 @@
-# kdnas_test(NAME source.cc... LIBS lib...): one GoogleTest executable, one ctest entry.
+# kdnas_test(NAME source.cc... LIBS lib... [LABELS l...] [TIMEOUT s]): one
+# GoogleTest executable, one ctest entry. Tests without the "torch" label are
+# labelled "unit" and built by the `unit_tests` target, the suite that the
+# sanitizer stage of deploy/test.sh runs.
 find_package(GTest REQUIRED)
 include(GoogleTest)
 
@@ -10,5 +13,10 @@ function(kdnas_test name)
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 300)
   endif()
-  set_tests_properties(${name} PROPERTIES TIMEOUT ${ARG_TIMEOUT} LABELS "${ARG_LABELS}")
+  set(labels ${ARG_LABELS})
+  if(NOT "torch" IN_LIST labels)
+    list(APPEND labels unit)
+    set_property(GLOBAL APPEND PROPERTY KDNAS_UNIT_TESTS ${name})
+  endif()
+  set_tests_properties(${name} PROPERTIES TIMEOUT ${ARG_TIMEOUT} LABELS "${labels}")
 endfunction()

@@ -16,6 +16,8 @@ PACKAGES=(
   # peers, tests and tools
   python3-torch python3-optuna python3-grpcio python3-matplotlib python3-yaml
   prometheus openssl sqlite3 iproute2 procps
+  # the sanitizer and fuzzing stage (deploy/sanitize.sh)
+  clang-14 libfuzzer-14-dev libclang-rt-14-dev
 )
 
 SUDO=""
