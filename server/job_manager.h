@@ -7,7 +7,11 @@
 #pragma once
 
 // <utility> first: Boost 1.74's asio uses std::exchange without including it.
+// clang-format off
+#include <utility>
 #include <boost/asio.hpp>
+// clang-format on
+
 #include <deque>
 #include <functional>
 #include <map>
@@ -15,7 +19,6 @@
 #include <set>
 #include <string>
 #include <unordered_map>
-#include <utility>
 #include <vector>
 
 #include "kdnas/v1/search_service.pb.h"
