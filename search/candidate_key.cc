@@ -3,17 +3,9 @@
 #include <cstdio>
 #include <sstream>
 
+#include "search/number_text.h"
+
 namespace kdnas {
-namespace {
-
-std::string Num(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.6g", v == 0 ? 0.0 : v);
-  return buf;
-}
-
-}  // namespace
-
 Candidate Canonicalize(const Candidate& in) {
   Candidate c = in;
   auto& a = c.architecture;
@@ -46,8 +38,8 @@ std::string CandidateKey(const Candidate& candidate) {
     for (const auto& l : a.layers) key << " " << l.num_heads << "/" << l.d_ff;
   }
   key << " | w" << q.weight_bits << " g" << q.group_size << " e" << q.embedding_bits << " s"
-      << Num(q.sparsity) << " nm" << static_cast<int>(q.sparsity_pattern) << " r" << Num(q.low_rank_ratio);
-  key << " | T" << Num(d.temperature) << " a" << Num(d.alpha)
+      << NumberText(q.sparsity) << " nm" << static_cast<int>(q.sparsity_pattern) << " r" << NumberText(q.low_rank_ratio);
+  key << " | T" << NumberText(d.temperature) << " a" << NumberText(d.alpha)
       << (d.init == Init::kInherit ? " inherit" : " scratch");
   return key.str();
 }

@@ -6,21 +6,16 @@
 
 #include "search/artifact_layout.h"
 #include "search/forest.h"
+#include "search/number_text.h"
 
 namespace kdnas {
 namespace {
-
-std::string Num(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.6g", v);
-  return buf;
-}
 
 // The knob's value as users write it.
 std::string KnobValue(const SearchSpace& space, size_t i, double v) {
   const ParameterConfig& p = space.parameters().parameter(i);
   if (p.type == ParameterType::kCategorical) return p.labels[static_cast<size_t>(v)];
-  return Num(v);
+  return NumberText(v);
 }
 
 std::vector<double> UnitRow(const SearchSpace& space, const Point& point) {

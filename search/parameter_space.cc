@@ -5,17 +5,9 @@
 #include <cstring>
 #include <limits>
 
+#include "search/number_text.h"
+
 namespace kdnas {
-namespace {
-
-std::string Num(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.6g", v);
-  return buf;
-}
-
-}  // namespace
-
 ParameterConfig ParameterConfig::Integer(std::string name, int64_t min, int64_t max, int64_t step,
                                          bool log_scale) {
   ParameterConfig p;
@@ -89,7 +81,7 @@ StatusOr<ParameterSpace> ParameterSpace::Create(std::vector<ParameterConfig> par
           return InvalidArgument(range + ": min and max must be finite numbers");
         }
         if (p.min > p.max) {
-          return InvalidArgument(range + ".min: must be <= max (" + Num(p.min) + " > " + Num(p.max) + ")");
+          return InvalidArgument(range + ".min: must be <= max (" + NumberText(p.min) + " > " + NumberText(p.max) + ")");
         }
         if (p.log_scale && p.min <= 0) return InvalidArgument(range + ".min: must be > 0 on a log scale");
         if (p.type == ParameterType::kInteger) {

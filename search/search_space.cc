@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "search/number_text.h"
+
 namespace kdnas {
 namespace {
 
@@ -24,12 +26,6 @@ constexpr KnobInfo kKnobs[] = {
 bool LegalBits(double v) { return v == 16 || v == 8 || v == 6 || v == 4 || v == 3 || v == 2; }
 bool LegalGroup(double v) { return v == 32 || v == 64 || v == 128 || v == -1; }
 
-std::string Num(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.6g", v);
-  return buf;
-}
-
 // Labels of the enumerated knobs, in index order.
 const std::vector<std::string>* KnobLabels(Knob knob) {
   static const std::vector<std::string> kBool = {"false", "true"};
@@ -46,7 +42,7 @@ const std::vector<std::string>* KnobLabels(Knob knob) {
 // Checks one numeric value of a knob's domain.
 Status CheckValue(Knob knob, double v, const std::string& at) {
   auto fail = [&](const std::string& why) {
-    return InvalidArgument(at + ": " + KnobName(knob) + " " + why + " (got " + Num(v) + ")");
+    return InvalidArgument(at + ": " + KnobName(knob) + " " + why + " (got " + NumberText(v) + ")");
   };
   auto integral = [&]() { return std::floor(v) == v; };
   switch (knob) {

@@ -5,6 +5,7 @@
 
 #include "proto/api_convert.h"
 #include "search/feasibility.h"
+#include "search/number_text.h"
 #include "search/search_space.h"
 #include "search/sha256.h"
 
@@ -14,12 +15,6 @@ namespace {
 const char* const kMetrics[] = {"val_loss",        "perplexity",  "teacher_agreement", "kl_to_teacher",
                                 "params",          "nonzero_params", "flops_per_token", "size_bytes",
                                 "latency_ms",      "tokens_per_second"};
-
-std::string Num(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.6g", v);
-  return buf;
-}
 
 Status Bad(const std::string& field, const std::string& why) { return InvalidArgument("spec." + field + ": " + why); }
 
@@ -31,8 +26,8 @@ Status CheckInt(const std::string& field, int64_t v, int64_t lo, int64_t hi) {
 }
 
 Status CheckDouble(const std::string& field, double v, double lo, double hi) {
-  if (!std::isfinite(v)) return Bad(field, "must be a finite number (got " + Num(v) + ")");
-  if (v < lo || v > hi) return Bad(field, "must be in [" + Num(lo) + ", " + Num(hi) + "] (got " + Num(v) + ")");
+  if (!std::isfinite(v)) return Bad(field, "must be a finite number (got " + NumberText(v) + ")");
+  if (v < lo || v > hi) return Bad(field, "must be in [" + NumberText(lo) + ", " + NumberText(hi) + "] (got " + NumberText(v) + ")");
   return Status::Ok();
 }
 
