@@ -1,6 +1,5 @@
 #include "server/store/sqlite_store.h"
 
-#include <chrono>
 
 namespace kdnas {
 namespace {
@@ -89,17 +88,14 @@ StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path
   }
   sqlite3_busy_timeout(store->reader_, 5000);
   store->writes_ = std::make_unique<Writes>(store->db_);
-  store->writer_ = std::thread([s = store.get()] { s->WriterLoop(); });
+  store->committer_ = std::make_unique<GroupCommitter>(
+      options.max_batches_per_commit,
+      [s = store.get()](const std::vector<const WriteBatch*>& group) { return s->WriteGroup(group); });
   return store;
 }
 
 SqliteStore::~SqliteStore() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (writer_.joinable()) writer_.join();
+  committer_.reset();  // writes what is queued first
   writes_.reset();
   sqlite3_close(reader_);
   sqlite3_close(db_);
@@ -201,28 +197,17 @@ StatusOr<int64_t> SqliteStore::LastEventSeq(int64_t job_id) {
 }
 
 void SqliteStore::Commit(WriteBatch batch, std::function<void(const Status&)> done) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    queue_.push_back({std::move(batch), std::move(done)});
-  }
-  cv_.notify_one();
+  committer_->Commit(std::move(batch), std::move(done));
 }
 
 Status SqliteStore::Sync() {
-  std::unique_lock<std::mutex> lock(mu_);
-  idle_cv_.wait(lock, [&] { return (queue_.empty() && !writing_) || stop_; });
+  committer_->Sync();
   return Status::Ok();
 }
 
-StoreStats SqliteStore::stats() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return stats_;
-}
+StoreStats SqliteStore::stats() const { return committer_->stats(); }
 
-void SqliteStore::SetCommitObserver(CommitObserver observer) {
-  std::lock_guard<std::mutex> lock(mu_);
-  observer_ = std::move(observer);
-}
+void SqliteStore::SetCommitObserver(CommitObserver observer) { committer_->SetCommitObserver(std::move(observer)); }
 
 // Statements of the writer thread, prepared once.
 struct SqliteStore::Writes {
@@ -276,45 +261,15 @@ Status SqliteStore::Apply(const WriteBatch& batch) {
   return Status::Ok();
 }
 
-void SqliteStore::WriterLoop() {
-  for (;;) {
-    std::vector<Pending> group;
-    CommitObserver observer;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
-      if (queue_.empty() && stop_) break;
-      while (!queue_.empty() && static_cast<int>(group.size()) < options_.max_batches_per_commit) {
-        group.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
-      writing_ = true;
-      observer = observer_;
-    }
-    auto start = std::chrono::steady_clock::now();
-    Status status = Exec(db_, "BEGIN IMMEDIATE;");
-    int64_t writes = 0;
-    for (const Pending& p : group) {
-      if (!status.ok()) break;
-      status = Apply(p.batch);
-      writes += static_cast<int64_t>(p.batch.size());
-    }
-    status = status.ok() ? Exec(db_, "COMMIT;") : status;
-    if (!status.ok()) (void)Exec(db_, "ROLLBACK;");
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (observer) observer(seconds, static_cast<int>(group.size()));
-    for (Pending& p : group) {
-      if (p.done) p.done(status);
-    }
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stats_.commits++;
-      stats_.batches += static_cast<int64_t>(group.size());
-      stats_.writes += writes;
-      writing_ = false;
-    }
-    idle_cv_.notify_all();
+Status SqliteStore::WriteGroup(const std::vector<const WriteBatch*>& group) {
+  Status status = Exec(db_, "BEGIN IMMEDIATE;");
+  for (const WriteBatch* batch : group) {
+    if (!status.ok()) break;
+    status = Apply(*batch);
   }
+  status = status.ok() ? Exec(db_, "COMMIT;") : status;
+  if (!status.ok()) (void)Exec(db_, "ROLLBACK;");
+  return status;
 }
 
 }  // namespace kdnas

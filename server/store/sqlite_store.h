@@ -1,17 +1,15 @@
-// The embedded Store: one SQLite file in WAL mode. A writer thread groups
-// every batch that arrives while a transaction is being written into the
-// next transaction (group commit), so concurrent reports share one fsync.
+// The embedded Store: one SQLite file in WAL mode, written by a
+// GroupCommitter (concurrent reports share one fsync).
 // The schema is versioned; Open applies pending migrations.
 #pragma once
 
 #include <sqlite3.h>
 
-#include <condition_variable>
-#include <deque>
 #include <memory>
 #include <mutex>
-#include <thread>
+#include <vector>
 
+#include "server/store/group_commit.h"
 #include "server/store/store.h"
 
 namespace kdnas {
@@ -43,15 +41,11 @@ class SqliteStore : public Store {
   int schema_version() const { return schema_version_; }
 
  private:
-  struct Pending {
-    WriteBatch batch;
-    std::function<void(const Status&)> done;
-  };
-
   SqliteStore() = default;
   Status Migrate();
   Status Apply(const WriteBatch& batch);
-  void WriterLoop();
+  // One transaction of the group committer's writer thread.
+  Status WriteGroup(const std::vector<const WriteBatch*>& group);
 
   struct Writes;
   std::unique_ptr<Writes> writes_;  // prepared statements of the writer thread
@@ -60,16 +54,7 @@ class SqliteStore : public Store {
   std::mutex read_mu_;
   Options options_;
   int schema_version_ = 0;
-
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::condition_variable idle_cv_;
-  std::deque<Pending> queue_;
-  bool writing_ = false;
-  bool stop_ = false;
-  StoreStats stats_;
-  CommitObserver observer_;
-  std::thread writer_;
+  std::unique_ptr<GroupCommitter> committer_;
 };
 
 }  // namespace kdnas
