@@ -10,12 +10,12 @@ PACKAGES=(
   # libraries
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libboost-dev libboost-system-dev libtorch-dev prometheus-cpp-dev libsqlite3-dev
-  libgtest-dev libyaml-cpp-dev libjemalloc-dev
+  libgtest-dev libyaml-cpp-dev libjemalloc-dev libpqxx-dev
   # fast BLAS for LibTorch (the reference BLAS is ~36x slower)
   libopenblas0-openmp
   # peers, tests and tools
   python3-torch python3-optuna python3-grpcio python3-matplotlib python3-yaml
-  prometheus openssl sqlite3 iproute2 procps
+  prometheus openssl sqlite3 iproute2 procps postgresql
   # the sanitizer and fuzzing stage (deploy/sanitize.sh)
   clang-14 libfuzzer-14-dev libclang-rt-14-dev
 )

@@ -1,10 +1,13 @@
 // kdnas-controller: flags only; the wiring lives in server/controller.h.
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <memory>
 #include <string>
 
 #include "search/flags.h"
 #include "server/controller.h"
+#include "server/store/postgres_leader.h"
 
 int main(int argc, char** argv) {
   kdnas::Controller::Options o;
@@ -15,7 +18,9 @@ int main(int argc, char** argv) {
       "health checking and server reflection. SIGTERM or SIGINT shuts down gracefully.");
   flags.String("listen", &o.listen, "Address to serve gRPC on, host:port (port 0 picks a free port).");
   flags.String("data-dir", &o.data_dir, "Directory of the store (kdnas.db), blobs and artifacts.");
-  flags.String("store", &o.store, "Store: sqlite:PATH or memory (default sqlite:<data-dir>/kdnas.db).");
+  flags.String("store", &o.store,
+               "Store: sqlite:PATH, memory or postgresql://USER@HOST:PORT/DATABASE (default "
+               "sqlite:<data-dir>/kdnas.db).");
   flags.String("token-file", &o.token_file,
                "Bearer tokens, one \"<token> <role> [name]\" per line; roles admin, submitter, worker, viewer. "
                "Without it anyone may call anything, allowed on loopback only.");
@@ -64,6 +69,26 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  // With a PostgreSQL store several controllers may run: one leads and
+  // serves, the others wait for the leader lock (standby).
+  std::unique_ptr<kdnas::PostgresLeaderLock> leader;
+  if (kdnas::IsPostgresStore(o.store)) {
+    auto lock = kdnas::PostgresLeaderLock::Open(o.store);
+    if (!lock.ok()) {
+      std::fprintf(stderr, "kdnas-controller: %s\n", lock.status().message().c_str());
+      return 1;
+    }
+    if (!(*lock)->TryAcquire()) {
+      std::fprintf(stderr, "kdnas-controller: standby: another controller leads this store; waiting\n");
+      const timespec poll{0, 200'000'000};
+      while (!(*lock)->TryAcquire()) {
+        if (sigtimedwait(&signals, nullptr, &poll) > 0) return 0;
+      }
+    }
+    std::fprintf(stderr, "kdnas-controller: leading the store\n");
+    leader = std::move(*lock);
+  }
+
   auto controller = kdnas::Controller::Create(o);
   if (!controller.ok()) {
     std::fprintf(stderr, "kdnas-controller: %s\n", controller.status().message().c_str());
@@ -73,7 +98,19 @@ int main(int argc, char** argv) {
   if ((*controller)->metrics_port() != 0) std::fprintf(stderr, ", metrics on port %d", (*controller)->metrics_port());
   std::fprintf(stderr, "\n");
   int received = 0;
-  sigwait(&signals, &received);
+  if (leader) {
+    // Fail-stop: a controller that lost the lock must not serve next to the
+    // new leader.
+    const timespec poll{1, 0};
+    while ((received = sigtimedwait(&signals, nullptr, &poll)) <= 0) {
+      if (!leader->Held()) {
+        std::fprintf(stderr, "kdnas-controller: lost the leader lock of the store; exiting\n");
+        std::_Exit(3);
+      }
+    }
+  } else {
+    sigwait(&signals, &received);
+  }
   std::fprintf(stderr, "kdnas-controller: %s, shutting down\n", received == SIGTERM ? "SIGTERM" : "SIGINT");
   (*controller)->Shutdown();
   return 0;

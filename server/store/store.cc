@@ -3,6 +3,8 @@
 #include <cstring>
 
 #include "server/store/memory_store.h"
+#include "server/store/postgres_leader.h"
+#include "server/store/postgres_store.h"
 #include "server/store/sqlite_store.h"
 
 namespace kdnas {
@@ -36,7 +38,12 @@ StatusOr<std::unique_ptr<Store>> OpenStore(const std::string& spec) {
     KDNAS_ASSIGN_OR_RETURN(auto store, SqliteStore::Open(spec.substr(7), SqliteStore::Options()));
     return std::unique_ptr<Store>(std::move(store));
   }
-  return InvalidArgument("--store: unknown store \"" + spec + "\" (use memory or sqlite:PATH)");
+  if (IsPostgresStore(spec)) {
+    KDNAS_ASSIGN_OR_RETURN(auto store, PostgresStore::Open(spec));
+    return std::unique_ptr<Store>(std::move(store));
+  }
+  return InvalidArgument("--store: unknown store \"" + spec +
+                         "\" (use memory, sqlite:PATH or postgresql://USER@HOST:PORT/DATABASE)");
 }
 
 }  // namespace kdnas

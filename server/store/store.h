@@ -103,8 +103,9 @@ class Store {
   virtual void SetCommitObserver(CommitObserver observer) = 0;
 };
 
-// Opens a store from a URL-like spec: "memory" or "sqlite:PATH" (a file,
-// created with its schema if missing).
+// Opens a store from a URL-like spec: "memory", "sqlite:PATH" (a file,
+// created with its schema if missing) or a PostgreSQL connection URI
+// "postgresql://..." (the schema is created if missing).
 StatusOr<std::unique_ptr<Store>> OpenStore(const std::string& spec);
 
 // Packs and unpacks a point as raw little-endian doubles.

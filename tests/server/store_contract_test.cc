@@ -1,5 +1,5 @@
-// One contract for every Store: the in-memory and the SQLite store pass the
-// same tests (a PostgreSQL store will join them).
+// One contract for every Store: the in-memory, the SQLite and the PostgreSQL
+// store (against a real server started by the test) pass the same tests.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -8,7 +8,9 @@
 #include <thread>
 
 #include "server/store/memory_store.h"
+#include "server/store/postgres_store.h"
 #include "server/store/sqlite_store.h"
+#include "tests/server/postgres_server.h"
 
 namespace kdnas {
 namespace {
@@ -48,13 +50,34 @@ class SqliteFactory : public StoreFactory {
   std::filesystem::path path_;
 };
 
+// One PostgreSQL server for the whole test program; a database per factory.
+testing::PostgresServer& Postgres() {
+  static testing::PostgresServer server;  // stopped and deleted at exit
+  return server;
+}
+
+class PostgresFactory : public StoreFactory {
+ public:
+  PostgresFactory() : uri_(Postgres().NewDatabase()) {}
+  std::unique_ptr<Store> Open() override { return Reopen(); }
+  std::unique_ptr<Store> Reopen() override {
+    auto s = PostgresStore::Open(uri_);
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    return s.ok() ? std::move(*s) : nullptr;
+  }
+  const std::string& uri() const { return uri_; }
+
+ private:
+  std::string uri_;
+};
+
 template <typename F>
 class StoreContract : public ::testing::Test {
  protected:
   F factory_;
 };
 
-using Factories = ::testing::Types<MemoryFactory, SqliteFactory>;
+using Factories = ::testing::Types<MemoryFactory, SqliteFactory, PostgresFactory>;
 TYPED_TEST_SUITE(StoreContract, Factories);
 
 Status CommitAndWait(Store& store, WriteBatch batch) {
@@ -220,6 +243,35 @@ TEST(SqliteStore, RefusesANewerSchema) {
   ASSERT_FALSE(newer.ok());
   EXPECT_NE(newer.status().message().find("newer than this controller"), std::string::npos);
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + suffix);
+}
+
+TEST(PostgresStore, AcknowledgedCommitsSurviveAServerCrash) {
+  PostgresFactory factory;
+  auto store = factory.Open();
+  ASSERT_NE(store, nullptr);
+  constexpr int kBatches = 200;
+  std::atomic<int> acknowledged{0};
+  for (int i = 1; i <= kBatches; ++i) {
+    WriteBatch b;
+    b.log.push_back({7, i, SearchLogRecord::kPropose, i});
+    store->Commit(std::move(b), [&](const Status& s) {
+      if (s.ok()) ++acknowledged;
+    });
+  }
+  ASSERT_TRUE(store->Sync().ok());
+  ASSERT_EQ(acknowledged.load(), kBatches);
+  store.reset();
+  Postgres().Stop("immediate");  // no shutdown checkpoint: recovery replays the WAL
+  Postgres().Start();
+  auto reopened = factory.Reopen();
+  ASSERT_NE(reopened, nullptr);
+  EXPECT_EQ(reopened->Load()->log.size(), static_cast<size_t>(kBatches));
+}
+
+TEST(PostgresStore, AnUnreachableServerIsAClearError) {
+  auto s = PostgresStore::Open("postgresql://kdnas@127.0.0.1:1/none?connect_timeout=2");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("cannot connect to the store"), std::string::npos) << s.status().message();
 }
 
 }  // namespace
