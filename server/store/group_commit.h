@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -48,6 +49,33 @@ class GroupCommitter {
   StoreStats stats_;
   Store::CommitObserver observer_;
   std::thread writer_;  // last: starts once everything above exists
+};
+
+// A Store whose writes go through a GroupCommitter: the durable stores
+// implement reads and WriteGroup, and start the committer once they can
+// write (and stop it first in their destructor, before closing anything).
+class GroupCommitStore : public Store {
+ public:
+  void Commit(WriteBatch batch, std::function<void(const Status&)> done) override {
+    committer_->Commit(std::move(batch), std::move(done));
+  }
+  Status Sync() override {
+    committer_->Sync();
+    return Status::Ok();
+  }
+  StoreStats stats() const override { return committer_->stats(); }
+  void SetCommitObserver(CommitObserver observer) override {
+    committer_->SetCommitObserver(std::move(observer));
+  }
+
+ protected:
+  void StartCommitter(int max_batches_per_commit, GroupCommitter::WriteGroup write_group) {
+    committer_ = std::make_unique<GroupCommitter>(max_batches_per_commit, std::move(write_group));
+  }
+  void StopCommitter() { committer_.reset(); }  // writes what is queued first
+
+ private:
+  std::unique_ptr<GroupCommitter> committer_;
 };
 
 }  // namespace kdnas

@@ -100,14 +100,14 @@ StatusOr<std::unique_ptr<PostgresStore>> PostgresStore::Open(const std::string& 
   } catch (const std::exception& e) {
     return Error("prepare", e);
   }
-  store->committer_ = std::make_unique<GroupCommitter>(
+  store->StartCommitter(
       4096, [s = store.get()](const std::vector<const WriteBatch*>& group) {
         return s->WriteGroup(group);
       });
   return store;
 }
 
-PostgresStore::~PostgresStore() { committer_.reset(); }
+PostgresStore::~PostgresStore() { StopCommitter(); }
 
 Status PostgresStore::Migrate() {
   try {
@@ -214,21 +214,6 @@ StatusOr<int64_t> PostgresStore::LastEventSeq(int64_t job_id) {
   } catch (const std::exception& e) {
     return Error("events", e);
   }
-}
-
-void PostgresStore::Commit(WriteBatch batch, std::function<void(const Status&)> done) {
-  committer_->Commit(std::move(batch), std::move(done));
-}
-
-Status PostgresStore::Sync() {
-  committer_->Sync();
-  return Status::Ok();
-}
-
-StoreStats PostgresStore::stats() const { return committer_->stats(); }
-
-void PostgresStore::SetCommitObserver(CommitObserver observer) {
-  committer_->SetCommitObserver(std::move(observer));
 }
 
 Status PostgresStore::WriteGroup(const std::vector<const WriteBatch*>& group) {

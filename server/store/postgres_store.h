@@ -15,7 +15,7 @@
 
 namespace kdnas {
 
-class PostgresStore : public Store {
+class PostgresStore : public GroupCommitStore {
  public:
   // `uri`: a libpq connection URI, e.g. postgresql://user@host:5432/kdnas.
   static StatusOr<std::unique_ptr<PostgresStore>> Open(const std::string& uri);
@@ -27,10 +27,6 @@ class PostgresStore : public Store {
   StatusOr<std::vector<TrialRecord>> LoadTrials(int64_t job_id, int64_t after_trial_id,
                                                 int64_t limit) override;
   StatusOr<int64_t> LastEventSeq(int64_t job_id) override;
-  void Commit(WriteBatch batch, std::function<void(const Status&)> done) override;
-  Status Sync() override;
-  StoreStats stats() const override;
-  void SetCommitObserver(CommitObserver observer) override;
 
   static int LatestSchemaVersion();
 
@@ -42,7 +38,6 @@ class PostgresStore : public Store {
   struct Connections;                // libpqxx stays in the .cc
   std::unique_ptr<Connections> db_;  // writer: the committer's thread; reader: guarded by read_mu_
   std::mutex read_mu_;
-  std::unique_ptr<GroupCommitter> committer_;
 };
 
 }  // namespace kdnas

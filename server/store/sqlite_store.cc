@@ -88,14 +88,14 @@ StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path
   }
   sqlite3_busy_timeout(store->reader_, 5000);
   store->writes_ = std::make_unique<Writes>(store->db_);
-  store->committer_ = std::make_unique<GroupCommitter>(
+  store->StartCommitter(
       options.max_batches_per_commit,
       [s = store.get()](const std::vector<const WriteBatch*>& group) { return s->WriteGroup(group); });
   return store;
 }
 
 SqliteStore::~SqliteStore() {
-  committer_.reset();  // writes what is queued first
+  StopCommitter();
   writes_.reset();
   sqlite3_close(reader_);
   sqlite3_close(db_);
@@ -195,19 +195,6 @@ StatusOr<int64_t> SqliteStore::LastEventSeq(int64_t job_id) {
   if (sqlite3_step(q.get()) != SQLITE_ROW) return SqlError(reader_, "events");
   return q.Int(0);
 }
-
-void SqliteStore::Commit(WriteBatch batch, std::function<void(const Status&)> done) {
-  committer_->Commit(std::move(batch), std::move(done));
-}
-
-Status SqliteStore::Sync() {
-  committer_->Sync();
-  return Status::Ok();
-}
-
-StoreStats SqliteStore::stats() const { return committer_->stats(); }
-
-void SqliteStore::SetCommitObserver(CommitObserver observer) { committer_->SetCommitObserver(std::move(observer)); }
 
 // Statements of the writer thread, prepared once.
 struct SqliteStore::Writes {

@@ -14,7 +14,7 @@
 
 namespace kdnas {
 
-class SqliteStore : public Store {
+class SqliteStore : public GroupCommitStore {
  public:
   struct Options {
     // FULL: a commit survives power loss (fsync per group commit). NORMAL:
@@ -31,10 +31,6 @@ class SqliteStore : public Store {
   StatusOr<std::vector<EventRecord>> LoadEvents(int64_t job_id, int64_t after_seq, int64_t limit) override;
   StatusOr<std::vector<TrialRecord>> LoadTrials(int64_t job_id, int64_t after_trial_id, int64_t limit) override;
   StatusOr<int64_t> LastEventSeq(int64_t job_id) override;
-  void Commit(WriteBatch batch, std::function<void(const Status&)> done) override;
-  Status Sync() override;
-  StoreStats stats() const override;
-  void SetCommitObserver(CommitObserver observer) override;
 
   // The schema version after migrations.
   static int LatestSchemaVersion();
@@ -54,7 +50,6 @@ class SqliteStore : public Store {
   std::mutex read_mu_;
   Options options_;
   int schema_version_ = 0;
-  std::unique_ptr<GroupCommitter> committer_;
 };
 
 }  // namespace kdnas
