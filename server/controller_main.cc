@@ -8,6 +8,7 @@
 #include "search/flags.h"
 #include "server/controller.h"
 #include "server/store/postgres_leader.h"
+#include "server/store/store.h"
 
 int main(int argc, char** argv) {
   kdnas::Controller::Options o;

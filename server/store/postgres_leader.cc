@@ -16,10 +16,6 @@ struct PostgresLeaderLock::Session {
 
 PostgresLeaderLock::PostgresLeaderLock(std::string uri) : uri_(std::move(uri)) {}
 
-bool IsPostgresStore(const std::string& spec) {
-  return spec.rfind("postgresql://", 0) == 0 || spec.rfind("postgres://", 0) == 0;
-}
-
 StatusOr<std::unique_ptr<PostgresLeaderLock>> PostgresLeaderLock::Open(const std::string& uri) {
   std::unique_ptr<PostgresLeaderLock> lock(new PostgresLeaderLock(uri));
   try {

@@ -30,7 +30,4 @@ class PostgresLeaderLock {
   std::unique_ptr<Session> session_;
 };
 
-// Whether a --store spec names a PostgreSQL database.
-bool IsPostgresStore(const std::string& spec);
-
 }  // namespace kdnas

@@ -100,10 +100,9 @@ StatusOr<std::unique_ptr<PostgresStore>> PostgresStore::Open(const std::string& 
   } catch (const std::exception& e) {
     return Error("prepare", e);
   }
-  store->StartCommitter(
-      4096, [s = store.get()](const std::vector<const WriteBatch*>& group) {
-        return s->WriteGroup(group);
-      });
+  store->StartCommitter(4096, [s = store.get()](const std::vector<const WriteBatch*>& group) {
+    return s->WriteGroup(group);
+  });
   return store;
 }
 
@@ -133,12 +132,21 @@ Status PostgresStore::Migrate() {
   return Status::Ok();
 }
 
-StatusOr<StoreSnapshot> PostgresStore::Load() {
-  KDNAS_RETURN_IF_ERROR(Sync());
+template <typename T, typename ReadFn>
+StatusOr<T> PostgresStore::Read(const char* what, ReadFn read) {
   std::lock_guard<std::mutex> lock(read_mu_);
-  StoreSnapshot s;
   try {
     pqxx::read_transaction txn(db_->reader);
+    return read(txn);
+  } catch (const std::exception& e) {
+    return Error(what, e);
+  }
+}
+
+StatusOr<StoreSnapshot> PostgresStore::Load() {
+  KDNAS_RETURN_IF_ERROR(Sync());
+  return Read<StoreSnapshot>("load", [](pqxx::read_transaction& txn) {
+    StoreSnapshot s;
     for (const auto& r : txn.exec(
              "SELECT id, encode(request_id, 'hex'), encode(job, 'hex') FROM jobs ORDER BY id")) {
       s.jobs.push_back({Int(r[0]), Unhex(r[1]), Unhex(r[2])});
@@ -159,36 +167,28 @@ StatusOr<StoreSnapshot> PostgresStore::Load() {
          txn.exec("SELECT encode(name, 'hex'), encode(blob, 'hex') FROM blobs ORDER BY name")) {
       s.blobs.push_back({Unhex(r[0]), Unhex(r[1])});
     }
-  } catch (const std::exception& e) {
-    return Error("load", e);
-  }
-  return s;
+    return s;
+  });
 }
 
 StatusOr<std::vector<EventRecord>> PostgresStore::LoadEvents(int64_t job_id, int64_t after_seq,
                                                              int64_t limit) {
-  std::lock_guard<std::mutex> lock(read_mu_);
-  std::vector<EventRecord> out;
-  try {
-    pqxx::read_transaction txn(db_->reader);
+  return Read<std::vector<EventRecord>>("events", [&](pqxx::read_transaction& txn) {
+    std::vector<EventRecord> out;
     for (const auto& r :
          txn.exec_params("SELECT seq, encode(event, 'hex') FROM events WHERE job_id = $1 AND "
                          "seq > $2 ORDER BY seq LIMIT $3",
                          job_id, after_seq, limit)) {
       out.push_back({job_id, Int(r[0]), Unhex(r[1])});
     }
-  } catch (const std::exception& e) {
-    return Error("events", e);
-  }
-  return out;
+    return out;
+  });
 }
 
 StatusOr<std::vector<TrialRecord>> PostgresStore::LoadTrials(int64_t job_id, int64_t after_trial_id,
                                                              int64_t limit) {
-  std::lock_guard<std::mutex> lock(read_mu_);
-  std::vector<TrialRecord> out;
-  try {
-    pqxx::read_transaction txn(db_->reader);
+  return Read<std::vector<TrialRecord>>("trials", [&](pqxx::read_transaction& txn) {
+    std::vector<TrialRecord> out;
     for (const auto& r : txn.exec_params("SELECT trial_id, encode(trial, 'hex'), encode(point, "
                                          "'hex'), encode(lease_token, 'hex'), "
                                          "lease_deadline_ms, encode(report, 'hex') FROM trials "
@@ -199,21 +199,15 @@ StatusOr<std::vector<TrialRecord>> PostgresStore::LoadTrials(int64_t job_id, int
       out.push_back(
           {job_id, Int(r[0]), Unhex(r[1]), Unhex(r[2]), Unhex(r[3]), Int(r[4]), Unhex(r[5])});
     }
-  } catch (const std::exception& e) {
-    return Error("trials", e);
-  }
-  return out;
+    return out;
+  });
 }
 
 StatusOr<int64_t> PostgresStore::LastEventSeq(int64_t job_id) {
-  std::lock_guard<std::mutex> lock(read_mu_);
-  try {
-    pqxx::read_transaction txn(db_->reader);
+  return Read<int64_t>("events", [&](pqxx::read_transaction& txn) {
     return Int(
         txn.exec_params1("SELECT COALESCE(MAX(seq), 0) FROM events WHERE job_id = $1", job_id)[0]);
-  } catch (const std::exception& e) {
-    return Error("events", e);
-  }
+  });
 }
 
 Status PostgresStore::WriteGroup(const std::vector<const WriteBatch*>& group) {

@@ -34,6 +34,10 @@ class PostgresStore : public GroupCommitStore {
   PostgresStore() = default;
   Status Migrate();
   Status WriteGroup(const std::vector<const WriteBatch*>& group);
+  // Runs `read` in a read-only transaction on the reader connection; a
+  // libpqxx error becomes an Unavailable status naming `what`.
+  template <typename T, typename ReadFn>
+  StatusOr<T> Read(const char* what, ReadFn read);
 
   struct Connections;                // libpqxx stays in the .cc
   std::unique_ptr<Connections> db_;  // writer: the committer's thread; reader: guarded by read_mu_

@@ -3,7 +3,6 @@
 #include <cstring>
 
 #include "server/store/memory_store.h"
-#include "server/store/postgres_leader.h"
 #include "server/store/postgres_store.h"
 #include "server/store/sqlite_store.h"
 
@@ -30,6 +29,10 @@ std::vector<double> UnpackPoint(const std::string& bytes) {
   std::vector<double> point(bytes.size() / sizeof(double));
   if (!point.empty()) std::memcpy(point.data(), bytes.data(), point.size() * sizeof(double));
   return point;
+}
+
+bool IsPostgresStore(const std::string& spec) {
+  return spec.rfind("postgresql://", 0) == 0 || spec.rfind("postgres://", 0) == 0;
 }
 
 StatusOr<std::unique_ptr<Store>> OpenStore(const std::string& spec) {

@@ -107,6 +107,8 @@ class Store {
 // created with its schema if missing) or a PostgreSQL connection URI
 // "postgresql://..." (the schema is created if missing).
 StatusOr<std::unique_ptr<Store>> OpenStore(const std::string& spec);
+// Whether a store spec names a PostgreSQL database.
+bool IsPostgresStore(const std::string& spec);
 
 // Packs and unpacks a point as raw little-endian doubles.
 std::string PackPoint(const std::vector<double>& point);
