@@ -28,11 +28,13 @@ std::vector<double> UnitRow(const SearchSpace& space, const Point& point) {
 
 double CapacityProxy(const Candidate& candidate, const ModelContext& context) {
   ArtifactLayout layout = LayoutArtifact(candidate, context.vocab_size, context.tokenizer_bytes, false);
-  double bits = 0;
+  constexpr double kPrecisionScale = 2.7;  // gamma_w, in bits
+  double effective = 0;
   for (const TensorLayout& t : layout.tensors) {
-    if (t.role == TensorRole::kLinear) bits += static_cast<double>(t.kept) * t.bits;
+    if (t.role == TensorRole::kLinear)
+      effective += static_cast<double>(t.kept) * (1.0 - std::exp(-t.bits / kPrecisionScale));
   }
-  return bits;
+  return effective;
 }
 
 Explanation Explain(const SearchSpace& space, const std::vector<std::string>& metrics,

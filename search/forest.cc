@@ -96,6 +96,17 @@ double RandomForest::Predict(const std::vector<double>& row) const {
   return sum / static_cast<double>(trees_.size());
 }
 
+double RandomForest::Spread(const std::vector<double>& row) const {
+  if (trees_.size() < 2) return 0;
+  const double mean = Predict(row);
+  double sum = 0;
+  for (const Tree& t : trees_) {
+    double d = PredictTree(t, row) - mean;
+    sum += d * d;
+  }
+  return std::sqrt(sum / static_cast<double>(trees_.size()));
+}
+
 double RandomForest::PredictOutOfBag(size_t i) const {
   double sum = 0;
   int count = 0;

@@ -22,6 +22,9 @@ class RandomForest {
   // x: rows of features; y: targets. Needs at least 2 rows.
   void Fit(const std::vector<std::vector<double>>& x, const std::vector<double>& y, const ForestOptions& options);
   double Predict(const std::vector<double>& row) const;
+  // The standard deviation of the trees' predictions for `row`: how much the
+  // forest disagrees with itself there (0 when it has one tree).
+  double Spread(const std::vector<double>& row) const;
   // Prediction for training row i from the trees that did not see it
   // (out-of-bag); the plain prediction if every tree saw it.
   double PredictOutOfBag(size_t i) const;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
 
 namespace kdnas {
@@ -86,6 +87,24 @@ bool Front2D::Dominated(double x, double y) const {
   if (it == front_.begin()) return false;
   --it;  // largest member x' <= x
   return it->second.y <= y;
+}
+
+double Front2D::Gain(double x, double y) const {
+  if (x >= ref_x_ || y >= ref_y_) return 0;
+  auto next = front_.upper_bound(x);
+  double level = next == front_.begin() ? ref_y_ : std::prev(next)->second.y;
+  double gain = 0;
+  // Sweep right from x: the front's level only falls, so stop once it is at
+  // or below y.
+  for (double from = x; level > y;) {
+    double to = next == front_.end() ? ref_x_ : std::min(next->first, ref_x_);
+    gain += (to - from) * (level - y);
+    if (to >= ref_x_) break;
+    level = next->second.y;
+    from = to;
+    ++next;
+  }
+  return gain;
 }
 
 bool Front2D::Insert(double x, double y, int64_t id, std::vector<int64_t>* removed) {

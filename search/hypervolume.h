@@ -34,6 +34,9 @@ class Front2D {
   // dominates are appended to `removed`. Returns whether it was inserted.
   bool Insert(double x, double y, int64_t id = 0, std::vector<int64_t>* removed = nullptr);
   bool Dominated(double x, double y) const;
+  // The area (x, y) would add: dominated by it, inside the reference box and
+  // not dominated by any member. 0 when it is dominated.
+  double Gain(double x, double y) const;
   double area() const { return area_; }
   size_t size() const { return front_.size(); }
   // x -> (y, id), y strictly decreasing in x.

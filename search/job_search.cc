@@ -75,22 +75,24 @@ StatusOr<std::unique_ptr<JobSearch>> JobSearch::Create(const JobSearchOptions& o
   }
   KDNAS_ASSIGN_OR_RETURN(std::unique_ptr<Strategy> strategy,
                          CreateStrategy(opts.strategy, space.parameters()));
-  auto search = std::unique_ptr<JobSearch>(new JobSearch(std::move(opts), std::move(space),
-                                                         std::move(strategy), std::move(scale),
-                                                         std::move(raw_reference)));
+  Front2D measured_front(Scale("size_bytes", opts, largest), Scale("val_loss", opts, largest));
+  auto search = std::unique_ptr<JobSearch>(
+      new JobSearch(std::move(opts), std::move(space), std::move(strategy), std::move(scale),
+                    std::move(raw_reference), std::move(measured_front)));
   *filter_space = &search->space_;
   return search;
 }
 
 JobSearch::JobSearch(JobSearchOptions options, SearchSpace space,
                      std::unique_ptr<Strategy> strategy, std::vector<double> scale,
-                     std::vector<double> raw_reference)
+                     std::vector<double> raw_reference, Front2D measured_front)
     : options_(std::move(options)),
       space_(std::move(space)),
       strategy_(std::move(strategy)),
       scale_(std::move(scale)),
       raw_reference_(std::move(raw_reference)),
-      archive_(ObjectiveVector(options_.objectives.size(), 0.0)) {
+      archive_(ObjectiveVector(options_.objectives.size(), 0.0)),
+      measured_front_(std::move(measured_front)) {
   // Minimized objectives have reference 1 and maximized ones 0 after
   // normalization (see Normalize).
   ObjectiveVector reference;
@@ -112,7 +114,7 @@ ObjectiveVector JobSearch::Normalize(const MetricValues& values) const {
 JobSearch::~JobSearch() = default;
 
 std::vector<Proposal> JobSearch::Propose(int n, std::vector<Proposal>* rejected) {
-  const bool predict = options_.use_predictor && completed_seen_ >= 8 && n > 0;
+  const bool predict = options_.use_predictor && n > 0;
   const int wanted = n;
   if (predict) n *= std::max(1, options_.oversample);
   std::vector<Proposal> out;
@@ -151,8 +153,10 @@ std::vector<Proposal> JobSearch::Propose(int n, std::vector<Proposal>* rejected)
 }
 
 void JobSearch::RefitSurrogate() {
-  // Refit when the completed set grew by a tenth (at least 4 trials).
-  if (completed_seen_ < fitted_on_ + std::max<size_t>(4, fitted_on_ / 10)) return;
+  // Refit when the completed set grew by a tenth (every trial while small).
+  if (completed_loss_.size() < kMinSurrogateRows ||
+      completed_seen_ < fitted_on_ + std::max<size_t>(1, fitted_on_ / 10))
+    return;
   fitted_on_ = completed_seen_;
   surrogate_ = std::make_unique<RandomForest>();
   surrogate_->Fit(completed_rows_, completed_loss_,
@@ -183,23 +187,32 @@ void JobSearch::Remember(std::vector<double> row, double loss, double proxy) {
   completed_proxy_.push_back(proxy);
 }
 
+std::vector<double> JobSearch::SurrogateRow(const Point& point, const Candidate& candidate) const {
+  std::vector<double> row(point.size() + 1);
+  for (size_t k = 0; k < point.size(); ++k) row[k] = space_.parameters().ToUnit(k, point[k]);
+  row.back() = std::log1p(CapacityProxy(candidate, options_.context));
+  return row;
+}
+
 std::vector<Proposal> JobSearch::Filter(std::vector<Proposal> proposals, int n) {
   RefitSurrogate();
   const size_t m = proposals.size();
-  std::vector<double> loss(m), size(m);
+  std::vector<double> loss(m), size(m), gain(m, 0.0);
   for (size_t i = 0; i < m; ++i) {
-    size[i] = static_cast<double>(proposals[i].cost.size_bytes);
+    const Proposal& p = proposals[i];
+    size[i] = static_cast<double>(p.cost.size_bytes);
     if (surrogate_wins_) {
-      std::vector<double> row(proposals[i].point.size());
-      for (size_t k = 0; k < row.size(); ++k)
-        row[k] = space_.parameters().ToUnit(k, proposals[i].point[k]);
+      std::vector<double> row = SurrogateRow(p.point, p.candidate);
       loss[i] = surrogate_->Predict(row);
+      // Optimistic by one spread of the trees: an uncertain proposal may
+      // still be worth its training.
+      double optimistic = loss[i] - surrogate_->Spread(row);
+      gain[i] = measured_front_.Gain(size[i], optimistic) /
+                static_cast<double>(std::max<int64_t>(1, p.cost.train_flops_per_token));
     } else {
-      loss[i] = -CapacityProxy(proposals[i].candidate, options_.context);
+      loss[i] = -CapacityProxy(p.candidate, options_.context);
     }
   }
-  // Best non-dominated ranks in (size, predicted loss) first; ties keep the
-  // strategy's order.
   std::vector<int> rank(m, 0);
   for (size_t i = 0; i < m; ++i) {
     for (size_t j = 0; j < m; ++j) {
@@ -209,8 +222,15 @@ std::vector<Proposal> JobSearch::Filter(std::vector<Proposal> proposals, int n) 
   }
   std::vector<size_t> order(m);
   for (size_t i = 0; i < m; ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return rank[a] < rank[b]; });
+  // Most hypervolume per FLOP first, then the best non-dominated ranks in
+  // (size, predicted loss), then the cheapest to train (more trials, sooner,
+  // to learn from); ties keep the strategy's order.
+  auto flops = [&](size_t i) { return proposals[i].cost.train_flops_per_token; };
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    if (gain[a] != gain[b]) return gain[a] > gain[b];
+    if (rank[a] != rank[b]) return rank[a] < rank[b];
+    return flops(a) < flops(b);
+  });
   std::vector<Proposal> kept;
   for (size_t i = 0; i < m && static_cast<int>(kept.size()) < n; ++i)
     kept.push_back(std::move(proposals[order[i]]));
@@ -234,9 +254,14 @@ FrontChange JobSearch::Complete(int64_t trial_id, const Point& point, TrialStatu
   if (status == TrialStatus::kSucceeded && has_values && options_.use_predictor) {
     auto loss = values.find("val_loss");
     if (loss != values.end()) {
-      std::vector<double> row(point.size());
-      for (size_t k = 0; k < row.size(); ++k) row[k] = space_.parameters().ToUnit(k, point[k]);
-      Remember(std::move(row), loss->second, CapacityProxy(space_.Decode(point), options_.context));
+      const Candidate candidate = space_.Decode(point);
+      Remember(SurrogateRow(point, candidate), loss->second,
+               CapacityProxy(candidate, options_.context));
+      auto size = values.find("size_bytes");
+      measured_front_.Insert(size != values.end()
+                                 ? size->second
+                                 : static_cast<double>(EstimateCost(candidate, options_.context).size_bytes),
+                             loss->second);
     }
   }
   FrontChange change;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "search/cost_model.h"
+#include "search/hypervolume.h"
 #include "search/key_set.h"
 #include "search/pareto_archive.h"
 #include "search/rng.h"
@@ -38,10 +39,13 @@ struct JobSearchOptions {
   // one (a nearly exhausted space).
   int max_draws_per_proposal = 16;
   // Cheap predictors: draw `oversample` proposals per candidate asked for and
-  // keep the best by predicted (size, validation loss) non-dominated rank.
-  // The predictor is the training-free capacity proxy, or a random-forest
-  // surrogate of the completed trials once it ranks them better (Kendall's
-  // tau of its out-of-bag predictions).
+  // keep the most promising. The predictor is the training-free capacity
+  // proxy (from the first proposal on), or a random-forest surrogate of the
+  // completed trials once it ranks them better (Kendall's tau of its
+  // out-of-bag predictions). With the proxy, proposals are kept by their
+  // non-dominated rank in (size, -proxy). With the surrogate, by the area
+  // their optimistic (size, validation loss) would add to the measured
+  // front, per training FLOP: hypervolume bought per worker-second.
   bool use_predictor = false;
   int oversample = 4;
 };
@@ -100,13 +104,15 @@ class JobSearch {
   // succeeded trials, so memory and refit time stay bounded however long
   // the search runs.
   static constexpr size_t kMaxTrainingRows = 2048;
+  // The surrogate is fitted once this many trials succeeded.
+  static constexpr size_t kMinSurrogateRows = 6;
   // How many succeeded trials the predictors learn from.
   size_t predictor_sample_size() const { return completed_loss_.size(); }
   uint64_t proposed() const { return keys_.size(); }
 
  private:
   JobSearch(JobSearchOptions options, SearchSpace space, std::unique_ptr<Strategy> strategy,
-            std::vector<double> scale, std::vector<double> raw_reference);
+            std::vector<double> scale, std::vector<double> raw_reference, Front2D measured_front);
 
   JobSearchOptions options_;
   SearchSpace space_;
@@ -121,6 +127,12 @@ class JobSearch {
   // Proposals ranked by the predictors; keeps the best n of `proposals`.
   std::vector<Proposal> Filter(std::vector<Proposal> proposals, int n);
   void RefitSurrogate();
+  // The surrogate's features: the point's unit coordinates and the log of
+  // the capacity proxy (a split on capacity needs no interaction of knobs).
+  std::vector<double> SurrogateRow(const Point& point, const Candidate& candidate) const;
+  // (size_bytes, val_loss) of the succeeded trials: what a proposal would
+  // have to improve on.
+  Front2D measured_front_;
   // The predictors' training sample, a reservoir (see kMaxTrainingRows).
   void Remember(std::vector<double> row, double loss, double proxy);
   std::vector<std::vector<double>> completed_rows_;  // unit coordinates of succeeded trials

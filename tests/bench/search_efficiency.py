@@ -136,7 +136,7 @@ def run_kdnas(build, teacher, strategy, seed, budget, workers, multi_fidelity, p
         m = t.get("metrics", {})
         trials.append({"ok": t["state"] == "TRIAL_STATE_SUCCEEDED", "size": float(m.get("size_bytes", 0)),
                        "loss": float(m.get("val_loss", 0)), "seconds": float(m.get("worker_seconds", 0)),
-                       "end": t.get("end_time", "")})
+                       "end": t.get("end_time", ""), "state": t["state"], "candidate": t.get("candidate", {})})
     return trials
 
 
@@ -210,7 +210,7 @@ def main():
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     tmp = tempfile.mkdtemp()
-    curves = {}
+    curves, runs = {}, []
     try:
         for method in args.methods.split(","):
             for seed in range(1, args.seeds + 1):
@@ -224,8 +224,11 @@ def main():
                                        "mf" in options, "pred" in options, tmp)
                 c = curve(trials, args.budget)
                 curves.setdefault(method, []).append(c)
+                runs.append({"method": method, "seed": seed, "trials": trials})
                 print(f"  {method} seed {seed}: {len(trials)} trials, final hypervolume {c[-1][1]:.4f} "
                       f"({time.time() - t0:.0f} s)", file=sys.stderr, flush=True)
+            with open(os.path.join(args.out, "search_efficiency_trials.json"), "w") as f:
+                json.dump(runs, f, indent=1)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -148,5 +148,25 @@ TEST(ParetoArchive, PointsOutsideTheReferenceBelongButAddNothing) {
   EXPECT_DOUBLE_EQ(archive.hypervolume(), 0.25);
 }
 
+TEST(Front2D, GainIsTheAreaAPointWouldAdd) {
+  Rng rng(11);
+  for (int round = 0; round < 200; ++round) {
+    Front2D front(1.0, 1.0);
+    std::vector<ObjectiveVector> members;
+    for (int i = 0; i < 6; ++i) {
+      double x = rng.Uniform(), y = rng.Uniform();
+      front.Insert(x, y);
+      members.push_back({x, y});
+    }
+    // Sometimes exactly on a member's coordinates, sometimes outside the box.
+    double x = round % 5 == 0 ? members[0][0] : rng.Uniform() * 1.1;
+    double y = round % 7 == 0 ? members[1][1] : rng.Uniform() * 1.1;
+    double before = Hypervolume2D(members, {1.0, 1.0});
+    members.push_back({x, y});
+    double after = Hypervolume2D(members, {1.0, 1.0});
+    EXPECT_NEAR(front.Gain(x, y), after - before, 1e-12) << "round " << round;
+  }
+}
+
 }  // namespace
 }  // namespace kdnas

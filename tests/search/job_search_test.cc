@@ -121,6 +121,35 @@ TEST(JobSearch, PredictorsFilterProposalsOnceTrialsComplete) {
   EXPECT_EQ(search->predictor_tau().count("surrogate"), 1u);
 }
 
+// The proxy cannot see a student's initialisation; the surrogate learns it
+// from the first completed trials and then spends the workers on the
+// initialisation that grows the front.
+TEST(JobSearch, PredictorsLearnAKnobTheProxyCannotSee) {
+  auto inherited_share = [](bool use_predictor) {
+    JobSearchOptions o = DemoOptions();
+    o.space.parameters.push_back(ParameterConfig::Categorical("init", {"scratch", "inherit"}));
+    o.use_predictor = use_predictor;
+    auto search = *JobSearch::Create(o);
+    int64_t id = 0;
+    int inherited = 0, later = 0;
+    for (int round = 0; round < 20; ++round) {
+      for (const Proposal& p : search->Propose(2, nullptr)) {
+        MetricValues v = Evaluate(p.candidate, p.cost);
+        const bool inherit = p.candidate.distillation.init == Init::kInherit;
+        if (inherit) v["val_loss"] -= 0.5;
+        if (round >= 8) {
+          ++later;
+          inherited += inherit;
+        }
+        search->Complete(id++, p.point, TrialStatus::kSucceeded, v);
+      }
+    }
+    return static_cast<double>(inherited) / later;
+  };
+  EXPECT_GT(inherited_share(true), 0.85);
+  EXPECT_LT(inherited_share(false), 0.85);  // NSGA-II alone learns it too, more slowly
+}
+
 TEST(JobSearch, PredictorsLearnFromABoundedSampleOfALongSearch) {
   JobSearchOptions o = DemoOptions();
   o.use_predictor = true;
