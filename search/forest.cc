@@ -37,13 +37,16 @@ int RandomForest::Build(Tree& tree, std::vector<size_t>& rows, size_t begin, siz
   const size_t n = end - begin;
   if (depth >= options.max_depth || n < 2 * static_cast<size_t>(options.min_leaf)) return index;
   const size_t features = x_[0].size();
-  const size_t tries = std::max<size_t>(1, static_cast<size_t>(std::ceil(std::sqrt(static_cast<double>(features)))));
+  const size_t tries =
+      options.all_features
+          ? features
+          : std::max<size_t>(1, static_cast<size_t>(std::ceil(std::sqrt(static_cast<double>(features)))));
   double best_gain = 1e-12;
   int best_feature = -1;
   double best_threshold = 0;
   std::vector<std::pair<double, double>> values(n);
   for (size_t k = 0; k < tries; ++k) {
-    size_t f = rng.Below(features);
+    size_t f = options.all_features ? k : rng.Below(features);
     for (size_t i = 0; i < n; ++i) values[i] = {x_[rows[begin + i]][f], y_[rows[begin + i]]};
     std::sort(values.begin(), values.end());
     double total = 0, total_sq = 0;

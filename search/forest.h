@@ -15,6 +15,9 @@ struct ForestOptions {
   int max_depth = 8;
   int min_leaf = 2;
   uint64_t seed = 0;
+  // Every feature at every split (bagged trees, the usual choice for
+  // regression on few rows) instead of a random sqrt(features) of them.
+  bool all_features = false;
 };
 
 class RandomForest {

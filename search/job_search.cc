@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <unordered_set>
 
 #include "search/candidate_key.h"
 #include "search/explain.h"
@@ -116,8 +117,14 @@ JobSearch::~JobSearch() = default;
 std::vector<Proposal> JobSearch::Propose(int n, std::vector<Proposal>* rejected) {
   const bool predict = options_.use_predictor && n > 0;
   const int wanted = n;
-  if (predict) n *= std::max(1, options_.oversample);
+  if (predict) {
+    // The proxy costs nothing, so until the surrogate ranks better it
+    // screens a wider pool.
+    const int oversample = std::max(1, options_.oversample);
+    n *= surrogate_wins_ ? oversample : std::max(oversample, kProxyPool);
+  }
   std::vector<Proposal> out;
+  std::unordered_set<uint64_t> drawn;  // this call's candidates
   int draws = 0;
   const int max_draws = std::max(1, n) * std::max(1, options_.max_draws_per_proposal);
   while (static_cast<int>(out.size()) < n && draws < max_draws) {
@@ -130,12 +137,15 @@ std::vector<Proposal> JobSearch::Propose(int n, std::vector<Proposal>* rejected)
       p.candidate = space_.Decode(point);
       p.point = std::move(point);
       p.key = CandidateKey(p.candidate);
-      if (!keys_.Insert(std::hash<std::string>()(p.key))) continue;  // the same student again
+      const uint64_t hash = std::hash<std::string>()(p.key);
+      // The same student again (proposed before, or twice in this pool).
+      if (keys_.Contains(hash) || !drawn.insert(hash).second) continue;
       Status valid = ValidateCandidate(p.candidate);
       p.cost = EstimateCost(p.candidate, options_.context);
       double violation =
           valid.ok() ? ConstraintViolation(p.cost, options_.constraints) : kFailedViolation;
       if (!valid.ok() || violation > 0) {
+        keys_.Insert(hash);
         p.feasible = false;
         p.reject_reason =
             valid.ok() ? CheckConstraints(p.cost, options_.constraints).message() : valid.message();
@@ -148,7 +158,10 @@ std::vector<Proposal> JobSearch::Propose(int n, std::vector<Proposal>* rejected)
     if (!feedback.empty()) strategy_->Update(feedback);
   }
   exhausted_ = static_cast<int>(out.size()) < std::min(n, wanted) || out.empty();
-  if (predict) return Filter(std::move(out), wanted);
+  // Candidates the predictors passed over stay proposable: the surrogate
+  // may think better of them once it has seen more trials.
+  if (predict) out = Filter(std::move(out), wanted);
+  for (const Proposal& p : out) keys_.Insert(std::hash<std::string>()(p.key));
   return out;
 }
 
@@ -160,7 +173,7 @@ void JobSearch::RefitSurrogate() {
   fitted_on_ = completed_seen_;
   surrogate_ = std::make_unique<RandomForest>();
   surrogate_->Fit(completed_rows_, completed_loss_,
-                  {32, 8, 2, Rng::Mix(options_.strategy.seed, fitted_on_)});
+                  {32, 8, 2, Rng::Mix(options_.strategy.seed, fitted_on_), /*all_features=*/true});
   std::vector<double> oob, proxy;
   for (size_t i = 0; i < completed_loss_.size(); ++i) {
     oob.push_back(surrogate_->PredictOutOfBag(i));

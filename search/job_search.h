@@ -38,8 +38,8 @@ struct JobSearchOptions {
   // Proposals drawn per candidate asked for before giving up on finding a new
   // one (a nearly exhausted space).
   int max_draws_per_proposal = 16;
-  // Cheap predictors: draw `oversample` proposals per candidate asked for and
-  // keep the most promising. The predictor is the training-free capacity
+  // Cheap predictors: draw `oversample` proposals per candidate asked for
+  // (kProxyPool while only the proxy ranks) and keep the most promising. The predictor is the training-free capacity
   // proxy (from the first proposal on), or a random-forest surrogate of the
   // completed trials once it ranks them better (Kendall's tau of its
   // out-of-bag predictions). With the proxy, proposals are kept by their
@@ -104,6 +104,9 @@ class JobSearch {
   // succeeded trials, so memory and refit time stay bounded however long
   // the search runs.
   static constexpr size_t kMaxTrainingRows = 2048;
+  // Proposals the proxy screens per candidate asked for (at least; more
+  // when `oversample` is larger) until the surrogate ranks better.
+  static constexpr int kProxyPool = 16;
   // The surrogate is fitted once this many trials succeeded.
   static constexpr size_t kMinSurrogateRows = 6;
   // How many succeeded trials the predictors learn from.
