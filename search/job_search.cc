@@ -171,12 +171,32 @@ void JobSearch::RefitSurrogate() {
       completed_seen_ < fitted_on_ + std::max<size_t>(1, fitted_on_ / 10))
     return;
   fitted_on_ = completed_seen_;
+  // A straight line in log(capacity) carries the trend beyond the sizes
+  // tried so far (trees alone predict flat there); the forest learns the
+  // rest, e.g. initialisation and quantization, from the residuals.
+  const size_t rows = completed_loss_.size();
+  double mx = 0, my = 0, sxx = 0, sxy = 0;
+  for (size_t i = 0; i < rows; ++i) {
+    mx += completed_rows_[i].back();
+    my += completed_loss_[i];
+  }
+  mx /= static_cast<double>(rows);
+  my /= static_cast<double>(rows);
+  for (size_t i = 0; i < rows; ++i) {
+    const double dx = completed_rows_[i].back() - mx;
+    sxx += dx * dx;
+    sxy += dx * (completed_loss_[i] - my);
+  }
+  trend_slope_ = sxx > 0 ? std::min(0.0, sxy / sxx) : 0.0;  // more capacity never predicts more loss
+  trend_intercept_ = my - trend_slope_ * mx;
+  std::vector<double> residual(rows);
+  for (size_t i = 0; i < rows; ++i) residual[i] = completed_loss_[i] - Trend(completed_rows_[i]);
   surrogate_ = std::make_unique<RandomForest>();
-  surrogate_->Fit(completed_rows_, completed_loss_,
+  surrogate_->Fit(completed_rows_, residual,
                   {32, 8, 2, Rng::Mix(options_.strategy.seed, fitted_on_), /*all_features=*/true});
   std::vector<double> oob, proxy;
-  for (size_t i = 0; i < completed_loss_.size(); ++i) {
-    oob.push_back(surrogate_->PredictOutOfBag(i));
+  for (size_t i = 0; i < rows; ++i) {
+    oob.push_back(Trend(completed_rows_[i]) + surrogate_->PredictOutOfBag(i));
     proxy.push_back(-completed_proxy_[i]);
   }
   predictor_tau_["surrogate"] = KendallTau(oob, completed_loss_);
@@ -211,12 +231,13 @@ std::vector<Proposal> JobSearch::Filter(std::vector<Proposal> proposals, int n) 
   RefitSurrogate();
   const size_t m = proposals.size();
   std::vector<double> loss(m), size(m), gain(m, 0.0);
+  std::vector<bool> scratch(m, false);
   for (size_t i = 0; i < m; ++i) {
     const Proposal& p = proposals[i];
     size[i] = static_cast<double>(p.cost.size_bytes);
     if (surrogate_wins_) {
       std::vector<double> row = SurrogateRow(p.point, p.candidate);
-      loss[i] = surrogate_->Predict(row);
+      loss[i] = Trend(row) + surrogate_->Predict(row);
       // Optimistic by one spread of the trees: an uncertain proposal may
       // still be worth its training.
       double optimistic = loss[i] - surrogate_->Spread(row);
@@ -224,6 +245,10 @@ std::vector<Proposal> JobSearch::Filter(std::vector<Proposal> proposals, int n) 
                 static_cast<double>(std::max<int64_t>(1, p.cost.train_flops_per_token));
     } else {
       loss[i] = -CapacityProxy(p.candidate, options_.context);
+      // Inheriting the teacher's weights lowered the loss at equal steps in
+      // every pair measured (deploy/bench.sh inheritance: 0.37-0.51 nats),
+      // which the proxy cannot see; the surrogate learns it for itself.
+      scratch[i] = p.candidate.distillation.init != Init::kInherit;
     }
   }
   std::vector<int> rank(m, 0);
@@ -235,12 +260,14 @@ std::vector<Proposal> JobSearch::Filter(std::vector<Proposal> proposals, int n) 
   }
   std::vector<size_t> order(m);
   for (size_t i = 0; i < m; ++i) order[i] = i;
-  // Most hypervolume per FLOP first, then the best non-dominated ranks in
-  // (size, predicted loss), then the cheapest to train (more trials, sooner,
-  // to learn from); ties keep the strategy's order.
+  // Most hypervolume per FLOP first (surrogate), inherited before scratch
+  // (proxy), then the best non-dominated ranks in (size, predicted loss),
+  // then the cheapest to train (more trials, sooner, to learn from); ties
+  // keep the strategy's order.
   auto flops = [&](size_t i) { return proposals[i].cost.train_flops_per_token; };
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
     if (gain[a] != gain[b]) return gain[a] > gain[b];
+    if (scratch[a] != scratch[b]) return static_cast<bool>(scratch[b]);
     if (rank[a] != rank[b]) return rank[a] < rank[b];
     return flops(a) < flops(b);
   });

@@ -145,6 +145,12 @@ class JobSearch {
   Rng sample_rng_;
   size_t fitted_on_ = 0;
   bool surrogate_wins_ = false;
+  // The surrogate: trend_intercept_ + trend_slope_ * log capacity, plus a
+  // forest on the residuals.
+  double Trend(const std::vector<double>& row) const {
+    return trend_intercept_ + trend_slope_ * row.back();
+  }
+  double trend_intercept_ = 0, trend_slope_ = 0;
   std::unique_ptr<class RandomForest> surrogate_;
   std::map<std::string, double> predictor_tau_;
 };
