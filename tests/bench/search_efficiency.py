@@ -7,7 +7,8 @@ budget for every method; several seeds.
 
 usage: search_efficiency.py BUILD_DIR TEACHER OUT_DIR [--seeds N] [--budget SECONDS] [--workers N] [--methods M,...]
 A method is a strategy name with options: -mf (multi-fidelity), -pred (predictors), e.g. nsga2-mf-pred.
-Prints a table, writes OUT_DIR/search_efficiency.png and ends with one JSON line.
+Prints a table, writes OUT_DIR/search_efficiency.png and OUT_DIR/search_efficiency_trials.json (every
+trial of every run) and ends with one JSON line.
 """
 import argparse
 import concurrent.futures
@@ -205,8 +206,8 @@ def main():
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--budget", type=float, default=240)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--methods", default="random,random-mf,nsga2,nsga2-mf,regularized_evolution,"
-                                               "regularized_evolution-mf,optuna-nsga2")
+    parser.add_argument("--methods", default="random,random-mf,nsga2,nsga2-mf,nsga2-mf-pred,regularized_evolution,"
+                                               "regularized_evolution-mf,regularized_evolution-mf-pred,optuna-nsga2")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     tmp = tempfile.mkdtemp()
