@@ -42,8 +42,9 @@ struct JobSearchOptions {
   // (kProxyPool while only the proxy ranks) and keep the most promising. The predictor is the training-free capacity
   // proxy (from the first proposal on), or a random-forest surrogate of the
   // completed trials once it ranks them better (Kendall's tau of its
-  // out-of-bag predictions). With the proxy, proposals are kept by their
-  // non-dominated rank in (size, -proxy). With the surrogate, by the area
+  // out-of-bag predictions). With the proxy, proposals that inherit the
+  // teacher's weights go first, then by non-dominated rank in
+  // (size, -proxy), cheapest to train first. With the surrogate, by the area
   // their optimistic (size, validation loss) would add to the measured
   // front, per training FLOP: hypervolume bought per worker-second.
   bool use_predictor = false;
