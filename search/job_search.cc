@@ -251,10 +251,13 @@ std::vector<Proposal> JobSearch::Filter(std::vector<Proposal> proposals, int n) 
       scratch[i] = p.candidate.distillation.init != Init::kInherit;
     }
   }
+  // How many proposals dominate each one; under the inheritance preference
+  // a scratch proposal dominates no inherited one.
   std::vector<int> rank(m, 0);
   for (size_t i = 0; i < m; ++i) {
     for (size_t j = 0; j < m; ++j) {
-      if (size[j] <= size[i] && loss[j] <= loss[i] && (size[j] < size[i] || loss[j] < loss[i]))
+      if (size[j] <= size[i] && loss[j] <= loss[i] && (size[j] < size[i] || loss[j] < loss[i]) &&
+          scratch[j] <= scratch[i])
         ++rank[i];
     }
   }
