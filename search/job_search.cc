@@ -246,7 +246,7 @@ std::vector<Proposal> JobSearch::Filter(std::vector<Proposal> proposals, int n) 
     } else {
       loss[i] = -CapacityProxy(p.candidate, options_.context);
       // Inheriting the teacher's weights lowered the loss at equal steps in
-      // every pair measured (deploy/bench.sh inheritance: 0.37-0.51 nats),
+      // every pair measured (deploy/bench.sh inheritance: 0.44-0.48 nats),
       // which the proxy cannot see; the surrogate learns it for itself.
       scratch[i] = p.candidate.distillation.init != Init::kInherit;
     }
