@@ -197,14 +197,14 @@ void JobSearch::RefitSurrogate() {
   std::vector<double> oob, proxy;
   for (size_t i = 0; i < rows; ++i) {
     oob.push_back(Trend(completed_rows_[i]) + surrogate_->PredictOutOfBag(i));
-    proxy.push_back(-completed_proxy_[i]);
+    proxy.push_back(-completed_rows_[i].back());  // log capacity: the same ranks as the proxy
   }
   predictor_tau_["surrogate"] = KendallTau(oob, completed_loss_);
   predictor_tau_["proxy"] = KendallTau(proxy, completed_loss_);
   surrogate_wins_ = predictor_tau_["surrogate"] > predictor_tau_["proxy"];
 }
 
-void JobSearch::Remember(std::vector<double> row, double loss, double proxy) {
+void JobSearch::Remember(std::vector<double> row, double loss) {
   ++completed_seen_;
   size_t slot = completed_rows_.size();
   if (slot >= kMaxTrainingRows) {
@@ -212,12 +212,10 @@ void JobSearch::Remember(std::vector<double> row, double loss, double proxy) {
     if (slot >= kMaxTrainingRows) return;
     completed_rows_[slot] = std::move(row);
     completed_loss_[slot] = loss;
-    completed_proxy_[slot] = proxy;
     return;
   }
   completed_rows_.push_back(std::move(row));
   completed_loss_.push_back(loss);
-  completed_proxy_.push_back(proxy);
 }
 
 std::vector<double> JobSearch::SurrogateRow(const Point& point, const Candidate& candidate) const {
@@ -298,8 +296,7 @@ FrontChange JobSearch::Complete(int64_t trial_id, const Point& point, TrialStatu
     auto loss = values.find("val_loss");
     if (loss != values.end()) {
       const Candidate candidate = space_.Decode(point);
-      Remember(SurrogateRow(point, candidate), loss->second,
-               CapacityProxy(candidate, options_.context));
+      Remember(SurrogateRow(point, candidate), loss->second);
       auto size = values.find("size_bytes");
       measured_front_.Insert(size != values.end()
                                  ? size->second

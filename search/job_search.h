@@ -138,10 +138,9 @@ class JobSearch {
   // have to improve on.
   Front2D measured_front_;
   // The predictors' training sample, a reservoir (see kMaxTrainingRows).
-  void Remember(std::vector<double> row, double loss, double proxy);
-  std::vector<std::vector<double>> completed_rows_;  // unit coordinates of succeeded trials
+  void Remember(std::vector<double> row, double loss);
+  std::vector<std::vector<double>> completed_rows_;  // SurrogateRow of succeeded trials
   std::vector<double> completed_loss_;
-  std::vector<double> completed_proxy_;
   size_t completed_seen_ = 0;  // succeeded trials offered to the sample
   Rng sample_rng_;
   size_t fitted_on_ = 0;
