@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <limits>
 #include <pqxx/pqxx>
+#include <string>
 
 namespace kdnas {
 namespace {
@@ -47,6 +48,17 @@ std::string Unhex(const pqxx::field& f) {
 }
 
 int64_t Int(const pqxx::field& f) { return f.as<int64_t>(); }
+
+// A trial row's columns after its job id, and the record they make.
+constexpr char kTrialColumns[] =
+    "trial_id, encode(trial, 'hex'), encode(point, 'hex'), encode(lease_token, 'hex'), "
+    "lease_deadline_ms, encode(report, 'hex')";
+
+TrialRecord TrialFromRow(int64_t job_id, const pqxx::row& r, int first) {
+  auto col = [&](int i) { return r[first + i]; };
+  return {job_id,        Int(col(0)), Unhex(col(1)), Unhex(col(2)),
+          Unhex(col(3)), Int(col(4)), Unhex(col(5))};
+}
 
 Status Error(const std::string& what, const std::exception& e) {
   return Unavailable("postgres: " + what + ": " + e.what());
@@ -151,12 +163,9 @@ StatusOr<StoreSnapshot> PostgresStore::Load() {
              "SELECT id, encode(request_id, 'hex'), encode(job, 'hex') FROM jobs ORDER BY id")) {
       s.jobs.push_back({Int(r[0]), Unhex(r[1]), Unhex(r[2])});
     }
-    for (const auto& r :
-         txn.exec("SELECT job_id, trial_id, encode(trial, 'hex'), encode(point, 'hex'), "
-                  "encode(lease_token, 'hex'), lease_deadline_ms, encode(report, 'hex') "
-                  "FROM trials ORDER BY job_id, trial_id")) {
-      s.trials.push_back(
-          {Int(r[0]), Int(r[1]), Unhex(r[2]), Unhex(r[3]), Unhex(r[4]), Int(r[5]), Unhex(r[6])});
+    for (const auto& r : txn.exec(std::string("SELECT job_id, ") + kTrialColumns +
+                                  " FROM trials ORDER BY job_id, trial_id")) {
+      s.trials.push_back(TrialFromRow(Int(r[0]), r, 1));
     }
     for (const auto& r :
          txn.exec("SELECT job_id, seq, kind, value FROM search_log ORDER BY job_id, seq")) {
@@ -189,15 +198,12 @@ StatusOr<std::vector<TrialRecord>> PostgresStore::LoadTrials(int64_t job_id, int
                                                              int64_t limit) {
   return Read<std::vector<TrialRecord>>("trials", [&](pqxx::read_transaction& txn) {
     std::vector<TrialRecord> out;
-    for (const auto& r : txn.exec_params("SELECT trial_id, encode(trial, 'hex'), encode(point, "
-                                         "'hex'), encode(lease_token, 'hex'), "
-                                         "lease_deadline_ms, encode(report, 'hex') FROM trials "
-                                         "WHERE job_id = $1 AND trial_id > $2 "
-                                         "ORDER BY trial_id LIMIT $3",
+    for (const auto& r : txn.exec_params(std::string("SELECT ") + kTrialColumns +
+                                             " FROM trials WHERE job_id = $1 AND trial_id > $2 "
+                                             "ORDER BY trial_id LIMIT $3",
                                          job_id, after_trial_id,
                                          limit > 0 ? limit : std::numeric_limits<int64_t>::max())) {
-      out.push_back(
-          {job_id, Int(r[0]), Unhex(r[1]), Unhex(r[2]), Unhex(r[3]), Int(r[4]), Unhex(r[5])});
+      out.push_back(TrialFromRow(job_id, r, 0));
     }
     return out;
   });
