@@ -1,5 +1,7 @@
 #include "proto/api_convert.h"
 
+#include "search/job_defaults.h"
+
 namespace kdnas {
 namespace {
 
@@ -17,10 +19,12 @@ ParameterConfig ParameterFromProto(const v1::Parameter& p) {
                                   p.double_range().log_scale());
       break;
     case v1::Parameter::kDiscrete:
-      c = ParameterConfig::Discrete(p.name(), {p.discrete().values().begin(), p.discrete().values().end()});
+      c = ParameterConfig::Discrete(p.name(),
+                                    {p.discrete().values().begin(), p.discrete().values().end()});
       break;
     case v1::Parameter::kCategorical:
-      c = ParameterConfig::Categorical(p.name(), {p.categorical().values().begin(), p.categorical().values().end()});
+      c = ParameterConfig::Categorical(
+          p.name(), {p.categorical().values().begin(), p.categorical().values().end()});
       break;
     case v1::Parameter::DOMAIN_NOT_SET:
       // An empty discrete domain: SearchSpace::Create names the field.
@@ -113,18 +117,74 @@ Constraints ConstraintsFromProto(const v1::Constraints& p) {
   return c;
 }
 
+MetricValues MetricValuesFromProto(const v1::TrialMetrics& m) {
+  MetricValues values;
+  const auto* d = m.GetDescriptor();
+  const auto* refl = m.GetReflection();
+  for (int i = 0; i < d->field_count(); ++i) {
+    const auto* f = d->field(i);
+    if (f->has_presence() && !refl->HasField(m, f)) continue;  // not measured
+    values[f->name()] = f->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_DOUBLE
+                            ? refl->GetDouble(m, f)
+                            : static_cast<double>(refl->GetInt64(m, f));
+  }
+  return values;
+}
+
+std::vector<ObjectiveSpec> ObjectivesFromProto(const v1::JobSpec& spec) {
+  std::vector<ObjectiveSpec> objectives;
+  for (const auto& o : spec.objectives())
+    objectives.push_back({o.metric(), o.direction() == v1::DIRECTION_MAXIMIZE});
+  return objectives;
+}
+
+v1::JobSpec ApplyJobDefaults(v1::JobSpec spec) {
+  if (spec.data().validation_fraction() == 0)
+    spec.mutable_data()->set_validation_fraction(defaults::kValidationFraction);
+  if (spec.objectives_size() == 0) {
+    spec.add_objectives()->set_metric("val_loss");
+    spec.add_objectives()->set_metric("size_bytes");
+  }
+  auto* b = spec.mutable_budget();
+  if (b->max_trials() == 0) b->set_max_trials(defaults::kMaxTrials);
+  if (b->train_steps() == 0) b->set_train_steps(defaults::kTrainSteps);
+  if (b->batch_size() == 0) b->set_batch_size(defaults::kBatchSize);
+  if (b->max_attempts() == 0) b->set_max_attempts(defaults::kMaxAttempts);
+  if (b->eval_tokens() == 0) b->set_eval_tokens(defaults::kEvalTokens);
+  if (b->learning_rate() == 0) b->set_learning_rate(defaults::kLearningRate);
+  auto* s = spec.mutable_strategy();
+  if (s->name().empty()) s->set_name("nsga2");
+  // The best measured configuration is the default: an absent message means
+  // on, {enabled: false} off.
+  if (!s->has_multi_fidelity()) s->mutable_multi_fidelity()->set_enabled(true);
+  if (!s->has_predictor()) s->mutable_predictor()->set_enabled(true);
+  auto* mf = s->mutable_multi_fidelity();
+  if (mf->enabled()) {
+    if (mf->rung_steps_size() == 0) {
+      const int64_t steps = b->train_steps();
+      if (steps / 9 >= 1) mf->add_rung_steps(steps / 9);
+      if (steps / 3 > steps / 9) mf->add_rung_steps(steps / 3);
+    }
+    if (mf->reduction_factor() == 0) mf->set_reduction_factor(defaults::kReductionFactor);
+    if (mf->keep_ranks() == 0) mf->set_keep_ranks(defaults::kKeepRanks);
+    if (mf->min_trials_per_rung() == 0) mf->set_min_trials_per_rung(defaults::kMinTrialsPerRung);
+  }
+  if (s->predictor().enabled() && s->predictor().oversample() == 0)
+    s->mutable_predictor()->set_oversample(defaults::kOversample);
+  return spec;
+}
+
 StrategyOptions StrategyOptionsFromProto(const v1::JobSpec& spec) {
   StrategyOptions o;
   const auto& s = spec.strategy();
   o.name = s.name().empty() ? "nsga2" : s.name();
   o.seed = spec.seed();
-  o.maximize.clear();
-  for (const auto& objective : spec.objectives()) o.maximize.push_back(objective.direction() == v1::DIRECTION_MAXIMIZE);
-  if (o.maximize.empty()) o.maximize = {false, false};  // val_loss and size_bytes
   if (o.name == "nsga2") {
     o.population_size = s.nsga2().population_size();
-    if (s.nsga2().has_crossover_probability()) o.crossover_probability = s.nsga2().crossover_probability();
-    if (s.nsga2().has_mutation_probability()) o.mutation_probability = s.nsga2().mutation_probability();
+    if (s.nsga2().has_crossover_probability())
+      o.crossover_probability = s.nsga2().crossover_probability();
+    if (s.nsga2().has_mutation_probability())
+      o.mutation_probability = s.nsga2().mutation_probability();
   } else if (o.name == "regularized_evolution") {
     o.population_size = s.regularized_evolution().population_size();
     o.sample_size = s.regularized_evolution().sample_size();

@@ -1,4 +1,4 @@
-#include "workers/candidate_json.h"
+#include "proto/candidate_json.h"
 
 #include <google/protobuf/util/json_util.h>
 

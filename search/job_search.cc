@@ -187,7 +187,8 @@ void JobSearch::RefitSurrogate() {
     sxx += dx * dx;
     sxy += dx * (completed_loss_[i] - my);
   }
-  trend_slope_ = sxx > 0 ? std::min(0.0, sxy / sxx) : 0.0;  // more capacity never predicts more loss
+  trend_slope_ =
+      sxx > 0 ? std::min(0.0, sxy / sxx) : 0.0;  // more capacity never predicts more loss
   trend_intercept_ = my - trend_slope_ * mx;
   std::vector<double> residual(rows);
   for (size_t i = 0; i < rows; ++i) residual[i] = completed_loss_[i] - Trend(completed_rows_[i]);
@@ -280,7 +281,14 @@ std::vector<Proposal> JobSearch::Filter(std::vector<Proposal> proposals, int n) 
 
 FrontChange JobSearch::Complete(int64_t trial_id, const Point& point, TrialStatus status,
                                 const MetricValues& values) {
+  FrontChange change;
   TrialOutcome outcome{trial_id, point, status, {}, 0};
+  if (status == TrialStatus::kSucceeded) {
+    MeasuredCheck measured = CheckMeasured(values);
+    outcome.violation = measured.violation;
+    change.infeasible_reason = std::move(measured.infeasible_reason);
+  }
+  const bool feasible = outcome.violation == 0;
   bool has_values = true;
   for (const auto& o : options_.objectives) {
     auto it = values.find(o.metric);
@@ -298,14 +306,16 @@ FrontChange JobSearch::Complete(int64_t trial_id, const Point& point, TrialStatu
       const Candidate candidate = space_.Decode(point);
       Remember(SurrogateRow(point, candidate), loss->second);
       auto size = values.find("size_bytes");
-      measured_front_.Insert(size != values.end()
-                                 ? size->second
-                                 : static_cast<double>(EstimateCost(candidate, options_.context).size_bytes),
-                             loss->second);
+      if (feasible) {
+        measured_front_.Insert(
+            size != values.end()
+                ? size->second
+                : static_cast<double>(EstimateCost(candidate, options_.context).size_bytes),
+            loss->second);
+      }
     }
   }
-  FrontChange change;
-  if (status == TrialStatus::kSucceeded && has_values) {
+  if (status == TrialStatus::kSucceeded && has_values && feasible) {
     auto c = archive_.Insert(trial_id, Normalize(values));
     change.added = c.added;
     change.removed = std::move(c.removed);

@@ -17,6 +17,7 @@
 #include "search/cost_model.h"
 #include "search/hypervolume.h"
 #include "search/key_set.h"
+#include "search/metrics.h"
 #include "search/pareto_archive.h"
 #include "search/rng.h"
 #include "search/search_space.h"
@@ -24,14 +25,9 @@
 
 namespace kdnas {
 
-struct ObjectiveSpec {
-  std::string metric;  // a TrialMetrics field name
-  bool maximize = false;
-};
-
 struct JobSearchOptions {
   SearchSpaceSpec space;
-  StrategyOptions strategy;  // maximize flags are taken from objectives
+  StrategyOptions strategy;  // its maximize flags are set from `objectives`
   std::vector<ObjectiveSpec> objectives = {{"val_loss", false}, {"size_bytes", false}};
   Constraints constraints;
   ModelContext context;
@@ -39,8 +35,8 @@ struct JobSearchOptions {
   // one (a nearly exhausted space).
   int max_draws_per_proposal = 16;
   // Cheap predictors: draw `oversample` proposals per candidate asked for
-  // (kProxyPool while only the proxy ranks) and keep the most promising. The predictor is the training-free capacity
-  // proxy (from the first proposal on), or a random-forest surrogate of the
+  // (kProxyPool while only the proxy ranks) and keep the most promising. The predictor is the
+  // training-free capacity proxy (from the first proposal on), or a random-forest surrogate of the
   // completed trials once it ranks them better (Kendall's tau of its
   // out-of-bag predictions). With the proxy, proposals that inherit the
   // teacher's weights go first, then by non-dominated rank in
@@ -62,11 +58,11 @@ struct Proposal {
   std::string reject_reason;
 };
 
-// Metric name -> value of a finished trial.
-using MetricValues = std::map<std::string, double>;
-
 struct FrontChange {
   bool added = false;
+  // Set when a succeeded trial is over a measured limit: it stays off the
+  // front (CheckMeasured).
+  std::string infeasible_reason;
   std::vector<int64_t> removed;
   double hypervolume = 0;
 };
@@ -81,11 +77,18 @@ class JobSearch {
   // exhausted.
   std::vector<Proposal> Propose(int n, std::vector<Proposal>* rejected);
 
-  // Feeds a finished trial back: succeeded trials enter the front. `values`
-  // holds at least the objective metrics when status is kSucceeded (and may
-  // for kStopped). Returns how the front changed.
+  // Feeds a finished trial back: succeeded trials within the measured limits
+  // enter the front; those over one are fed to the strategy as infeasible.
+  // `values` holds at least the objective metrics when status is kSucceeded
+  // (and may for kStopped). Returns how the front changed.
   FrontChange Complete(int64_t trial_id, const Point& point, TrialStatus status,
                        const MetricValues& values);
+
+  // A succeeded trial's measured metrics against the job's measured limits
+  // and objectives (search/metrics.h).
+  MeasuredCheck CheckMeasured(const MetricValues& values) const {
+    return kdnas::CheckMeasured(values, options_.constraints, options_.objectives);
+  }
 
   // The objective vector in the archive's normalized minimization form
   // (reference point 1 for minimized metrics, 0 for maximized ones).

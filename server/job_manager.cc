@@ -10,7 +10,7 @@
 #include <random>
 
 #include "proto/api_convert.h"
-#include "server/dataset_inspector.h"
+#include "server/job_inputs.h"
 #include "server/job_validation.h"
 
 namespace kdnas {
@@ -21,27 +21,16 @@ namespace {
 
 std::string JobName(int64_t id) { return "jobs/" + std::to_string(id); }
 
-void AddMetrics(const v1::TrialMetrics& m, MetricValues* values) {
-  const auto* d = m.GetDescriptor();
-  const auto* refl = m.GetReflection();
-  for (int i = 0; i < d->field_count(); ++i) {
-    const auto* f = d->field(i);
-    (*values)[f->name()] = f->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_DOUBLE
-                               ? refl->GetDouble(m, f)
-                               : static_cast<double>(refl->GetInt64(m, f));
-  }
-}
-
 }  // namespace
 
 MetricValues JobManager::OutcomeValues(const v1::Trial& trial) {
   MetricValues values;
   if (trial.state() == v1::TRIAL_STATE_SUCCEEDED) {
-    AddMetrics(trial.metrics(), &values);
+    values = MetricValuesFromProto(trial.metrics());
   } else if (trial.state() == v1::TRIAL_STATE_STOPPED && trial.progress().val_step() > 0) {
     // Stopped early: the predicted costs and the loss it had reached, a
     // pessimistic estimate of where it would have ended.
-    AddMetrics(trial.predicted(), &values);
+    values = MetricValuesFromProto(trial.predicted());
     values["val_loss"] = trial.progress().val_loss();
     values["perplexity"] = std::exp(trial.progress().val_loss());
   }
@@ -90,10 +79,7 @@ Status JobManager::BuildSearch(JobState* job) {
   JobSearchOptions o;
   o.space = SearchSpaceSpecFromProto(spec.space());
   o.strategy = StrategyOptionsFromProto(spec);
-  o.objectives.clear();
-  for (const auto& objective : spec.objectives()) {
-    o.objectives.push_back({objective.metric(), objective.direction() == v1::DIRECTION_MAXIMIZE});
-  }
+  o.objectives = ObjectivesFromProto(spec);
   o.constraints = ConstraintsFromProto(spec.constraints());
   o.context = {job->job.data_info().vocab_size(), job->job.data_info().tokenizer_bytes()};
   o.use_predictor = spec.strategy().predictor().enabled();
@@ -310,6 +296,8 @@ void JobManager::CountTrials(JobState& job) {
   for (const auto& [tid, t] : job.trials) {
     (void)tid;
     AdjustCount(&p, t.trial.state(), +1);
+    if (t.trial.state() == v1::TRIAL_STATE_SUCCEEDED && !t.trial.infeasible_reason().empty())
+      p.set_trials_infeasible(p.trials_infeasible() + 1);
     p.set_worker_seconds_used(p.worker_seconds_used() + t.trial.metrics().worker_seconds());
   }
   RecomputeProgress(job);
@@ -358,13 +346,15 @@ void JobManager::SubmitJob(v1::SubmitJobRequest request, Callback<v1::Job> done)
   }
   Status valid = ValidateJobSpec(request.spec());
   if (!valid.ok()) return done(valid);
-  auto info = InspectDataset(request.spec().data(), *blobs_);
-  if (!info.ok()) return done(info.status());
+  auto inputs = InspectJobInputs(request.spec(), *blobs_);
+  if (!inputs.ok()) return done(inputs.status());
+  Status inheritable = CheckInheritable(request.spec(), inputs->teacher);
+  if (!inheritable.ok()) return done(inheritable);
   v1::JobSpec spec = ApplyJobDefaults(request.spec());
-  Status feasible =
-      ValidateJobSpec(spec, ModelContext{info->vocab_size(), info->tokenizer_bytes()});
+  Status feasible = ValidateJobSpec(
+      spec, ModelContext{inputs->data.vocab_size(), inputs->data.tokenizer_bytes()});
   if (!feasible.ok()) return done(feasible);
-  Post([this, request = std::move(request), spec = std::move(spec), info = *info,
+  Post([this, request = std::move(request), spec = std::move(spec), inputs = std::move(*inputs),
         done = std::move(done)]() mutable {
     if (!request.request_id().empty()) {
       auto it = request_ids_.find(request.request_id());
@@ -384,7 +374,8 @@ void JobManager::SubmitJob(v1::SubmitJobRequest request, Callback<v1::Job> done)
     *job.job.mutable_spec() = std::move(spec);
     job.job.set_state(v1::JOB_STATE_RUNNING);
     job.job.set_request_id(request.request_id());
-    *job.job.mutable_data_info() = info;
+    *job.job.mutable_data_info() = inputs.data;
+    *job.job.mutable_teacher_info() = inputs.teacher;
     *job.job.mutable_create_time() = TimeUtil::MillisecondsToTimestamp(clock_->NowMs());
     *job.job.mutable_start_time() = job.job.create_time();
     job.last_progress_ms = clock_->NowMs();

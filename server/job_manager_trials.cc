@@ -303,6 +303,11 @@ void JobManager::FinishTrial(JobState& job, TrialState& t, v1::TrialState state,
                                                           : TrialStatus::kFailed;
   FrontChange change =
       job.search->Complete(TrialId(t.trial), t.point, status, OutcomeValues(t.trial));
+  if (!change.infeasible_reason.empty()) {
+    t.trial.set_infeasible_reason(change.infeasible_reason);
+    auto* progress = job.job.mutable_progress();
+    progress->set_trials_infeasible(progress->trials_infeasible() + 1);
+  }
   if (change.added) job.front[TrialId(t.trial)] = t.trial;
   for (int64_t removed : change.removed) job.front.erase(removed);
   to_evict_.push_back({job.id, TrialId(t.trial)});
@@ -361,7 +366,12 @@ void JobManager::ReportResult(v1::ReportResultRequest request,
         t.trial.set_artifact(s.artifact());
         t.trial.set_torchscript_artifact(s.torchscript_artifact());
         seconds = s.metrics().worker_seconds();
-        FinishTrial(job, t, v1::TRIAL_STATE_SUCCEEDED, "", &batch);
+        // A trial missing a measurement the job needs cannot be judged.
+        MeasuredCheck measured =
+            job.search->CheckMeasured(MetricValuesFromProto(t.trial.metrics()));
+        FinishTrial(job, t,
+                    measured.measured.ok() ? v1::TRIAL_STATE_SUCCEEDED : v1::TRIAL_STATE_FAILED,
+                    measured.measured.message(), &batch);
         break;
       }
       case v1::ReportResultRequest::kFailure: {

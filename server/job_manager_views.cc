@@ -30,15 +30,6 @@ int PageSize(int requested, int fallback) {
   return std::min(requested, 1000);
 }
 
-double MetricValue(const v1::TrialMetrics& m, const std::string& name, bool* found) {
-  const auto* f = m.GetDescriptor()->FindFieldByName(name);
-  *found = f != nullptr;
-  if (f == nullptr) return 0;
-  return f->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_DOUBLE
-             ? m.GetReflection()->GetDouble(m, f)
-             : static_cast<double>(m.GetReflection()->GetInt64(m, f));
-}
-
 int64_t JobIdOf(const std::string& name) {
   if (name.rfind("jobs/", 0) != 0) return -1;
   char* end = nullptr;
@@ -155,9 +146,10 @@ void JobManager::GetFrontier(std::string name, Callback<v1::Frontier> done) {
       if (t == job.front.end()) continue;
       v1::FrontierPoint p;
       p.set_trial(t->second.name());
+      const MetricValues values = MetricValuesFromProto(t->second.metrics());
       for (const auto& objective : job.job.spec().objectives()) {
-        bool ok;
-        p.add_objective_values(MetricValue(t->second.metrics(), objective.metric(), &ok));
+        auto v = values.find(objective.metric());
+        p.add_objective_values(v == values.end() ? NAN : v->second);
       }
       *p.mutable_metrics() = t->second.metrics();
       *p.mutable_candidate() = t->second.candidate();
@@ -200,26 +192,27 @@ void JobManager::GetBest(v1::GetBestRequest request, Callback<v1::Trial> done) {
   });
   if (!spec) return done(NotFound(request.job() + " not found"));
   std::string metric = request.objective().empty() ? "val_loss" : request.objective();
-  bool maximize = metric == "teacher_agreement" || metric == "tokens_per_second";
-  for (const auto& o : spec->objectives()) {
-    if (o.metric() == metric) maximize = o.direction() == v1::DIRECTION_MAXIMIZE;
-  }
-  bool known;
-  MetricValue(v1::TrialMetrics(), metric, &known);
-  if (!known)
-    return done(InvalidArgument("objective: unknown metric \"" + metric.substr(0, 64) + "\""));
+  if (FindMetric(metric) == nullptr)
+    return done(InvalidArgument("objective: unknown metric \"" + metric.substr(0, 64) +
+                                "\" (known: " + MetricNames() + ")"));
+  const bool maximize = Maximized(metric, ObjectivesFromProto(*spec));
   // Every succeeded trial, from the store (off the strand).
   auto trials = SucceededTrials(job_id);
   if (!trials.ok()) return done(trials.status());
   const v1::Trial* best = nullptr;
   double best_value = 0;
   for (const v1::Trial& t : *trials) {
+    if (!t.infeasible_reason().empty()) continue;  // over a measured limit of the job
     const auto& m = t.metrics();
     if (request.max_size_bytes() > 0 && m.size_bytes() > request.max_size_bytes()) continue;
     if (request.max_params() > 0 && m.params() > request.max_params()) continue;
-    if (request.max_latency_ms() > 0 && m.latency_ms() > request.max_latency_ms()) continue;
-    bool ok;
-    double v = MetricValue(m, metric, &ok);
+    if (request.max_latency_ms() > 0 &&
+        (!m.has_latency_ms() || m.latency_ms() > request.max_latency_ms()))
+      continue;
+    const MetricValues values = MetricValuesFromProto(m);
+    auto found = values.find(metric);
+    if (found == values.end()) continue;  // not measured
+    const double v = found->second;
     if (std::isnan(v)) continue;
     if (best == nullptr || (maximize ? v > best_value : v < best_value)) {
       best = &t;

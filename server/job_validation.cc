@@ -5,6 +5,8 @@
 
 #include "proto/api_convert.h"
 #include "search/feasibility.h"
+#include "search/job_defaults.h"
+#include "search/metrics.h"
 #include "search/number_text.h"
 #include "search/search_space.h"
 #include "search/sha256.h"
@@ -12,27 +14,30 @@
 namespace kdnas {
 namespace {
 
-const char* const kMetrics[] = {"val_loss",        "perplexity",  "teacher_agreement", "kl_to_teacher",
-                                "params",          "nonzero_params", "flops_per_token", "size_bytes",
-                                "latency_ms",      "tokens_per_second"};
-
-Status Bad(const std::string& field, const std::string& why) { return InvalidArgument("spec." + field + ": " + why); }
+Status Bad(const std::string& field, const std::string& why) {
+  return InvalidArgument("spec." + field + ": " + why);
+}
 
 Status CheckInt(const std::string& field, int64_t v, int64_t lo, int64_t hi) {
   if (v < lo || v > hi) {
-    return Bad(field, "must be in " + std::to_string(lo) + ".." + std::to_string(hi) + " (got " + std::to_string(v) + ")");
+    return Bad(field, "must be in " + std::to_string(lo) + ".." + std::to_string(hi) + " (got " +
+                          std::to_string(v) + ")");
   }
   return Status::Ok();
 }
 
 Status CheckDouble(const std::string& field, double v, double lo, double hi) {
   if (!std::isfinite(v)) return Bad(field, "must be a finite number (got " + NumberText(v) + ")");
-  if (v < lo || v > hi) return Bad(field, "must be in [" + NumberText(lo) + ", " + NumberText(hi) + "] (got " + NumberText(v) + ")");
+  if (v < lo || v > hi)
+    return Bad(field, "must be in [" + NumberText(lo) + ", " + NumberText(hi) + "] (got " +
+                          NumberText(v) + ")");
   return Status::Ok();
 }
 
 Status CheckString(const std::string& field, const std::string& s, size_t max) {
-  if (s.size() > max) return Bad(field, "at most " + std::to_string(max) + " characters (got " + std::to_string(s.size()) + ")");
+  if (s.size() > max)
+    return Bad(field, "at most " + std::to_string(max) + " characters (got " +
+                          std::to_string(s.size()) + ")");
   if (s.find('\0') != std::string::npos) return Bad(field, "must not contain NUL characters");
   return Status::Ok();
 }
@@ -63,52 +68,61 @@ Status CheckStrategy(const v1::JobSpec& spec, const JobLimits& limits) {
   bool known = false;
   for (const auto& n : StrategyNames()) known |= n == name;
   if (!known) {
-    return Bad("strategy.name", "unknown strategy \"" + s.name() + "\" (known: random, regularized_evolution, nsga2)");
+    return Bad("strategy.name", "unknown strategy \"" + s.name() +
+                                    "\" (known: random, regularized_evolution, nsga2)");
   }
-  KDNAS_RETURN_IF_ERROR(CheckInt("strategy.nsga2.population_size", s.nsga2().population_size(), 0, 100000));
+  KDNAS_RETURN_IF_ERROR(
+      CheckInt("strategy.nsga2.population_size", s.nsga2().population_size(), 0, 100000));
   if (s.nsga2().population_size() != 0 && s.nsga2().population_size() < 4) {
-    return Bad("strategy.nsga2.population_size", "must be >= 4 (got " + std::to_string(s.nsga2().population_size()) + ")");
+    return Bad("strategy.nsga2.population_size",
+               "must be >= 4 (got " + std::to_string(s.nsga2().population_size()) + ")");
   }
   if (s.nsga2().has_crossover_probability()) {
-    KDNAS_RETURN_IF_ERROR(CheckDouble("strategy.nsga2.crossover_probability", s.nsga2().crossover_probability(), 0, 1));
+    KDNAS_RETURN_IF_ERROR(CheckDouble("strategy.nsga2.crossover_probability",
+                                      s.nsga2().crossover_probability(), 0, 1));
   }
   if (s.nsga2().has_mutation_probability()) {
-    KDNAS_RETURN_IF_ERROR(CheckDouble("strategy.nsga2.mutation_probability", s.nsga2().mutation_probability(), 0, 1));
+    KDNAS_RETURN_IF_ERROR(
+        CheckDouble("strategy.nsga2.mutation_probability", s.nsga2().mutation_probability(), 0, 1));
   }
   const auto& re = s.regularized_evolution();
-  KDNAS_RETURN_IF_ERROR(CheckInt("strategy.regularized_evolution.population_size", re.population_size(), 0, 100000));
-  if (re.population_size() == 1) return Bad("strategy.regularized_evolution.population_size", "must be >= 2 (got 1)");
+  KDNAS_RETURN_IF_ERROR(
+      CheckInt("strategy.regularized_evolution.population_size", re.population_size(), 0, 100000));
+  if (re.population_size() == 1)
+    return Bad("strategy.regularized_evolution.population_size", "must be >= 2 (got 1)");
   int population = re.population_size() ? re.population_size() : 16;
-  KDNAS_RETURN_IF_ERROR(CheckInt("strategy.regularized_evolution.sample_size", re.sample_size(), 0, population));
+  KDNAS_RETURN_IF_ERROR(
+      CheckInt("strategy.regularized_evolution.sample_size", re.sample_size(), 0, population));
   const auto& mf = s.multi_fidelity();
   if (static_cast<size_t>(mf.rung_steps_size()) > limits.max_rungs) {
-    return Bad("strategy.multi_fidelity.rung_steps", "at most " + std::to_string(limits.max_rungs) + " rungs");
+    return Bad("strategy.multi_fidelity.rung_steps",
+               "at most " + std::to_string(limits.max_rungs) + " rungs");
   }
-  int64_t train_steps = spec.budget().train_steps() ? spec.budget().train_steps() : 300;
+  int64_t train_steps =
+      spec.budget().train_steps() ? spec.budget().train_steps() : defaults::kTrainSteps;
   for (int i = 0; i < mf.rung_steps_size(); ++i) {
     const std::string field = "strategy.multi_fidelity.rung_steps[" + std::to_string(i) + "]";
     KDNAS_RETURN_IF_ERROR(CheckInt(field, mf.rung_steps(i), 1, train_steps - 1));
     if (i > 0 && mf.rung_steps(i) <= mf.rung_steps(i - 1)) return Bad(field, "rungs must increase");
   }
-  KDNAS_RETURN_IF_ERROR(CheckInt("strategy.multi_fidelity.reduction_factor", mf.reduction_factor(), 0, 100));
-  if (mf.reduction_factor() == 1) return Bad("strategy.multi_fidelity.reduction_factor", "must be >= 2 (got 1)");
+  KDNAS_RETURN_IF_ERROR(
+      CheckInt("strategy.multi_fidelity.reduction_factor", mf.reduction_factor(), 0, 100));
+  if (mf.reduction_factor() == 1)
+    return Bad("strategy.multi_fidelity.reduction_factor", "must be >= 2 (got 1)");
   KDNAS_RETURN_IF_ERROR(CheckInt("strategy.multi_fidelity.keep_ranks", mf.keep_ranks(), 0, 1000));
-  KDNAS_RETURN_IF_ERROR(CheckInt("strategy.multi_fidelity.min_trials_per_rung", mf.min_trials_per_rung(), 0, 100000));
-  KDNAS_RETURN_IF_ERROR(CheckInt("strategy.predictor.oversample", s.predictor().oversample(), 0, 1000));
+  KDNAS_RETURN_IF_ERROR(
+      CheckInt("strategy.multi_fidelity.min_trials_per_rung", mf.min_trials_per_rung(), 0, 100000));
+  KDNAS_RETURN_IF_ERROR(
+      CheckInt("strategy.predictor.oversample", s.predictor().oversample(), 0, 1000));
   return Status::Ok();
 }
 
 }  // namespace
 
-bool IsKnownMetric(const std::string& name) {
-  for (const char* m : kMetrics) {
-    if (name == m) return true;
-  }
-  return false;
-}
-
-Status ValidateJobSpec(const v1::JobSpec& spec, const std::optional<ModelContext>& context, const JobLimits& limits) {
-  KDNAS_RETURN_IF_ERROR(CheckString("display_name", spec.display_name(), limits.max_display_name_length));
+Status ValidateJobSpec(const v1::JobSpec& spec, const std::optional<ModelContext>& context,
+                       const JobLimits& limits) {
+  KDNAS_RETURN_IF_ERROR(
+      CheckString("display_name", spec.display_name(), limits.max_display_name_length));
   // Data and teacher.
   if (!spec.has_data()) return Bad("data", "is required (data.text: the training corpus)");
   KDNAS_RETURN_IF_ERROR(CheckFile("data.text", spec.data().text(), limits));
@@ -116,32 +130,36 @@ Status ValidateJobSpec(const v1::JobSpec& spec, const std::optional<ModelContext
     return Bad("data.tokenizer", "unknown value " + std::to_string(spec.data().tokenizer()));
   }
   if (spec.data().validation_fraction() != 0) {
-    KDNAS_RETURN_IF_ERROR(CheckDouble("data.validation_fraction", spec.data().validation_fraction(), 1e-6, 0.5));
+    KDNAS_RETURN_IF_ERROR(
+        CheckDouble("data.validation_fraction", spec.data().validation_fraction(), 1e-6, 0.5));
   }
-  if (!spec.has_teacher()) return Bad("teacher", "is required (teacher.model: a TorchScript teacher)");
+  if (!spec.has_teacher())
+    return Bad("teacher", "is required (teacher.model: a TorchScript teacher)");
   KDNAS_RETURN_IF_ERROR(CheckFile("teacher.model", spec.teacher().model(), limits));
   // Objectives.
   if (static_cast<size_t>(spec.objectives_size()) > limits.max_objectives) {
-    return Bad("objectives", "at most " + std::to_string(limits.max_objectives) + " objectives (got " +
-                                 std::to_string(spec.objectives_size()) + ")");
+    return Bad("objectives", "at most " + std::to_string(limits.max_objectives) +
+                                 " objectives (got " + std::to_string(spec.objectives_size()) +
+                                 ")");
   }
   std::set<std::string> metrics;
   for (int i = 0; i < spec.objectives_size(); ++i) {
     const auto& o = spec.objectives(i);
     const std::string field = "objectives[" + std::to_string(i) + "]";
-    if (!IsKnownMetric(o.metric())) {
+    if (FindMetric(o.metric()) == nullptr) {
       return Bad(field + ".metric", "unknown metric \"" + o.metric().substr(0, 64) +
-                                        "\" (known: val_loss, perplexity, teacher_agreement, kl_to_teacher, params, "
-                                        "nonzero_params, flops_per_token, size_bytes, latency_ms, tokens_per_second)");
+                                        "\" (known: " + MetricNames() + ")");
     }
-    if (!metrics.insert(o.metric()).second) return Bad(field + ".metric", "\"" + o.metric() + "\" appears twice");
+    if (!metrics.insert(o.metric()).second)
+      return Bad(field + ".metric", "\"" + o.metric() + "\" appears twice");
     if (!v1::Direction_IsValid(o.direction())) return Bad(field + ".direction", "unknown value");
   }
   // Constraints.
   const auto& c = spec.constraints();
   KDNAS_RETURN_IF_ERROR(CheckInt("constraints.max_size_bytes", c.max_size_bytes(), 0, INT64_MAX));
   KDNAS_RETURN_IF_ERROR(CheckInt("constraints.max_params", c.max_params(), 0, INT64_MAX));
-  KDNAS_RETURN_IF_ERROR(CheckInt("constraints.max_flops_per_token", c.max_flops_per_token(), 0, INT64_MAX));
+  KDNAS_RETURN_IF_ERROR(
+      CheckInt("constraints.max_flops_per_token", c.max_flops_per_token(), 0, INT64_MAX));
   KDNAS_RETURN_IF_ERROR(CheckDouble("constraints.max_latency_ms", c.max_latency_ms(), 0, 1e9));
   // Budget.
   const auto& b = spec.budget();
@@ -156,7 +174,8 @@ Status ValidateJobSpec(const v1::JobSpec& spec, const std::optional<ModelContext
   KDNAS_RETURN_IF_ERROR(CheckStrategy(spec, limits));
   // Size budgets.
   if (static_cast<size_t>(spec.report_size_budgets_bytes_size()) > limits.max_size_budgets) {
-    return Bad("report_size_budgets_bytes", "at most " + std::to_string(limits.max_size_budgets) + " budgets");
+    return Bad("report_size_budgets_bytes",
+               "at most " + std::to_string(limits.max_size_budgets) + " budgets");
   }
   for (int i = 0; i < spec.report_size_budgets_bytes_size(); ++i) {
     KDNAS_RETURN_IF_ERROR(CheckInt("report_size_budgets_bytes[" + std::to_string(i) + "]",
@@ -184,36 +203,30 @@ Status ValidateJobSpec(const v1::JobSpec& spec, const std::optional<ModelContext
   return Status::Ok();
 }
 
-v1::JobSpec ApplyJobDefaults(v1::JobSpec spec) {
-  if (spec.data().validation_fraction() == 0) spec.mutable_data()->set_validation_fraction(0.1);
-  if (spec.objectives_size() == 0) {
-    auto* loss = spec.add_objectives();
-    loss->set_metric("val_loss");
-    auto* size = spec.add_objectives();
-    size->set_metric("size_bytes");
-  }
-  auto* b = spec.mutable_budget();
-  if (b->max_trials() == 0) b->set_max_trials(32);
-  if (b->train_steps() == 0) b->set_train_steps(300);
-  if (b->batch_size() == 0) b->set_batch_size(12);
-  if (b->max_attempts() == 0) b->set_max_attempts(3);
-  if (b->eval_tokens() == 0) b->set_eval_tokens(16384);
-  if (b->learning_rate() == 0) b->set_learning_rate(1e-3);
-  auto* s = spec.mutable_strategy();
-  if (s->name().empty()) s->set_name("nsga2");
-  auto* mf = s->mutable_multi_fidelity();
-  if (mf->enabled()) {
-    if (mf->rung_steps_size() == 0) {
-      int64_t steps = b->train_steps();
-      if (steps / 9 >= 1) mf->add_rung_steps(steps / 9);
-      if (steps / 3 > steps / 9) mf->add_rung_steps(steps / 3);
+Status CheckInheritable(const v1::JobSpec& spec, const v1::TeacherInfo& teacher) {
+  if (teacher.inheritable()) return Status::Ok();
+  const std::string why =
+      "init: inherit copies the teacher's weights, which needs a kdnas GPT teacher (its archive "
+      "holds kdnas/architecture.json); this teacher is another TorchScript module: use scratch";
+  for (int i = 0; i < spec.space().parameters_size(); ++i) {
+    const v1::Parameter& p = spec.space().parameters(i);
+    if (p.name() != "init") continue;
+    const std::string field = "space.parameters[" + std::to_string(i) + "]";
+    for (int j = 0; j < p.categorical().values_size(); ++j) {
+      if (p.categorical().values(j) == "inherit")
+        return Bad(field + ".categorical.values[" + std::to_string(j) + "]", why);
     }
-    if (mf->reduction_factor() == 0) mf->set_reduction_factor(3);
-    if (mf->keep_ranks() == 0) mf->set_keep_ranks(1);
-    if (mf->min_trials_per_rung() == 0) mf->set_min_trials_per_rung(4);
+    for (int j = 0; j < p.discrete().values_size(); ++j) {
+      if (p.discrete().values(j) == static_cast<double>(v1::INIT_INHERIT))
+        return Bad(field + ".discrete.values[" + std::to_string(j) + "]", why);
+    }
+    if (p.has_integer_range() && p.integer_range().max() >= v1::INIT_INHERIT)
+      return Bad(field + ".integer_range", why);
+    return Status::Ok();  // the searched knob replaces the base's value
   }
-  if (s->predictor().enabled() && s->predictor().oversample() == 0) s->mutable_predictor()->set_oversample(4);
-  return spec;
+  if (spec.space().base().distillation().init() == v1::INIT_INHERIT)
+    return Bad("space.base.distillation.init", why);
+  return Status::Ok();
 }
 
 }  // namespace kdnas

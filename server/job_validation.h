@@ -1,12 +1,13 @@
 // Validation of a submitted JobSpec: every field is checked and an error is
 // INVALID_ARGUMENT naming the field path ("spec.budget.max_trials: must be
 // >= 0 (got -3)"). Defaults documented in job.proto are applied by
-// ApplyJobDefaults, after validation.
+// ApplyJobDefaults (proto/api_convert.h), after validation.
 #pragma once
 
 #include <optional>
 
 #include "kdnas/v1/job.pb.h"
+#include "proto/api_convert.h"
 #include "search/cost_model.h"
 #include "search/status.h"
 
@@ -28,13 +29,13 @@ struct JobLimits {
 // Checks the spec. When `context` is given (the data's vocabulary and
 // tokenizer size are known), also checks that some candidate of the space
 // satisfies the constraints.
-Status ValidateJobSpec(const v1::JobSpec& spec, const std::optional<ModelContext>& context = std::nullopt,
+Status ValidateJobSpec(const v1::JobSpec& spec,
+                       const std::optional<ModelContext>& context = std::nullopt,
                        const JobLimits& limits = JobLimits());
 
-// The spec with every "0 means default" field set to its default value.
-v1::JobSpec ApplyJobDefaults(v1::JobSpec spec);
-
-// Metric names an objective may use (TrialMetrics fields).
-bool IsKnownMetric(const std::string& name);
+// INVALID_ARGUMENT naming the field when the space can propose init:
+// inherit but the teacher is not a kdnas GPT (students cannot inherit from
+// it; a trial would otherwise train from scratch under an inherit label).
+Status CheckInheritable(const v1::JobSpec& spec, const v1::TeacherInfo& teacher);
 
 }  // namespace kdnas

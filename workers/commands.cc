@@ -7,8 +7,8 @@
 #include <sstream>
 #include <thread>
 
+#include "proto/candidate_json.h"
 #include "search/flags.h"
-#include "workers/candidate_json.h"
 #include "workers/generate.h"
 #include "workers/run_candidate.h"
 #include "workers/train_teacher.h"
@@ -195,16 +195,18 @@ int RunCandidateCommand(const std::vector<std::string>& args) {
   o.report_steps = *steps;
   auto r = RunCandidate(o, PrintProgress(quiet));
   if (!r.ok()) return Fail("run-candidate", r.status());
+  const v1::TrialMetrics& m = r->metrics;
   if (r->stopped) {
-    std::printf("stopped at step %lld: train_loss %.4f\n", static_cast<long long>(r->train_steps),
-                r->train_loss);
+    std::printf("stopped at step %lld: train_loss %.4f\n", static_cast<long long>(m.train_steps()),
+                m.train_loss());
     return 0;
   }
-  std::printf(
-      "val_loss %.4f  ppl %.2f  agreement %.3f  kl %.4f  size %lld B  params %lld  latency %.2f "
-      "ms/token\n",
-      r->val_loss, r->perplexity, r->teacher_agreement, r->kl_to_teacher,
-      static_cast<long long>(r->size_bytes), static_cast<long long>(r->params), r->latency_ms);
+  std::printf("val_loss %.4f  ppl %.2f  agreement %.3f  kl %.4f  size %lld B  params %lld  %s\n",
+              m.val_loss(), m.perplexity(), m.teacher_agreement(), m.kl_to_teacher(),
+              static_cast<long long>(m.size_bytes()), static_cast<long long>(m.params()),
+              m.has_latency_ms()
+                  ? ("latency " + std::to_string(m.latency_ms()) + " ms/token").c_str()
+                  : "latency not measured");
   std::printf("wrote %s, %s, %s\n", r->packed_path.c_str(), r->torchscript_path.c_str(),
               r->metrics_path.c_str());
   return 0;

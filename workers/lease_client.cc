@@ -145,14 +145,17 @@ StatusOr<std::unique_ptr<LeaseClient>> LeaseClient::Create(const LeaseClientOpti
   char host[256] = {0};
   gethostname(host, sizeof(host) - 1);
   c->hostname_ = host;
-  if (c->options_.worker_id.empty()) c->options_.worker_id = c->hostname_ + "-" + std::to_string(getpid());
+  if (c->options_.worker_id.empty())
+    c->options_.worker_id = c->hostname_ + "-" + std::to_string(getpid());
   std::error_code ec;
   for (const char* sub : {"blobs", "spool", "scratch"}) {
     fs::create_directories(fs::path(options.cache_dir) / sub, ec);
-    if (ec) return InvalidArgument("--cache-dir: cannot create " + options.cache_dir + ": " + ec.message());
+    if (ec)
+      return InvalidArgument("--cache-dir: cannot create " + options.cache_dir + ": " +
+                             ec.message());
   }
-  KDNAS_ASSIGN_OR_RETURN(c->channel_,
-                         MakeControllerChannel(options.controller, options.tls_ca, options.tls_cert, options.tls_key));
+  KDNAS_ASSIGN_OR_RETURN(c->channel_, MakeControllerChannel(options.controller, options.tls_ca,
+                                                            options.tls_cert, options.tls_key));
   c->stub_ = v1::WorkerService::NewStub(c->channel_);
   return c;
 }
@@ -165,8 +168,9 @@ std::unique_ptr<grpc::ClientContext> LeaseClient::NewCall(int64_t deadline_ms) c
 }
 
 void LeaseClient::Backoff(int attempt) const {
-  int64_t ms = std::min<int64_t>(options_.max_backoff_ms,
-                                 static_cast<int64_t>(options_.initial_backoff_ms) << std::min(attempt, 16));
+  int64_t ms =
+      std::min<int64_t>(options_.max_backoff_ms, static_cast<int64_t>(options_.initial_backoff_ms)
+                                                     << std::min(attempt, 16));
   for (int64_t waited = 0; waited < ms && !stopping_; waited += 50) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
@@ -202,7 +206,8 @@ StatusOr<std::string> LeaseClient::Fetch(const v1::FileRef& ref) {
     grpc::Status s = reader->Finish();
     out.close();
     if (s.ok()) {
-      if (hash.HexDigest() != sha) return DataLoss(ref.blob() + ": downloaded data does not match its sha256");
+      if (hash.HexDigest() != sha)
+        return DataLoss(ref.blob() + ": downloaded data does not match its sha256");
       fs::rename(tmp, path);
       return path.string();
     }
@@ -233,7 +238,8 @@ StatusOr<std::string> LeaseClient::UploadArtifact(const std::string& token, cons
   }
   writer->WritesDone();
   grpc::Status s = writer->Finish();
-  if (!s.ok()) return Status(static_cast<StatusCode>(s.error_code()), "UploadArtifact: " + s.error_message());
+  if (!s.ok())
+    return Status(static_cast<StatusCode>(s.error_code()), "UploadArtifact: " + s.error_message());
   return artifact.name();
 }
 
@@ -266,17 +272,20 @@ Status LeaseClient::Deliver(const std::string& entry) {
       v1::ReportResultResponse response;
       auto call = NewCall(60'000);
       grpc::Status s = stub_->ReportResult(call.get(), request, &response);
-      sent = s.ok() ? Status::Ok() : Status(static_cast<StatusCode>(s.error_code()), s.error_message());
+      sent = s.ok() ? Status::Ok()
+                    : Status(static_cast<StatusCode>(s.error_code()), s.error_message());
       if (s.ok() && options_.verbose) {
-        std::fprintf(stderr, "kdnas-worker: delivered lease %s: %s%s\n", request.lease_token().c_str(),
-                     v1::TrialState_Name(response.trial_state()).c_str(), response.duplicate() ? " (duplicate)" : "");
+        std::fprintf(stderr, "kdnas-worker: delivered lease %s: %s%s\n",
+                     request.lease_token().c_str(),
+                     v1::TrialState_Name(response.trial_state()).c_str(),
+                     response.duplicate() ? " (duplicate)" : "");
       }
     }
     if (sent.ok() || !Transient(static_cast<grpc::StatusCode>(sent.code()))) {
       // Delivered, or refused for good (the lease is gone): done either way.
       if (!sent.ok() && options_.verbose) {
-        std::fprintf(stderr, "kdnas-worker: report for %s refused: %s\n", request.lease_token().c_str(),
-                     sent.message().c_str());
+        std::fprintf(stderr, "kdnas-worker: report for %s refused: %s\n",
+                     request.lease_token().c_str(), sent.message().c_str());
       }
       std::error_code ec;
       fs::remove_all(dir, ec);
@@ -284,8 +293,10 @@ Status LeaseClient::Deliver(const std::string& entry) {
     }
     if (stopping_) return Unavailable("controller unreachable; the report stays in " + entry);
     if (options_.verbose && attempt == 0) {
-      std::fprintf(stderr, "kdnas-worker: controller unreachable (%s); the result is spooled in %s, retrying\n",
-                   sent.message().c_str(), entry.c_str());
+      std::fprintf(
+          stderr,
+          "kdnas-worker: controller unreachable (%s); the result is spooled in %s, retrying\n",
+          sent.message().c_str(), entry.c_str());
     }
     Backoff(attempt);
   }
@@ -302,7 +313,8 @@ Status LeaseClient::Report(const v1::Lease& lease, const ExecutionResult& result
       *request.mutable_success()->mutable_metrics() = result.metrics;
       // The artifacts move into the spool entry with the report.
       if (!result.packed_path.empty()) fs::rename(result.packed_path, dir / kPackedFile, ec);
-      if (!result.torchscript_path.empty()) fs::rename(result.torchscript_path, dir / kTorchScriptFile, ec);
+      if (!result.torchscript_path.empty())
+        fs::rename(result.torchscript_path, dir / kTorchScriptFile, ec);
       break;
     case ExecutionResult::Kind::kFailed:
       request.mutable_failure()->set_error(result.error);
@@ -371,18 +383,17 @@ StatusOr<int64_t> LeaseClient::Run(TrialExecutor& executor) {
     }
     if (!lost && result.kind == ExecutionResult::Kind::kStopped && !stopped_by_controller) {
       // Our own shutdown stopped it: give the trial back to be run again.
-      result.kind = ExecutionResult::Kind::kFailed;
-      result.retryable = true;
-      result.error = "the worker shut down";
+      result = ExecutionResult::Failure(Unavailable("the worker shut down"), result.worker_seconds);
     }
     if (options_.verbose) {
-      const char* what = lost ? "lost its lease"
+      const char* what = lost                                               ? "lost its lease"
                          : result.kind == ExecutionResult::Kind::kSucceeded ? "succeeded"
                          : result.kind == ExecutionResult::Kind::kStopped   ? "stopped"
                                                                             : "failed";
-      std::fprintf(stderr, "kdnas-worker: %s %s%s%s\n", lease.trial().name().c_str(), what,
-                   result.kind == ExecutionResult::Kind::kFailed && !lost ? ": " : "",
-                   result.kind == ExecutionResult::Kind::kFailed && !lost ? result.error.c_str() : "");
+      std::fprintf(
+          stderr, "kdnas-worker: %s %s%s%s\n", lease.trial().name().c_str(), what,
+          result.kind == ExecutionResult::Kind::kFailed && !lost ? ": " : "",
+          result.kind == ExecutionResult::Kind::kFailed && !lost ? result.error.c_str() : "");
     }
     if (!lost) {
       Status reported = Report(lease, result);

@@ -8,11 +8,14 @@
 #include "search/flags.h"
 #include "search/search_space.h"
 #include "workers/inherit.h"
+#include "workers/torch_status.h"
 
 namespace kdnas {
 
-StatusOr<std::vector<RtnPoint>> RtnBaseline(const JobOptions& job_options, const std::vector<int>& bits,
-                                            int group_size) {
+namespace {
+
+StatusOr<std::vector<RtnPoint>> Quantize(const JobOptions& job_options,
+                                         const std::vector<int>& bits, int group_size) {
   KDNAS_ASSIGN_OR_RETURN(auto job, JobResources::Load(job_options));
   KDNAS_ASSIGN_OR_RETURN(GptImpl * teacher, job->TeacherModel());
   const Architecture arch = teacher->config().architecture;
@@ -29,9 +32,10 @@ StatusOr<std::vector<RtnPoint>> RtnBaseline(const JobOptions& job_options, const
     KDNAS_RETURN_IF_ERROR(ValidateCandidate(c, "baseline"));
     Gpt model(GptConfig{c.architecture, c.compression, V, true});
     // The same shape as the teacher: inheriting copies every weight.
-    Batch calib = MakeBatch(job->corpus().train_tokens(),
-                            BatchStarts(1, 0, 4, job->corpus().train_tokens().numel(), arch.context_length),
-                            arch.context_length);
+    Batch calib =
+        MakeBatch(job->corpus().train_tokens(),
+                  BatchStarts(1, 0, 4, job->corpus().train_tokens().numel(), arch.context_length),
+                  arch.context_length);
     std::string summary;
     KDNAS_RETURN_IF_ERROR(InheritFromTeacher(*model, *teacher, calib.x, &summary));
     model->Deploy();  // round to nearest, per group, fp16 scales
@@ -47,6 +51,13 @@ StatusOr<std::vector<RtnPoint>> RtnBaseline(const JobOptions& job_options, const
   return points;
 }
 
+}  // namespace
+
+StatusOr<std::vector<RtnPoint>> RtnBaseline(const JobOptions& job, const std::vector<int>& bits,
+                                            int group_size) {
+  return CatchTorchErrors("baseline-rtn", [&] { return Quantize(job, bits, group_size); });
+}
+
 int RtnBaselineCommand(const std::vector<std::string>& args) {
   JobOptions job;
   job.data_path = "data/tinyshakespeare.txt";
@@ -54,10 +65,13 @@ int RtnBaselineCommand(const std::vector<std::string>& args) {
   int group = 32;
   int threads = 0;
   FlagSet flags(
-      "kdnas-worker baseline-rtn --teacher t.pt [flags]: post-training round-to-nearest quantization of\n"
-      "the teacher (weights and embeddings at each bit width, no training), with its packed size and\n"
+      "kdnas-worker baseline-rtn --teacher t.pt [flags]: post-training round-to-nearest "
+      "quantization of\n"
+      "the teacher (weights and embeddings at each bit width, no training), with its packed size "
+      "and\n"
       "validation loss: the points a search's frontier should beat.");
-  flags.String("teacher", &job.teacher_path, "TorchScript teacher written by kdnas-worker train-teacher.");
+  flags.String("teacher", &job.teacher_path,
+               "TorchScript teacher written by kdnas-worker train-teacher.");
   flags.String("data", &job.data_path, "UTF-8 text corpus.");
   flags.Int("eval-tokens", &job.eval_tokens, "Held-out tokens for the validation loss.");
   flags.String("bits", &bits_text, "Comma-separated bit widths (16 = fp16).");
@@ -83,9 +97,11 @@ int RtnBaselineCommand(const std::vector<std::string>& args) {
   std::printf("%-6s %-6s %12s %10s\n", "bits", "group", "size_bytes", "val_loss");
   std::string json = "[";
   for (const RtnPoint& p : *points) {
-    std::printf("%-6d %-6d %12lld %10.4f\n", p.bits, p.group_size, static_cast<long long>(p.size_bytes), p.val_loss);
+    std::printf("%-6d %-6d %12lld %10.4f\n", p.bits, p.group_size,
+                static_cast<long long>(p.size_bytes), p.val_loss);
     json += (json.size() > 1 ? "," : "") + std::string("{\"bits\":") + std::to_string(p.bits) +
-            ",\"group_size\":" + std::to_string(p.group_size) + ",\"size_bytes\":" + std::to_string(p.size_bytes) +
+            ",\"group_size\":" + std::to_string(p.group_size) +
+            ",\"size_bytes\":" + std::to_string(p.size_bytes) +
             ",\"val_loss\":" + std::to_string(p.val_loss) + "}";
   }
   std::printf("%s]\n", json.c_str());

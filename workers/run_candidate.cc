@@ -5,20 +5,28 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "evaluator/evaluate.h"
+#include "proto/candidate_json.h"
 #include "search/cost_model.h"
 #include "search/search_space.h"
-#include "workers/candidate_json.h"
 #include "workers/inherit.h"
 #include "workers/packed_artifact.h"
+#include "workers/torch_status.h"
 #include "workers/torchscript_export.h"
 
 namespace kdnas {
 namespace fs = std::filesystem;
 
 StatusOr<std::shared_ptr<JobResources>> JobResources::Load(const JobOptions& o) {
+  return CatchTorchErrors("loading the job", [&]() -> StatusOr<std::shared_ptr<JobResources>> {
+    return LoadUnguarded(o);
+  });
+}
+
+StatusOr<std::shared_ptr<JobResources>> JobResources::LoadUnguarded(const JobOptions& o) {
   if (o.teacher_path.empty())
     return InvalidArgument("teacher: a TorchScript teacher file is required");
   if (o.data_path.empty()) return InvalidArgument("data: a text file is required");
@@ -118,32 +126,79 @@ class OutputGuard {
   bool committed_ = false;
 };
 
-std::string Num(double v) {
-  if (!std::isfinite(v)) return "null";
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%.10g", v);
-  return buf;
+// The student the trial starts from: scratch, or the teacher's most
+// important slices (FAILED_PRECONDITION when the teacher is not a kdnas GPT:
+// a trial never trains from scratch under an inherit label).
+StatusOr<Gpt> BuildStudent(const RunOptions& o, JobResources& job, int vocab_size,
+                           std::string* init_summary) {
+  const Candidate& c = o.candidate;
+  torch::manual_seed(o.seed);
+  Gpt model(GptConfig{c.architecture, c.compression, vocab_size, true});
+  *init_summary = "scratch";
+  if (c.distillation.init != Init::kInherit) return model;
+  auto teacher = job.TeacherModel();
+  if (!teacher.ok()) {
+    return FailedPrecondition("init: inherit: cannot inherit from the teacher: " +
+                              teacher.status().message());
+  }
+  const int context =
+      std::min(c.architecture.context_length, (*teacher)->config().architecture.context_length);
+  const torch::Tensor& tokens = job.corpus().train_tokens();
+  Batch calibration = MakeBatch(
+      tokens, BatchStarts(o.data_seed ^ 0x5eed, 1 << 30, 16, tokens.numel(), context), context);
+  KDNAS_RETURN_IF_ERROR(InheritFromTeacher(*model, **teacher, calibration.x, init_summary));
+  return model;
 }
 
-std::string Quote(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-      out += buf;
-    } else {
-      out += c;
-    }
+TrainOptions TrainingOptions(const RunOptions& o) {
+  TrainOptions t;
+  t.steps = o.train_steps;
+  t.batch_size = o.batch_size;
+  t.learning_rate = o.learning_rate;
+  t.temperature = o.candidate.distillation.temperature;
+  t.alpha = o.candidate.distillation.alpha;
+  t.data_seed = o.data_seed;
+  t.report_steps = o.report_steps;
+  t.stop_at_step = o.stop_at_step;
+  t.checkpoint_path = o.checkpoint_path;
+  t.checkpoint_every_steps = o.checkpoint_every_steps;
+  t.cancel = o.cancel;
+  return t;
+}
+
+// Writes the packed artifact and checks it against the cost model, which
+// priced the candidate before training: a difference is a kdnas bug that
+// no retry fixes.
+Status WritePacked(GptImpl& model, const Candidate& c, const Tokenizer& tokenizer,
+                   const CostEstimate& cost, const std::string& path) {
+  int64_t size_bytes = 0;
+  KDNAS_RETURN_IF_ERROR(WritePackedArtifact(model, c, tokenizer, path, &size_bytes));
+  if (size_bytes != cost.size_bytes || FileSizeBytes(path) != cost.size_bytes) {
+    return FailedPrecondition("the packed artifact has " + std::to_string(FileSizeBytes(path)) +
+                              " bytes but the cost model predicted " +
+                              std::to_string(cost.size_bytes) +
+                              " (a kdnas bug: the cost model and the packed writer disagree)");
   }
-  return out + "\"";
+  return Status::Ok();
+}
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+Status WriteFileAtomically(const std::string& path, const std::string& text) {
+  {
+    std::ofstream f(path + ".tmp", std::ios::trunc);
+    f << text;
+    if (!f.good()) return Internal("cannot write '" + path + "'");
+  }
+  std::error_code ec;
+  fs::rename(path + ".tmp", path, ec);
+  if (ec) return Internal("cannot write '" + path + "': " + ec.message());
+  return Status::Ok();
 }
 
 StatusOr<TrialReport> Run(const RunOptions& o, const ProgressCallback& progress) {
-  const auto t0 = std::chrono::steady_clock::now();
   const Candidate& c = o.candidate;
   KDNAS_RETURN_IF_ERROR(ValidateCandidate(c, "candidate"));
   if (o.train_steps <= 0)
@@ -163,95 +218,55 @@ StatusOr<TrialReport> Run(const RunOptions& o, const ProgressCallback& progress)
   KDNAS_RETURN_IF_ERROR(job->CheckTeacher(C));
   KDNAS_ASSIGN_OR_RETURN(const JobResources::EvalSet* eval, job->Eval(C));
   const Tokenizer& tokenizer = job->corpus().tokenizer();
-  const int V = tokenizer.vocab_size();
+  const CostEstimate cost = EstimateCost(c, {tokenizer.vocab_size(), tokenizer.serialized_bytes()});
 
   TrialReport report;
-  torch::manual_seed(o.seed);
-  Gpt model(GptConfig{c.architecture, c.compression, V, true});
-  report.init_summary = "scratch";
-  if (c.distillation.init == Init::kInherit) {
-    auto teacher_model = job->TeacherModel();
-    if (teacher_model.ok()) {
-      Batch calib = MakeBatch(
-          job->corpus().train_tokens(),
-          BatchStarts(o.data_seed ^ 0x5eed, 1 << 30, 16, job->corpus().train_tokens().numel(),
-                      std::min(C, (*teacher_model)->config().architecture.context_length)),
-          std::min(C, (*teacher_model)->config().architecture.context_length));
-      KDNAS_RETURN_IF_ERROR(
-          InheritFromTeacher(*model, **teacher_model, calib.x, &report.init_summary));
-    } else {
-      report.init_summary = "scratch (cannot inherit: " + teacher_model.status().message() + ")";
-    }
-  }
-
-  TrainOptions t;
-  t.steps = o.train_steps;
-  t.batch_size = o.batch_size;
-  t.learning_rate = o.learning_rate;
-  t.temperature = c.distillation.temperature;
-  t.alpha = c.distillation.alpha;
-  t.data_seed = o.data_seed;
-  t.report_steps = o.report_steps;
-  t.stop_at_step = o.stop_at_step;
-  t.checkpoint_path = o.checkpoint_path;
-  t.checkpoint_every_steps = o.checkpoint_every_steps;
-  t.cancel = o.cancel;
+  v1::TrialMetrics& m = report.metrics;
+  KDNAS_ASSIGN_OR_RETURN(Gpt model,
+                         BuildStudent(o, *job, tokenizer.vocab_size(), &report.init_summary));
   TeacherSource teacher{&job->cache(),
                         [&](const torch::Tensor& x) { return job->TeacherLogits(x); }};
   LogitsFn fn = [&](const torch::Tensor& x) { return model->forward(x); };
   ValidateFn validate = [&] { return ValidationLoss(fn, eval->x, eval->y); };
   KDNAS_ASSIGN_OR_RETURN(TrainResult trained, Train(*model, job->corpus(), &teacher, c.compression,
-                                                    t, validate, progress));
-  report.train_steps = trained.steps_run;
-  report.train_loss = trained.train_loss;
+                                                    TrainingOptions(o), validate, progress));
+  m.set_train_steps(trained.steps_run);
+  m.set_train_loss(trained.train_loss);
+  m.set_params(cost.params);
+  m.set_nonzero_params(cost.nonzero_params);
+  m.set_flops_per_token(cost.flops_per_token);
   report.train_tokens_per_second = trained.tokens_per_second;
   report.val_losses = trained.val_losses;
-  const CostEstimate cost = EstimateCost(c, {V, tokenizer.serialized_bytes()});
-  report.params = cost.params;
-  report.nonzero_params = cost.nonzero_params;
-  report.flops_per_token = cost.flops_per_token;
   if (trained.stopped) {
     report.stopped = true;
-    if (!trained.val_losses.empty()) report.val_loss = trained.val_losses.back().second;
-    report.worker_seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (!trained.val_losses.empty()) m.set_val_loss(trained.val_losses.back().second);
+    m.set_worker_seconds(SecondsSince(o.started));
     return report;
   }
 
   OutputGuard out(o.out_dir);
   KDNAS_RETURN_IF_ERROR(out.Create());
   report.packed_path = out.Track("student.kdna");
-  KDNAS_RETURN_IF_ERROR(
-      WritePackedArtifact(*model, c, tokenizer, report.packed_path, &report.size_bytes));
-  if (report.size_bytes != cost.size_bytes ||
-      FileSizeBytes(report.packed_path) != cost.size_bytes) {
-    return Internal("artifact size " + std::to_string(report.size_bytes) +
-                    " differs from the cost model's " + std::to_string(cost.size_bytes));
-  }
+  KDNAS_RETURN_IF_ERROR(WritePacked(*model, c, tokenizer, cost, report.packed_path));
+  m.set_size_bytes(cost.size_bytes);
   model->Deploy();
   QualityMetrics q = EvaluateQuality(fn, eval->x, eval->y, eval->teacher_logprobs);
-  report.val_loss = q.val_loss;
-  report.perplexity = q.perplexity;
-  report.teacher_agreement = q.teacher_agreement;
-  report.kl_to_teacher = q.kl_to_teacher;
+  m.set_val_loss(q.val_loss);
+  m.set_perplexity(q.perplexity);
+  m.set_teacher_agreement(q.teacher_agreement);
+  m.set_kl_to_teacher(q.kl_to_teacher);
   if (o.measure_latency) {
-    LatencyMetrics lat = MeasureLatency(fn, C, 64, o.latency_repeats);
-    report.latency_ms = lat.latency_ms;
-    report.tokens_per_second = lat.tokens_per_second;
+    LatencyMetrics latency = MeasureLatency(fn, C, 64, o.latency_repeats);
+    m.set_latency_ms(latency.latency_ms);
+    m.set_tokens_per_second(latency.tokens_per_second);
   }
   if (o.write_torchscript) {
     report.torchscript_path = out.Track("student.pt");
     KDNAS_RETURN_IF_ERROR(SaveTorchScript(*model, tokenizer, report.torchscript_path));
   }
-  report.worker_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  m.set_worker_seconds(SecondsSince(o.started));
   report.metrics_path = out.Track("metrics.json");
-  {
-    std::ofstream f(report.metrics_path + ".tmp", std::ios::trunc);
-    f << TrialReportJson(report, c);
-    if (!f.good()) return Internal("cannot write '" + report.metrics_path + "'");
-  }
-  fs::rename(report.metrics_path + ".tmp", report.metrics_path);
+  KDNAS_RETURN_IF_ERROR(WriteFileAtomically(report.metrics_path, TrialReportJson(report, c)));
   if (!o.checkpoint_path.empty()) {
     std::error_code ec;
     fs::remove(o.checkpoint_path, ec);  // finished: nothing to resume
@@ -263,46 +278,29 @@ StatusOr<TrialReport> Run(const RunOptions& o, const ProgressCallback& progress)
 }  // namespace
 
 StatusOr<TrialReport> RunCandidate(const RunOptions& options, const ProgressCallback& progress) {
-  try {
-    return Run(options, progress);
-  } catch (const c10::Error& e) {
-    std::string what = e.what_without_backtrace();
-    return Internal("run-candidate: " + what.substr(0, what.find('\n')));
-  } catch (const std::exception& e) {
-    return Internal(std::string("run-candidate: ") + e.what());
-  }
+  return CatchTorchErrors("run-candidate", [&] { return Run(options, progress); });
 }
 
 std::string TrialReportJson(const TrialReport& r, const Candidate& c) {
-  std::ostringstream s;
-  s << "{\n"
-    << "  \"val_loss\": " << Num(r.val_loss) << ",\n"
-    << "  \"perplexity\": " << Num(r.perplexity) << ",\n"
-    << "  \"teacher_agreement\": " << Num(r.teacher_agreement) << ",\n"
-    << "  \"kl_to_teacher\": " << Num(r.kl_to_teacher) << ",\n"
-    << "  \"params\": " << r.params << ",\n"
-    << "  \"nonzero_params\": " << r.nonzero_params << ",\n"
-    << "  \"flops_per_token\": " << r.flops_per_token << ",\n"
-    << "  \"size_bytes\": " << r.size_bytes << ",\n"
-    << "  \"latency_ms\": " << Num(r.latency_ms) << ",\n"
-    << "  \"tokens_per_second\": " << Num(r.tokens_per_second) << ",\n"
-    << "  \"worker_seconds\": " << Num(r.worker_seconds) << ",\n"
-    << "  \"train_steps\": " << r.train_steps << ",\n"
-    << "  \"train_loss\": " << Num(r.train_loss) << ",\n"
-    << "  \"train_tokens_per_second\": " << Num(r.train_tokens_per_second) << ",\n"
-    << "  \"init\": " << Quote(r.init_summary) << ",\n"
-    << "  \"val_history\": [";
-  for (size_t i = 0; i < r.val_losses.size(); ++i) {
-    s << (i ? ", " : "") << "[" << r.val_losses[i].first << ", " << Num(r.val_losses[i].second)
-      << "]";
+  nlohmann::ordered_json j;
+  const v1::TrialMetrics& m = r.metrics;
+  const auto* descriptor = m.GetDescriptor();
+  const auto* reflection = m.GetReflection();
+  for (int i = 0; i < descriptor->field_count(); ++i) {
+    const auto* f = descriptor->field(i);
+    if (f->has_presence() && !reflection->HasField(m, f)) {
+      j[f->name()] = nullptr;  // not measured
+    } else if (f->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_INT64) {
+      j[f->name()] = reflection->GetInt64(m, f);
+    } else {
+      j[f->name()] = reflection->GetDouble(m, f);
+    }
   }
-  std::string candidate = CandidateToJson(c);
-  while (!candidate.empty() && (candidate.back() == '\n' || candidate.back() == ' '))
-    candidate.pop_back();
-  for (size_t pos = 0; (pos = candidate.find('\n', pos)) != std::string::npos; pos += 3)
-    candidate.replace(pos, 1, "\n  ");
-  s << "],\n  \"candidate\": " << candidate << "\n}\n";
-  return s.str();
+  j["train_tokens_per_second"] = r.train_tokens_per_second;
+  j["init"] = r.init_summary;
+  j["val_history"] = r.val_losses;
+  j["candidate"] = nlohmann::ordered_json::parse(CandidateToJson(c));
+  return j.dump(2) + "\n";
 }
 
 }  // namespace kdnas

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -14,7 +15,9 @@
 #include <string>
 #include <vector>
 
+#include "kdnas/v1/trial.pb.h"
 #include "search/candidate.h"
+#include "search/job_defaults.h"
 #include "search/status.h"
 #include "workers/corpus.h"
 #include "workers/distill.h"
@@ -28,8 +31,8 @@ struct JobOptions {
   std::string teacher_path;
   std::string teacher_tokenizer_path;  // when the teacher archive has none
   std::string data_path;
-  double validation_fraction = 0.1;
-  int64_t eval_tokens = 16384;  // held-out tokens for validation loss
+  double validation_fraction = defaults::kValidationFraction;
+  int64_t eval_tokens = defaults::kEvalTokens;  // held-out tokens for validation loss
   TeacherCacheOptions cache;
 };
 
@@ -47,7 +50,8 @@ class JobResources {
     torch::Tensor x, y, teacher_logprobs;
   };
   StatusOr<const EvalSet*> Eval(int context);
-  // The teacher as a dense Gpt for inheritance (kdnas teachers only).
+  // The teacher as a dense Gpt for inheritance (kdnas teachers only);
+  // FAILED_PRECONDITION with the reason for any other teacher.
   StatusOr<GptImpl*> TeacherModel();
   // Teacher logits, serialised (TorchScript modules are not re-entrant here).
   StatusOr<torch::Tensor> TeacherLogits(const torch::Tensor& x);
@@ -55,6 +59,8 @@ class JobResources {
   Status CheckTeacher(int context);
 
  private:
+  static StatusOr<std::shared_ptr<JobResources>> LoadUnguarded(const JobOptions& options);
+
   JobOptions options_;
   std::unique_ptr<Teacher> teacher_;
   std::unique_ptr<Corpus> corpus_;
@@ -72,12 +78,12 @@ struct RunOptions {
   JobOptions job;  // used when `resources` is null
   std::shared_ptr<JobResources> resources;
   std::string out_dir;  // gets student.kdna, student.pt, metrics.json
-  int64_t train_steps = 300;
-  int batch_size = 12;
-  double learning_rate = 1e-3;
+  int64_t train_steps = defaults::kTrainSteps;
+  int batch_size = defaults::kBatchSize;
+  double learning_rate = defaults::kLearningRate;
   uint64_t seed = 1;  // student initialisation
-  uint64_t data_seed =
-      1;  // batches; keep it the same for every trial of a job (shared teacher cache)
+  // Batches; keep it the same for every trial of a job (shared teacher cache).
+  uint64_t data_seed = 1;
   std::vector<int64_t> report_steps;  // intermediate validation (multi-fidelity rungs)
   int64_t stop_at_step = 0;           // stop (and checkpoint) after this step; 0 = none
   std::string checkpoint_path;        // "" = none; resumes when the file exists
@@ -87,28 +93,30 @@ struct RunOptions {
   int latency_repeats = 5;
   bool write_torchscript = true;
   const std::atomic<bool>* cancel = nullptr;
+  // When the trial's work began (worker_seconds counts from here): set it
+  // before loading the job's resources so that loading counts too.
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 };
 
 struct TrialReport {
-  // The fields of kdnas.v1.TrialMetrics.
-  double val_loss = 0, perplexity = 0, teacher_agreement = 0, kl_to_teacher = 0;
-  int64_t params = 0, nonzero_params = 0, flops_per_token = 0, size_bytes = 0;
-  double latency_ms = 0, tokens_per_second = 0, worker_seconds = 0;
-  int64_t train_steps = 0;
-  double train_loss = 0;
+  // What the trial reports. latency_ms and tokens_per_second are unset when
+  // latency was not measured; worker_seconds counts from RunOptions.started.
+  v1::TrialMetrics metrics;
   // Stopped before the end (callback, cancellation or stop_at_step): only
-  // the progress fields are meaningful and no artifact is written.
+  // the progress fields (train_steps, train_loss, val_losses) are meaningful
+  // and no artifact is written.
   bool stopped = false;
   double train_tokens_per_second = 0;
   std::vector<std::pair<int64_t, double>> val_losses;
-  std::string init_summary;
+  std::string init_summary;  // how the student was initialised
   std::string packed_path, torchscript_path, metrics_path;
 };
 
 StatusOr<TrialReport> RunCandidate(const RunOptions& options,
                                    const ProgressCallback& progress = nullptr);
 
-// metrics.json of a report (the TrialMetrics field names, plus extras).
+// metrics.json of a report: the TrialMetrics fields by name, plus
+// train_tokens_per_second, init, val_history and the candidate.
 std::string TrialReportJson(const TrialReport& report, const Candidate& candidate);
 
 }  // namespace kdnas

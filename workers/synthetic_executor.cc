@@ -33,15 +33,19 @@ ExecutionResult SyntheticExecutor::Run(const v1::Lease& lease, TrialContext& con
   const v1::Trial& trial = lease.trial();
   const auto start = std::chrono::steady_clock::now();
   const int64_t steps = std::max<int64_t>(1, lease.work().train_steps());
-  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+  auto elapsed = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
   ExecutionResult result;
   // Walk the rungs (and the end), sleeping the simulated time between them.
-  std::vector<int64_t> checkpoints(lease.work().report_steps().begin(), lease.work().report_steps().end());
+  std::vector<int64_t> checkpoints(lease.work().report_steps().begin(),
+                                   lease.work().report_steps().end());
   checkpoints.push_back(steps);
   int64_t previous = 0;
   for (int64_t step : checkpoints) {
     if (options_.trial_ms > 0) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(options_.trial_ms * (step - previous) / steps));
+      std::this_thread::sleep_for(
+          std::chrono::milliseconds(options_.trial_ms * (step - previous) / steps));
     }
     previous = step;
     v1::TrialProgress progress;
@@ -57,13 +61,10 @@ ExecutionResult SyntheticExecutor::Run(const v1::Lease& lease, TrialContext& con
       return result;
     }
   }
-  if (options_.failure_rate > 0 && static_cast<double>(KeyHash(trial) % 1000) < 1000 * options_.failure_rate &&
+  if (options_.failure_rate > 0 &&
+      static_cast<double>(KeyHash(trial) % 1000) < 1000 * options_.failure_rate &&
       trial.attempts() <= 1) {
-    result.kind = ExecutionResult::Kind::kFailed;
-    result.error = "synthetic failure";
-    result.retryable = true;
-    result.worker_seconds = elapsed();
-    return result;
+    return ExecutionResult::Failure(Unavailable("synthetic failure"), elapsed());
   }
   const auto& p = trial.predicted();
   v1::TrialMetrics& m = result.metrics;

@@ -3,7 +3,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "workers/candidate_json.h"
+#include "proto/candidate_json.h"
 #include "workers/torchscript_export.h"
 
 namespace kdnas {

@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <sstream>
 
-#include "workers/candidate_json.h"
+#include "proto/candidate_json.h"
 
 namespace kdnas {
 

@@ -4,13 +4,14 @@
 #include "search/search_space.h"
 #include "workers/corpus.h"
 #include "workers/gpt.h"
+#include "workers/torch_status.h"
 #include "workers/torchscript_export.h"
 
 namespace kdnas {
 
 StatusOr<TeacherTrainingReport> TrainTeacher(const TeacherTrainingOptions& o,
                                              const ProgressCallback& progress) {
-  try {
+  return CatchTorchErrors("train-teacher", [&]() -> StatusOr<TeacherTrainingReport> {
     Candidate c;
     c.architecture = o.architecture;
     KDNAS_RETURN_IF_ERROR(ValidateCandidate(c, "teacher"));
@@ -54,9 +55,7 @@ StatusOr<TeacherTrainingReport> TrainTeacher(const TeacherTrainingOptions& o,
     for (const auto& p : model->parameters()) report.params += p.numel();
     KDNAS_RETURN_IF_ERROR(SaveTorchScript(*model, corpus.tokenizer(), o.out_path));
     return report;
-  } catch (const c10::Error& e) {
-    return Internal(std::string("train-teacher: ") + e.what_without_backtrace());
-  }
+  });
 }
 
 }  // namespace kdnas

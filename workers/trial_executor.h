@@ -1,4 +1,4 @@
-// What runs a leased trial: the LibTorch engine (real_executor.h) or the
+// What runs a leased trial: the LibTorch engine (engine_executor.h) or the
 // synthetic one (synthetic_executor.h). The lease client (lease_client.h)
 // hands it the lease and a context for progress, stop requests and files.
 #pragma once
@@ -11,16 +11,46 @@
 
 namespace kdnas {
 
+// Whether a trial that failed with `status` is worth another attempt (up to
+// the job's max_attempts): transient conditions and LibTorch errors
+// (INTERNAL: an allocation failure on a busy host) are; a candidate, teacher
+// or corpus that cannot work (INVALID_ARGUMENT, FAILED_PRECONDITION,
+// NOT_FOUND, DATA_LOSS, ...) is not: such a trial FAILS at once. This is the
+// one rule for trials; the lease loop's retries of RPCs are another
+// (lease_client.h).
+inline bool RetryableTrialFailure(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kUnavailable:
+    case StatusCode::kResourceExhausted:
+    case StatusCode::kAborted:
+    case StatusCode::kDeadlineExceeded:
+    case StatusCode::kInternal:
+    case StatusCode::kUnknown:
+      return true;
+    default:
+      return false;
+  }
+}
+
 struct ExecutionResult {
   enum class Kind { kSucceeded, kFailed, kStopped };
+  // A failed trial; whether it is retried follows RetryableTrialFailure.
+  static ExecutionResult Failure(const Status& status, double worker_seconds) {
+    ExecutionResult r;
+    r.kind = Kind::kFailed;
+    r.error = status.message();
+    r.retryable = RetryableTrialFailure(status);
+    r.worker_seconds = worker_seconds;
+    return r;
+  }
   Kind kind = Kind::kFailed;
-  v1::TrialMetrics metrics;          // kSucceeded
-  std::string packed_path;           // kSucceeded, optional: uploaded as the artifact
-  std::string torchscript_path;      // kSucceeded, optional
-  std::string error;                 // kFailed
-  bool retryable = false;            // kFailed: a transient error, try again
-  v1::TrialProgress progress;        // kStopped: where it stopped
-  double worker_seconds = 0;         // kFailed / kStopped (kSucceeded: in metrics)
+  v1::TrialMetrics metrics;      // kSucceeded
+  std::string packed_path;       // kSucceeded, optional: uploaded as the artifact
+  std::string torchscript_path;  // kSucceeded, optional
+  std::string error;             // kFailed
+  bool retryable = false;        // kFailed: a transient error, try again
+  v1::TrialProgress progress;    // kStopped: where it stopped
+  double worker_seconds = 0;     // kFailed / kStopped (kSucceeded: in metrics)
 };
 
 class TrialContext {

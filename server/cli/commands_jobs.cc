@@ -40,7 +40,8 @@ Status ResolveFile(kdnas::v1::FileRef* ref, const fs::path& base_dir, bool uploa
     ref->set_path(path.string());
     return Status::Ok();
   }
-  if (!fs::exists(path)) return InvalidArgument(field + ": file " + path.string() + " does not exist");
+  if (!fs::exists(path))
+    return InvalidArgument(field + ": file " + path.string() + " does not exist");
   KDNAS_ASSIGN_OR_RETURN(kdnas::v1::Blob blob, UploadBlobFile(stub, ctx, path.string(), kind));
   ref->set_blob(blob.name());
   return Status::Ok();
@@ -62,14 +63,17 @@ int RunSubmit(const Args& args) {
       "Local files it names (data.text.path, teacher.model.path) are uploaded as blobs,\n"
       "so workers need no shared filesystem; relative paths are relative to JOB_FILE.");
   ctx.AddFlags(&flags);
-  flags.String("request-id", &request_id,
-               "Idempotency key: submitting the same id twice returns the first job (default: random).");
-  flags.Bool("upload", &upload, "Upload local data and teacher files as blobs (--no-upload keeps paths).");
+  flags.String(
+      "request-id", &request_id,
+      "Idempotency key: submitting the same id twice returns the first job (default: random).");
+  flags.Bool("upload", &upload,
+             "Upload local data and teacher files as blobs (--no-upload keeps paths).");
   if (int rc = ParseCommandFlags(&flags, "submit", args, 1, 1); rc >= 0) return rc;
   const std::string file = flags.positional()[0];
 
   kdnas::v1::SubmitJobRequest request;
-  if (Status s = LoadYamlMessageFile(file, request.mutable_spec()); !s.ok()) return Fail("submit", s);
+  if (Status s = LoadYamlMessageFile(file, request.mutable_spec()); !s.ok())
+    return Fail("submit", s);
   request.set_request_id(request_id.empty() ? RandomRequestId() : request_id);
 
   auto channel = ctx.Connect();
@@ -163,7 +167,8 @@ int RunStatus(const Args& args) {
 
 int RunCancel(const Args& args) {
   CliContext ctx;
-  FlagSet flags("kdnas cancel JOB [flags]\n\nCancels a job: no new trials, running ones are stopped.");
+  FlagSet flags(
+      "kdnas cancel JOB [flags]\n\nCancels a job: no new trials, running ones are stopped.");
   ctx.AddFlags(&flags);
   if (int rc = ParseCommandFlags(&flags, "cancel", args, 1, 1); rc >= 0) return rc;
   auto channel = ctx.Connect();
@@ -189,8 +194,9 @@ int RunTrials(const Args& args) {
   int limit = 1000;
   FlagSet flags("kdnas trials JOB [flags]\n\nLists a job's trials in id order.");
   ctx.AddFlags(&flags);
-  flags.String("state", &state,
-               "Only trials in this state: pending, running, succeeded, failed, rejected, stopped.");
+  flags.String(
+      "state", &state,
+      "Only trials in this state: pending, running, succeeded, failed, rejected, stopped.");
   flags.Int("limit", &limit, "Trials to list at most.");
   if (int rc = ParseCommandFlags(&flags, "trials", args, 1, 1); rc >= 0) return rc;
   kdnas::v1::ListTrialsRequest base;
@@ -228,10 +234,11 @@ int RunTrials(const Args& args) {
   for (const auto& t : all.trials()) {
     bool done = t.state() == kdnas::v1::TRIAL_STATE_SUCCEEDED;
     int64_t size = done ? t.metrics().size_bytes() : t.predicted().size_bytes();
-    table.AddRow({t.name(), ShortName(t.state()), SummarizeCandidate(t.candidate()),
-                  size > 0 ? FormatBytes(size) : "", done ? FormatFixed(t.metrics().val_loss(), 4) : "",
-                  t.metrics().worker_seconds() > 0 ? FormatFixed(t.metrics().worker_seconds(), 1) : "",
-                  t.state_message()});
+    table.AddRow(
+        {t.name(), TrialStateLabel(t), SummarizeCandidate(t.candidate()),
+         size > 0 ? FormatBytes(size) : "", done ? FormatFixed(t.metrics().val_loss(), 4) : "",
+         t.metrics().worker_seconds() > 0 ? FormatFixed(t.metrics().worker_seconds(), 1) : "",
+         TrialNote(t)});
   }
   std::printf("%s", table.Render().c_str());
   return 0;

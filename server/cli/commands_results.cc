@@ -59,7 +59,8 @@ int RunFrontier(const Args& args) {
   if (ctx.json) {
     ctx.PrintJson(frontier);
   } else {
-    std::vector<std::string> header = {"TRIAL", "SIZE", "VAL-LOSS", "AGREE", "PARAMS", "LATENCY-MS"};
+    std::vector<std::string> header = {"TRIAL", "SIZE",   "VAL-LOSS",
+                                       "AGREE", "PARAMS", "LATENCY-MS"};
     header.push_back("CANDIDATE");
     Table table(header);
     std::vector<ScatterPoint> points;
@@ -67,7 +68,8 @@ int RunFrontier(const Args& args) {
       const auto& m = p.metrics();
       table.AddRow({p.trial(), FormatBytes(m.size_bytes()), FormatFixed(m.val_loss(), 4),
                     FormatFixed(m.teacher_agreement(), 3), FormatCount(m.params()),
-                    FormatFixed(m.latency_ms(), 3), SummarizeCandidate(p.candidate())});
+                    m.has_latency_ms() ? FormatFixed(m.latency_ms(), 3) : "-",
+                    SummarizeCandidate(p.candidate())});
       points.push_back({static_cast<double>(m.size_bytes()), m.val_loss(), '*'});
     }
     std::printf("%s: %d frontier points, hypervolume %s\n\n%s", frontier.job().c_str(),
@@ -102,13 +104,15 @@ int RunBest(const Args& args) {
   flags.Double("max-latency-ms", &max_latency_ms, "Longest latency per token, ms (0 = no limit).");
   flags.String("objective", &objective, "Metric to optimize (default val_loss).");
   flags.String("out", &out, "Write the TorchScript student (loads with torch.jit.load) here.");
-  flags.String("packed-out", &packed_out, "Write the packed artifact (docs/artifact-format.md) here.");
+  flags.String("packed-out", &packed_out,
+               "Write the packed artifact (docs/artifact-format.md) here.");
   if (int rc = ParseCommandFlags(&flags, "best", args, 1, 1); rc >= 0) return rc;
   kdnas::v1::GetBestRequest request;
   request.set_job(JobName(flags.positional()[0]));
   if (!max_size.empty()) {
     auto bytes = ParseByteSize(max_size);
-    if (!bytes.ok()) return Fail("best", InvalidArgument("--max-size: " + bytes.status().message()));
+    if (!bytes.ok())
+      return Fail("best", InvalidArgument("--max-size: " + bytes.status().message()));
     request.set_max_size_bytes(*bytes);
   }
   request.set_max_params(max_params);
@@ -134,13 +138,15 @@ int RunBest(const Args& args) {
     return 0;
   }
   const auto& m = trial.metrics();
-  std::printf("best: %s  %s\n  size %s, val loss %s (perplexity %s), teacher agreement %s\n"
-              "  params %s (%s non-zero), %s ms/token\n",
-              trial.name().c_str(), SummarizeCandidate(trial.candidate()).c_str(),
-              FormatBytes(m.size_bytes()).c_str(), FormatFixed(m.val_loss(), 4).c_str(),
-              FormatFixed(m.perplexity(), 3).c_str(), FormatFixed(m.teacher_agreement(), 3).c_str(),
-              FormatCount(m.params()).c_str(), FormatCount(m.nonzero_params()).c_str(),
-              FormatFixed(m.latency_ms(), 3).c_str());
+  std::printf(
+      "best: %s  %s\n  size %s, val loss %s (perplexity %s), teacher agreement %s\n"
+      "  params %s (%s non-zero), %s\n",
+      trial.name().c_str(), SummarizeCandidate(trial.candidate()).c_str(),
+      FormatBytes(m.size_bytes()).c_str(), FormatFixed(m.val_loss(), 4).c_str(),
+      FormatFixed(m.perplexity(), 3).c_str(), FormatFixed(m.teacher_agreement(), 3).c_str(),
+      FormatCount(m.params()).c_str(), FormatCount(m.nonzero_params()).c_str(),
+      m.has_latency_ms() ? (FormatFixed(m.latency_ms(), 3) + " ms/token").c_str()
+                         : "latency not measured");
   if (!out.empty()) std::printf("wrote %s (TorchScript)\n", out.c_str());
   if (!packed_out.empty()) std::printf("wrote %s (packed)\n", packed_out.c_str());
   return 0;
@@ -171,14 +177,17 @@ int RunExplain(const Args& args) {
   for (const auto& k : explanation.importances()) {
     importances.AddRow({k.metric(), k.knob(), FormatFixed(k.importance(), 3)});
   }
-  std::printf("knob importance (permutation importance on a random-forest surrogate; shares per metric):\n%s\n",
-              importances.Render().c_str());
+  std::printf(
+      "knob importance (permutation importance on a random-forest surrogate; shares per "
+      "metric):\n%s\n",
+      importances.Render().c_str());
   Table trade({"FROM", "TO", "SIZE-DELTA", "LOSS-DELTA", "NATS/MB", "CHANGED"});
   for (const auto& t : explanation.trade_offs()) {
     std::string changed;
     for (const auto& c : t.changed_knobs()) changed += (changed.empty() ? "" : "; ") + c;
     trade.AddRow({t.from_trial(), t.to_trial(), FormatBytes(t.size_bytes_delta()),
-                  FormatFixed(t.val_loss_delta(), 4), FormatFixed(t.nats_per_megabyte(), 3), changed});
+                  FormatFixed(t.val_loss_delta(), 4), FormatFixed(t.nats_per_megabyte(), 3),
+                  changed});
   }
   std::printf("trade-offs along the frontier:\n%s", trade.Render().c_str());
   for (const auto& [name, tau] : explanation.predictor_kendall_tau()) {

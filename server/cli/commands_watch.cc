@@ -54,13 +54,12 @@ class WatchView {
       const auto& t = e.trial_state_changed().trial();
       if (t.state() != kdnas::v1::TRIAL_STATE_RUNNING) progress_.erase(t.name());
       if (!in_place_) {
-        std::string line = t.name() + " " + ShortName(t.state());
+        std::string line = t.name() + " " + TrialStateLabel(t);
         if (t.state() == kdnas::v1::TRIAL_STATE_SUCCEEDED) {
           line += "  size " + FormatBytes(t.metrics().size_bytes()) + "  val loss " +
                   FormatFixed(t.metrics().val_loss(), 4);
-        } else if (!t.state_message().empty()) {
-          line += "  (" + t.state_message() + ")";
         }
+        if (!TrialNote(t).empty()) line += "  (" + TrialNote(t) + ")";
         Print(line + "\n");
       }
     } else if (e.has_frontier_changed() && !in_place_) {
@@ -84,8 +83,10 @@ class WatchView {
           << (best < 0 ? std::string("-") : FormatFixed(best, 4)) << "\n";
     }
     for (const auto& [trial, p] : progress_) {
-      out << "  " << trial << ": step " << p.step() << ", train loss " << FormatFixed(p.train_loss(), 3);
-      if (p.val_step() > 0) out << ", val loss " << FormatFixed(p.val_loss(), 3) << " @" << p.val_step();
+      out << "  " << trial << ": step " << p.step() << ", train loss "
+          << FormatFixed(p.train_loss(), 3);
+      if (p.val_step() > 0)
+        out << ", val loss " << FormatFixed(p.val_loss(), 3) << " @" << p.val_step();
       out << "\n";
     }
     std::string text = out.str();
@@ -160,7 +161,8 @@ int RunWatch(const Args& args) {
       bool frontier = event.has_frontier_changed() || event.has_resync();
       bool ended = event.has_job_state_changed() && IsTerminal(event.job_state_changed().state());
       auto now = std::chrono::steady_clock::now();
-      if (frontier || ended || event.has_trial_state_changed() || now - last_refresh > std::chrono::seconds(1)) {
+      if (frontier || ended || event.has_trial_state_changed() ||
+          now - last_refresh > std::chrono::seconds(1)) {
         if (Status s = view.Refresh(frontier); !s.ok()) return Fail("watch", s);
         last_refresh = now;
       }

@@ -16,6 +16,16 @@ std::string ShortName(kdnas::v1::TrialState state) {
   return name.substr(std::string("TRIAL_STATE_").size());
 }
 
+std::string TrialStateLabel(const kdnas::v1::Trial& trial) {
+  if (trial.state() == kdnas::v1::TRIAL_STATE_SUCCEEDED && !trial.infeasible_reason().empty())
+    return "INFEASIBLE";
+  return ShortName(trial.state());
+}
+
+std::string TrialNote(const kdnas::v1::Trial& trial) {
+  return trial.infeasible_reason().empty() ? trial.state_message() : trial.infeasible_reason();
+}
+
 std::string SummarizeJob(const kdnas::v1::Job& job) {
   const auto& p = job.progress();
   const auto& budget = job.spec().budget();
@@ -26,9 +36,11 @@ std::string SummarizeJob(const kdnas::v1::Job& job) {
   out << "  " << ShortName(job.state());
   if (!job.state_message().empty()) out << " (" << job.state_message() << ")";
   out << "\n  trials: " << done << " done of " << budget.max_trials() << " ("
-      << p.trials_succeeded() << " succeeded, " << p.trials_failed() << " failed, "
-      << p.trials_stopped() << " stopped), " << p.trials_running() << " running, "
-      << p.trials_pending() << " pending, " << p.trials_rejected() << " rejected\n"
+      << p.trials_succeeded() << " succeeded";
+  if (p.trials_infeasible() > 0) out << " (" << p.trials_infeasible() << " over a measured limit)";
+  out << ", " << p.trials_failed() << " failed, " << p.trials_stopped() << " stopped), "
+      << p.trials_running() << " running, " << p.trials_pending() << " pending, "
+      << p.trials_rejected() << " rejected\n"
       << "  worker-seconds: " << FormatFixed(p.worker_seconds_used(), 1);
   if (budget.max_worker_seconds() > 0) out << " of " << FormatFixed(budget.max_worker_seconds(), 0);
   out << "\n  frontier: " << p.frontier_size() << " points, hypervolume "
@@ -52,9 +64,12 @@ std::string SummarizeCandidate(const kdnas::v1::Candidate& c) {
     }
   }
   if (q.embedding_bits() > 0 && q.embedding_bits() < 16) out << " e" << q.embedding_bits();
-  if (q.sparsity_pattern() == kdnas::v1::SPARSITY_PATTERN_2_4) out << " 2:4";
-  else if (q.sparsity_pattern() == kdnas::v1::SPARSITY_PATTERN_1_4) out << " 1:4";
-  else if (q.sparsity() > 0) out << " s" << FormatFixed(q.sparsity(), 2);
+  if (q.sparsity_pattern() == kdnas::v1::SPARSITY_PATTERN_2_4)
+    out << " 2:4";
+  else if (q.sparsity_pattern() == kdnas::v1::SPARSITY_PATTERN_1_4)
+    out << " 1:4";
+  else if (q.sparsity() > 0)
+    out << " s" << FormatFixed(q.sparsity(), 2);
   if (q.low_rank_ratio() > 0) out << " r" << FormatFixed(q.low_rank_ratio(), 2);
   if (c.distillation().init() == kdnas::v1::INIT_INHERIT) out << " inherit";
   return out.str();

@@ -13,6 +13,12 @@ namespace kdnas::cli {
 std::string ShortName(kdnas::v1::JobState state);
 std::string ShortName(kdnas::v1::TrialState state);
 
+// The state a user reads: ShortName, or "INFEASIBLE" for a succeeded trial
+// over a measured limit (Trial.infeasible_reason).
+std::string TrialStateLabel(const kdnas::v1::Trial& trial);
+// Why the trial is where it is: its infeasible_reason or state_message.
+std::string TrialNote(const kdnas::v1::Trial& trial);
+
 // Trials done of budget, running, worker-seconds, hypervolume; several lines.
 std::string SummarizeJob(const kdnas::v1::Job& job);
 // "4L d128 h4 ff512 ctx64 w4/g32 e8 2:4 r0.5 inherit".

@@ -16,12 +16,15 @@
 #include <vector>
 
 #include "kdnas/v1/search_service.grpc.pb.h"
+#include "tests/fixtures/teacher_fixture.h"
 
 namespace kdnas::bench {
 
 using Clock = std::chrono::steady_clock;
 
-inline double Seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+inline double Seconds(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
 
 // Latency samples of one RPC kind (microseconds).
 class Latencies {
@@ -67,12 +70,13 @@ class ControllerProcess {
     if (pid_ == 0) {
       std::string listen = "--listen=" + address_, data = "--data-dir=" + (dir_ / "data").string();
       std::string ttl = "--lease-ttl-ms=" + std::to_string(lease_ttl_ms);
-      execl(binary.c_str(), binary.c_str(), listen.c_str(), data.c_str(), ttl.c_str(), "--metrics-listen=127.0.0.1:0",
-            static_cast<char*>(nullptr));
+      execl(binary.c_str(), binary.c_str(), listen.c_str(), data.c_str(), ttl.c_str(),
+            "--metrics-listen=127.0.0.1:0", static_cast<char*>(nullptr));
       _exit(127);
     }
     channel_ = grpc::CreateChannel(address_, grpc::InsecureChannelCredentials());
-    ready_ = channel_->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    ready_ =
+        channel_->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(20));
   }
   ~ControllerProcess() {
     kill(pid_, SIGTERM);
@@ -87,12 +91,21 @@ class ControllerProcess {
   // A job over continuous distillation knobs (every trial a new candidate)
   // and a few discrete size knobs (a small frontier), answered synthetically.
   grpc::Status SubmitSyntheticJob(int64_t max_trials) {
-    std::ofstream(dir_ / "corpus.txt") << "the quick brown fox jumps over the lazy dog. THE QUICK BROWN FOX!\n";
+    std::ofstream(dir_ / "corpus.txt")
+        << "the quick brown fox jumps over the lazy dog. THE QUICK BROWN FOX!\n";
+    // The synthetic workers never load the teacher; the controller reads its tokenizer.
+    const std::string teacher = (dir_ / "teacher.pt").string();
+    if (kdnas::Status s =
+            kdnas::WriteTeacherFixtureForCorpus(teacher, (dir_ / "corpus.txt").string());
+        !s.ok()) {
+      return grpc::Status(grpc::StatusCode::INTERNAL, s.ToString());
+    }
     kdnas::v1::SubmitJobRequest submit;
     auto* spec = submit.mutable_spec();
     spec->mutable_data()->mutable_text()->set_path((dir_ / "corpus.txt").string());
-    spec->mutable_teacher()->mutable_model()->set_path("unused.pt");
-    for (auto [name, lo, hi] : {std::tuple{"alpha", 0.0, 1.0}, std::tuple{"temperature", 1.0, 4.0}}) {
+    spec->mutable_teacher()->mutable_model()->set_path(teacher);
+    for (auto [name, lo, hi] :
+         {std::tuple{"alpha", 0.0, 1.0}, std::tuple{"temperature", 1.0, 4.0}}) {
       auto* p = spec->mutable_space()->add_parameters();
       p->set_name(name);
       p->mutable_double_range()->set_min(lo);

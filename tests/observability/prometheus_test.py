@@ -52,6 +52,7 @@ def wait_for(predicate, seconds, what):
 def main():
     controller, worker, cli = sys.argv[1:4]
     tmp = tempfile.mkdtemp()
+    subprocess.run([os.path.join(ROOT, "tests/fixtures/tiny_teacher.sh"), worker, f"{tmp}/teacher.pt"], check=True)
     procs = []
     try:
         run = lambda *a: subprocess.run(a, check=True, capture_output=True, text=True)
@@ -83,7 +84,7 @@ def main():
         open(job_file, "w").write(f"""
 display_name: observability
 data: {{text: {{path: {ROOT}/data/tinyshakespeare.txt}}}}
-teacher: {{model: {{path: unused.pt}}}}
+teacher: {{model: {{path: {tmp}/teacher.pt}}}}
 space:
   parameters:
     - {{name: num_layers, integer_range: {{min: 1, max: 4}}}}

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace kdnas {
@@ -54,6 +55,48 @@ TEST(JobSearch, ProposesFeasibleNewCandidatesAndKeepsAFront) {
   EXPECT_GT(search->hypervolume(), 0.0);
   EXPECT_LE(search->hypervolume(), 1.0);
   EXPECT_GE(search->front().size(), 2u);
+}
+
+// A measured limit keeps a trial off the front and tells the strategy it is
+// infeasible (constraint domination), so NSGA-II moves away from it even
+// where the objectives alone would draw it in.
+TEST(JobSearch, MeasuredLimitsKeepTrialsOffTheFrontAndSteerTheStrategy) {
+  JobSearchOptions o = DemoOptions();
+  o.strategy.population_size = 8;
+  // A continuous knob, so feasible candidates never run out; in this world a
+  // higher alpha lowers the loss but costs latency: over 0.5 it breaks the limit.
+  o.space.parameters.push_back(ParameterConfig::Double("alpha", 0.0, 1.0));
+  o.constraints.max_latency_ms = 1.0;
+  auto search = *JobSearch::Create(o);
+  std::vector<bool> infeasible;
+  for (int64_t id = 0; id < 96; ++id) {
+    auto proposals = search->Propose(1, nullptr);
+    ASSERT_EQ(proposals.size(), 1u);
+    const Proposal& p = proposals[0];
+    const double alpha = p.candidate.distillation.alpha;
+    MetricValues values = Evaluate(p.candidate, p.cost);
+    values["val_loss"] -= alpha;
+    values["latency_ms"] = 2 * alpha;
+    FrontChange change = search->Complete(id, p.point, TrialStatus::kSucceeded, values);
+    const bool over = alpha > 0.5;
+    infeasible.push_back(over);
+    EXPECT_EQ(!change.infeasible_reason.empty(), over);
+    if (over) {
+      EXPECT_FALSE(change.added);
+      EXPECT_EQ(change.infeasible_reason.rfind("constraints.max_latency_ms: measured", 0), 0u);
+    }
+  }
+  for (const auto& member : search->front().Members())
+    EXPECT_FALSE(infeasible[static_cast<size_t>(member.id)]) << member.id;
+  const auto count = [&](size_t from, size_t to) {
+    return std::count(infeasible.begin() + from, infeasible.begin() + to, true);
+  };
+  EXPECT_GT(count(0, 32), 4) << "the space must have infeasible students for this test";
+  // Without the feedback all of the last 32 are infeasible; with it, 7.
+  EXPECT_LT(count(64, 96), 16) << "the strategy keeps proposing infeasible students";
+  // Without a measurement the limit cannot be checked.
+  MeasuredCheck unmeasured = search->CheckMeasured({{"val_loss", 2.0}, {"size_bytes", 1000}});
+  EXPECT_EQ(unmeasured.measured.code(), StatusCode::kFailedPrecondition);
 }
 
 TEST(JobSearch, GroupSizeAtSixteenBitsIsNotADifferentStudent) {

@@ -62,10 +62,11 @@ for i in 1 2; do
     --wait-ms 300 --max-idle-polls 20 >"$DIR/w$i.log" 2>&1 &
   PIDS+=($!)
 done
+"$ROOT/tests/fixtures/tiny_teacher.sh" "$WORKER" "$DIR/teacher.pt"
 cat >"$DIR/job.yaml" <<JOB
 display_name: crash
 data: {text: {path: $ROOT/data/tinyshakespeare.txt}}
-teacher: {model: {path: unused.pt}}
+teacher: {model: {path: $DIR/teacher.pt}}
 space:
   parameters:
     - {name: num_layers, integer_range: {min: 1, max: 4}}
@@ -76,7 +77,8 @@ seed: 7
 JOB
 "$CLI" submit "$DIR/job.yaml" --no-upload >/dev/null
 
-done_trials() { "$CLI" status 1 --json | /usr/bin/python3 -c 'import json,sys; p=json.load(sys.stdin).get("progress",{}); print(int(p.get("trials_succeeded",0)))'; }
+# Finished trials: multi-fidelity (on by default) stops some of them early.
+done_trials() { "$CLI" status 1 --json | /usr/bin/python3 -c 'import json,sys; p=json.load(sys.stdin).get("progress",{}); print(int(p.get("trials_succeeded",0)) + int(p.get("trials_stopped",0)))'; }
 for k in $(seq "$KILLS"); do
   target=$(( k * 30 / (KILLS + 1) ))
   for _ in $(seq 300); do [ "$(done_trials)" -ge "$target" ] && break; sleep 0.05; done
@@ -117,23 +119,29 @@ job = json.load(open(sys.argv[1]))
 trials = json.load(open(sys.argv[2])).get("trials", [])
 log = open(sys.argv[3]).read()
 progress = job["progress"]
+# Multi-fidelity (on by default) stops some trials early: they finish too.
+finished_states = ("TRIAL_STATE_SUCCEEDED", "TRIAL_STATE_STOPPED")
 succeeded = [t for t in trials if t["state"] == "TRIAL_STATE_SUCCEEDED"]
+finished = [t for t in trials if t["state"] in finished_states]
 acked = set(re.findall(r"delivered lease (\S+): TRIAL_STATE_SUCCEEDED", log))
 errors = []
 if job["state"] != "JOB_STATE_SUCCEEDED": errors.append(f"job ended {job['state']}")
-if int(progress.get("trials_succeeded", 0)) != 30: errors.append(f"{progress.get('trials_succeeded')} succeeded, want 30")
-if len(succeeded) != 30: errors.append(f"{len(succeeded)} SUCCEEDED trials listed, want 30")
+done = int(progress.get("trials_succeeded", 0)) + int(progress.get("trials_stopped", 0))
+if done != 30: errors.append(f"{done} succeeded or stopped, want 30")
+if len(finished) != 30: errors.append(f"{len(finished)} SUCCEEDED or STOPPED trials listed, want 30")
+if not succeeded: errors.append("no trial succeeded")
 # Every acknowledged success is a distinct succeeded trial: none lost.
 if len(acked) != len(succeeded): errors.append(f"{len(acked)} acknowledged successes vs {len(succeeded)} succeeded trials")
-# Worker-seconds are counted once per trial.
-total = sum(t.get("metrics", {}).get("worker_seconds", 0) for t in succeeded)
+# Worker-seconds are counted once per trial, stopped and failed ones included.
+total = sum(t.get("metrics", {}).get("worker_seconds", 0) for t in trials)
 used = progress.get("worker_seconds_used", 0)
 if abs(total - used) > 1e-6 * max(1, total): errors.append(f"worker-seconds used {used} != sum over trials {total}")
 for t in trials:
     if int(t.get("attempts", 0)) > 3: errors.append(f"{t['name']} ran {t['attempts']} attempts")
 keys = [t["candidate_key"] for t in trials if t["state"] != "TRIAL_STATE_REJECTED"]
 if len(keys) != len(set(keys)): errors.append("a candidate was trained twice")
-print(f"crash test: {len(succeeded)} succeeded, {len(acked)} acknowledged, worker-seconds {used:.3f}")
+print(f"crash test: {len(succeeded)} succeeded, {len(finished) - len(succeeded)} stopped, "
+      f"{len(acked)} acknowledged, worker-seconds {used:.3f}")
 if errors:
     print("FAILED:\n  " + "\n  ".join(errors)); sys.exit(1)
 PY

@@ -5,11 +5,13 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <thread>
 
 #include "server/store/memory_store.h"
 #include "server/store/sqlite_store.h"
+#include "tests/fixtures/teacher_fixture.h"
 
 namespace kdnas {
 namespace {
@@ -26,13 +28,17 @@ StatusOr<T> Call(F&& f) {
 
 class Harness {
  public:
-  explicit Harness(std::unique_ptr<Store> store, std::string data_dir = "") : store_(std::move(store)) {
-    if (data_dir.empty()) data_dir = (fs::temp_directory_path() / ("kdnas-jm-" + std::to_string(::getpid()))).string();
+  explicit Harness(std::unique_ptr<Store> store, std::string data_dir = "")
+      : store_(std::move(store)) {
+    if (data_dir.empty())
+      data_dir = (fs::temp_directory_path() / ("kdnas-jm-" + std::to_string(::getpid()))).string();
     blobs_ = std::move(*BlobStore::Open(data_dir, 1 << 30));
     JobManager::Options o;
     o.lease_ttl_ms = 10'000;
     manager_ = std::make_unique<JobManager>(o, store_.get(), blobs_.get(), &clock_, &io_);
-    work_ = std::make_unique<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>(io_.get_executor());
+    work_ =
+        std::make_unique<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>(
+            io_.get_executor());
     thread_ = std::thread([this] { io_.run(); });
   }
   ~Harness() {
@@ -68,7 +74,7 @@ v1::SubmitJobRequest DemoJob(int max_trials = 4) {
   r.set_request_id("req-1");
   auto* spec = r.mutable_spec();
   spec->mutable_data()->mutable_text()->set_path("data/tinyshakespeare.txt");
-  spec->mutable_teacher()->mutable_model()->set_path("teacher.pt");
+  spec->mutable_teacher()->mutable_model()->set_path(BundledCorpusTeacher());
   auto* p = spec->mutable_space()->add_parameters();
   p->set_name("num_layers");
   p->mutable_integer_range()->set_min(1);
@@ -104,7 +110,8 @@ v1::ReportResultRequest Success(const v1::Lease& lease, double loss) {
 StatusOr<v1::Lease> Lease(Harness& h, const std::string& worker) {
   std::promise<StatusOr<v1::LeaseTrialResponse>> p;
   auto future = p.get_future();
-  h.m().LeaseTrial(LeaseRequest(worker), [&p](StatusOr<v1::LeaseTrialResponse> r) { p.set_value(std::move(r)); });
+  h.m().LeaseTrial(LeaseRequest(worker),
+                   [&p](StatusOr<v1::LeaseTrialResponse> r) { p.set_value(std::move(r)); });
   while (future.wait_for(std::chrono::milliseconds(5)) != std::future_status::ready) {
     h.clock().AdvanceMs(2);
     h.m().Tick();
@@ -135,7 +142,8 @@ TEST(JobManager, SubmitIsValidatedAndIdempotent) {
   EXPECT_NE(invalid.status().message().find("spec.budget.max_trials"), std::string::npos);
   auto missing = DemoJob();
   missing.mutable_spec()->mutable_data()->mutable_text()->set_path("no/such/file.txt");
-  EXPECT_EQ(Call<v1::Job>([&](auto cb) { h.m().SubmitJob(missing, cb); }).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Call<v1::Job>([&](auto cb) { h.m().SubmitJob(missing, cb); }).status().code(),
+            StatusCode::kInvalidArgument);
 }
 
 TEST(JobManager, LeaseHeartbeatReportAreIdempotent) {
@@ -158,11 +166,13 @@ TEST(JobManager, LeaseHeartbeatReportAreIdempotent) {
   ASSERT_TRUE(beat.ok());
   EXPECT_EQ(beat->action(), v1::HEARTBEAT_ACTION_CONTINUE);
 
-  auto first = Call<v1::ReportResultResponse>([&](auto cb) { h.m().ReportResult(Success(*lease, 2.0), cb); });
+  auto first = Call<v1::ReportResultResponse>(
+      [&](auto cb) { h.m().ReportResult(Success(*lease, 2.0), cb); });
   ASSERT_TRUE(first.ok()) << first.status().ToString();
   EXPECT_EQ(first->trial_state(), v1::TRIAL_STATE_SUCCEEDED);
   EXPECT_FALSE(first->duplicate());
-  auto second = Call<v1::ReportResultResponse>([&](auto cb) { h.m().ReportResult(Success(*lease, 2.0), cb); });
+  auto second = Call<v1::ReportResultResponse>(
+      [&](auto cb) { h.m().ReportResult(Success(*lease, 2.0), cb); });
   ASSERT_TRUE(second.ok());
   EXPECT_TRUE(second->duplicate());
   auto job = Call<v1::Job>([&](auto cb) { h.m().GetJob("jobs/1", cb); });
@@ -171,7 +181,9 @@ TEST(JobManager, LeaseHeartbeatReportAreIdempotent) {
 
   v1::ReportResultRequest stale = Success(*lease, 2.0);
   stale.set_lease_token("not-a-token");
-  EXPECT_EQ(Call<v1::ReportResultResponse>([&](auto cb) { h.m().ReportResult(stale, cb); }).status().code(),
+  EXPECT_EQ(Call<v1::ReportResultResponse>([&](auto cb) { h.m().ReportResult(stale, cb); })
+                .status()
+                .code(),
             StatusCode::kFailedPrecondition);
   EXPECT_EQ(Call<v1::HeartbeatResponse>([&](auto cb) { h.m().Heartbeat(hb, cb); }).status().code(),
             StatusCode::kFailedPrecondition);
@@ -185,7 +197,9 @@ TEST(JobManager, ExpiredLeasesRetryThenFail) {
   h.Tick();
   v1::HeartbeatRequest hb;
   hb.set_lease_token(lease.token());
-  ASSERT_TRUE(Call<v1::HeartbeatResponse>([&](auto cb) { h.m().Heartbeat(hb, cb); }).ok());  // extends to +10 s
+  ASSERT_TRUE(Call<v1::HeartbeatResponse>([&](auto cb) {
+                h.m().Heartbeat(hb, cb);
+              }).ok());  // extends to +10 s
   h.clock().AdvanceMs(9'000);
   h.Tick();
   ASSERT_TRUE(Call<v1::HeartbeatResponse>([&](auto cb) { h.m().Heartbeat(hb, cb); }).ok());
@@ -202,8 +216,11 @@ TEST(JobManager, ExpiredLeasesRetryThenFail) {
   auto retry = *Lease(h, "w2");
   EXPECT_EQ(retry.trial().name(), lease.trial().name());
   EXPECT_EQ(retry.trial().attempts(), 2);
-  EXPECT_EQ(Call<v1::ReportResultResponse>([&](auto cb) { h.m().ReportResult(Success(lease, 1.0), cb); }).status().code(),
-            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(
+      Call<v1::ReportResultResponse>([&](auto cb) { h.m().ReportResult(Success(lease, 1.0), cb); })
+          .status()
+          .code(),
+      StatusCode::kFailedPrecondition);
   h.clock().AdvanceMs(10'001);
   h.Tick();  // max_attempts = 2: FAILED
   trials = Call<v1::ListTrialsResponse>([&](auto cb) {
@@ -223,7 +240,9 @@ TEST(JobManager, BudgetEndsTheJob) {
   for (int i = 0; i < 3; ++i) leases.push_back(*Lease(h, "w" + std::to_string(i)));
   EXPECT_FALSE(Lease(h, "w9").ok()) << "the budget is taken by running trials";
   for (int i = 0; i < 3; ++i) {
-    ASSERT_TRUE(Call<v1::ReportResultResponse>([&](auto cb) { h.m().ReportResult(Success(leases[i], 3.0 - i), cb); }).ok());
+    ASSERT_TRUE(Call<v1::ReportResultResponse>([&](auto cb) {
+                  h.m().ReportResult(Success(leases[i], 3.0 - i), cb);
+                }).ok());
   }
   auto job = *Call<v1::Job>([&](auto cb) { h.m().GetJob("jobs/1", cb); });
   EXPECT_EQ(job.state(), v1::JOB_STATE_SUCCEEDED);
@@ -238,6 +257,153 @@ TEST(JobManager, BudgetEndsTheJob) {
   auto frontier = *Call<v1::Frontier>([&](auto cb) { h.m().GetFrontier("jobs/1", cb); });
   EXPECT_GE(frontier.points_size(), 1);
   EXPECT_GT(frontier.hypervolume(), 0);
+}
+
+// A measured limit is enforced once the trial reports: over it, the trial
+// stays SUCCEEDED with its metrics but is kept off the frontier, the
+// hypervolume and GetBest, also after a restart; a trial that did not
+// measure what the limit needs fails with that reason.
+TEST(JobManager, MeasuredLimitsKeepTrialsOffTheFrontier) {
+  auto dir = fs::temp_directory_path() / ("kdnas-jm-latency-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string db = (dir / "store.db").string();
+  auto with_latency = [](const v1::Lease& lease, double loss, double latency_ms) {
+    v1::ReportResultRequest r = Success(lease, loss);
+    r.mutable_success()->mutable_metrics()->set_latency_ms(latency_ms);
+    r.mutable_success()->mutable_metrics()->set_tokens_per_second(1000 / latency_ms);
+    return r;
+  };
+  auto list = [](Harness& h) {
+    return *Call<v1::ListTrialsResponse>([&](auto cb) {
+      v1::ListTrialsRequest r;
+      r.set_parent("jobs/1");
+      h.m().ListTrials(r, cb);
+    });
+  };
+  auto best = [](Harness& h) {
+    return Call<v1::Trial>([&](auto cb) {
+      v1::GetBestRequest r;
+      r.set_job("jobs/1");
+      h.m().GetBest(r, cb);
+    });
+  };
+  {
+    Harness h(std::move(*SqliteStore::Open(db, SqliteStore::Options())), dir.string());
+    ASSERT_TRUE(h.Recover().ok());
+    v1::SubmitJobRequest r = DemoJob(6);
+    r.mutable_spec()->mutable_constraints()->set_max_latency_ms(5);
+    ASSERT_TRUE(Call<v1::Job>([&](auto cb) { h.m().SubmitJob(r, cb); }).ok());
+    // Over the limit, with the best loss of all.
+    auto slow = *Lease(h, "w");
+    auto report = Call<v1::ReportResultResponse>(
+        [&](auto cb) { h.m().ReportResult(with_latency(slow, 1.0, 10), cb); });
+    ASSERT_TRUE(report.ok()) << report.status().ToString();
+    EXPECT_EQ(report->trial_state(), v1::TRIAL_STATE_SUCCEEDED);
+    auto job = *Call<v1::Job>([&](auto cb) { h.m().GetJob("jobs/1", cb); });
+    EXPECT_EQ(job.progress().trials_succeeded(), 1);
+    EXPECT_EQ(job.progress().trials_infeasible(), 1);
+    EXPECT_EQ(job.progress().frontier_size(), 0);
+    EXPECT_DOUBLE_EQ(job.progress().hypervolume(), 0);
+    EXPECT_EQ(best(h).status().code(), StatusCode::kNotFound);
+    // Within it.
+    auto fast = *Lease(h, "w");
+    ASSERT_TRUE(Call<v1::ReportResultResponse>([&](auto cb) {
+                  h.m().ReportResult(with_latency(fast, 2.0, 4), cb);
+                }).ok());
+    EXPECT_EQ(best(h)->name(), fast.trial().name());
+    // Not measured: the limit cannot be checked.
+    auto unmeasured = *Lease(h, "w");
+    auto failed = Call<v1::ReportResultResponse>(
+        [&](auto cb) { h.m().ReportResult(Success(unmeasured, 0.5), cb); });
+    EXPECT_EQ(failed->trial_state(), v1::TRIAL_STATE_FAILED);
+    auto trials = list(h);
+    ASSERT_EQ(trials.trials_size(), 3);
+    EXPECT_NE(trials.trials(0).infeasible_reason().find(
+                  "constraints.max_latency_ms: measured 10 ms > 5 ms"),
+              std::string::npos)
+        << trials.trials(0).infeasible_reason();
+    EXPECT_DOUBLE_EQ(trials.trials(0).metrics().latency_ms(), 10);
+    EXPECT_TRUE(trials.trials(1).infeasible_reason().empty());
+    EXPECT_NE(trials.trials(2).state_message().find("latency_ms was not measured"),
+              std::string::npos)
+        << trials.trials(2).state_message();
+  }
+  Harness h(std::move(*SqliteStore::Open(db, SqliteStore::Options())), dir.string());
+  ASSERT_TRUE(h.Recover().ok());
+  auto frontier = *Call<v1::Frontier>([&](auto cb) { h.m().GetFrontier("jobs/1", cb); });
+  ASSERT_EQ(frontier.points_size(), 1);
+  EXPECT_EQ(frontier.points(0).trial(), "jobs/1/trials/2");
+  auto job = *Call<v1::Job>([&](auto cb) { h.m().GetJob("jobs/1", cb); });
+  EXPECT_EQ(job.progress().trials_infeasible(), 1);
+  EXPECT_EQ(best(h)->name(), "jobs/1/trials/2");
+  fs::remove_all(dir);
+}
+
+// One tokenizer per job: the teacher's, read by the controller.
+TEST(JobManager, TheJobsTokenizerIsTheTeachers) {
+  Harness h(std::make_unique<MemoryStore>());
+  v1::SubmitJobRequest byte = DemoJob();
+  byte.mutable_spec()->mutable_teacher()->mutable_model()->set_path(
+      BundledCorpusTeacher(TokenizerKind::kByte));
+  auto job = Call<v1::Job>([&](auto cb) { h.m().SubmitJob(byte, cb); });
+  ASSERT_TRUE(job.ok()) << job.status().ToString();
+  EXPECT_EQ(job->data_info().vocab_size(), 256) << "sized with the teacher's byte tokenizer";
+  EXPECT_EQ(job->data_info().tokenizer(), v1::TOKENIZER_KIND_BYTE);
+  EXPECT_GT(job->data_info().text_tokens(), 1'000'000);
+  EXPECT_TRUE(job->teacher_info().inheritable());
+  EXPECT_EQ(job->teacher_info().architecture().num_layers(), 4);
+
+  auto refused = [&](v1::SubmitJobRequest r, const std::string& field) {
+    r.set_request_id("");
+    auto j = Call<v1::Job>([&](auto cb) { h.m().SubmitJob(r, cb); });
+    EXPECT_EQ(j.status().code(), StatusCode::kInvalidArgument) << field;
+    EXPECT_EQ(j.status().message().rfind(field, 0), 0u) << j.status().message();
+    return j.status().message();
+  };
+  v1::SubmitJobRequest other = byte;
+  other.mutable_spec()->mutable_data()->set_tokenizer(v1::TOKENIZER_KIND_CHAR);
+  refused(other, "spec.data.tokenizer: char differs from the teacher's byte tokenizer");
+  v1::SubmitJobRequest same = byte;
+  same.mutable_spec()->mutable_data()->set_tokenizer(v1::TOKENIZER_KIND_BYTE);
+  same.set_request_id("req-same");
+  EXPECT_TRUE(Call<v1::Job>([&](auto cb) { h.m().SubmitJob(same, cb); }).ok());
+
+  const std::string text =
+      (fs::temp_directory_path() / ("kdnas-jm-text-" + std::to_string(::getpid()))).string();
+  std::ofstream(text) << "not a model at all\n";
+  v1::SubmitJobRequest not_teacher = DemoJob();
+  not_teacher.mutable_spec()->mutable_teacher()->mutable_model()->set_path(text);
+  EXPECT_NE(refused(not_teacher, "spec.teacher.model.path").find("not a TorchScript file"),
+            std::string::npos);
+  fs::remove(text);
+}
+
+// init: inherit needs a kdnas GPT teacher; the controller can tell and
+// names the field that asks for it.
+TEST(JobManager, InheritingFromATeacherThatCannotBeInheritedFromIsRefused) {
+  Harness h(std::make_unique<MemoryStore>());
+  v1::SubmitJobRequest r = DemoJob();
+  r.set_request_id("");
+  r.mutable_spec()->mutable_teacher()->mutable_model()->set_path(
+      BundledCorpusTeacher(TokenizerKind::kChar, /*inheritable=*/false));
+  EXPECT_TRUE(Call<v1::Job>([&](auto cb) { h.m().SubmitJob(r, cb); }).ok()) << "scratch is fine";
+  v1::SubmitJobRequest base = r;
+  base.mutable_spec()->mutable_space()->mutable_base()->mutable_distillation()->set_init(
+      v1::INIT_INHERIT);
+  auto refused = Call<v1::Job>([&](auto cb) { h.m().SubmitJob(base, cb); });
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(refused.status().message().rfind("spec.space.base.distillation.init: init: inherit", 0),
+            0u)
+      << refused.status().message();
+  v1::SubmitJobRequest searched = r;
+  auto* init = searched.mutable_spec()->mutable_space()->add_parameters();
+  init->set_name("init");
+  init->mutable_categorical()->add_values("scratch");
+  init->mutable_categorical()->add_values("inherit");
+  auto named = Call<v1::Job>([&](auto cb) { h.m().SubmitJob(searched, cb); });
+  EXPECT_EQ(named.status().message().rfind("spec.space.parameters[2].categorical.values[1]", 0), 0u)
+      << named.status().message();
 }
 
 TEST(JobManager, LeasesAreFairAcrossJobs) {
@@ -330,7 +496,9 @@ TEST(JobManager, RecoversByReplayingTheStore) {
     ASSERT_TRUE(Call<v1::Job>([&](auto cb) { h.m().SubmitJob(DemoJob(8), cb); }).ok());
     for (int i = 0; i < 4; ++i) {
       auto lease = *Lease(h, "w");
-      ASSERT_TRUE(Call<v1::ReportResultResponse>([&](auto cb) { h.m().ReportResult(Success(lease, 2.0 + i * 0.1), cb); }).ok());
+      ASSERT_TRUE(Call<v1::ReportResultResponse>([&](auto cb) {
+                    h.m().ReportResult(Success(lease, 2.0 + i * 0.1), cb);
+                  }).ok());
     }
     running_token = Lease(h, "w")->token();
     frontier_before = *Call<v1::Frontier>([&](auto cb) { h.m().GetFrontier("jobs/1", cb); });
@@ -350,13 +518,15 @@ TEST(JobManager, RecoversByReplayingTheStore) {
   auto events = h.m().ReadEvents("jobs/1", 0, 1000);
   ASSERT_TRUE(events.ok());
   EXPECT_GE(events->size(), 10u);
-  for (size_t i = 0; i < events->size(); ++i) EXPECT_EQ((*events)[i].sequence(), static_cast<int64_t>(i + 1));
+  for (size_t i = 0; i < events->size(); ++i)
+    EXPECT_EQ((*events)[i].sequence(), static_cast<int64_t>(i + 1));
   fs::remove_all(dir);
 }
 
 TEST(JobManager, ReplayedSearchProposesWhatAnUninterruptedOneWould) {
   auto run = [](bool restart) {
-    auto dir = fs::temp_directory_path() / ("kdnas-jm-replay-" + std::to_string(::getpid()) + (restart ? "r" : "s"));
+    auto dir = fs::temp_directory_path() /
+               ("kdnas-jm-replay-" + std::to_string(::getpid()) + (restart ? "r" : "s"));
     fs::remove_all(dir);
     fs::create_directories(dir);
     const std::string db = (dir / "store.db").string();

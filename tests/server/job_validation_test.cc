@@ -40,6 +40,25 @@ TEST(JobValidation, AcceptsAValidSpecAndAppliesDefaults) {
   EXPECT_TRUE(ValidateJobSpec(resolved).ok());
 }
 
+// The best measured configuration is the default: multi-fidelity and the
+// predictors apply when their messages are absent, and {enabled: false}
+// turns them off.
+TEST(JobValidation, MultiFidelityAndPredictorsAreOnUnlessTurnedOff) {
+  v1::JobSpec absent = ApplyJobDefaults(ValidSpec());
+  EXPECT_TRUE(absent.strategy().multi_fidelity().enabled());
+  EXPECT_EQ(absent.strategy().multi_fidelity().rung_steps_size(), 2);
+  EXPECT_EQ(absent.strategy().multi_fidelity().rung_steps(0), 300 / 9);
+  EXPECT_TRUE(absent.strategy().predictor().enabled());
+  EXPECT_EQ(absent.strategy().predictor().oversample(), 4);
+  v1::JobSpec off = ValidSpec();
+  off.mutable_strategy()->mutable_multi_fidelity()->set_enabled(false);
+  off.mutable_strategy()->mutable_predictor()->set_enabled(false);
+  off = ApplyJobDefaults(off);
+  EXPECT_FALSE(off.strategy().multi_fidelity().enabled());
+  EXPECT_EQ(off.strategy().multi_fidelity().rung_steps_size(), 0);
+  EXPECT_FALSE(off.strategy().predictor().enabled());
+}
+
 TEST(JobValidation, EveryBadFieldIsNamed) {
   const std::vector<Case> cases = {
       {"long name", [](v1::JobSpec* s) { s->set_display_name(std::string(1000, 'x')); },
@@ -47,13 +66,20 @@ TEST(JobValidation, EveryBadFieldIsNamed) {
       {"no data", [](v1::JobSpec* s) { s->clear_data(); }, "spec.data: is required"},
       {"empty data ref", [](v1::JobSpec* s) { s->mutable_data()->mutable_text()->Clear(); },
        "spec.data.text: is required"},
-      {"traversal blob", [](v1::JobSpec* s) { s->mutable_teacher()->mutable_model()->set_blob("blobs/../../etc/passwd"); },
+      {"traversal blob",
+       [](v1::JobSpec* s) {
+         s->mutable_teacher()->mutable_model()->set_blob("blobs/../../etc/passwd");
+       },
        "spec.teacher.model.blob: must be \"blobs/\" followed by a lower-case sha256"},
-      {"huge path", [](v1::JobSpec* s) { s->mutable_data()->mutable_text()->set_path(std::string(100000, 'p')); },
+      {"huge path",
+       [](v1::JobSpec* s) {
+         s->mutable_data()->mutable_text()->set_path(std::string(100000, 'p'));
+       },
        "spec.data.text.path: at most 4096 characters"},
       {"bad fraction", [](v1::JobSpec* s) { s->mutable_data()->set_validation_fraction(0.9); },
        "spec.data.validation_fraction: must be in"},
-      {"nan fraction", [](v1::JobSpec* s) { s->mutable_data()->set_validation_fraction(std::nan("")); },
+      {"nan fraction",
+       [](v1::JobSpec* s) { s->mutable_data()->set_validation_fraction(std::nan("")); },
        "spec.data.validation_fraction: must be a finite number"},
       {"unknown metric", [](v1::JobSpec* s) { s->add_objectives()->set_metric("accuracy"); },
        "spec.objectives[0].metric: unknown metric \"accuracy\""},
@@ -65,16 +91,19 @@ TEST(JobValidation, EveryBadFieldIsNamed) {
        "spec.objectives[1].metric: \"val_loss\" appears twice"},
       {"too many objectives",
        [](v1::JobSpec* s) {
-         for (const char* m : {"val_loss", "size_bytes", "params", "latency_ms", "perplexity"}) s->add_objectives()->set_metric(m);
+         for (const char* m : {"val_loss", "size_bytes", "params", "latency_ms", "perplexity"})
+           s->add_objectives()->set_metric(m);
        },
        "spec.objectives: at most 4 objectives"},
       {"negative size", [](v1::JobSpec* s) { s->mutable_constraints()->set_max_size_bytes(-1); },
        "spec.constraints.max_size_bytes: must be in 0.."},
-      {"infinite latency", [](v1::JobSpec* s) { s->mutable_constraints()->set_max_latency_ms(INFINITY); },
+      {"infinite latency",
+       [](v1::JobSpec* s) { s->mutable_constraints()->set_max_latency_ms(INFINITY); },
        "spec.constraints.max_latency_ms: must be a finite number"},
       {"negative trials", [](v1::JobSpec* s) { s->mutable_budget()->set_max_trials(-3); },
        "spec.budget.max_trials: must be in 0..10000000 (got -3)"},
-      {"nan seconds", [](v1::JobSpec* s) { s->mutable_budget()->set_max_worker_seconds(std::nan("")); },
+      {"nan seconds",
+       [](v1::JobSpec* s) { s->mutable_budget()->set_max_worker_seconds(std::nan("")); },
        "spec.budget.max_worker_seconds: must be a finite number"},
       {"negative seconds", [](v1::JobSpec* s) { s->mutable_budget()->set_max_worker_seconds(-1); },
        "spec.budget.max_worker_seconds: must be in"},
@@ -82,7 +111,8 @@ TEST(JobValidation, EveryBadFieldIsNamed) {
        "spec.budget.batch_size: must be in 0..4096"},
       {"unknown strategy", [](v1::JobSpec* s) { s->mutable_strategy()->set_name("hyperband"); },
        "spec.strategy.name: unknown strategy \"hyperband\""},
-      {"tiny population", [](v1::JobSpec* s) { s->mutable_strategy()->mutable_nsga2()->set_population_size(2); },
+      {"tiny population",
+       [](v1::JobSpec* s) { s->mutable_strategy()->mutable_nsga2()->set_population_size(2); },
        "spec.strategy.nsga2.population_size: must be >= 4"},
       {"rungs decrease",
        [](v1::JobSpec* s) {
@@ -90,13 +120,19 @@ TEST(JobValidation, EveryBadFieldIsNamed) {
          s->mutable_strategy()->mutable_multi_fidelity()->add_rung_steps(50);
        },
        "spec.strategy.multi_fidelity.rung_steps[1]: rungs must increase"},
-      {"rung past the end", [](v1::JobSpec* s) { s->mutable_strategy()->mutable_multi_fidelity()->add_rung_steps(300); },
+      {"rung past the end",
+       [](v1::JobSpec* s) { s->mutable_strategy()->mutable_multi_fidelity()->add_rung_steps(300); },
        "spec.strategy.multi_fidelity.rung_steps[0]: must be in 1..299"},
-      {"unknown knob", [](v1::JobSpec* s) { s->mutable_space()->mutable_parameters(0)->set_name("depth"); },
+      {"unknown knob",
+       [](v1::JobSpec* s) { s->mutable_space()->mutable_parameters(0)->set_name("depth"); },
        "spec.space.parameters[0].name: unknown knob \"depth\""},
-      {"no domain", [](v1::JobSpec* s) { s->mutable_space()->add_parameters()->set_name("d_model"); },
+      {"no domain",
+       [](v1::JobSpec* s) { s->mutable_space()->add_parameters()->set_name("d_model"); },
        "spec.space.parameters[2]: needs a domain"},
-      {"bad bits", [](v1::JobSpec* s) { s->mutable_space()->mutable_parameters(1)->mutable_discrete()->add_values(5); },
+      {"bad bits",
+       [](v1::JobSpec* s) {
+         s->mutable_space()->mutable_parameters(1)->mutable_discrete()->add_values(5);
+       },
        "spec.space.parameters[1].discrete.values[3]: weight_bits must be one of"},
       {"zero budget", [](v1::JobSpec* s) { s->add_report_size_budgets_bytes(0); },
        "spec.report_size_budgets_bytes[0]: must be in 1.."},
@@ -116,7 +152,9 @@ TEST(JobValidation, InvalidBaseCandidateIsNamed) {
   spec.mutable_space()->mutable_base()->mutable_architecture()->set_d_model(100);
   spec.mutable_space()->mutable_base()->mutable_architecture()->set_num_heads(3);
   Status s = ValidateJobSpec(spec);
-  EXPECT_EQ(s.message().rfind("spec.space.base.architecture.d_model: must be divisible by num_heads", 0), 0u)
+  EXPECT_EQ(
+      s.message().rfind("spec.space.base.architecture.d_model: must be divisible by num_heads", 0),
+      0u)
       << s.message();
 }
 
@@ -126,7 +164,9 @@ TEST(JobValidation, InfeasibleConstraintsAreRefused) {
   EXPECT_TRUE(ValidateJobSpec(spec).ok());  // unknown vocabulary: not checked
   Status s = ValidateJobSpec(spec, ModelContext{65, 200});
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(s.message().rfind("spec.constraints: no candidate of the space satisfies max_size_bytes=1000", 0), 0u)
+  EXPECT_EQ(s.message().rfind(
+                "spec.constraints: no candidate of the space satisfies max_size_bytes=1000", 0),
+            0u)
       << s.message();
   spec.mutable_constraints()->set_max_size_bytes(400000);
   EXPECT_TRUE(ValidateJobSpec(spec, ModelContext{65, 200}).ok());

@@ -4,12 +4,12 @@
 
 #include <filesystem>
 
+#include "proto/candidate_json.h"
 #include "search/artifact_layout.h"
 #include "search/cost_model.h"
 #include "search/rng.h"
 #include "search/search_space.h"
 #include "test_util.h"
-#include "workers/candidate_json.h"
 
 namespace kdnas {
 namespace {

@@ -58,8 +58,9 @@ class QualityTest : public ::testing::Test {
     o.write_torchscript = false;
     auto r = RunCandidate(o);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
-    std::printf("%-24s val_loss %.4f  agreement %.3f  size %lld B\n", name.c_str(), r->val_loss,
-                r->teacher_agreement, static_cast<long long>(r->size_bytes));
+    std::printf("%-24s val_loss %.4f  agreement %.3f  size %lld B\n", name.c_str(),
+                r->metrics.val_loss(), r->metrics.teacher_agreement(),
+                static_cast<long long>(r->metrics.size_bytes()));
     return *r;
   }
 
@@ -82,9 +83,9 @@ TEST_F(QualityTest, DistilledBeatsScratchAtEqualSteps) {
   inherited.distillation.init = Init::kInherit;
   // Measured (teacher 2.223): scratch 2.457, distilled 2.404, distilled and
   // inherited 2.242.
-  const double s = Run(scratch, "scratch").val_loss;
-  const double d = Run(distilled, "distilled").val_loss;
-  const double i = Run(inherited, "distilled-inherited").val_loss;
+  const double s = Run(scratch, "scratch").metrics.val_loss();
+  const double d = Run(distilled, "distilled").metrics.val_loss();
+  const double i = Run(inherited, "distilled-inherited").metrics.val_loss();
   EXPECT_LT(d, s - 0.02);
   EXPECT_LT(i, d - 0.05);
 }
@@ -99,9 +100,9 @@ TEST_F(QualityTest, QuantizationCostsLittle) {
   int4.compression.group_size = 32;
   // The baseline trains in fp32 (its artifact stores fp16). Measured: 2.4044,
   // 8-bit per channel 2.4042, 4-bit group 32 with QAT 2.4046.
-  const double base = Run(fp32, "fp32").val_loss;
-  const double q8 = Run(int8, "int8-per-channel").val_loss;
-  const double q4 = Run(int4, "int4-group32-qat").val_loss;
+  const double base = Run(fp32, "fp32").metrics.val_loss();
+  const double q8 = Run(int8, "int8-per-channel").metrics.val_loss();
+  const double q4 = Run(int4, "int4-group32-qat").metrics.val_loss();
   EXPECT_LE(q8 - base, 0.01);
   EXPECT_LE(q4 - base, 0.05);
 }

@@ -7,9 +7,9 @@
 
 #include <filesystem>
 
+#include "proto/candidate_json.h"
 #include "search/cost_model.h"
 #include "test_util.h"
-#include "workers/candidate_json.h"
 #include "workers/packed_artifact.h"
 #include "workers/train_teacher.h"
 
@@ -91,19 +91,20 @@ TEST_F(RunCandidateTest, WritesConsistentArtifactsOfThePredictedSize) {
   EXPECT_EQ(calls, 3);
   EXPECT_EQ(r->val_losses.size(), 3u);
   EXPECT_NE(r->init_summary.find("inherited"), std::string::npos) << r->init_summary;
-  EXPECT_GT(r->val_loss, 0.5);
-  EXPECT_LT(r->val_loss, 4.2);
-  EXPECT_NEAR(r->perplexity, std::exp(r->val_loss), 1e-6 * r->perplexity);
-  EXPECT_GT(r->teacher_agreement, 0.0);
-  EXPECT_GT(r->latency_ms, 0.0);
-  EXPECT_GT(r->worker_seconds, 0.0);
+  EXPECT_GT(r->metrics.val_loss(), 0.5);
+  EXPECT_LT(r->metrics.val_loss(), 4.2);
+  EXPECT_NEAR(r->metrics.perplexity(), std::exp(r->metrics.val_loss()),
+              1e-6 * r->metrics.perplexity());
+  EXPECT_GT(r->metrics.teacher_agreement(), 0.0);
+  EXPECT_GT(r->metrics.latency_ms(), 0.0);
+  EXPECT_GT(r->metrics.worker_seconds(), 0.0);
 
   auto tok = Tokenizer::Build(testing::Shakespeare(), TokenizerKind::kChar);
   const CostEstimate cost = EstimateCost(o.candidate, {tok->vocab_size(), tok->serialized_bytes()});
-  EXPECT_EQ(r->size_bytes, cost.size_bytes);
+  EXPECT_EQ(r->metrics.size_bytes(), cost.size_bytes);
   EXPECT_EQ(static_cast<int64_t>(fs::file_size(r->packed_path)), cost.size_bytes);
-  EXPECT_EQ(r->params, cost.params);
-  EXPECT_EQ(r->nonzero_params, cost.nonzero_params);
+  EXPECT_EQ(r->metrics.params(), cost.params);
+  EXPECT_EQ(r->metrics.nonzero_params(), cost.nonzero_params);
   const std::string metrics = testing::ReadFile(r->metrics_path);
   EXPECT_NE(metrics.find("\"size_bytes\": " + std::to_string(cost.size_bytes)), std::string::npos)
       << metrics;
@@ -143,13 +144,13 @@ TEST_F(RunCandidateTest, StopsAtAStepAndResumesFromTheCheckpoint) {
   auto first = RunCandidate(o);
   ASSERT_TRUE(first.ok()) << first.status().ToString();
   EXPECT_TRUE(first->stopped);
-  EXPECT_EQ(first->train_steps, 12);
+  EXPECT_EQ(first->metrics.train_steps(), 12);
   EXPECT_FALSE(fs::exists(o.out_dir));  // no artifact for a stopped trial
   o.stop_at_step = 0;
   auto second = RunCandidate(o);
   ASSERT_TRUE(second.ok()) << second.status().ToString();
   EXPECT_FALSE(second->stopped);
-  EXPECT_EQ(second->train_steps, 30);
+  EXPECT_EQ(second->metrics.train_steps(), 30);
   EXPECT_TRUE(fs::exists(o.out_dir + "/student.kdna"));
   EXPECT_FALSE(fs::exists(o.checkpoint_path));  // finished: removed
 }

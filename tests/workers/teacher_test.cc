@@ -7,7 +7,10 @@
 
 #include <filesystem>
 
+#include "formats/torchscript_archive.h"
 #include "test_util.h"
+#include "workers/run_candidate.h"
+#include "workers/trial_executor.h"
 
 namespace kdnas {
 namespace {
@@ -105,6 +108,50 @@ TEST_F(TeacherTest, ExplainsWhatIsWrong) {
   Status shape = flat->CheckContext(16);
   EXPECT_EQ(shape.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(shape.message().find("expected [1, 16, V]"), std::string::npos) << shape.message();
+}
+
+TEST_F(TeacherTest, TheControllersReaderSeesWhatPythonEmbedded) {
+  const std::string path = Trace("embedded.pt", 10, true);
+  auto extras = ReadTorchScriptExtraFiles(path, {"kdnas/tokenizer.bin", "kdnas/architecture.json"});
+  ASSERT_TRUE(extras.ok()) << extras.status().ToString();
+  ASSERT_EQ(extras->count("kdnas/tokenizer.bin"), 1u);
+  EXPECT_EQ(extras->at("kdnas/tokenizer.bin"), tokenizer_->Serialize());
+  EXPECT_EQ(extras->count("kdnas/architecture.json"), 0u) << "not a kdnas GPT";
+}
+
+// A teacher that is not a kdnas GPT cannot be inherited from: the trial
+// fails for good with the reason instead of training from scratch under an
+// inherit label.
+TEST_F(TeacherTest, InheritingFromAnotherModuleFailsInsteadOfTrainingFromScratch) {
+  std::string corpus;
+  for (int i = 0; i < 4000; ++i) corpus += static_cast<char>('a' + (i * 7 + i / 13) % 10);
+  testing::WriteFile(dir_ + "/corpus.txt", corpus);
+  RunOptions o;
+  o.job.teacher_path = Trace("other.pt", 10, true);
+  o.job.data_path = dir_ + "/corpus.txt";
+  o.job.eval_tokens = 256;
+  o.out_dir = dir_ + "/out";
+  o.train_steps = 2;
+  o.batch_size = 2;
+  o.measure_latency = false;
+  o.write_torchscript = false;
+  o.candidate.architecture = {1, 16, 2, 32, 16, false, {}};
+  o.candidate.distillation.init = Init::kInherit;
+  auto inherited = RunCandidate(o);
+  ASSERT_FALSE(inherited.ok());
+  EXPECT_EQ(inherited.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(inherited.status().message().find("cannot inherit"), std::string::npos)
+      << inherited.status().message();
+  EXPECT_FALSE(RetryableTrialFailure(inherited.status()));
+  EXPECT_FALSE(std::filesystem::exists(o.out_dir + "/student.kdna"));
+
+  // From scratch it trains, and without a latency measurement none is reported.
+  o.candidate.distillation.init = Init::kScratch;
+  auto scratch = RunCandidate(o);
+  ASSERT_TRUE(scratch.ok()) << scratch.status().ToString();
+  EXPECT_EQ(scratch->init_summary, "scratch");
+  EXPECT_FALSE(scratch->metrics.has_latency_ms());
+  EXPECT_FALSE(scratch->metrics.has_tokens_per_second());
 }
 
 }  // namespace
