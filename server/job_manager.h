@@ -221,6 +221,11 @@ class JobManager {
   void MaybeEndJob(JobState& job, WriteBatch* batch);
   void EndJob(JobState& job, v1::JobState state, const std::string& message, WriteBatch* batch);
   void ExpireLeases();
+  // A validation loss at a multi-fidelity rung: records it and decides
+  // whether the trial goes on (t.stop_requested when not).
+  void JudgeAtRung(JobState& job, TrialState& t, const v1::TrialProgress& progress);
+  // Tells watchers of a running trial's latest progress.
+  void PublishProgress(JobState& job, const TrialState& t, int64_t now_ms);
   void ScheduleTick();
   v1::Lease MakeLease(const JobState& job, const TrialState& t) const;
   std::string NewToken();

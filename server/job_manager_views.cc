@@ -9,6 +9,7 @@
 #include "proto/api_convert.h"
 #include "search/explain.h"
 #include "server/job_manager.h"
+#include "server/resource_names.h"
 
 namespace kdnas {
 
@@ -28,14 +29,6 @@ StatusOr<int64_t> ParsePageToken(const std::string& token) {
 int PageSize(int requested, int fallback) {
   if (requested <= 0) return fallback;
   return std::min(requested, 1000);
-}
-
-int64_t JobIdOf(const std::string& name) {
-  if (name.rfind("jobs/", 0) != 0) return -1;
-  char* end = nullptr;
-  std::string digits = name.substr(5);
-  long long id = std::strtoll(digits.c_str(), &end, 10);
-  return digits.empty() || *end != '\0' ? -1 : id;
 }
 
 }  // namespace
@@ -113,7 +106,7 @@ void JobManager::ListTrials(v1::ListTrialsRequest request, Callback<v1::ListTria
     auto page = ReadTrials(job_id, cursor, 1000);
     if (!page.ok()) return done(page.status());
     for (auto& t : *page) {
-      const int64_t id = std::stoll(t.name().substr(t.name().rfind('/') + 1));
+      const int64_t id = TrialIdOf(t);
       if (!states.empty() && states.count(t.state()) == 0) {
         cursor = id;
         continue;
@@ -170,7 +163,7 @@ StatusOr<std::vector<v1::Trial>> JobManager::SucceededTrials(int64_t job_id) {
   for (int64_t cursor = 0;;) {
     KDNAS_ASSIGN_OR_RETURN(auto page, ReadTrials(job_id, cursor, 1000));
     for (auto& t : page) {
-      cursor = std::stoll(t.name().substr(t.name().rfind('/') + 1));
+      cursor = TrialIdOf(t);
       if (t.state() == v1::TRIAL_STATE_SUCCEEDED) out.push_back(std::move(t));
     }
     if (page.size() < 1000) return out;
@@ -248,7 +241,7 @@ void JobManager::ExplainJob(std::string name, Callback<v1::Explanation> done) {
   if (!succeeded.ok()) return done(succeeded.status());
   std::vector<ExplainTrial> trials;
   for (const v1::Trial& t : *succeeded) {
-    const int64_t id = std::stoll(t.name().substr(t.name().rfind('/') + 1));
+    const int64_t id = TrialIdOf(t);
     trials.push_back({id, view->space->Encode(CandidateFromProto(t.candidate())),
                       CandidateFromProto(t.candidate()), OutcomeValues(t)});
   }

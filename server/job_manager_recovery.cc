@@ -1,0 +1,112 @@
+// JobManager: recovery from the store, replaying each job's log of search
+// calls so that strategies and fronts end up exactly where they were.
+#include "server/job_manager.h"
+
+namespace kdnas {
+
+Status JobManager::Recover() {
+  KDNAS_ASSIGN_OR_RETURN(StoreSnapshot snapshot, store_->Load());
+  const int64_t now = clock_->NowMs();
+  for (const BlobRecord& b : snapshot.blobs) {
+    if (b.name.rfind("blobs/", 0) == 0) {
+      v1::Blob blob;
+      if (blob.ParseFromString(b.blob)) blobs_meta_[b.name] = blob;
+    } else {
+      v1::Artifact a;
+      if (a.ParseFromString(b.blob)) artifacts_[b.name] = a;
+    }
+  }
+  for (const JobRecord& r : snapshot.jobs) {
+    JobState& job = jobs_[r.id];
+    job.id = r.id;
+    if (!job.job.ParseFromString(r.job))
+      return DataLoss("job " + std::to_string(r.id) + " is corrupt in the store");
+    KDNAS_RETURN_IF_ERROR(BuildSearch(&job));
+    if (!r.request_id.empty()) request_ids_[r.request_id] = r.id;
+    next_job_id_ = std::max(next_job_id_, r.id + 1);
+    KDNAS_ASSIGN_OR_RETURN(job.last_event_seq, store_->LastEventSeq(r.id));
+    job.last_progress_ms = now;
+  }
+  for (const TrialRecord& r : snapshot.trials) {
+    auto it = jobs_.find(r.job_id);
+    if (it == jobs_.end()) continue;
+    TrialState& t = it->second.trials[r.trial_id];
+    if (!t.trial.ParseFromString(r.trial))
+      return DataLoss("trial " + std::to_string(r.trial_id) + " is corrupt");
+    t.point = UnpackPoint(r.point);
+    t.lease_token = r.lease_token;
+    t.report = r.report;
+    if (!t.report.empty() && !t.lease_token.empty())
+      RememberReport(t.lease_token, {r.job_id, r.trial_id, r.report});
+    it->second.next_trial_id = std::max(it->second.next_trial_id, r.trial_id + 1);
+  }
+  // Replay each job's search calls in order: the strategies and fronts end
+  // up exactly where they were.
+  for (const SearchLogRecord& r : snapshot.log) {
+    auto it = jobs_.find(r.job_id);
+    if (it == jobs_.end()) continue;
+    JobState& job = it->second;
+    job.next_log_seq = std::max(job.next_log_seq, r.seq + 1);
+    if (r.kind == SearchLogRecord::kPropose) {
+      job.search->Propose(static_cast<int>(r.value), nullptr);
+      continue;
+    }
+    auto t = job.trials.find(r.value);
+    if (t == job.trials.end()) continue;
+    const v1::Trial& trial = t->second.trial;
+    TrialStatus status = trial.state() == v1::TRIAL_STATE_SUCCEEDED ? TrialStatus::kSucceeded
+                         : trial.state() == v1::TRIAL_STATE_STOPPED ? TrialStatus::kStopped
+                                                                    : TrialStatus::kFailed;
+    job.search->Complete(r.value, t->second.point, status, OutcomeValues(trial));
+  }
+  // Live state: pending queues, leases (with a fresh deadline so workers can
+  // reconnect and heartbeat), rung results.
+  for (auto& [id, job] : jobs_) {
+    for (auto& [tid, t] : job.trials) {
+      if (job.rungs) {
+        const auto& rungs = t.trial.rung_results();
+        for (int i = 0; i < rungs.size(); ++i) {
+          // Only the last rung of a trial stopped early made it stop.
+          bool stopped_here = i + 1 == rungs.size() && t.trial.state() == v1::TRIAL_STATE_STOPPED;
+          job.rungs->Record(tid, rungs[i].val_step(),
+                            static_cast<double>(t.trial.predicted().size_bytes()),
+                            rungs[i].val_loss(), !stopped_here);
+        }
+      }
+      if (t.trial.state() == v1::TRIAL_STATE_PENDING) job.pending.push_back(tid);
+      if (t.trial.state() == v1::TRIAL_STATE_RUNNING && !t.lease_token.empty()) {
+        t.lease_start_ms = now;
+        ArmLease(id, t, now + options_.lease_ttl_ms);
+      }
+    }
+    CountTrials(job);
+    // Keep the frontier's trials and the live ones; the rest stay in the store.
+    for (const auto& member : job.search->front().Members()) {
+      auto t = job.trials.find(member.id);
+      if (t != job.trials.end()) job.front[member.id] = t->second.trial;
+    }
+    for (auto it = job.trials.begin(); it != job.trials.end();) {
+      auto state = it->second.trial.state();
+      it = state == v1::TRIAL_STATE_PENDING || state == v1::TRIAL_STATE_RUNNING
+               ? std::next(it)
+               : job.trials.erase(it);
+    }
+  }
+  return Status::Ok();
+}
+
+void JobManager::CountTrials(JobState& job) {
+  v1::JobProgress& p = *job.job.mutable_progress();
+  p.Clear();
+  // Each trial keeps the worker-seconds of all its attempts.
+  for (const auto& [tid, t] : job.trials) {
+    (void)tid;
+    AdjustCount(&p, t.trial.state(), +1);
+    if (t.trial.state() == v1::TRIAL_STATE_SUCCEEDED && !t.trial.infeasible_reason().empty())
+      p.set_trials_infeasible(p.trials_infeasible() + 1);
+    p.set_worker_seconds_used(p.worker_seconds_used() + t.trial.metrics().worker_seconds());
+  }
+  RecomputeProgress(job);
+}
+
+}  // namespace kdnas
