@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <set>
 
 #include "search/cost_model.h"
 #include "test_util.h"
@@ -108,22 +109,27 @@ TEST_F(RunCandidateTest, WritesConsistentArtifactsOfThePredictedSize) {
   EXPECT_NE(metrics.find("\"size_bytes\": " + std::to_string(cost.size_bytes)), std::string::npos)
       << metrics;
 
-  // The TorchScript student holds exactly the packed artifact's weights.
+  // The TorchScript student holds exactly the packed artifact's weights: each
+  // packed tensor is a parameter of the script module ('.' -> '_', a dense
+  // linear "x" is "x_weight") with the same values, and it has no others.
   auto packed = ReadPackedArtifact(r->packed_path);
   ASSERT_TRUE(packed.ok()) << packed.status().ToString();
   auto student = Teacher::Load(r->torchscript_path);
   ASSERT_TRUE(student.ok()) << student.status().ToString();
   std::map<std::string, torch::Tensor> params;
   for (const auto& p : student->module().named_parameters(false)) params[p.name] = p.value;
+  std::set<std::string> matched;
   for (const auto& t : packed->tensors) {
     std::string name = t.name;
     for (char& ch : name)
       if (ch == '.') ch = '_';
     if (!params.count(name)) name += "_weight";
-    if (name == "lm_head_weight" || !params.count(name)) continue;
-    ASSERT_TRUE(params.count(name)) << name;
+    ASSERT_TRUE(params.count(name)) << t.name << " is not a parameter of " << r->torchscript_path;
     EXPECT_TRUE(torch::equal(params[name].reshape({t.rows, t.cols}), t.values)) << t.name;
+    matched.insert(name);
   }
+  EXPECT_EQ(matched.size(), params.size()) << "the TorchScript file has parameters the packed "
+                                              "artifact does not";
   // And plain PyTorch loads it.
   auto py = testing::RunPython(
       "import sys, torch\nm = torch.jit.load(sys.argv[1])\n"
