@@ -1,9 +1,14 @@
 #include "workers/commands.h"
 
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
 #include <torch/torch.h>
 
+#include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <thread>
 
@@ -86,6 +91,132 @@ ProgressCallback PrintProgress(bool quiet) {
   };
 }
 
+// The flags run-candidate and run-candidates share: the job and how each
+// candidate is trained.
+struct EngineFlags {
+  int64_t seed = 1, data_seed = 1;
+  std::string report_steps;
+  bool quiet = false, no_latency = false;
+};
+
+void AddEngineFlags(FlagSet& flags, RunOptions& o, EngineFlags& e) {
+  o.job.data_path = "data/tinyshakespeare.txt";
+  flags.String("teacher", &o.job.teacher_path,
+               "TorchScript teacher ([B,T] int64 -> [B,T,V] logits).");
+  flags.String("teacher-tokenizer", &o.job.teacher_tokenizer_path,
+               "Tokenizer file of a teacher whose archive has no kdnas/tokenizer.bin.");
+  flags.String("data", &o.job.data_path, "UTF-8 text corpus.");
+  flags.Int("steps", &o.train_steps, "Optimizer steps.");
+  flags.Int("batch", &o.batch_size, "Sequences per step.");
+  flags.Double("lr", &o.learning_rate, "Peak AdamW learning rate.");
+  flags.Double("validation-fraction", &o.job.validation_fraction,
+               "Held-out fraction of the tokens (the end).");
+  flags.Int("eval-tokens", &o.job.eval_tokens, "Held-out tokens for the validation loss.");
+  flags.Int("seed", &e.seed, "Student initialisation seed.");
+  flags.Int("data-seed", &e.data_seed,
+            "Batch seed (keep it per job: the teacher cache is keyed by batch).");
+  flags.String("report-steps", &e.report_steps,
+               "Comma-separated steps with an intermediate validation loss.");
+  flags.Int("threads", &o.threads, "LibTorch threads (0 = all cores).");
+  flags.Bool("no-latency", &e.no_latency, "Skip the latency measurement.");
+  flags.Bool("quiet", &e.quiet, "No progress lines.");
+}
+
+Status ApplyEngineFlags(const EngineFlags& e, RunOptions& o) {
+  o.seed = static_cast<uint64_t>(e.seed);
+  o.data_seed = static_cast<uint64_t>(e.data_seed);
+  o.measure_latency = !e.no_latency;
+  if (o.threads == 0)
+    o.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  KDNAS_ASSIGN_OR_RETURN(o.report_steps, ParseSteps(e.report_steps, "report-steps"));
+  return Status::Ok();
+}
+
+// A non-negative integer field of a run-candidates line.
+StatusOr<int64_t> LineInteger(const google::protobuf::Value& v, const std::string& field) {
+  const double x = v.number_value();
+  if (v.kind_case() != google::protobuf::Value::kNumberValue || x < 0 || x > 9.0e15 ||
+      x != std::floor(x)) {
+    return InvalidArgument(field + ": must be a non-negative integer");
+  }
+  return static_cast<int64_t>(x);
+}
+
+// One line of run-candidates: `base` with the line's candidate, out, seed, steps.
+StatusOr<RunOptions> ParseTrialLine(const std::string& line, const RunOptions& base) {
+  google::protobuf::Struct fields;
+  if (!google::protobuf::util::JsonStringToMessage(line, &fields).ok())
+    return InvalidArgument("not a JSON object");
+  RunOptions o = base;
+  bool has_candidate = false;
+  for (const auto& [name, value] : fields.fields()) {
+    if (name == "candidate") {
+      std::string json;
+      (void)google::protobuf::util::MessageToJsonString(value, &json);
+      KDNAS_ASSIGN_OR_RETURN(o.candidate, CandidateFromJson(json));
+      has_candidate = true;
+    } else if (name == "out") {
+      o.out_dir = value.string_value();
+    } else if (name == "seed") {
+      KDNAS_ASSIGN_OR_RETURN(int64_t seed, LineInteger(value, "seed"));
+      o.seed = static_cast<uint64_t>(seed);
+    } else if (name == "steps") {
+      KDNAS_ASSIGN_OR_RETURN(o.train_steps, LineInteger(value, "steps"));
+    } else {
+      return InvalidArgument("unknown field '" + name + "' (candidate, out, seed, steps)");
+    }
+  }
+  if (!has_candidate) return InvalidArgument("candidate: required");
+  if (o.out_dir.empty()) return InvalidArgument("out: an output directory is required");
+  return o;
+}
+
+// Runs one line of run-candidates with the process's job resources (loaded on
+// the first use, kept after) and returns its answer line.
+std::string RunTrialLine(const std::string& line, int64_t n, const RunOptions& base,
+                         const ProgressCallback& progress, std::shared_ptr<JobResources>& job) {
+  const auto start = std::chrono::steady_clock::now();
+  auto seconds = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  google::protobuf::Struct answer;
+  auto& out = *answer.mutable_fields();
+  out["line"].set_number_value(static_cast<double>(n));
+  auto text = [&] {
+    std::string json;
+    (void)google::protobuf::util::MessageToJsonString(answer, &json);
+    return json;
+  };
+  auto fail = [&](const Status& s) {
+    out["ok"].set_bool_value(false);
+    out["error"].set_string_value(OneLine(s.message()));
+    out["worker_seconds"].set_number_value(seconds());
+    return text();
+  };
+  auto o = ParseTrialLine(line, base);
+  if (!o.ok()) return fail(o.status());
+  if (!job) {
+    auto loaded = JobResources::Load(base.job);
+    if (!loaded.ok()) return fail(loaded.status());
+    job = *loaded;
+  }
+  o->resources = job;
+  o->started = start;  // the first trial's worker-seconds include loading the job
+  const int64_t hits = job->cache().hits(), misses = job->cache().misses();
+  auto r = RunCandidate(*o, progress);
+  if (!r.ok()) return fail(r.status());
+  google::protobuf::Struct metrics;
+  if (!google::protobuf::util::JsonStringToMessage(TrialReportJson(*r, o->candidate), &metrics)
+           .ok())
+    return fail(Internal("metrics are not valid JSON"));
+  out["ok"].set_bool_value(true);
+  out["worker_seconds"].set_number_value(r->metrics.worker_seconds());
+  out["teacher_cache_hits"].set_number_value(static_cast<double>(job->cache().hits() - hits));
+  out["teacher_cache_misses"].set_number_value(static_cast<double>(job->cache().misses() - misses));
+  *out["metrics"].mutable_struct_value() = metrics;
+  return text();
+}
+
 }  // namespace
 
 int TrainTeacherCommand(const std::vector<std::string>& args) {
@@ -135,10 +266,8 @@ int TrainTeacherCommand(const std::vector<std::string>& args) {
 
 int RunCandidateCommand(const std::vector<std::string>& args) {
   RunOptions o;
-  std::string candidate_path, report_steps;
-  int64_t seed = 1, data_seed = 1;
-  bool quiet = false, no_latency = false;
-  o.job.data_path = "data/tinyshakespeare.txt";
+  EngineFlags e;
+  std::string candidate_path;
   FlagSet flags(
       "kdnas-worker run-candidate --candidate c.json --teacher t.pt --out DIR [flags]: distill, "
       "compress,\n"
@@ -146,38 +275,16 @@ int RunCandidateCommand(const std::vector<std::string>& args) {
       "The candidate file is the JSON mapping of kdnas.v1.Candidate; unset fields take the proto's "
       "defaults.");
   flags.String("candidate", &candidate_path, "Candidate JSON file.");
-  flags.String("teacher", &o.job.teacher_path,
-               "TorchScript teacher ([B,T] int64 -> [B,T,V] logits).");
-  flags.String("teacher-tokenizer", &o.job.teacher_tokenizer_path,
-               "Tokenizer file of a teacher whose archive has no kdnas/tokenizer.bin.");
-  flags.String("data", &o.job.data_path, "UTF-8 text corpus.");
   flags.String("out", &o.out_dir, "Output directory.");
-  flags.Int("steps", &o.train_steps, "Optimizer steps.");
-  flags.Int("batch", &o.batch_size, "Sequences per step.");
-  flags.Double("lr", &o.learning_rate, "Peak AdamW learning rate.");
-  flags.Double("validation-fraction", &o.job.validation_fraction,
-               "Held-out fraction of the tokens (the end).");
-  flags.Int("eval-tokens", &o.job.eval_tokens, "Held-out tokens for the validation loss.");
-  flags.Int("seed", &seed, "Student initialisation seed.");
-  flags.Int("data-seed", &data_seed,
-            "Batch seed (keep it per job: the teacher cache is keyed by batch).");
-  flags.String("report-steps", &report_steps,
-               "Comma-separated steps with an intermediate validation loss.");
+  AddEngineFlags(flags, o, e);
   flags.Int("stop-at-step", &o.stop_at_step,
             "Stop after this step (with --checkpoint: resume later).");
   flags.String("checkpoint", &o.checkpoint_path,
                "Checkpoint file: written when stopping, resumed when present.");
   flags.Int("checkpoint-every", &o.checkpoint_every_steps,
             "Also checkpoint every N steps (0 = only when stopping).");
-  flags.Int("threads", &o.threads, "LibTorch threads (0 = all cores).");
-  flags.Bool("no-latency", &no_latency, "Skip the latency measurement.");
-  flags.Bool("quiet", &quiet, "No progress lines.");
   if (int rc = ParseFlags(flags, args, "run-candidate"); rc >= 0) return rc;
-  o.seed = static_cast<uint64_t>(seed);
-  o.data_seed = static_cast<uint64_t>(data_seed);
-  o.measure_latency = !no_latency;
-  if (o.threads == 0)
-    o.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (auto s = ApplyEngineFlags(e, o); !s.ok()) return Fail("run-candidate", s);
   if (candidate_path.empty())
     return Fail("run-candidate", InvalidArgument("--candidate: a candidate JSON file is required"));
   if (o.out_dir.empty())
@@ -190,10 +297,7 @@ int RunCandidateCommand(const std::vector<std::string>& args) {
   auto candidate = CandidateFromJson(ss.str());
   if (!candidate.ok()) return Fail("run-candidate", candidate.status());
   o.candidate = *candidate;
-  auto steps = ParseSteps(report_steps, "report-steps");
-  if (!steps.ok()) return Fail("run-candidate", steps.status());
-  o.report_steps = *steps;
-  auto r = RunCandidate(o, PrintProgress(quiet));
+  auto r = RunCandidate(o, PrintProgress(e.quiet));
   if (!r.ok()) return Fail("run-candidate", r.status());
   const v1::TrialMetrics& m = r->metrics;
   if (r->stopped) {
@@ -209,6 +313,39 @@ int RunCandidateCommand(const std::vector<std::string>& args) {
                   : "latency not measured");
   std::printf("wrote %s, %s, %s\n", r->packed_path.c_str(), r->torchscript_path.c_str(),
               r->metrics_path.c_str());
+  return 0;
+}
+
+int RunCandidatesCommand(const std::vector<std::string>& args) {
+  RunOptions base;
+  EngineFlags e;
+  FlagSet flags(
+      "kdnas-worker run-candidates --teacher t.pt [flags] < trials.jsonl: run-candidate for one "
+      "trial per line\n"
+      "of stdin in one process that loads the teacher, corpus, held-out set and teacher-output "
+      "cache once\n"
+      "(with the first trial) and keeps them, as a serve worker does for the trials of a job. A "
+      "line is\n"
+      "  {\"candidate\": {kdnas.v1.Candidate JSON}, \"out\": \"DIR\", \"seed\": N, \"steps\": N}"
+      "  (seed and steps default to the flags)\n"
+      "and each gets one JSON line on stdout, in order:\n"
+      "  {\"line\": N, \"ok\": true, \"worker_seconds\": S, \"teacher_cache_hits\": H, "
+      "\"teacher_cache_misses\": M, \"metrics\": {metrics.json}}\n"
+      "  {\"line\": N, \"ok\": false, \"error\": \"...\"}\n"
+      "worker_seconds runs from reading the line to the answer (the first includes loading the "
+      "job, as serve\n"
+      "counts it); the cache figures are this trial's teacher windows found and computed. Exits 0 "
+      "at the end\n"
+      "of stdin. Keep --data-seed fixed so every trial draws the same batches and the cache hits.");
+  AddEngineFlags(flags, base, e);
+  if (int rc = ParseFlags(flags, args, "run-candidates"); rc >= 0) return rc;
+  if (auto s = ApplyEngineFlags(e, base); !s.ok()) return Fail("run-candidates", s);
+  std::shared_ptr<JobResources> job;
+  std::string line;
+  for (int64_t n = 1; std::getline(std::cin, line); ++n) {
+    std::printf("%s\n", RunTrialLine(line, n, base, PrintProgress(e.quiet), job).c_str());
+    std::fflush(stdout);
+  }
   return 0;
 }
 

@@ -10,6 +10,8 @@ namespace kdnas {
 
 int TrainTeacherCommand(const std::vector<std::string>& args);
 int RunCandidateCommand(const std::vector<std::string>& args);
+// run-candidate for each JSON line of stdin, keeping the job loaded across them.
+int RunCandidatesCommand(const std::vector<std::string>& args);
 int GenerateCommand(const std::vector<std::string>& args);
 
 }  // namespace kdnas

@@ -20,6 +20,8 @@ const char kUsage[] =
     "  info            Print the threads, BLAS library and LibTorch version this worker uses.\n"
     "  train-teacher   Train a GPT teacher on a text file and save it as TorchScript.\n"
     "  run-candidate   Distill, compress, evaluate and export one candidate student.\n"
+    "  run-candidates  Run-candidate for each JSON line of stdin, in one process that keeps\n"
+    "                  the teacher, its output cache and the held-out set loaded.\n"
     "  generate        Sample text from a TorchScript model (teacher or student).\n"
     "  serve           Lease trials from a controller and run them (the worker process).\n"
     "  baseline-rtn    Round-to-nearest quantization of the teacher: the points a search should "
@@ -53,6 +55,7 @@ int main(int argc, char** argv) {
   if (command == "info") return RunInfo(args);
   if (command == "train-teacher") return kdnas::TrainTeacherCommand(args);
   if (command == "run-candidate") return kdnas::RunCandidateCommand(args);
+  if (command == "run-candidates") return kdnas::RunCandidatesCommand(args);
   if (command == "generate") return kdnas::GenerateCommand(args);
   if (command == "serve") return kdnas::ServeCommand(args);
   if (command == "baseline-rtn") return kdnas::RtnBaselineCommand(args);

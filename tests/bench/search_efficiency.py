@@ -1,9 +1,11 @@
 """Search efficiency on the real task: hypervolume against worker-seconds for
 kdnas's strategies (random, nsga2, regularized_evolution, each with and
 without multi-fidelity early stopping) and for Optuna 3.1's NSGA-II driving
-the same worker engine through ask/tell (kdnas-worker run-candidate). Same
-corpus, teacher, space, per-trial budget, worker count and worker-second
-budget for every method; several seeds.
+the same worker engine through ask/tell. Each Optuna worker is one long-lived
+`kdnas-worker run-candidates` process that, like a kdnas worker, keeps the
+teacher and its output cache across trials and counts their load in its first
+trial. Same corpus, teacher, batches, space, per-trial budget, worker count
+and worker-second budget for every method; several seeds.
 
 usage: search_efficiency.py BUILD_DIR TEACHER OUT_DIR [--seeds N] [--budget SECONDS] [--workers N] [--methods M,...]
 A method is a strategy name with options: -mf (multi-fidelity), -pred (predictors), e.g. nsga2-mf-pred.
@@ -12,6 +14,7 @@ trial of every run) and ends with one JSON line.
 """
 import argparse
 import concurrent.futures
+import hashlib
 import json
 import math
 import os
@@ -141,7 +144,44 @@ def run_kdnas(build, teacher, strategy, seed, budget, workers, multi_fidelity, p
     return trials
 
 
-def run_optuna(build, teacher, seed, budget, workers, tmp):
+# The batches kdnas's workers draw: their data seed comes from the job's name
+# (workers/engine_executor.cc), and each run's controller names its job jobs/1.
+DATA_SEED = int(hashlib.sha256(b"jobs/1").hexdigest()[:15], 16)
+
+
+class WarmEngine:
+    """One `kdnas-worker run-candidates` process: like a kdnas worker, it loads the teacher,
+    corpus, held-out set and teacher-output cache with its first trial and keeps them, and it
+    reports each trial's worker-seconds the way a kdnas worker does (the first includes that load
+    and the teacher's pass over the batches)."""
+
+    def __init__(self, build, teacher):
+        self.started = time.time()
+        self.proc = subprocess.Popen(
+            [f"{build}/workers/kdnas-worker", "run-candidates", "--teacher", teacher, "--data", DATA,
+             "--steps", str(TRAIN_STEPS), "--eval-tokens", "8192", "--threads", "1", "--no-latency", "--quiet",
+             "--data-seed", str(DATA_SEED)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            env=dict(os.environ, OMP_NUM_THREADS="1"))
+        self.start_seconds = None  # from launch to reading the first line: not counted, as for kdnas
+
+    def run(self, candidate, out, seed):
+        self.proc.stdin.write(json.dumps({"candidate": candidate, "out": out, "seed": seed}) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"kdnas-worker run-candidates exited with {self.proc.wait()}")
+        answer = json.loads(line)
+        if self.start_seconds is None:
+            self.start_seconds = time.time() - self.started - answer["worker_seconds"]
+        return answer
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait()
+
+
+def run_optuna(build, teacher, seed, budget, workers, tmp, starts):
     import optuna
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(directions=["minimize", "minimize"],
@@ -150,7 +190,7 @@ def run_optuna(build, teacher, seed, budget, workers, tmp):
     lock = threading.Lock()
     state = {"used": 0.0, "trials": [], "n": 0}
 
-    def one():
+    def one(engine):
         with lock:
             if state["used"] >= budget:
                 return False
@@ -165,32 +205,31 @@ def run_optuna(build, teacher, seed, budget, workers, tmp):
                      "distillation": {"temperature": 2.0, "alpha": 0.5,
                                       "init": "INIT_INHERIT" if p["init"] == "inherit" else "INIT_SCRATCH"}}
         out = tempfile.mkdtemp(dir=tmp)
-        json.dump(candidate, open(f"{out}/c.json", "w"))
-        start = time.time()
-        r = subprocess.run([f"{build}/workers/kdnas-worker", "run-candidate", "--candidate", f"{out}/c.json",
-                            "--teacher", teacher, "--data", DATA, "--out", f"{out}/o", "--steps", str(TRAIN_STEPS),
-                            "--eval-tokens", "8192", "--threads", "1", "--no-latency", "--quiet",
-                            "--seed", str(seed * 1000 + n)],
-                           capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
-        seconds = time.time() - start
-        ok = r.returncode == 0
-        if ok:
-            m = json.load(open(f"{out}/o/metrics.json"))
-            size, loss = float(m["size_bytes"]), float(m["val_loss"])
+        r = engine.run(candidate, f"{out}/o", seed * 1000 + n)
         shutil.rmtree(out, ignore_errors=True)
+        ok = r["ok"] and r["metrics"]["size_bytes"] <= MAX_SIZE
+        size, loss = (float(r["metrics"]["size_bytes"]), float(r["metrics"]["val_loss"])) if ok else (0, 0)
         with lock:
-            if ok and size <= MAX_SIZE:
+            if ok:
                 study.tell(trial, (loss, size))
             else:
                 study.tell(trial, state=optuna.trial.TrialState.FAIL)
-            state["used"] += seconds
-            state["trials"].append({"ok": ok and size <= MAX_SIZE, "size": size if ok else 0,
-                                    "loss": loss if ok else 0, "seconds": seconds, "end": time.time()})
+            state["used"] += r["worker_seconds"]
+            state["trials"].append({"ok": ok, "size": size, "loss": loss, "seconds": r["worker_seconds"],
+                                    "end": time.time(), "candidate": candidate,
+                                    "teacher_cache_misses": r.get("teacher_cache_misses", 0)})
         return True
 
     def loop():
-        while one():
-            pass
+        engine = WarmEngine(build, teacher)
+        try:
+            while one(engine):
+                pass
+        finally:
+            engine.close()
+            if engine.start_seconds is not None:
+                with lock:
+                    starts.append(engine.start_seconds)
 
     with concurrent.futures.ThreadPoolExecutor(workers) as pool:
         for f in [pool.submit(loop) for _ in range(workers)]:
@@ -211,13 +250,13 @@ def main():
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     tmp = tempfile.mkdtemp()
-    curves, runs = {}, []
+    curves, runs, starts = {}, [], []
     try:
         for method in args.methods.split(","):
             for seed in range(1, args.seeds + 1):
                 t0 = time.time()
                 if method == "optuna-nsga2":
-                    trials = run_optuna(args.build, args.teacher, seed, args.budget, args.workers, tmp)
+                    trials = run_optuna(args.build, args.teacher, seed, args.budget, args.workers, tmp, starts)
                 else:
                     # METHOD is a strategy name with options: -mf (multi-fidelity), -pred (predictors).
                     strategy, *options = method.split("-")
@@ -251,6 +290,17 @@ def main():
     print(f"\nworker-seconds to reach random search's final hypervolume ({target:.4f}):")
     for m, s in need.items():
         print(f"  {m:26} {'not reached' if s is None else f'{s:.0f} s ({s / args.budget:.2f} of the budget)'}")
+    if starts:
+        print(f"""
+optuna-nsga2 ran on {args.workers} warm `kdnas-worker run-candidates` processes, one per Optuna worker: each
+loads the teacher, corpus and held-out set and fills the teacher-output cache with its first trial and
+keeps them, as kdnas's workers do, and each trial counts the worker-seconds the engine reports, measured
+as a kdnas worker measures them (the first trial of each process includes that load and the teacher's
+pass). Same batches (data seed), training, evaluation and export as kdnas's workers. What still differs:
+  - neither side counts the start of its worker processes (Optuna's: {sum(starts) / len(starts):.1f} s each on average);
+  - nor the traffic around a trial (kdnas: gRPC leases, heartbeats, uploads; Optuna: a pipe, ask/tell);
+  - kdnas rejects candidates over {MAX_SIZE} B before training, Optuna trains them and tells FAIL
+    (no candidate of this space is that large).""")
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -274,7 +324,9 @@ def main():
                       "mean_hypervolume": {m: [round(x, 4) for x in v] for m, v in mean_at.items()},
                       "seconds_to_random_final": {m: (None if s is None else round(s, 1)) for m, s in need.items()},
                       "best_method": best, "best_beats_optuna_at_every_budget": beats_optuna,
-                      "peer": "optuna-3.1-nsga2"}, separators=(",", ":")))
+                      "peer": "optuna-3.1-nsga2", "peer_engine": "warm kdnas-worker run-candidates per worker",
+                      "peer_process_start_seconds": None if not starts else round(sum(starts) / len(starts), 2)},
+                     separators=(",", ":")))
 
 
 if __name__ == "__main__":

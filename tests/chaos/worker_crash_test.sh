@@ -31,6 +31,9 @@ start_worker() {  # start_worker CACHE_DIR
 }
 succeeded() { "$CLI" status 1 --json | /usr/bin/python3 -c 'import json,sys; print(int(json.load(sys.stdin)["progress"].get("trials_succeeded",0)))'; }
 
+# Enough trials that the job is still running when the controller is taken
+# down below (3 workers finish about 5 a second).
+TRIALS=60
 start_controller
 "$ROOT/tests/fixtures/tiny_teacher.sh" "$WORKER" "$DIR/teacher.pt"
 cat >"$DIR/job.yaml" <<JOB
@@ -41,7 +44,7 @@ space:
     - {name: num_layers, integer_range: {min: 1, max: 4}}
     - {name: d_model, discrete: {values: [32, 64, 96, 128]}}
     - {name: weight_bits, discrete: {values: [16, 8, 4, 3, 2]}}
-budget: {max_trials: 30, max_attempts: 8}
+budget: {max_trials: $TRIALS, max_attempts: 8}
 seed: 11
 JOB
 "$CLI" submit "$DIR/job.yaml" --no-upload >/dev/null
@@ -60,9 +63,23 @@ for round in 1 2 3 4 5; do
 done
 echo "killed five workers at random"
 
-# The spool: take the controller down while the workers train, let them
-# finish into their spools, stop them, restart everything on the same dirs.
+# The spool: take the controller down while a live worker holds a lease, let
+# the workers finish into their spools, stop them, restart everything on the
+# same dirs. (A killed worker's trial stays RUNNING until its lease expires,
+# so only trials leased by the workers still alive count.)
+live_leases() {
+  "$CLI" trials 1 --json | /usr/bin/python3 -c '
+import json, sys
+live = set(sys.argv[1:])
+print(sum(1 for t in json.load(sys.stdin).get("trials", [])
+          if t["state"] == "TRIAL_STATE_RUNNING" and t.get("worker_id", t.get("workerId")) in live))' \
+    $(for p in "${!WORKERS[@]}"; do echo "$(hostname)-$p"; done)  # the default worker id
+}
+for _ in $(seq 100); do [ "$(live_leases)" -gt 0 ] && break; sleep 0.05; done
+leased=$(live_leases)
 kill -9 "$CTL"; wait "$CTL" 2>/dev/null || true
+echo "controller killed while live workers held $leased lease(s)"
+[ "$leased" -gt 0 ] || { echo "FAILED: no live worker held a lease when the controller went down"; exit 1; }
 sleep 1.5
 for p in "${!WORKERS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
 for p in "${!WORKERS[@]}"; do wait "$p" 2>/dev/null || true; done
@@ -81,10 +98,11 @@ done
 "$CLI" status 1 --json >"$DIR/job.json"
 "$CLI" trials 1 --json >"$DIR/trials.json"
 cat "$DIR"/w*.log >"$DIR/workers.log"
-/usr/bin/python3 - "$DIR/job.json" "$DIR/trials.json" "$DIR/workers.log" "$spooled" <<'PY'
+/usr/bin/python3 - "$DIR/job.json" "$DIR/trials.json" "$DIR/workers.log" "$spooled" "$TRIALS" "$leased" <<'PY'
 import json, re, sys
 job = json.load(open(sys.argv[1])); trials = json.load(open(sys.argv[2])).get("trials", [])
-log = open(sys.argv[3]).read(); spooled = int(sys.argv[4])
+log = open(sys.argv[3]).read(); spooled = int(sys.argv[4]); want = int(sys.argv[5])
+leased = int(sys.argv[6])
 # Finished trials: multi-fidelity (on by default) stops some of them early.
 ok = [t for t in trials if t["state"] in ("TRIAL_STATE_SUCCEEDED", "TRIAL_STATE_STOPPED")]
 retried = [t for t in trials if int(t.get("attempts", 1)) > 1]
@@ -93,12 +111,13 @@ total = sum(t.get("metrics", {}).get("worker_seconds", 0) for t in trials)
 delivered = sum(int(n) for n in re.findall(r"delivered (\d+) spooled report", log))
 errors = []
 if job["state"] != "JOB_STATE_SUCCEEDED": errors.append(f"job ended {job['state']}")
-if len(ok) != 30: errors.append(f"{len(ok)} succeeded or stopped, want 30")
+if len(ok) != want: errors.append(f"{len(ok)} succeeded or stopped, want {want}")
 if not any(t["state"] == "TRIAL_STATE_SUCCEEDED" for t in trials): errors.append("no trial succeeded")
 if not retried: errors.append("no expired lease brought a trial back")
 if abs(used - total) > 1e-6 * max(1, total): errors.append(f"worker-seconds {used} != {total}: counted twice")
 if any(int(t.get("attempts", 1)) > 8 for t in trials): errors.append("a trial ran past max_attempts")
-if spooled > 0 and delivered < spooled: errors.append(f"{spooled} spooled, {delivered} delivered after the restart")
+if spooled == 0: errors.append(f"nothing spooled, though {leased} live worker(s) held a lease when the controller went down")
+if delivered < spooled: errors.append(f"{spooled} spooled, {delivered} delivered after the restart")
 print(f"worker crash test: {len(ok)} succeeded or stopped, {len(retried)} retried after a worker died, "
       f"{spooled} spooled while the controller was down, {delivered} delivered from spools after the restart")
 if errors: print("FAILED:\n  " + "\n  ".join(errors)); sys.exit(1)

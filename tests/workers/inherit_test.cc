@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 namespace kdnas {
 namespace {
 
@@ -12,6 +16,28 @@ Gpt RandomGpt(const Architecture& a, int vocab, uint64_t seed) {
   for (auto& p : m->parameters()) p.add_(torch::randn_like(p) * 0.05);
   m->eval();
   return m;
+}
+
+// For each slice of `s` along `dim`, the index of the equal slice of `t`,
+// searched after the previous match (so matches are in order); -1 if none.
+std::vector<int64_t> MatchInOrder(const torch::Tensor& s, const torch::Tensor& t, int64_t dim) {
+  std::vector<int64_t> out;
+  int64_t last = -1;
+  for (int64_t j = 0; j < s.size(dim); ++j) {
+    int64_t found = -1;
+    for (int64_t k = last + 1; k < t.size(dim) && found < 0; ++k) {
+      if (torch::equal(s.select(dim, j), t.select(dim, k))) found = k;
+    }
+    out.push_back(found);
+    if (found >= 0) last = found;
+  }
+  return out;
+}
+
+// Indices of the `keep` largest entries, in increasing order.
+std::vector<int64_t> Largest(const torch::Tensor& scores, int64_t keep) {
+  auto idx = std::get<0>(torch::sort(std::get<1>(torch::sort(scores, 0, true)).narrow(0, 0, keep)));
+  return std::vector<int64_t>(idx.data_ptr<int64_t>(), idx.data_ptr<int64_t>() + keep);
 }
 
 TEST(Inherit, AStudentOfTheTeachersShapeBecomesTheTeacher) {
@@ -29,29 +55,35 @@ TEST(Inherit, AStudentOfTheTeachersShapeBecomesTheTeacher) {
 TEST(Inherit, KeepsTheMostImportantPartsOfASmallerStudent) {
   Architecture ta{3, 32, 4, 64, 16, false, {}};
   Gpt teacher = RandomGpt(ta, 11, 3);
-  Architecture sa{2, 16, 2, 32, 8, true, {}};  // fewer layers, channels, heads (head_dim 8), neurons
+  Architecture sa{2, 16,   2, 32,
+                  8, true, {}};  // fewer layers, channels, heads (head_dim 8), neurons
   Gpt student = RandomGpt(sa, 11, 4);
   auto x = torch::randint(0, 11, {4, 8}, torch::kInt64);
-  ASSERT_TRUE(InheritFromTeacher(*student, *teacher, x).ok());
+  std::string summary;
+  ASSERT_TRUE(InheritFromTeacher(*student, *teacher, x, &summary).ok());
   // Kept channels of the token embedding are teacher columns, in order.
-  auto s = student->tok_emb.detach(), t = teacher->tok_emb.detach();
-  int matched = 0;
-  int64_t last = -1;
-  for (int64_t j = 0; j < s.size(1); ++j) {
-    for (int64_t k = last + 1; k < t.size(1); ++k) {
-      if (torch::equal(s.select(1, j), t.select(1, k))) {
-        ++matched;
-        last = k;
-        break;
-      }
-    }
-  }
-  EXPECT_EQ(matched, 16);
-  // MLP neurons: every student fc bias entry comes from the teacher's kept layer.
+  auto columns = MatchInOrder(student->tok_emb.detach(), teacher->tok_emb.detach(), 1);
+  EXPECT_EQ(std::count(columns.begin(), columns.end(), -1), 0);
+  // Layers: the teacher's two most important blocks, in order.
   ActivationStats stats;
   torch::NoGradGuard ng;
-  student->forward(x, &stats);
-  EXPECT_EQ(stats.layers.size(), 2u);
+  teacher->forward(x, &stats);
+  ASSERT_EQ(stats.layers.size(), 3u);
+  std::vector<double> importance;
+  for (const auto& l : stats.layers) importance.push_back(l.block_importance);
+  const auto kept = Largest(torch::tensor(importance, torch::kDouble), 2);
+  EXPECT_NE(
+      summary.find("layers [" + std::to_string(kept[0]) + "," + std::to_string(kept[1]) + "]"),
+      std::string::npos)
+      << summary;
+  // MLP neurons: every student fc bias entry comes from the teacher's kept
+  // layer, and they are that layer's 32 most active neurons, in order.
+  for (int sl = 0; sl < 2; ++sl) {
+    auto s_bias = student->layers[sl]->as<BlockImpl>()->fc->bias.detach();
+    auto t_bias = teacher->layers[kept[sl]]->as<BlockImpl>()->fc->bias.detach();
+    EXPECT_EQ(MatchInOrder(s_bias, t_bias, 0), Largest(stats.layers[kept[sl]].mlp_abs, 32))
+        << "student layer " << sl << " from teacher layer " << kept[sl];
+  }
 }
 
 TEST(Inherit, LowRankStudentsGetTheSvdOfTheInheritedWeights) {

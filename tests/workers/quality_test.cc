@@ -48,7 +48,9 @@ class QualityTest : public ::testing::Test {
     return c;
   }
 
-  static TrialReport Run(const Candidate& c, const std::string& name) {
+  // Trains `c` and writes its validation loss to *val_loss; a failed run is a
+  // test failure with its status (call through ASSERT_NO_FATAL_FAILURE).
+  static void Run(const Candidate& c, const std::string& name, double* val_loss) {
     RunOptions o;
     o.candidate = c;
     o.resources = job_;
@@ -57,11 +59,11 @@ class QualityTest : public ::testing::Test {
     o.measure_latency = false;
     o.write_torchscript = false;
     auto r = RunCandidate(o);
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    ASSERT_TRUE(r.ok()) << name << ": " << r.status().ToString();
     std::printf("%-24s val_loss %.4f  agreement %.3f  size %lld B\n", name.c_str(),
                 r->metrics.val_loss(), r->metrics.teacher_agreement(),
                 static_cast<long long>(r->metrics.size_bytes()));
-    return *r;
+    *val_loss = r->metrics.val_loss();
   }
 
   static constexpr int64_t kTeacherSteps = 600;
@@ -83,9 +85,10 @@ TEST_F(QualityTest, DistilledBeatsScratchAtEqualSteps) {
   inherited.distillation.init = Init::kInherit;
   // Measured (teacher 2.223): scratch 2.457, distilled 2.404, distilled and
   // inherited 2.242.
-  const double s = Run(scratch, "scratch").metrics.val_loss();
-  const double d = Run(distilled, "distilled").metrics.val_loss();
-  const double i = Run(inherited, "distilled-inherited").metrics.val_loss();
+  double s = 0, d = 0, i = 0;
+  ASSERT_NO_FATAL_FAILURE(Run(scratch, "scratch", &s));
+  ASSERT_NO_FATAL_FAILURE(Run(distilled, "distilled", &d));
+  ASSERT_NO_FATAL_FAILURE(Run(inherited, "distilled-inherited", &i));
   EXPECT_LT(d, s - 0.02);
   EXPECT_LT(i, d - 0.05);
 }
@@ -100,9 +103,10 @@ TEST_F(QualityTest, QuantizationCostsLittle) {
   int4.compression.group_size = 32;
   // The baseline trains in fp32 (its artifact stores fp16). Measured: 2.4044,
   // 8-bit per channel 2.4042, 4-bit group 32 with QAT 2.4046.
-  const double base = Run(fp32, "fp32").metrics.val_loss();
-  const double q8 = Run(int8, "int8-per-channel").metrics.val_loss();
-  const double q4 = Run(int4, "int4-group32-qat").metrics.val_loss();
+  double base = 0, q8 = 0, q4 = 0;
+  ASSERT_NO_FATAL_FAILURE(Run(fp32, "fp32", &base));
+  ASSERT_NO_FATAL_FAILURE(Run(int8, "int8-per-channel", &q8));
+  ASSERT_NO_FATAL_FAILURE(Run(int4, "int4-group32-qat", &q4));
   EXPECT_LE(q8 - base, 0.01);
   EXPECT_LE(q4 - base, 0.05);
 }

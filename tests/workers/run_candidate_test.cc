@@ -1,11 +1,18 @@
 // run-candidate end to end, as a library and as the kdnas-worker command:
 // artifacts, their agreement with each other and with the cost model, resume,
-// and bad input (clear one-line message, non-zero exit, nothing left behind).
+// and bad input (clear one-line message, non-zero exit, nothing left behind);
+// and run-candidates, which keeps the job (teacher cache) across trials.
 #include "workers/run_candidate.h"
 
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <set>
+#include <sstream>
+#include <vector>
 
 #include "proto/candidate_json.h"
 #include "search/cost_model.h"
@@ -109,22 +116,27 @@ TEST_F(RunCandidateTest, WritesConsistentArtifactsOfThePredictedSize) {
   EXPECT_NE(metrics.find("\"size_bytes\": " + std::to_string(cost.size_bytes)), std::string::npos)
       << metrics;
 
-  // The TorchScript student holds exactly the packed artifact's weights.
+  // The TorchScript student holds exactly the packed artifact's weights: each
+  // packed tensor is a parameter of the script module ('.' -> '_', a dense
+  // linear "x" is "x_weight") with the same values, and it has no others.
   auto packed = ReadPackedArtifact(r->packed_path);
   ASSERT_TRUE(packed.ok()) << packed.status().ToString();
   auto student = Teacher::Load(r->torchscript_path);
   ASSERT_TRUE(student.ok()) << student.status().ToString();
   std::map<std::string, torch::Tensor> params;
   for (const auto& p : student->module().named_parameters(false)) params[p.name] = p.value;
+  std::set<std::string> matched;
   for (const auto& t : packed->tensors) {
     std::string name = t.name;
     for (char& ch : name)
       if (ch == '.') ch = '_';
     if (!params.count(name)) name += "_weight";
-    if (name == "lm_head_weight" || !params.count(name)) continue;
-    ASSERT_TRUE(params.count(name)) << name;
+    ASSERT_TRUE(params.count(name)) << t.name << " is not a parameter of " << r->torchscript_path;
     EXPECT_TRUE(torch::equal(params[name].reshape({t.rows, t.cols}), t.values)) << t.name;
+    matched.insert(name);
   }
+  EXPECT_EQ(matched.size(), params.size()) << "the TorchScript file has parameters the packed "
+                                              "artifact does not";
   // And plain PyTorch loads it.
   auto py = testing::RunPython(
       "import sys, torch\nm = torch.jit.load(sys.argv[1])\n"
@@ -171,6 +183,90 @@ TEST_F(RunCandidateTest, CommandRunsEndToEndAndGenerates) {
   ASSERT_EQ(g.exit_code, 0) << g.err;
   EXPECT_EQ(g.out.rfind("ROMEO:", 0), 0u) << g.out;
   EXPECT_GT(g.out.size(), 40u);
+}
+
+// The answer lines of run-candidates, parsed.
+std::vector<google::protobuf::Struct> Answers(const std::string& out) {
+  std::vector<google::protobuf::Struct> answers;
+  std::stringstream lines(out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    google::protobuf::Struct s;
+    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(line, &s).ok()) << line;
+    answers.push_back(s);
+  }
+  return answers;
+}
+
+double Field(const google::protobuf::Struct& s, const std::string& name) {
+  auto it = s.fields().find(name);
+  return it == s.fields().end() ? -1 : it->second.number_value();
+}
+
+TEST_F(RunCandidateTest, RunCandidatesKeepsTheJobAcrossTrialsAndMatchesRunCandidate) {
+  const std::string small = R"({"architecture": {"num_layers": 1, "d_model": 32, "num_heads": 2,
+      "context_length": 32}, "compression": {"weight_bits": 8}})";
+  const std::string inherited = R"({"architecture": {"num_layers": 2, "d_model": 32,
+      "num_heads": 2, "d_ff": 64, "context_length": 32}, "compression": {"weight_bits": 4},
+      "distillation": {"init": "INIT_INHERIT"}})";
+  auto one_line = [](std::string json) {
+    std::replace(json.begin(), json.end(), '\n', ' ');
+    return json;
+  };
+  const std::string many = dir_ + "/many";
+  testing::WriteFile(dir_ + "/trials.jsonl",
+                     R"({"candidate": )" + one_line(small) + R"(, "out": ")" + many +
+                         R"(/1", "seed": 5})" + "\n" +
+                         R"({"candidate": {"compression": {"weight_bits": 5}}, "out": ")" + many +
+                         R"(/bad"})" + "\n" + R"({"candidate": )" + one_line(inherited) +
+                         R"(, "out": ")" + many + R"(/2", "seed": 7})" + "\n");
+  const std::string engine = " --quiet --teacher " + dir_ +
+                             "/teacher.pt --steps 20 --eval-tokens 1024 --threads 1 "
+                             "--no-latency --data-seed 3";
+  auto r = Worker("run-candidates" + engine + " < " + dir_ + "/trials.jsonl", dir_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto answers = Answers(r.out);
+  ASSERT_EQ(answers.size(), 3u) << r.out;
+  const auto& first = answers[0].fields();
+  const auto& bad = answers[1].fields();
+  const auto& second = answers[2].fields();
+  ASSERT_TRUE(first.at("ok").bool_value()) << r.out;
+  ASSERT_TRUE(second.at("ok").bool_value()) << r.out;
+  EXPECT_EQ(Field(answers[2], "line"), 3);
+  // A bad line gets its error and the process goes on.
+  EXPECT_FALSE(bad.at("ok").bool_value());
+  EXPECT_NE(bad.at("error").string_value().find("candidate.compression.weight_bits"),
+            std::string::npos)
+      << r.out;
+  EXPECT_FALSE(fs::exists(many + "/bad"));
+  // 20 steps of 12 windows: the first trial computes the teacher's outputs,
+  // the second (another student, same batches) finds every one in the cache.
+  EXPECT_GT(Field(answers[0], "teacher_cache_misses"), 0) << r.out;
+  EXPECT_EQ(Field(answers[0], "teacher_cache_hits") + Field(answers[0], "teacher_cache_misses"),
+            240)
+      << r.out;
+  EXPECT_EQ(Field(answers[2], "teacher_cache_misses"), 0) << r.out;
+  EXPECT_EQ(Field(answers[2], "teacher_cache_hits"), 240) << r.out;
+  EXPECT_GT(Field(answers[0], "worker_seconds"), 0);
+  EXPECT_GT(Field(answers[2], "worker_seconds"), 0);
+  EXPECT_TRUE(fs::exists(many + "/1/student.kdna"));
+  EXPECT_TRUE(fs::exists(many + "/2/student.pt"));
+  const auto& metrics = second.at("metrics").struct_value();
+  EXPECT_NE(metrics.fields().at("init").string_value().find("inherited"), std::string::npos);
+
+  // run-candidate in a process of its own gives the same student.
+  testing::WriteFile(dir_ + "/inherited.json", inherited);
+  auto single = Worker("run-candidate" + engine + " --seed 7 --candidate " + dir_ +
+                           "/inherited.json --out " + dir_ + "/single",
+                       dir_);
+  ASSERT_EQ(single.exit_code, 0) << single.err;
+  google::protobuf::Struct alone;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(
+                  testing::ReadFile(dir_ + "/single/metrics.json"), &alone)
+                  .ok());
+  for (const char* name : {"val_loss", "teacher_agreement", "train_loss", "size_bytes"}) {
+    EXPECT_EQ(Field(alone, name), metrics.fields().at(name).number_value()) << name;
+  }
 }
 
 TEST_F(RunCandidateTest, BadInputGetsOneClearLineAndLeavesNothingBehind) {
