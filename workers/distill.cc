@@ -67,6 +67,83 @@ double LearningRateAt(const TrainOptions& o, int64_t step) {
   return min_lr + 0.5 * (1.0 + std::cos(M_PI * p)) * (o.learning_rate - min_lr);
 }
 
+namespace {
+
+// AdamW, with weight decay on matrices and embeddings only.
+std::unique_ptr<torch::optim::AdamW> MakeOptimizer(GptImpl& model, const TrainOptions& o) {
+  std::vector<torch::Tensor> decay, no_decay;
+  for (auto& p : model.parameters()) (p.dim() >= 2 ? decay : no_decay).push_back(p);
+  auto adamw = [&](double wd) {
+    return std::make_unique<torch::optim::AdamWOptions>(
+        torch::optim::AdamWOptions(o.learning_rate).betas({o.beta1, o.beta2}).weight_decay(wd));
+  };
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(decay, adamw(o.weight_decay));
+  groups.emplace_back(no_decay, adamw(0.0));
+  return std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(o.learning_rate));
+}
+
+// The training loss and tokens between two progress reports.
+class ProgressMeter {
+ public:
+  void Add(double loss, int64_t tokens) {
+    loss_sum_ += loss;
+    ++losses_;
+    tokens_ += tokens;
+  }
+  bool empty() const { return losses_ == 0; }
+  double mean_loss() const {
+    return loss_sum_ / static_cast<double>(std::max<int64_t>(1, losses_));
+  }
+  // Fills the interval's figures into `progress` and starts a new interval.
+  void Take(TrainingProgress* progress) {
+    const auto now = std::chrono::steady_clock::now();
+    const double seconds = std::chrono::duration<double>(now - start_).count();
+    progress->train_loss = mean_loss();
+    progress->tokens_per_second = seconds > 0 ? static_cast<double>(tokens_) / seconds : 0;
+    *this = ProgressMeter();
+  }
+  void Restart() { start_ = std::chrono::steady_clock::now(); }
+
+ private:
+  double loss_sum_ = 0;
+  int64_t losses_ = 0;
+  int64_t tokens_ = 0;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+// One optimizer step at `step` on that step's batch; its loss.
+StatusOr<double> OptimizerStep(GptImpl& model, torch::optim::AdamW& optimizer, const Corpus& corpus,
+                               const TeacherSource* teacher, const TrainOptions& o, int64_t step,
+                               Batch* batch) {
+  const int context = model.config().architecture.context_length;
+  const double lr = LearningRateAt(o, step);
+  for (auto& g : optimizer.param_groups())
+    static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
+  const auto& tokens = corpus.train_tokens();
+  *batch = MakeBatch(tokens, BatchStarts(o.data_seed, step, o.batch_size, tokens.numel(), context),
+                     context);
+  TeacherTargets targets;
+  if (o.alpha > 0) {
+    KDNAS_ASSIGN_OR_RETURN(targets,
+                           teacher->cache->Get(tokens, batch->starts, batch->x, teacher->logits));
+  }
+  auto logits = model.forward(batch->x);
+  auto loss = DistillationLoss(logits, batch->y, targets, o.temperature, o.alpha);
+  optimizer.zero_grad();
+  loss.backward();
+  if (o.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model.parameters(), o.grad_clip);
+  optimizer.step();
+  const double value = loss.item<double>();
+  if (!std::isfinite(value)) {
+    return Internal("training diverged: loss is " + std::to_string(value) + " at step " +
+                    std::to_string(step + 1));
+  }
+  return value;
+}
+
+}  // namespace
+
 StatusOr<TrainResult> Train(GptImpl& model, const Corpus& corpus, const TeacherSource* teacher,
                             const Compression& compression, const TrainOptions& o,
                             const ValidateFn& validate, const ProgressCallback& progress) {
@@ -79,36 +156,22 @@ StatusOr<TrainResult> Train(GptImpl& model, const Corpus& corpus, const TeacherS
     return InvalidArgument("distillation needs a teacher (alpha > 0)");
   const int context = model.config().architecture.context_length;
   KDNAS_RETURN_IF_ERROR(corpus.CheckContext(context));
-
-  std::vector<torch::Tensor> decay, no_decay;
-  for (auto& p : model.parameters()) (p.dim() >= 2 ? decay : no_decay).push_back(p);
-  auto adamw = [&](double wd) {
-    return std::make_unique<torch::optim::AdamWOptions>(
-        torch::optim::AdamWOptions(o.learning_rate).betas({o.beta1, o.beta2}).weight_decay(wd));
-  };
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(decay, adamw(o.weight_decay));
-  groups.emplace_back(no_decay, adamw(0.0));
-  torch::optim::AdamW optimizer(groups, torch::optim::AdamWOptions(o.learning_rate));
+  auto optimizer = MakeOptimizer(model, o);
 
   TrainResult result;
   int64_t step = 0;
   if (!o.checkpoint_path.empty() && std::filesystem::exists(o.checkpoint_path)) {
-    KDNAS_ASSIGN_OR_RETURN(step, LoadCheckpoint(model, optimizer, o.checkpoint_path));
+    KDNAS_ASSIGN_OR_RETURN(step, LoadCheckpoint(model, *optimizer, o.checkpoint_path));
     result.resumed_from = step;
   }
   const PruningSchedule schedule = PruningSchedule::For(compression, o.steps);
   const bool masked = Masked(compression);
-  const auto& tokens = corpus.train_tokens();
   model.train();
 
   TrainingProgress prog;
   prog.total_steps = o.steps;
-  double loss_sum = 0;
-  int64_t loss_count = 0;
+  ProgressMeter meter;
   const auto t0 = std::chrono::steady_clock::now();
-  auto interval_start = t0;
-  int64_t interval_tokens = 0;
   auto should_report_val = [&](int64_t s) {
     return s == o.steps ||
            std::find(o.report_steps.begin(), o.report_steps.end(), s) != o.report_steps.end();
@@ -120,47 +183,20 @@ StatusOr<TrainResult> Train(GptImpl& model, const Corpus& corpus, const TeacherS
     }
     const auto step_start = std::chrono::steady_clock::now();
     if (masked && schedule.UpdateAt(step)) model.UpdateMasks(schedule.SparsityAt(step));
-    const double lr = LearningRateAt(o, step);
-    for (auto& g : optimizer.param_groups())
-      static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
-
-    Batch batch = MakeBatch(
-        tokens, BatchStarts(o.data_seed, step, o.batch_size, tokens.numel(), context), context);
-    TeacherTargets targets;
-    if (o.alpha > 0) {
-      KDNAS_ASSIGN_OR_RETURN(targets,
-                             teacher->cache->Get(tokens, batch.starts, batch.x, teacher->logits));
-    }
-    auto logits = model.forward(batch.x);
-    auto loss = DistillationLoss(logits, batch.y, targets, o.temperature, o.alpha);
-    optimizer.zero_grad();
-    loss.backward();
-    if (o.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model.parameters(), o.grad_clip);
-    optimizer.step();
+    Batch batch;
+    KDNAS_ASSIGN_OR_RETURN(double loss,
+                           OptimizerStep(model, *optimizer, corpus, teacher, o, step, &batch));
     ++step;
-    const double loss_value = loss.item<double>();
-    if (!std::isfinite(loss_value)) {
-      return Internal("training diverged: loss is " + std::to_string(loss_value) + " at step " +
-                      std::to_string(step));
-    }
     result.step_seconds.push_back(
         std::chrono::duration<float>(std::chrono::steady_clock::now() - step_start).count());
-    loss_sum += loss_value;
-    ++loss_count;
-    interval_tokens += batch.x.numel();
+    meter.Add(loss, batch.x.numel());
 
     const bool val_now = should_report_val(step);
     const bool stop_now = o.stop_at_step > 0 && step >= o.stop_at_step && step < o.steps;
     if (val_now || step % std::max<int64_t>(1, o.progress_every_steps) == 0 || stop_now) {
-      auto now = std::chrono::steady_clock::now();
-      const double secs = std::chrono::duration<double>(now - interval_start).count();
       prog.step = step;
-      prog.train_loss = loss_sum / static_cast<double>(std::max<int64_t>(1, loss_count));
-      prog.tokens_per_second = secs > 0 ? static_cast<double>(interval_tokens) / secs : 0;
+      meter.Take(&prog);
       result.train_loss = prog.train_loss;
-      loss_sum = 0;
-      loss_count = 0;
-      interval_tokens = 0;
       if (val_now && validate) {
         model.eval();
         prog.val_loss = validate();
@@ -168,7 +204,7 @@ StatusOr<TrainResult> Train(GptImpl& model, const Corpus& corpus, const TeacherS
         model.train();
         result.val_losses.emplace_back(step, prog.val_loss);
       }
-      interval_start = std::chrono::steady_clock::now();
+      meter.Restart();  // validation is not training time
       if (progress && !progress(prog)) {
         result.stopped = true;
         break;
@@ -176,7 +212,7 @@ StatusOr<TrainResult> Train(GptImpl& model, const Corpus& corpus, const TeacherS
     }
     if (!o.checkpoint_path.empty() && o.checkpoint_every_steps > 0 &&
         step % o.checkpoint_every_steps == 0 && step < o.steps) {
-      KDNAS_RETURN_IF_ERROR(SaveCheckpoint(model, optimizer, step, o.checkpoint_path));
+      KDNAS_RETURN_IF_ERROR(SaveCheckpoint(model, *optimizer, step, o.checkpoint_path));
     }
     if (stop_now) {
       result.stopped = true;
@@ -184,9 +220,9 @@ StatusOr<TrainResult> Train(GptImpl& model, const Corpus& corpus, const TeacherS
     }
   }
   if (result.stopped && !o.checkpoint_path.empty()) {
-    KDNAS_RETURN_IF_ERROR(SaveCheckpoint(model, optimizer, step, o.checkpoint_path));
+    KDNAS_RETURN_IF_ERROR(SaveCheckpoint(model, *optimizer, step, o.checkpoint_path));
   }
-  if (loss_count > 0) result.train_loss = loss_sum / static_cast<double>(loss_count);
+  if (!meter.empty()) result.train_loss = meter.mean_loss();
   // Exact final masks (the schedule may not have reached its end).
   if (masked && !result.stopped) model.UpdateMasks(compression.sparsity);
   model.eval();

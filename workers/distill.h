@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "search/job_defaults.h"
 #include "search/status.h"
 #include "workers/corpus.h"
 #include "workers/gpt.h"
@@ -22,12 +23,12 @@
 namespace kdnas {
 
 struct TrainOptions {
-  int64_t steps = 300;  // the step budget (schedules span it)
-  int batch_size = 12;
-  double learning_rate = 1e-3;           // peak
-  double min_learning_rate_ratio = 0.1;  // cosine floor, fraction of the peak
-  int64_t warmup_steps = -1;             // -1: min(100, steps / 10)
-  double weight_decay = 0.1;             // on matrices and embeddings only
+  int64_t steps = defaults::kTrainSteps;  // the step budget (schedules span it)
+  int batch_size = defaults::kBatchSize;
+  double learning_rate = defaults::kLearningRate;  // peak
+  double min_learning_rate_ratio = 0.1;            // cosine floor, fraction of the peak
+  int64_t warmup_steps = -1;                       // -1: min(100, steps / 10)
+  double weight_decay = 0.1;                       // on matrices and embeddings only
   double beta1 = 0.9, beta2 = 0.99;
   double grad_clip = 1.0;  // global L2 norm; 0 = off
   double temperature = 2.0;

@@ -42,6 +42,10 @@ Status WriteFileAtomically(const fs::path& path, const std::string& data) {
   return Status::Ok();
 }
 
+// The lease loop's rule for RPCs, separate from whether a trial is retried
+// (RetryableTrialFailure): a call that failed for a reason that may pass
+// (the controller restarting, overloaded or unreachable) is retried with
+// backoff; any other answer is final.
 bool Transient(grpc::StatusCode code) {
   return code == grpc::StatusCode::UNAVAILABLE || code == grpc::StatusCode::DEADLINE_EXCEEDED ||
          code == grpc::StatusCode::RESOURCE_EXHAUSTED || code == grpc::StatusCode::ABORTED ||

@@ -19,6 +19,7 @@ StatusOr<std::vector<RtnPoint>> Quantize(const JobOptions& job_options,
   KDNAS_ASSIGN_OR_RETURN(auto job, JobResources::Load(job_options));
   KDNAS_ASSIGN_OR_RETURN(GptImpl * teacher, job->TeacherModel());
   const Architecture arch = teacher->config().architecture;
+  KDNAS_RETURN_IF_ERROR(job->corpus().CheckContext(arch.context_length));
   KDNAS_ASSIGN_OR_RETURN(const JobResources::EvalSet* eval, job->Eval(arch.context_length));
   const Tokenizer& tokenizer = job->corpus().tokenizer();
   const int V = tokenizer.vocab_size();

@@ -18,7 +18,10 @@
 #include "search/cost_model.h"
 #include "test_util.h"
 #include "workers/packed_artifact.h"
+#include "workers/rtn_baseline.h"
+#include "workers/torch_status.h"
 #include "workers/train_teacher.h"
+#include "workers/trial_executor.h"
 
 namespace kdnas {
 namespace {
@@ -267,6 +270,31 @@ TEST_F(RunCandidateTest, RunCandidatesKeepsTheJobAcrossTrialsAndMatchesRunCandid
   for (const char* name : {"val_loss", "teacher_agreement", "train_loss", "size_bytes"}) {
     EXPECT_EQ(Field(alone, name), metrics.fields().at(name).number_value()) << name;
   }
+}
+
+// Module boundaries return a Status: LibTorch's exceptions never reach the
+// lease loop, and whether a trial is retried follows one rule.
+TEST_F(RunCandidateTest, ErrorsComeBackAsStatusesNotExceptions) {
+  Status thrown = CatchTorchErrors("stage", []() -> Status {
+    TORCH_CHECK(false, "boom");
+    return Status::Ok();
+  });
+  EXPECT_EQ(thrown.code(), StatusCode::kInternal);
+  EXPECT_EQ(thrown.message(), "stage: boom");
+  // A corpus whose held-out part is shorter than the teacher's context.
+  const std::string small = dir_ + "/small.txt";
+  testing::WriteFile(small, testing::Shakespeare().substr(0, 200));
+  JobOptions job;
+  job.teacher_path = dir_ + "/teacher.pt";
+  job.data_path = small;
+  job.eval_tokens = 64;
+  auto rtn = RtnBaseline(job, {8}, 32);
+  ASSERT_FALSE(rtn.ok());
+  EXPECT_NE(rtn.status().message().find("too small"), std::string::npos) << rtn.status().message();
+  EXPECT_FALSE(RetryableTrialFailure(rtn.status()));
+  EXPECT_FALSE(RetryableTrialFailure(FailedPrecondition("cost model mismatch")));
+  EXPECT_TRUE(RetryableTrialFailure(Internal("a LibTorch error")));
+  EXPECT_TRUE(RetryableTrialFailure(Unavailable("the worker shut down")));
 }
 
 TEST_F(RunCandidateTest, BadInputGetsOneClearLineAndLeavesNothingBehind) {
