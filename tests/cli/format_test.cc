@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "server/cli/job_summary.h"
+
 namespace kdnas::cli {
 namespace {
 
@@ -27,6 +29,22 @@ TEST(Format, ScatterPlacesExtremesInCorners) {
   EXPECT_NE(last_row, std::string::npos) << plot;
   EXPECT_LT(first_row, last_row);
   EXPECT_NE(plot.find("1.00 KB"), std::string::npos) << plot;
+}
+
+// kdnas trials and watch show a trial over a measured limit as such.
+TEST(Format, ATrialOverAMeasuredLimitReadsInfeasible) {
+  kdnas::v1::Trial t;
+  t.set_state(kdnas::v1::TRIAL_STATE_SUCCEEDED);
+  EXPECT_EQ(TrialStateLabel(t), "SUCCEEDED");
+  EXPECT_EQ(TrialNote(t), "");
+  t.set_infeasible_reason("constraints.max_latency_ms: measured 3 ms > 2 ms");
+  EXPECT_EQ(TrialStateLabel(t), "INFEASIBLE");
+  EXPECT_EQ(TrialNote(t), "constraints.max_latency_ms: measured 3 ms > 2 ms");
+  t.set_state(kdnas::v1::TRIAL_STATE_FAILED);
+  t.clear_infeasible_reason();
+  t.set_state_message("latency_ms was not measured");
+  EXPECT_EQ(TrialStateLabel(t), "FAILED");
+  EXPECT_EQ(TrialNote(t), "latency_ms was not measured");
 }
 
 }  // namespace
