@@ -84,9 +84,10 @@ def job_yaml(teacher, strategy, seed, budget, multi_fidelity, predictor):
     params = "\n".join(
         f"    - {{name: {k}, categorical: {{values: [{', '.join(v)}]}}}}" if isinstance(v[0], str)
         else f"    - {{name: {k}, discrete: {{values: [{', '.join(map(str, v))}]}}}}" for k, v in KNOBS.items())
+    # Both are on by default: a method without them turns them off.
     extra = (f"  multi_fidelity: {{enabled: true, rung_steps: [{', '.join(map(str, RUNGS))}], reduction_factor: 3, "
-          f"keep_ranks: 1, min_trials_per_rung: 4}}\n") if multi_fidelity else ""
-    extra += "  predictor: {enabled: true, oversample: 4}\n" if predictor else ""
+          f"keep_ranks: 1, min_trials_per_rung: 4}}\n") if multi_fidelity else "  multi_fidelity: {enabled: false}\n"
+    extra += "  predictor: {enabled: true, oversample: 4}\n" if predictor else "  predictor: {enabled: false}\n"
     return f"""display_name: efficiency-{strategy}{'-mf' if multi_fidelity else ''}{'-pred' if predictor else ''}-{seed}
 data: {{text: {{path: {DATA}}}}}
 teacher: {{model: {{path: {teacher}}}}}

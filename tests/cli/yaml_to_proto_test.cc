@@ -48,6 +48,21 @@ TEST(YamlToProto, JsonAndCamelCaseGiveTheSameMessage) {
   EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(from_yaml, from_json));
 }
 
+// Multi-fidelity and the predictors are on unless their message is present
+// and disabled, so {enabled: false} must reach the controller as a message.
+TEST(YamlToProto, ADisabledOptionIsPresent) {
+  JobSpec spec;
+  ASSERT_TRUE(ParseYamlMessage("strategy:\n  multi_fidelity: {enabled: false}\n", "x", &spec).ok());
+  EXPECT_TRUE(spec.strategy().has_multi_fidelity());
+  EXPECT_FALSE(spec.strategy().has_predictor());
+  EXPECT_FALSE(kdnas::ApplyJobDefaults(spec).strategy().multi_fidelity().enabled());
+  EXPECT_TRUE(kdnas::ApplyJobDefaults(spec).strategy().predictor().enabled());
+  // A tokenizer left out is absent (the teacher's); set, it is present.
+  EXPECT_FALSE(spec.data().has_tokenizer());
+  ASSERT_TRUE(ParseYamlMessage("data: {tokenizer: char}\n", "x", &spec).ok());
+  EXPECT_TRUE(spec.data().has_tokenizer());
+}
+
 TEST(YamlToProto, EnumsTakeShortAndFullNames) {
   JobSpec spec;
   ASSERT_TRUE(ParseYamlMessage(R"(
