@@ -8,7 +8,7 @@ PACKAGES=(
   # build
   build-essential cmake ninja-build ccache pkg-config git
   # libraries
-  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libssl-dev
   libboost-dev libboost-system-dev libtorch-dev prometheus-cpp-dev libsqlite3-dev
   libgtest-dev libyaml-cpp-dev libjemalloc-dev libpqxx-dev libcli11-dev
   # fast BLAS for LibTorch (the reference BLAS is ~36x slower)
