@@ -10,7 +10,7 @@ PACKAGES=(
   # libraries
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libssl-dev
   libboost-dev libboost-system-dev libtorch-dev prometheus-cpp-dev libsqlite3-dev
-  libgtest-dev libyaml-cpp-dev libjemalloc-dev libpqxx-dev libcli11-dev
+  libgtest-dev libyaml-cpp-dev libjemalloc-dev libpqxx-dev libcli11-dev nlohmann-json3-dev
   # fast BLAS for LibTorch (the reference BLAS is ~36x slower)
   libopenblas0-openmp
   # peers, tests and tools

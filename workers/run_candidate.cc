@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "evaluator/evaluate.h"
@@ -117,30 +118,6 @@ class OutputGuard {
   bool created_dir_ = false;
   bool committed_ = false;
 };
-
-std::string Num(double v) {
-  if (!std::isfinite(v)) return "null";
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%.10g", v);
-  return buf;
-}
-
-std::string Quote(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
 
 StatusOr<TrialReport> Run(const RunOptions& o, const ProgressCallback& progress) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -274,35 +251,27 @@ StatusOr<TrialReport> RunCandidate(const RunOptions& options, const ProgressCall
 }
 
 std::string TrialReportJson(const TrialReport& r, const Candidate& c) {
-  std::ostringstream s;
-  s << "{\n"
-    << "  \"val_loss\": " << Num(r.val_loss) << ",\n"
-    << "  \"perplexity\": " << Num(r.perplexity) << ",\n"
-    << "  \"teacher_agreement\": " << Num(r.teacher_agreement) << ",\n"
-    << "  \"kl_to_teacher\": " << Num(r.kl_to_teacher) << ",\n"
-    << "  \"params\": " << r.params << ",\n"
-    << "  \"nonzero_params\": " << r.nonzero_params << ",\n"
-    << "  \"flops_per_token\": " << r.flops_per_token << ",\n"
-    << "  \"size_bytes\": " << r.size_bytes << ",\n"
-    << "  \"latency_ms\": " << Num(r.latency_ms) << ",\n"
-    << "  \"tokens_per_second\": " << Num(r.tokens_per_second) << ",\n"
-    << "  \"worker_seconds\": " << Num(r.worker_seconds) << ",\n"
-    << "  \"train_steps\": " << r.train_steps << ",\n"
-    << "  \"train_loss\": " << Num(r.train_loss) << ",\n"
-    << "  \"train_tokens_per_second\": " << Num(r.train_tokens_per_second) << ",\n"
-    << "  \"init\": " << Quote(r.init_summary) << ",\n"
-    << "  \"val_history\": [";
-  for (size_t i = 0; i < r.val_losses.size(); ++i) {
-    s << (i ? ", " : "") << "[" << r.val_losses[i].first << ", " << Num(r.val_losses[i].second)
-      << "]";
-  }
-  std::string candidate = CandidateToJson(c);
-  while (!candidate.empty() && (candidate.back() == '\n' || candidate.back() == ' '))
-    candidate.pop_back();
-  for (size_t pos = 0; (pos = candidate.find('\n', pos)) != std::string::npos; pos += 3)
-    candidate.replace(pos, 1, "\n  ");
-  s << "],\n  \"candidate\": " << candidate << "\n}\n";
-  return s.str();
+  // Insertion order is the file's order; NaN and infinities are written as null.
+  nlohmann::ordered_json j = {
+      {"val_loss", r.val_loss},
+      {"perplexity", r.perplexity},
+      {"teacher_agreement", r.teacher_agreement},
+      {"kl_to_teacher", r.kl_to_teacher},
+      {"params", r.params},
+      {"nonzero_params", r.nonzero_params},
+      {"flops_per_token", r.flops_per_token},
+      {"size_bytes", r.size_bytes},
+      {"latency_ms", r.latency_ms},
+      {"tokens_per_second", r.tokens_per_second},
+      {"worker_seconds", r.worker_seconds},
+      {"train_steps", r.train_steps},
+      {"train_loss", r.train_loss},
+      {"train_tokens_per_second", r.train_tokens_per_second},
+      {"init", r.init_summary},
+      {"val_history", r.val_losses},
+      {"candidate", nlohmann::ordered_json::parse(CandidateToJson(c))},
+  };
+  return j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace kdnas

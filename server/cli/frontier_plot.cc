@@ -2,10 +2,12 @@
 
 #include <sys/wait.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 namespace kdnas::cli {
@@ -46,33 +48,24 @@ Status PlotFrontier(const kdnas::v1::Frontier& frontier,
   if (ext != ".png" && ext != ".svg" && ext != ".pdf") {
     return InvalidArgument("--plot: '" + out_path + "' must end in .png, .svg or .pdf");
   }
-  std::ostringstream json;
-  json << "{\"title\": \"";
-  for (char c : title) {
-    if (c == '"' || c == '\\') json << '\\';
-    json << c;
-  }
-  json << "\", \"trials\": [";
-  bool first = true;
+  nlohmann::json data = {
+      {"title", title}, {"trials", nlohmann::json::array()}, {"frontier", nlohmann::json::array()}};
   for (const auto& t : trials) {
-    if (t.state() != kdnas::v1::TRIAL_STATE_SUCCEEDED) continue;
-    json << (first ? "" : ",") << "[" << t.metrics().size_bytes() << "," << t.metrics().val_loss() << "]";
-    first = false;
+    if (t.state() != kdnas::v1::TRIAL_STATE_SUCCEEDED || !std::isfinite(t.metrics().val_loss()))
+      continue;
+    data["trials"].push_back({t.metrics().size_bytes(), t.metrics().val_loss()});
   }
-  json << "], \"frontier\": [";
-  first = true;
   for (const auto& p : frontier.points()) {
-    json << (first ? "" : ",") << "[" << p.metrics().size_bytes() << "," << p.metrics().val_loss() << "]";
-    first = false;
+    if (!std::isfinite(p.metrics().val_loss())) continue;
+    data["frontier"].push_back({p.metrics().size_bytes(), p.metrics().val_loss()});
   }
-  json << "]}";
   fs::path dir = fs::temp_directory_path() / ("kdnas-plot-" + std::to_string(getpid()));
   fs::create_directories(dir);
-  fs::path data = dir / "data.json";
+  fs::path data_path = dir / "data.json";
   fs::path script = dir / "plot.py";
-  std::ofstream(data) << json.str();
+  std::ofstream(data_path) << data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   std::ofstream(script) << kPlotScript;
-  std::string cmd = "/usr/bin/python3 '" + script.string() + "' '" + data.string() + "' '" +
+  std::string cmd = "/usr/bin/python3 '" + script.string() + "' '" + data_path.string() + "' '" +
                     out_path + "' 2>&1";
   FILE* pipe = popen(cmd.c_str(), "r");
   std::string output;
@@ -84,7 +77,8 @@ Status PlotFrontier(const kdnas::v1::Frontier& frontier,
   std::error_code ec;
   fs::remove_all(dir, ec);
   if (rc != 0) {
-    return Unavailable("plotting failed (needs /usr/bin/python3 with python3-matplotlib): " + output);
+    return Unavailable("plotting failed (needs /usr/bin/python3 with python3-matplotlib): " +
+                       output);
   }
   return Status::Ok();
 }

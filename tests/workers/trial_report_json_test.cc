@@ -1,0 +1,48 @@
+// metrics.json (TrialReportJson) is valid JSON whatever the report holds: the
+// TrialMetrics field names in order, non-finite numbers as null, any text
+// escaped, the candidate as its proto JSON.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <nlohmann/json.hpp>
+
+#include "workers/run_candidate.h"
+
+namespace kdnas {
+namespace {
+
+TEST(TrialReportJson, IsValidJsonWithTheMetricNames) {
+  TrialReport r;
+  r.val_loss = 1.8644;
+  r.perplexity = std::exp(1.8644);
+  r.latency_ms = std::numeric_limits<double>::quiet_NaN();
+  r.tokens_per_second = std::numeric_limits<double>::infinity();
+  r.params = 818176;
+  r.size_bytes = 365539;
+  r.val_losses = {{100, 2.5}, {200, 1.9}};
+  r.init_summary = "inherit \"heads\" \\ 4/4\n\tlayers\x01";
+  Candidate c;
+  c.architecture.num_layers = 3;
+  c.compression.weight_bits = 4;
+
+  const std::string text = TrialReportJson(r, c);
+  ASSERT_FALSE(text.empty());
+  EXPECT_EQ(text.back(), '\n');
+  auto j = nlohmann::ordered_json::parse(text);
+  EXPECT_EQ(j.begin().key(), "val_loss");
+  EXPECT_DOUBLE_EQ(j["val_loss"].get<double>(), 1.8644);
+  EXPECT_TRUE(j["latency_ms"].is_null());
+  EXPECT_TRUE(j["tokens_per_second"].is_null());
+  EXPECT_EQ(j["params"].get<int64_t>(), 818176);
+  EXPECT_EQ(j["size_bytes"].get<int64_t>(), 365539);
+  EXPECT_EQ(j["init"].get<std::string>(), r.init_summary);
+  ASSERT_EQ(j["val_history"].size(), 2u);
+  EXPECT_EQ(j["val_history"][1][0].get<int64_t>(), 200);
+  EXPECT_DOUBLE_EQ(j["val_history"][1][1].get<double>(), 1.9);
+  EXPECT_EQ(j["candidate"]["architecture"]["num_layers"].get<int>(), 3);
+  EXPECT_EQ(j["candidate"]["compression"]["weight_bits"].get<int>(), 4);
+}
+
+}  // namespace
+}  // namespace kdnas
