@@ -110,7 +110,22 @@ Status FlagSet::Parse(int argc, char** argv, int first) {
 }
 
 Status FlagSet::Parse(const std::vector<std::string>& args) {
-  std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes them last first
+  // CLI11 takes the arguments last first, and reads "--name=" as "--name" followed by a
+  // value in the next argument: an empty value goes in as its own argument instead.
+  std::vector<std::string> reversed;
+  for (auto arg = args.rbegin(); arg != args.rend(); ++arg) {
+    const bool empty_value = arg->size() > 3 && arg->rfind("--", 0) == 0 && arg->back() == '=';
+    const CLI::Option* option =
+        empty_value ? app_->get_option_no_throw(arg->substr(0, arg->size() - 1)) : nullptr;
+    if (option == nullptr) {
+      reversed.push_back(*arg);
+    } else if (option->get_expected_min() == 0) {
+      return InvalidArgument(option->get_name() + ": '' is not true or false");
+    } else {
+      reversed.push_back("");
+      reversed.push_back(arg->substr(0, arg->size() - 1));
+    }
+  }
   try {
     app_->parse(reversed);
   } catch (const CLI::ArgumentMismatch& e) {

@@ -91,6 +91,28 @@ TEST(FlagSet, NegativeNumbersAreValuesAndDashesAreFlags) {
   EXPECT_NE(s.message().find("unknown flag -x"), std::string::npos) << s.message();
 }
 
+TEST(FlagSet, AnEmptyValueIsAValue) {
+  Values v;
+  FlagSet flags("usage");
+  v.Register(flags);
+  ASSERT_TRUE(flags.Parse({"--addr=", "pos"}).ok());
+  EXPECT_EQ(v.addr, "");
+  EXPECT_EQ(flags.positional(), (std::vector<std::string>{"pos"}));
+  Values w;
+  FlagSet again("usage");
+  w.Register(again);
+  ASSERT_TRUE(again.Parse({"--addr", ""}).ok());
+  EXPECT_EQ(w.addr, "");
+  FlagSet bad("usage");
+  Values u;
+  u.Register(bad);
+  EXPECT_EQ(bad.Parse({"--json="}).message(), "--json: '' is not true or false");
+  FlagSet number("usage");
+  Values n;
+  n.Register(number);
+  EXPECT_EQ(number.Parse({"--n="}).code(), StatusCode::kInvalidArgument);
+}
+
 TEST(FlagSet, LastValueWinsAndBooleansTakeValues) {
   Values v;
   bool plain = true;
