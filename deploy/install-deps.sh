@@ -1,24 +1,36 @@
 #!/usr/bin/env bash
-# Installs every Debian 12 package kdnas needs to build, test and benchmark.
-# Idempotent: packages already present are skipped; prints what it installed.
-# Works as root without a TTY (CI=true or not); uses sudo when not root.
+# Installs every Debian 12 package kdnas needs to build, test and benchmark;
+# with `controller`, only what the controller and the CLI need to build
+# (no LibTorch). Idempotent: packages already present are skipped; prints
+# what it installed. Works as root without a TTY (CI=true or not); uses sudo
+# when not root.
+#   bash deploy/install-deps.sh [all|controller]
 set -euo pipefail
 
-PACKAGES=(
+# The controller and the CLI (also what `bash deploy/install-deps.sh controller`
+# installs: enough to configure with -DKDNAS_WORKER=OFF and build them).
+CONTROLLER_PACKAGES=(
   # build
   build-essential cmake ninja-build ccache pkg-config git
   # libraries
-  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libboost-dev libboost-system-dev libtorch-dev prometheus-cpp-dev libsqlite3-dev
-  libgtest-dev libyaml-cpp-dev libjemalloc-dev libpqxx-dev libzip-dev
-  # fast BLAS for LibTorch (the reference BLAS is ~36x slower)
-  libopenblas0-openmp
-  # peers, tests and tools
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libssl-dev
+  libboost-dev libboost-system-dev prometheus-cpp-dev libsqlite3-dev
+  libgtest-dev libyaml-cpp-dev libjemalloc-dev libpqxx-dev libcli11-dev nlohmann-json3-dev libzip-dev
+)
+# The worker: LibTorch, and a fast BLAS for it (the reference BLAS is ~36x slower).
+WORKER_PACKAGES=(libtorch-dev libopenblas0-openmp)
+# Peers, tests and tools, and the sanitizer and fuzzing stage (deploy/sanitize.sh).
+TEST_PACKAGES=(
   python3-torch python3-optuna python3-grpcio python3-matplotlib python3-yaml
   prometheus openssl sqlite3 iproute2 procps postgresql
-  # the sanitizer and fuzzing stage (deploy/sanitize.sh)
   clang-14 libfuzzer-14-dev libclang-rt-14-dev
 )
+
+case "${1:-all}" in
+  all) PACKAGES=("${CONTROLLER_PACKAGES[@]}" "${WORKER_PACKAGES[@]}" "${TEST_PACKAGES[@]}") ;;
+  controller) PACKAGES=("${CONTROLLER_PACKAGES[@]}") ;;
+  *) echo "usage: install-deps.sh [all|controller]" >&2; exit 2 ;;
+esac
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
@@ -41,8 +53,8 @@ else
 fi
 
 # kubectl ships on the machine image; Debian's kubernetes-client conflicts
-# with it, so it is installed only where kubectl is missing.
-if ! command -v kubectl >/dev/null 2>&1; then
+# with it, so it is installed only where kubectl is missing (tests only).
+if [ "${1:-all}" = all ] && ! command -v kubectl >/dev/null 2>&1; then
   if apt-cache show kubernetes-client >/dev/null 2>&1; then
     $SUDO apt-get install -y -qq kubernetes-client >/dev/null && echo "install-deps: installed kubernetes-client"
   fi

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The sanitizer and fuzzing stage of the test suite (deploy/test.sh runs it
-# after the main suite). Builds every test that does not need LibTorch with
+# after the main suite). Builds every test that does not need LibTorch
+# (configured with -DKDNAS_WORKER=OFF: LibTorch is not even searched for) with
 # clang-14, AddressSanitizer and UndefinedBehaviorSanitizer into
 # ${KDNAS_SANITIZE_BUILD_DIR:-build-san}, runs them (any sanitizer report
 # fails the test), then runs each libFuzzer target for
@@ -13,7 +14,7 @@ FUZZ_SECONDS="${KDNAS_FUZZ_SECONDS:-20}"
 
 if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
   CC=clang-14 CXX=clang++-14 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DKDNAS_SANITIZE=ON -DKDNAS_FUZZ=ON
+    -DKDNAS_SANITIZE=ON -DKDNAS_FUZZ=ON -DKDNAS_WORKER=OFF
 fi
 FUZZERS=(fuzz_job_spec fuzz_store)
 cmake --build "$BUILD_DIR" --parallel "$(nproc)" --target unit_tests "${FUZZERS[@]}"

@@ -1,5 +1,6 @@
 #include "proto/client_channel.h"
 
+#include <chrono>
 #include <fstream>
 #include <sstream>
 
@@ -38,6 +39,17 @@ StatusOr<std::shared_ptr<grpc::Channel>> MakeControllerChannel(const std::string
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
   return grpc::CreateCustomChannel(address, creds, args);
+}
+
+std::unique_ptr<grpc::ClientContext> NewControllerCall(const std::string& token,
+                                                       int64_t deadline_ms) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  if (!token.empty()) context->AddMetadata("authorization", "Bearer " + token);
+  if (deadline_ms > 0) {
+    context->set_deadline(std::chrono::system_clock::now() +
+                          std::chrono::milliseconds(deadline_ms));
+  }
+  return context;
 }
 
 }  // namespace kdnas

@@ -1,11 +1,12 @@
 #include "search/flags.h"
 
+#include <CLI/CLI.hpp>
 #include <cctype>
-#include <cerrno>
-#include <cstdint>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <sstream>
+#include <type_traits>
 
 namespace kdnas {
 namespace {
@@ -22,95 +23,84 @@ std::string Trim(const std::string& s) {
   return s.substr(b, e - b + 1);
 }
 
-StatusOr<double> ParseDouble(const std::string& name, const std::string& text) {
-  char* end = nullptr;
-  double v = std::strtod(text.c_str(), &end);
-  if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(v)) {
-    return InvalidArgument("--" + name + ": '" + text + "' is not a number");
-  }
-  return v;
+// Accepts a value only if CLI11 can convert it to T (and, for a double, to a
+// finite one), so that a bad value reads "--name: 'x' is not an integer".
+template <typename T>
+CLI::Validator ConvertsTo(const std::string& what) {
+  return CLI::Validator(
+      [what](std::string& text) -> std::string {
+        T value{};
+        if (!CLI::detail::lexical_cast(text, value)) return "'" + text + "' is not " + what;
+        if constexpr (std::is_floating_point_v<T>) {
+          if (!std::isfinite(value)) return "'" + text + "' is not a finite number";
+        }
+        return "";
+      },
+      "");
 }
 
-StatusOr<int64_t> ParseInt(const std::string& name, const std::string& text) {
-  char* end = nullptr;
-  errno = 0;
-  long long v = std::strtoll(text.c_str(), &end, 10);
-  if (text.empty() || end != text.c_str() + text.size() || errno == ERANGE) {
-    return InvalidArgument("--" + name + ": '" + text + "' is not an integer");
-  }
-  return static_cast<int64_t>(v);
+// The boolean spellings --name=VALUE accepts (CLI11 alone would read "2x" as true).
+CLI::Validator IsBoolean() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        for (const char* word : {"true", "false", "1", "0", "yes", "no", "on", "off"}) {
+          if (Lower(text) == word) return "";
+        }
+        return "'" + text + "' is not true or false";
+      },
+      "");
+}
+
+template <typename T>
+void AddValue(CLI::App& app, const std::string& name, T* value, const std::string& help,
+              const std::string& default_text, const std::string& what) {
+  app.add_option("--" + name, *value, help)
+      ->default_str(default_text)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)
+      ->check(ConvertsTo<T>(what));
 }
 
 }  // namespace
 
-FlagSet::FlagSet(std::string usage) : usage_(std::move(usage)) {}
+FlagSet::FlagSet(std::string usage) : usage_(std::move(usage)), app_(std::make_unique<CLI::App>()) {
+  app_->set_help_flag();  // --help is a flag like any other: Parse never exits or throws
+  app_->add_flag("-h,--help,--h", help_requested_, "Show this help.");
+  app_->add_option("positional", positional_);
+  app_->allow_extras();  // unknown flags are collected and reported by Parse
+}
+
+FlagSet::~FlagSet() = default;
 
 void FlagSet::String(const std::string& name, std::string* value, const std::string& help) {
-  flags_.push_back({name, help, "\"" + *value + "\"", false, [value](const std::string& v) {
-                      *value = v;
-                      return Status::Ok();
-                    }});
+  app_->add_option("--" + name, *value, help)
+      ->default_str("\"" + *value + "\"")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
 }
 
 void FlagSet::Int(const std::string& name, int64_t* value, const std::string& help) {
-  flags_.push_back({name, help, std::to_string(*value), false, [name, value](const std::string& v) {
-                      auto parsed = ParseInt(name, v);
-                      if (!parsed.ok()) return parsed.status();
-                      *value = *parsed;
-                      return Status::Ok();
-                    }});
+  AddValue(*app_, name, value, help, std::to_string(*value), "an integer");
 }
 
 void FlagSet::Int(const std::string& name, int* value, const std::string& help) {
-  flags_.push_back({name, help, std::to_string(*value), false, [name, value](const std::string& v) {
-                      auto parsed = ParseInt(name, v);
-                      if (!parsed.ok()) return parsed.status();
-                      if (*parsed < INT32_MIN || *parsed > INT32_MAX) {
-                        return InvalidArgument("--" + name + ": " + v + " is out of range");
-                      }
-                      *value = static_cast<int>(*parsed);
-                      return Status::Ok();
-                    }});
+  AddValue(*app_, name, value, help, std::to_string(*value), "a 32-bit integer");
 }
 
 void FlagSet::Double(const std::string& name, double* value, const std::string& help) {
   std::ostringstream def;
   def << *value;
-  flags_.push_back({name, help, def.str(), false, [name, value](const std::string& v) {
-                      auto parsed = ParseDouble(name, v);
-                      if (!parsed.ok()) return parsed.status();
-                      *value = *parsed;
-                      return Status::Ok();
-                    }});
+  AddValue(*app_, name, value, help, def.str(), "a number");
 }
 
 void FlagSet::Bool(const std::string& name, bool* value, const std::string& help) {
-  flags_.push_back({name, help, *value ? "true" : "false", true,
-                    [name, value](const std::string& v) {
-                      std::string l = Lower(v);
-                      if (l == "true" || l == "1" || l == "yes") {
-                        *value = true;
-                      } else if (l == "false" || l == "0" || l == "no") {
-                        *value = false;
-                      } else {
-                        return InvalidArgument("--" + name + ": '" + v + "' is not true or false");
-                      }
-                      return Status::Ok();
-                    }});
-}
-
-const FlagSet::Flag* FlagSet::Find(const std::string& name) const {
-  for (const Flag& f : flags_) {
-    if (f.name == name) return &f;
-  }
-  return nullptr;
+  app_->add_flag("--" + name + ",!--no-" + name, *value, help)
+      ->default_str(*value ? "true" : "false")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)
+      ->check(IsBoolean());
 }
 
 bool FlagSet::WasSet(const std::string& name) const {
-  for (const auto& n : set_names_) {
-    if (n == name) return true;
-  }
-  return false;
+  const CLI::Option* option = app_->get_option_no_throw("--" + name);
+  return option != nullptr && option->count() > 0;
 }
 
 Status FlagSet::Parse(int argc, char** argv, int first) {
@@ -120,50 +110,33 @@ Status FlagSet::Parse(int argc, char** argv, int first) {
 }
 
 Status FlagSet::Parse(const std::vector<std::string>& args) {
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    if (arg == "--") {
-      positional_.insert(positional_.end(), args.begin() + static_cast<long>(i) + 1, args.end());
-      break;
+  // CLI11 takes the arguments last first, and reads "--name=" as "--name" followed by a
+  // value in the next argument: an empty value goes in as its own argument instead.
+  std::vector<std::string> reversed;
+  for (auto arg = args.rbegin(); arg != args.rend(); ++arg) {
+    const bool empty_value = arg->size() > 3 && arg->rfind("--", 0) == 0 && arg->back() == '=';
+    const CLI::Option* option =
+        empty_value ? app_->get_option_no_throw(arg->substr(0, arg->size() - 1)) : nullptr;
+    if (option == nullptr) {
+      reversed.push_back(*arg);
+    } else if (option->get_expected_min() == 0) {
+      return InvalidArgument(option->get_name() + ": '' is not true or false");
+    } else {
+      reversed.push_back("");
+      reversed.push_back(arg->substr(0, arg->size() - 1));
     }
-    if (arg.rfind("--", 0) != 0 || arg.size() == 2) {
-      positional_.push_back(arg);
-      continue;
-    }
-    std::string body = arg.substr(2);
-    if (body == "help" || body == "h") {
-      help_requested_ = true;
-      continue;
-    }
-    std::string name = body;
-    std::string value;
-    bool has_value = false;
-    if (auto eq = body.find('='); eq != std::string::npos) {
-      name = body.substr(0, eq);
-      value = body.substr(eq + 1);
-      has_value = true;
-    }
-    const Flag* flag = Find(name);
-    if (flag == nullptr && !has_value && name.rfind("no-", 0) == 0) {
-      const Flag* negated = Find(name.substr(3));
-      if (negated != nullptr && negated->is_bool) {
-        KDNAS_RETURN_IF_ERROR(negated->set("false"));
-        set_names_.push_back(negated->name);
-        continue;
-      }
-    }
-    if (flag == nullptr) return InvalidArgument("unknown flag --" + name + " (see --help)");
-    if (!has_value) {
-      if (flag->is_bool) {
-        value = "true";
-      } else if (i + 1 < args.size()) {
-        value = args[++i];
-      } else {
-        return InvalidArgument("--" + name + " needs a value");
-      }
-    }
-    KDNAS_RETURN_IF_ERROR(flag->set(value));
-    set_names_.push_back(name);
+  }
+  try {
+    app_->parse(reversed);
+  } catch (const CLI::ArgumentMismatch& e) {
+    std::string what = e.what();  // "--name: 1 required TEXT missing"
+    return InvalidArgument(what.substr(0, what.find(':')) + " needs a value");
+  } catch (const CLI::Error& e) {
+    return InvalidArgument(e.what());  // "--name: 'x' is not an integer"
+  }
+  for (const std::string& extra : app_->remaining()) {
+    if (extra == "--") continue;  // CLI11 keeps the separator among the extras
+    return InvalidArgument("unknown flag " + extra.substr(0, extra.find('=')) + " (see --help)");
   }
   return Status::Ok();
 }
@@ -171,10 +144,12 @@ Status FlagSet::Parse(const std::vector<std::string>& args) {
 std::string FlagSet::Help() const {
   std::ostringstream out;
   out << usage_ << "\n";
-  if (!flags_.empty()) out << "\nFlags:\n";
-  for (const Flag& f : flags_) {
-    out << "  --" << f.name << (f.is_bool ? "" : "=VALUE") << "\n      " << f.help
-        << " (default " << f.default_text << ")\n";
+  auto flags = app_->get_options(
+      [](const CLI::Option* o) { return o->nonpositional() && o->get_name() != "--help"; });
+  if (!flags.empty()) out << "\nFlags:\n";
+  for (const CLI::Option* f : flags) {
+    out << "  " << f->get_name() << (f->get_expected_min() == 0 ? "" : "=VALUE") << "\n      "
+        << f->get_description() << " (default " << f->get_default_str() << ")\n";
   }
   out << "  --help\n      Show this help.\n";
   return out.str();
@@ -189,24 +164,34 @@ StatusOr<int64_t> ParseByteSize(const std::string& input) {
   }
   std::string number = text.substr(0, pos);
   std::string unit = Lower(Trim(text.substr(pos)));
-  if (number.empty()) return InvalidArgument("size '" + input + "': expected a number such as 400KB");
+  if (number.empty())
+    return InvalidArgument("size '" + input + "': expected a number such as 400KB");
   char* end = nullptr;
   double value = std::strtod(number.c_str(), &end);
   if (end != number.c_str() + number.size()) {
     return InvalidArgument("size '" + input + "': '" + number + "' is not a number");
   }
   double scale = 0;
-  if (unit.empty() || unit == "b") scale = 1;
-  else if (unit == "kb" || unit == "k") scale = 1e3;
-  else if (unit == "mb" || unit == "m") scale = 1e6;
-  else if (unit == "gb" || unit == "g") scale = 1e9;
-  else if (unit == "kib") scale = 1024.0;
-  else if (unit == "mib") scale = 1024.0 * 1024;
-  else if (unit == "gib") scale = 1024.0 * 1024 * 1024;
-  else return InvalidArgument("size '" + input + "': unknown unit '" + unit +
-                              "' (use B, KB, MB, GB, KiB, MiB or GiB)");
+  if (unit.empty() || unit == "b")
+    scale = 1;
+  else if (unit == "kb" || unit == "k")
+    scale = 1e3;
+  else if (unit == "mb" || unit == "m")
+    scale = 1e6;
+  else if (unit == "gb" || unit == "g")
+    scale = 1e9;
+  else if (unit == "kib")
+    scale = 1024.0;
+  else if (unit == "mib")
+    scale = 1024.0 * 1024;
+  else if (unit == "gib")
+    scale = 1024.0 * 1024 * 1024;
+  else
+    return InvalidArgument("size '" + input + "': unknown unit '" + unit +
+                           "' (use B, KB, MB, GB, KiB, MiB or GiB)");
   double bytes = value * scale;
-  if (!std::isfinite(bytes) || bytes > 9.0e18) return InvalidArgument("size '" + input + "' is too large");
+  if (!std::isfinite(bytes) || bytes > 9.0e18)
+    return InvalidArgument("size '" + input + "' is too large");
   return static_cast<int64_t>(std::llround(bytes));
 }
 

@@ -1,15 +1,22 @@
-// A small command-line flag parser shared by every kdnas binary (search/ is
-// the std-only base library that all of them link). Flags are --name=value or
-// --name value; booleans are --name, --name=true|false or --no-name. "--"
-// ends the flags. Each binary documents every flag through Help().
+// The command-line flags of every kdnas binary, parsed by CLI11 behind this
+// small interface (no CLI11 type appears here). Flags are --name=value or
+// --name value; booleans are --name, --name=true|false (also 1/0, yes/no,
+// on/off) or --no-name. Arguments that are not flags, and everything after
+// "--", are positional; a negative number is a value, any other argument
+// that starts with '-' is a flag. Each binary documents every flag through
+// Help().
 #pragma once
 
 #include <cstdint>
-#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "search/status.h"
+
+namespace CLI {
+class App;
+}
 
 namespace kdnas {
 
@@ -17,6 +24,9 @@ class FlagSet {
  public:
   // usage: the first lines of --help, e.g. "kdnas-worker run-candidate [flags]".
   explicit FlagSet(std::string usage);
+  ~FlagSet();
+  FlagSet(const FlagSet&) = delete;
+  FlagSet& operator=(const FlagSet&) = delete;
 
   void String(const std::string& name, std::string* value, const std::string& help);
   void Int(const std::string& name, int64_t* value, const std::string& help);
@@ -25,32 +35,24 @@ class FlagSet {
   void Bool(const std::string& name, bool* value, const std::string& help);
 
   // Parses args (without the program name). Positional arguments go to
-  // positional(). --help sets help_requested() and returns OK. An unknown
-  // flag or a malformed value is INVALID_ARGUMENT naming the flag.
+  // positional(). --help (or -h) sets help_requested() and returns OK. An
+  // unknown flag, a missing or malformed value (a non-finite double, an int
+  // out of range) is INVALID_ARGUMENT naming the flag. Given twice, the last
+  // value wins.
   Status Parse(const std::vector<std::string>& args);
   Status Parse(int argc, char** argv, int first = 1);
 
   bool help_requested() const { return help_requested_; }
   const std::vector<std::string>& positional() const { return positional_; }
-  // Names of the flags given explicitly on the command line.
+  // Whether the flag `name` (without "--") was given on the command line.
   bool WasSet(const std::string& name) const;
-  // Usage, then one line per flag with its default and help.
+  // Usage, then every flag with its default and help.
   std::string Help() const;
 
  private:
-  struct Flag {
-    std::string name;
-    std::string help;
-    std::string default_text;
-    bool is_bool = false;
-    std::function<Status(const std::string&)> set;
-  };
-  const Flag* Find(const std::string& name) const;
-
   std::string usage_;
-  std::vector<Flag> flags_;
+  std::unique_ptr<CLI::App> app_;
   std::vector<std::string> positional_;
-  std::vector<std::string> set_names_;
   bool help_requested_ = false;
 };
 

@@ -1,5 +1,5 @@
 // Status and StatusOr: how errors travel inside kdnas. No exception crosses a
-// module boundary; server/grpc_status.h is the one place that turns a Status
+// module boundary; proto/grpc_status.h is the one place that turns a Status
 // into a grpc::Status.
 #pragma once
 

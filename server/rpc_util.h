@@ -7,7 +7,7 @@
 #include <chrono>
 #include <functional>
 
-#include "server/grpc_status.h"
+#include "proto/grpc_status.h"
 
 namespace kdnas {
 

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "proto/client_channel.h"
+#include "proto/grpc_status.h"
 #include "search/sha256.h"
 
 namespace kdnas {
@@ -46,10 +47,10 @@ Status WriteFileAtomically(const fs::path& path, const std::string& data) {
 // (RetryableTrialFailure): a call that failed for a reason that may pass
 // (the controller restarting, overloaded or unreachable) is retried with
 // backoff; any other answer is final.
-bool Transient(grpc::StatusCode code) {
-  return code == grpc::StatusCode::UNAVAILABLE || code == grpc::StatusCode::DEADLINE_EXCEEDED ||
-         code == grpc::StatusCode::RESOURCE_EXHAUSTED || code == grpc::StatusCode::ABORTED ||
-         code == grpc::StatusCode::INTERNAL || code == grpc::StatusCode::UNKNOWN;
+bool Transient(StatusCode code) {
+  return code == StatusCode::kUnavailable || code == StatusCode::kDeadlineExceeded ||
+         code == StatusCode::kResourceExhausted || code == StatusCode::kAborted ||
+         code == StatusCode::kInternal || code == StatusCode::kUnknown;
 }
 
 const char* kReportFile = "report.pb";
@@ -105,11 +106,11 @@ class LeaseClient::Context : public TrialContext {
     }
     v1::HeartbeatResponse response;
     auto call = client_->NewCall(10'000);
-    grpc::Status s = client_->stub_->Heartbeat(call.get(), request, &response);
+    Status s = FromGrpcStatus(client_->stub_->Heartbeat(call.get(), request, &response));
     if (s.ok() && response.action() == v1::HEARTBEAT_ACTION_STOP) {
       stopped_by_controller_ = true;
       stop_ = true;
-    } else if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
+    } else if (s.code() == StatusCode::kFailedPrecondition) {
       lost_ = true;  // expired or replaced: abandon it
       stop_ = true;
     }
@@ -165,10 +166,7 @@ StatusOr<std::unique_ptr<LeaseClient>> LeaseClient::Create(const LeaseClientOpti
 }
 
 std::unique_ptr<grpc::ClientContext> LeaseClient::NewCall(int64_t deadline_ms) const {
-  auto ctx = std::make_unique<grpc::ClientContext>();
-  if (!options_.token.empty()) ctx->AddMetadata("authorization", "Bearer " + options_.token);
-  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(deadline_ms));
-  return ctx;
+  return NewControllerCall(options_.token, deadline_ms);
 }
 
 void LeaseClient::Backoff(int attempt) const {
@@ -207,7 +205,7 @@ StatusOr<std::string> LeaseClient::Fetch(const v1::FileRef& ref) {
       out.write(chunk.data().data(), static_cast<std::streamsize>(chunk.data().size()));
       hash.Update(chunk.data());
     }
-    grpc::Status s = reader->Finish();
+    Status s = FromGrpcStatus(reader->Finish(), ref.blob());
     out.close();
     if (s.ok()) {
       if (hash.HexDigest() != sha)
@@ -215,9 +213,7 @@ StatusOr<std::string> LeaseClient::Fetch(const v1::FileRef& ref) {
       fs::rename(tmp, path);
       return path.string();
     }
-    if (!Transient(s.error_code()) || stopping_) {
-      return Status(static_cast<StatusCode>(s.error_code()), ref.blob() + ": " + s.error_message());
-    }
+    if (!Transient(s.code()) || stopping_) return s;
     Backoff(attempt);
   }
 }
@@ -241,9 +237,7 @@ StatusOr<std::string> LeaseClient::UploadArtifact(const std::string& token, cons
     ok = writer->Write(chunk);
   }
   writer->WritesDone();
-  grpc::Status s = writer->Finish();
-  if (!s.ok())
-    return Status(static_cast<StatusCode>(s.error_code()), "UploadArtifact: " + s.error_message());
+  KDNAS_RETURN_IF_ERROR(FromGrpcStatus(writer->Finish(), "UploadArtifact"));
   return artifact.name();
 }
 
@@ -275,17 +269,13 @@ Status LeaseClient::Deliver(const std::string& entry) {
     if (sent.ok()) {
       v1::ReportResultResponse response;
       auto call = NewCall(60'000);
-      grpc::Status s = stub_->ReportResult(call.get(), request, &response);
-      sent = s.ok() ? Status::Ok()
-                    : Status(static_cast<StatusCode>(s.error_code()), s.error_message());
-      if (s.ok() && options_.verbose) {
-        std::fprintf(stderr, "kdnas-worker: delivered lease %s: %s%s\n",
-                     request.lease_token().c_str(),
-                     v1::TrialState_Name(response.trial_state()).c_str(),
-                     response.duplicate() ? " (duplicate)" : "");
+      sent = FromGrpcStatus(stub_->ReportResult(call.get(), request, &response));
+      if (sent.ok() && options_.verbose) {
+        std::fprintf(stderr, "kdnas-worker: delivered lease %s: %s%s\n", request.lease_token().c_str(),
+                     v1::TrialState_Name(response.trial_state()).c_str(), response.duplicate() ? " (duplicate)" : "");
       }
     }
-    if (sent.ok() || !Transient(static_cast<grpc::StatusCode>(sent.code()))) {
+    if (sent.ok() || !Transient(sent.code())) {
       // Delivered, or refused for good (the lease is gone): done either way.
       if (!sent.ok() && options_.verbose) {
         std::fprintf(stderr, "kdnas-worker: report for %s refused: %s\n",
@@ -360,11 +350,9 @@ StatusOr<int64_t> LeaseClient::Run(TrialExecutor& executor) {
     request.set_wait_ms(options_.wait_ms);
     v1::LeaseTrialResponse response;
     auto call = NewCall(options_.wait_ms + 10'000);
-    grpc::Status s = stub_->LeaseTrial(call.get(), request, &response);
+    Status s = FromGrpcStatus(stub_->LeaseTrial(call.get(), request, &response), "LeaseTrial");
     if (!s.ok()) {
-      if (!Transient(s.error_code())) {
-        return Status(static_cast<StatusCode>(s.error_code()), "LeaseTrial: " + s.error_message());
-      }
+      if (!Transient(s.code())) return s;
       Backoff(attempt++);
       continue;
     }

@@ -1,6 +1,7 @@
 #include "workers/rtn_baseline.h"
 
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "evaluator/evaluate.h"
@@ -96,16 +97,15 @@ int RtnBaselineCommand(const std::vector<std::string>& args) {
     return 1;
   }
   std::printf("%-6s %-6s %12s %10s\n", "bits", "group", "size_bytes", "val_loss");
-  std::string json = "[";
+  auto json = nlohmann::ordered_json::array();
   for (const RtnPoint& p : *points) {
-    std::printf("%-6d %-6d %12lld %10.4f\n", p.bits, p.group_size,
-                static_cast<long long>(p.size_bytes), p.val_loss);
-    json += (json.size() > 1 ? "," : "") + std::string("{\"bits\":") + std::to_string(p.bits) +
-            ",\"group_size\":" + std::to_string(p.group_size) +
-            ",\"size_bytes\":" + std::to_string(p.size_bytes) +
-            ",\"val_loss\":" + std::to_string(p.val_loss) + "}";
+    std::printf("%-6d %-6d %12lld %10.4f\n", p.bits, p.group_size, static_cast<long long>(p.size_bytes), p.val_loss);
+    json.push_back({{"bits", p.bits},
+                    {"group_size", p.group_size},
+                    {"size_bytes", p.size_bytes},
+                    {"val_loss", p.val_loss}});
   }
-  std::printf("%s]\n", json.c_str());
+  std::printf("%s\n", json.dump().c_str());
   return 0;
 }
 

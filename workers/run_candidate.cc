@@ -300,7 +300,7 @@ std::string TrialReportJson(const TrialReport& r, const Candidate& c) {
   j["init"] = r.init_summary;
   j["val_history"] = r.val_losses;
   j["candidate"] = nlohmann::ordered_json::parse(CandidateToJson(c));
-  return j.dump(2) + "\n";
+  return j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace kdnas

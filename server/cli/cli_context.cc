@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "proto/client_channel.h"
-#include "server/grpc_status.h"
+#include "proto/grpc_status.h"
 
 namespace kdnas::cli {
 namespace {
@@ -32,7 +32,7 @@ void CliContext::AddFlags(FlagSet* flags) {
   flags->String("tls-cert", &tls_cert, "Client certificate (PEM) for mutual TLS.");
   flags->String("tls-key", &tls_key, "Client private key (PEM) for mutual TLS.");
   flags->Bool("json", &json, "Print machine-readable JSON.");
-  flags->Int("timeout-ms", &timeout_ms, "Deadline of each call, in milliseconds.");
+  flags->Int("timeout-ms", &timeout_ms, "Deadline of each call, in milliseconds (0: none).");
 }
 
 StatusOr<std::shared_ptr<grpc::Channel>> CliContext::Connect() const {
@@ -46,22 +46,17 @@ StatusOr<std::shared_ptr<grpc::Channel>> CliContext::Connect() const {
 }
 
 std::unique_ptr<grpc::ClientContext> CliContext::NewCall(bool streaming) const {
-  auto ctx = std::make_unique<grpc::ClientContext>();
-  if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
-  if (!streaming) {
-    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(timeout_ms));
-  }
-  return ctx;
+  return NewControllerCall(token, streaming ? 0 : timeout_ms);
 }
 
 Status CliContext::CallError(const grpc::Status& status) const {
   Status s = FromGrpcStatus(status);
-  switch (status.error_code()) {
-    case grpc::StatusCode::UNAVAILABLE:
-      return Unavailable("cannot reach the controller at " + address + ": " + status.error_message());
-    case grpc::StatusCode::UNAUTHENTICATED:
-      return Unauthenticated(status.error_message() + " (set --token or KDNAS_TOKEN)");
-    case grpc::StatusCode::DEADLINE_EXCEEDED:
+  switch (s.code()) {
+    case StatusCode::kUnavailable:
+      return Unavailable("cannot reach the controller at " + address + ": " + s.message());
+    case StatusCode::kUnauthenticated:
+      return Unauthenticated(s.message() + " (set --token or KDNAS_TOKEN)");
+    case StatusCode::kDeadlineExceeded:
       return Status(s.code(), "the controller did not answer within " +
                                   std::to_string(timeout_ms) + " ms (--timeout-ms)");
     default:

@@ -25,7 +25,7 @@ struct CliContext {
   std::string tls_cert;     // client certificate file (mTLS)
   std::string tls_key;      // client key file (mTLS)
   bool json = false;        // machine-readable output
-  int timeout_ms = 30000;   // deadline of unary calls
+  int timeout_ms = 30000;   // deadline of unary calls; 0 = none
 
   // Defaults from the environment (KDNAS_ADDR, KDNAS_TOKEN, KDNAS_TLS_CA).
   CliContext();

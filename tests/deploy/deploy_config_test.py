@@ -2,7 +2,8 @@
 offline with `kubectl kustomize`, and every flag they (and the systemd units)
 pass exists in the binary's --help; ports, probes and scrape annotations
 agree; the Dockerfile installs with deploy/install-deps.sh and ships the
-binaries the build produces.
+binaries the build produces, its controller image neither installs nor links
+LibTorch, and the controller pod runs that image.
 
 usage: deploy_config_test.py KDNAS_CONTROLLER KDNAS_WORKER KDNAS_CLI
 """
@@ -92,6 +93,32 @@ def main():
     build = os.path.dirname(os.path.dirname(os.path.abspath(controller)))
     for path in re.findall(r"build/(\S+/kdnas[-a-z]*)", dockerfile):
         check(os.path.exists(os.path.join(build, path)), f"the Dockerfile copies build/{path}, which the build lacks")
+    # Its stages: a controller-only image without LibTorch, and the full one as the default (last) stage.
+    stages = {}
+    for block in re.split(r"^(?=FROM )", dockerfile, flags=re.M)[1:]:
+        name = re.match(r"FROM \S+(?: AS (\S+))?", block).group(1)
+        stages[name] = block
+    check(list(stages)[-1] == "full" and "kdnas-worker" in stages.get("full", ""),
+          "the last (default) Dockerfile stage is not the full image with kdnas-worker")
+    for name, needle in [("build-controller", "install-deps.sh controller"), ("build-controller", "-DKDNAS_WORKER=OFF"),
+                         ("controller", "install-deps.sh controller"), ("controller", "--from=build-controller")]:
+        check(needle in stages.get(name, ""), f"the Dockerfile stage {name} lacks '{needle}'")
+    for name in ("build-controller", "controller"):
+        check("kdnas-worker" not in stages.get(name, "kdnas-worker"), f"the Dockerfile stage {name} ships kdnas-worker")
+    install = open(os.path.join(ROOT, "deploy/install-deps.sh")).read()
+    controller_packages = re.search(r"^CONTROLLER_PACKAGES=\((.*?)^\)", install, re.M | re.S)
+    check(controller_packages is not None, "install-deps.sh has no CONTROLLER_PACKAGES")
+    if controller_packages:
+        words = [w for line in controller_packages.group(1).splitlines() for w in line.split("#")[0].split()]
+        check("libgrpc++-dev" in words, "CONTROLLER_PACKAGES lacks libgrpc++-dev")
+        for word in words:
+            check("torch" not in word and "openblas" not in word, f"CONTROLLER_PACKAGES installs {word}")
+    # The controller pod runs the controller-only image.
+    if shutil.which("kubectl") is not None:
+        for d in docs:
+            for c in d["spec"]["template"]["spec"]["containers"] if d["kind"] in ("StatefulSet", "Deployment") else []:
+                want = "kdnas-controller:" if c["command"] == ["kdnas-controller"] else "kdnas:"
+                check(c["image"].startswith(want), f"{d['metadata']['name']} runs image {c['image']}, not {want}*")
     print(f"deploy config test: {len(failures)} problem(s)")
     if failures:
         print("FAILED:\n  " + "\n  ".join(failures))

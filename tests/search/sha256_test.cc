@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <utility>
 
 namespace kdnas {
 namespace {
@@ -28,10 +29,22 @@ TEST(Sha256, IncrementalEqualsOneShot) {
   }
 }
 
+TEST(Sha256, AMovedHasherGoesOn) {
+  Sha256 h;
+  h.Update("ab");
+  Sha256 moved = std::move(h);
+  moved.Update("c");
+  EXPECT_EQ(moved.HexDigest(), Sha256Hex("abc"));
+}
+
 TEST(Sha256, HashesFilesAndValidatesNames) {
   std::string path = ::testing::TempDir() + "/sha_test.txt";
   std::ofstream(path) << "abc";
   EXPECT_EQ(*Sha256File(path), Sha256Hex("abc"));
+  std::string big(3 << 20, 'x');  // more than one read chunk
+  big[12345] = 'y';
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << big;
+  EXPECT_EQ(*Sha256File(path), Sha256Hex(big));
   EXPECT_EQ(Sha256File(path + ".missing").status().code(), StatusCode::kNotFound);
   EXPECT_TRUE(IsSha256Hex(Sha256Hex("x")));
   EXPECT_FALSE(IsSha256Hex("../../etc/passwd"));

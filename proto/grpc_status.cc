@@ -1,4 +1,4 @@
-#include "server/grpc_status.h"
+#include "proto/grpc_status.h"
 
 namespace kdnas {
 
@@ -10,6 +10,11 @@ grpc::Status ToGrpcStatus(const Status& status) {
 Status FromGrpcStatus(const grpc::Status& status) {
   if (status.ok()) return Status::Ok();
   return Status(static_cast<StatusCode>(status.error_code()), status.error_message());
+}
+
+Status FromGrpcStatus(const grpc::Status& status, const std::string& context) {
+  Status s = FromGrpcStatus(status);
+  return s.ok() ? s : Status(s.code(), context + ": " + s.message());
 }
 
 }  // namespace kdnas

@@ -1,4 +1,4 @@
-#include "server/grpc_status.h"
+#include "proto/grpc_status.h"
 
 #include <gtest/gtest.h>
 
@@ -13,6 +13,13 @@ TEST(GrpcStatus, EveryCodeRoundTrips) {
     EXPECT_EQ(FromGrpcStatus(g), s);
   }
   EXPECT_EQ(ToGrpcStatus(InvalidArgument("spec.seed: bad")).error_message(), "spec.seed: bad");
+}
+
+TEST(GrpcStatus, ContextPrefixesFailuresOnly) {
+  EXPECT_EQ(FromGrpcStatus(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "lease expired"),
+                           "LeaseTrial"),
+            FailedPrecondition("LeaseTrial: lease expired"));
+  EXPECT_TRUE(FromGrpcStatus(grpc::Status::OK, "LeaseTrial").ok());
 }
 
 }  // namespace
