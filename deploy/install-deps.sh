@@ -11,6 +11,7 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libboost-dev libboost-system-dev libtorch-dev prometheus-cpp-dev libsqlite3-dev
   libgtest-dev libyaml-cpp-dev libjemalloc-dev libpqxx-dev libzip-dev
+  libspdlog-dev nlohmann-json3-dev
   # fast BLAS for LibTorch (the reference BLAS is ~36x slower)
   libopenblas0-openmp
   # peers, tests and tools
