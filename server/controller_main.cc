@@ -5,6 +5,9 @@
 #include <memory>
 #include <string>
 
+#include "log/grpc_log.h"
+#include "log/log.h"
+#include "log/log_flags.h"
 #include "search/flags.h"
 #include "server/controller.h"
 #include "server/store/postgres_leader.h"
@@ -40,6 +43,7 @@ int main(int argc, char** argv) {
   o.metrics_listen = "127.0.0.1:9464";
   flags.String("metrics-listen", &o.metrics_listen,
                "Serve Prometheus metrics at http://HOST:PORT/metrics (docs/metrics.md); empty = off.");
+  kdnas::LogFlags log_flags(flags);
   if (auto s = flags.Parse(argc, argv); !s.ok()) {
     std::fprintf(stderr, "kdnas-controller: %s\n", s.message().c_str());
     return 2;
@@ -48,6 +52,11 @@ int main(int argc, char** argv) {
     std::printf("%s", flags.Help().c_str());
     return 0;
   }
+  if (auto s = log_flags.Apply(); !s.ok()) {
+    std::fprintf(stderr, "kdnas-controller: %s\n", s.message().c_str());
+    return 2;
+  }
+  kdnas::RouteGrpcLogs();
   if (!flags.positional().empty()) {
     std::fprintf(stderr, "kdnas-controller: unexpected argument '%s' (see --help)\n", flags.positional()[0].c_str());
     return 2;
@@ -76,28 +85,27 @@ int main(int argc, char** argv) {
   if (kdnas::IsPostgresStore(o.store)) {
     auto lock = kdnas::PostgresLeaderLock::Open(o.store);
     if (!lock.ok()) {
-      std::fprintf(stderr, "kdnas-controller: %s\n", lock.status().message().c_str());
+      kdnas::LogError("cannot start", {{"reason", lock.status().message()}});
       return 1;
     }
-    if (!(*lock)->TryAcquire()) {
-      std::fprintf(stderr, "kdnas-controller: standby: another controller leads this store; waiting\n");
+    if (!(*lock)->TryAcquire()) {  // logs "standby", then "leader elected"
       const timespec poll{0, 200'000'000};
       while (!(*lock)->TryAcquire()) {
         if (sigtimedwait(&signals, nullptr, &poll) > 0) return 0;
       }
     }
-    std::fprintf(stderr, "kdnas-controller: leading the store\n");
     leader = std::move(*lock);
   }
 
   auto controller = kdnas::Controller::Create(o);
   if (!controller.ok()) {
-    std::fprintf(stderr, "kdnas-controller: %s\n", controller.status().message().c_str());
+    kdnas::LogError("cannot start", {{"reason", controller.status().message()}});
     return 1;
   }
-  std::fprintf(stderr, "kdnas-controller: serving on port %d (data in %s)", (*controller)->port(), o.data_dir.c_str());
-  if ((*controller)->metrics_port() != 0) std::fprintf(stderr, ", metrics on port %d", (*controller)->metrics_port());
-  std::fprintf(stderr, "\n");
+  kdnas::LogInfo("serving", {{"port", (*controller)->port()},
+                             {"listen", o.listen},
+                             {"metrics_port", (*controller)->metrics_port()},
+                             {"data_dir", o.data_dir}});
   int received = 0;
   if (leader) {
     // Fail-stop: a controller that lost the lock must not serve next to the
@@ -105,14 +113,14 @@ int main(int argc, char** argv) {
     const timespec poll{1, 0};
     while ((received = sigtimedwait(&signals, nullptr, &poll)) <= 0) {
       if (!leader->Held()) {
-        std::fprintf(stderr, "kdnas-controller: lost the leader lock of the store; exiting\n");
+        kdnas::LogError("shutting down at once: no longer the leader (fail-stop)");
         std::_Exit(3);
       }
     }
   } else {
     sigwait(&signals, &received);
   }
-  std::fprintf(stderr, "kdnas-controller: %s, shutting down\n", received == SIGTERM ? "SIGTERM" : "SIGINT");
+  kdnas::LogInfo("shutting down", {{"signal", received == SIGTERM ? "SIGTERM" : "SIGINT"}});
   (*controller)->Shutdown();
   return 0;
 }
