@@ -3,10 +3,11 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include "log/log.h"
 
 namespace kdnas {
 namespace {
@@ -95,10 +96,8 @@ StatusOr<std::unique_ptr<Controller>> Controller::Create(const Options& options)
     return Unavailable("--listen: cannot listen on " + options.listen);
   }
   if (c->auth_.open()) {
-    std::fprintf(stderr,
-                 "kdnas-controller: WARNING: no --token-file: anyone who can reach %s may submit jobs and act as a "
-                 "worker\n",
-                 options.listen.c_str());
+    LogWarn("no --token-file: anyone who can reach --listen may submit jobs and run trials",
+            {{"listen", options.listen}});
   }
   return c;
 }

@@ -48,6 +48,10 @@ JobManager::JobManager(Options options, Store* store, BlobStore* blobs, const Cl
 
 JobManager::~JobManager() = default;
 
+LogFields JobManager::TrialLog(const v1::Trial& trial, LogFields more) {
+  return TrialFields(trial.name(), trial.worker_id(), std::move(more));
+}
+
 std::string JobManager::NewToken() {
   const uint64_t n = ++token_counter_;
   char buf[48];
@@ -139,6 +143,7 @@ void JobManager::Persist(WriteBatch batch, std::function<void(const Status&)> af
   evict.swap(to_evict_);
   store_->Commit(std::move(batch), [this, events = std::move(events), evict = std::move(evict),
                                     after = std::move(after)](const Status& s) {
+    if (!s.ok()) LogError("store commit failed", {{"reason", s.ToString()}});
     Post([this, s, events, evict, after] {
       if (s.ok()) Evict(evict);
       if (s.ok() && !subscriptions_.empty()) {
@@ -225,6 +230,10 @@ void JobManager::AdjustCount(v1::JobProgress* p, v1::TrialState state, int64_t d
 // ---------------------------------------------------------------- jobs
 
 void JobManager::SubmitJob(v1::SubmitJobRequest request, Callback<v1::Job> done) {
+  done = [done = std::move(done)](StatusOr<v1::Job> job) {
+    if (!job.ok()) LogInfo("job refused", {{"reason", job.status().ToString()}});
+    done(std::move(job));
+  };
   // Validation and reading the dataset need no state: they run on the
   // caller's thread, so a large corpus never holds up the strand.
   if (request.request_id().size() > 128) {
@@ -277,8 +286,14 @@ void JobManager::SubmitJob(v1::SubmitJobRequest request, Callback<v1::Job> done)
     EmitJobChanged(job, &batch);
     Persist(std::move(batch), [this, id, done = std::move(done)](const Status& s) {
       if (!s.ok()) return done(s);
+      const v1::Job& job = jobs_[id].job;
+      LogInfo("job submitted", {{"job", job.name()},
+                                {"display_name", job.spec().display_name()},
+                                {"max_trials", job.spec().budget().max_trials()},
+                                {"max_worker_seconds", job.spec().budget().max_worker_seconds()},
+                                {"strategy", job.spec().strategy().name()}});
       ServeWaiters();
-      done(jobs_[id].job);
+      done(job);
     });
   });
 }

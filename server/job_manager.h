@@ -23,6 +23,7 @@
 
 #include "kdnas/v1/search_service.pb.h"
 #include "kdnas/v1/worker_service.pb.h"
+#include "log/log.h"
 #include "search/job_search.h"
 #include "search/rung_tracker.h"
 #include "server/blob_store.h"
@@ -142,6 +143,7 @@ class JobManager {
     int64_t lease_start_ms = 0;
     std::string report;  // serialized ReportResultResponse of lease_token, once reported
     bool stop_requested = false;
+    bool early_stopped = false;  // stop_requested by a rung decision
     std::string stop_reason;
   };
   struct JobState {
@@ -165,6 +167,7 @@ class JobManager {
     v1::Worker info;
     std::string lease_token;
     int64_t last_seen_ms = 0;
+    bool lost = false;  // not seen for worker_seen_window_ms (logged once)
   };
   struct Waiter {
     v1::LeaseTrialRequest request;
@@ -221,6 +224,10 @@ class JobManager {
   void MaybeEndJob(JobState& job, WriteBatch* batch);
   void EndJob(JobState& job, v1::JobState state, const std::string& message, WriteBatch* batch);
   void ExpireLeases();
+  // Logs the workers not seen for worker_seen_window_ms as lost (each once).
+  void CheckWorkers();
+  // A log line's fields about a trial: job, trial and worker, then `more`.
+  static LogFields TrialLog(const v1::Trial& trial, LogFields more = {});
   // A validation loss at a multi-fidelity rung: records it and decides
   // whether the trial goes on (t.stop_requested when not).
   void JudgeAtRung(JobState& job, TrialState& t, const v1::TrialProgress& progress);
@@ -280,6 +287,7 @@ class JobManager {
   int64_t next_subscription_ = 1;
   int64_t round_robin_ = 0;  // last job id served
   int64_t lease_expirations_ = 0;
+  int64_t next_worker_check_ms_ = 0;
   uint64_t token_counter_ = 0;
   uint64_t token_salt_ = 0;
 };

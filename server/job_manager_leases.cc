@@ -12,7 +12,10 @@ namespace kdnas {
 using google::protobuf::util::TimeUtil;
 
 JobManager::Worker& JobManager::SeeWorker(const std::string& id) {
-  Worker& w = workers_[id];
+  auto [it, joined] = workers_.try_emplace(id);
+  Worker& w = it->second;
+  if (joined || w.lost) LogInfo(joined ? "worker joined" : "worker returned", {{"worker", id}});
+  w.lost = false;
   w.info.set_worker_id(id);
   w.last_seen_ms = clock_->NowMs();
   *w.info.mutable_last_seen_time() = TimeUtil::MillisecondsToTimestamp(w.last_seen_ms);
@@ -54,6 +57,7 @@ bool JobManager::TryLease(const v1::LeaseTrialRequest& request,
       TrialState& t = job.trials[it->second.second];
       if (t.trial.state() == v1::TRIAL_STATE_RUNNING && t.lease_token == worker.lease_token &&
           t.report.empty()) {
+        LogDebug("lease handed out again", TrialLog(t.trial, {{"attempt", t.trial.attempts()}}));
         v1::LeaseTrialResponse response;
         *response.mutable_lease() = MakeLease(job, t);
         done(response);
@@ -87,6 +91,8 @@ bool JobManager::TryLease(const v1::LeaseTrialRequest& request,
   *response.mutable_lease() = MakeLease(*job, t);
   Persist(std::move(batch), [response, done = std::move(done)](const Status& s) {
     if (!s.ok()) return done(s);
+    LogInfo("trial leased",
+            TrialLog(response.lease().trial(), {{"attempt", response.lease().trial().attempts()}}));
     done(response);
   });
   return true;
@@ -126,12 +132,18 @@ void JobManager::Heartbeat(v1::HeartbeatRequest request, Callback<v1::HeartbeatR
   Post([this, request = std::move(request), done = std::move(done)] {
     auto it = leases_.find(request.lease_token());
     if (it == leases_.end()) {
+      LogDebug("heartbeat of a lease that is gone", {{"lease", request.lease_token()}});
       return done(
           FailedPrecondition("lease_token: the lease expired or was replaced; abandon the trial"));
     }
     JobState& job = jobs_[it->second.first];
     TrialState& t = job.trials[it->second.second];
     const int64_t now = clock_->NowMs();
+    if (LogEnabled(LogLevel::kTrace)) {
+      LogTrace("heartbeat",
+               TrialLog(t.trial, {{"step", request.progress().step()},
+                                  {"tokens_per_second", request.progress().tokens_per_second()}}));
+    }
     ArmLease(it->second.first, t, now + options_.lease_ttl_ms);
     SeeWorker(t.trial.worker_id());
     *t.trial.mutable_progress() = request.progress();
@@ -167,9 +179,15 @@ void JobManager::JudgeAtRung(JobState& job, TrialState& t, const v1::TrialProgre
   bool seen = false;
   for (const auto& r : t.trial.rung_results()) seen |= r.val_step() == p.val_step();
   if (!seen) *t.trial.add_rung_results() = p;
-  if (!job.rungs->Decide(TrialIdOf(t.trial), p.val_step(),
-                         static_cast<double>(t.trial.predicted().size_bytes()), p.val_loss())) {
+  const bool go_on =
+      job.rungs->Decide(TrialIdOf(t.trial), p.val_step(),
+                        static_cast<double>(t.trial.predicted().size_bytes()), p.val_loss());
+  LogDebug(
+      "rung decision",
+      TrialLog(t.trial, {{"step", p.val_step()}, {"val_loss", p.val_loss()}, {"go_on", go_on}}));
+  if (!go_on) {
     t.stop_requested = true;
+    t.early_stopped = true;
     t.stop_reason = "early-stopped at step " + std::to_string(p.val_step()) +
                     ": dominated in (size, loss) by the trials that reached this rung";
   }
@@ -219,8 +237,15 @@ void JobManager::ExpireLeases() {
       w->second.lease_token.clear();
       w->second.info.clear_trial();
     }
-    if (t.trial.attempts() >= job.job.spec().budget().max_attempts() ||
-        job.job.state() != v1::JOB_STATE_RUNNING) {
+    const bool retry = t.trial.attempts() < job.job.spec().budget().max_attempts() &&
+                       job.job.state() == v1::JOB_STATE_RUNNING;
+    LogWarn(
+        "lease expired",
+        TrialLog(t.trial, {{"attempt", t.trial.attempts()},
+                           {"outcome", retry                                      ? "retrying"
+                                       : job.job.state() == v1::JOB_STATE_RUNNING ? "failed"
+                                                                                  : "stopped"}}));
+    if (!retry) {
       FinishTrial(job, t,
                   job.job.state() == v1::JOB_STATE_RUNNING ? v1::TRIAL_STATE_FAILED
                                                            : v1::TRIAL_STATE_STOPPED,
@@ -241,9 +266,21 @@ void JobManager::ExpireLeases() {
   }
 }
 
+void JobManager::CheckWorkers() {
+  const int64_t now = clock_->NowMs();
+  if (now < next_worker_check_ms_) return;
+  next_worker_check_ms_ = now + 1000;
+  for (auto& [id, w] : workers_) {
+    if (w.lost || now - w.last_seen_ms <= options_.worker_seen_window_ms) continue;
+    w.lost = true;
+    LogWarn("worker lost", TrialFields(w.info.trial(), id, {{"unseen_ms", now - w.last_seen_ms}}));
+  }
+}
+
 void JobManager::Tick() {
   Post([this] {
     ExpireLeases();
+    CheckWorkers();
     const int64_t now = clock_->NowMs();
     // Long-polls that waited long enough get an empty answer.
     for (auto it = waiters_.begin(); it != waiters_.end();) {

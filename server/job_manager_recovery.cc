@@ -1,10 +1,13 @@
 // JobManager: recovery from the store, replaying each job's log of search
 // calls so that strategies and fronts end up exactly where they were.
+#include <chrono>
+
 #include "server/job_manager.h"
 
 namespace kdnas {
 
 Status JobManager::Recover() {
+  const auto started = std::chrono::steady_clock::now();
   KDNAS_ASSIGN_OR_RETURN(StoreSnapshot snapshot, store_->Load());
   const int64_t now = clock_->NowMs();
   for (const BlobRecord& b : snapshot.blobs) {
@@ -61,7 +64,9 @@ Status JobManager::Recover() {
   }
   // Live state: pending queues, leases (with a fresh deadline so workers can
   // reconnect and heartbeat), rung results.
+  int64_t leases = 0, running_jobs = 0;
   for (auto& [id, job] : jobs_) {
+    running_jobs += job.job.state() == v1::JOB_STATE_RUNNING;
     for (auto& [tid, t] : job.trials) {
       if (job.rungs) {
         const auto& rungs = t.trial.rung_results();
@@ -77,6 +82,8 @@ Status JobManager::Recover() {
       if (t.trial.state() == v1::TRIAL_STATE_RUNNING && !t.lease_token.empty()) {
         t.lease_start_ms = now;
         ArmLease(id, t, now + options_.lease_ttl_ms);
+        ++leases;
+        LogDebug("lease restored", TrialLog(t.trial, {{"attempt", t.trial.attempts()}}));
       }
     }
     CountTrials(job);
@@ -92,6 +99,15 @@ Status JobManager::Recover() {
                : job.trials.erase(it);
     }
   }
+  LogInfo("store recovered", {{"jobs", static_cast<int64_t>(jobs_.size())},
+                              {"jobs_running", running_jobs},
+                              {"trials", static_cast<int64_t>(snapshot.trials.size())},
+                              {"log_records", static_cast<int64_t>(snapshot.log.size())},
+                              {"blobs", static_cast<int64_t>(snapshot.blobs.size())},
+                              {"leases", leases},
+                              {"duration_ms", std::chrono::duration<double, std::milli>(
+                                                  std::chrono::steady_clock::now() - started)
+                                                  .count()}});
   return Status::Ok();
 }
 

@@ -105,6 +105,20 @@ std::pair<JobManager::JobState*, JobManager::TrialState*> JobManager::NextTrial(
 void JobManager::FinishTrial(JobState& job, TrialState& t, v1::TrialState state,
                              const std::string& message, WriteBatch* batch) {
   SetTrialState(job, t, state, message);
+  if (state == v1::TRIAL_STATE_SUCCEEDED) {
+    const auto& m = t.trial.metrics();
+    LogInfo("trial succeeded", TrialLog(t.trial, {{"size_bytes", m.size_bytes()},
+                                                  {"val_loss", m.val_loss()},
+                                                  {"worker_seconds", m.worker_seconds()}}));
+  } else if (state == v1::TRIAL_STATE_FAILED) {
+    LogWarn("trial failed",
+            TrialLog(t.trial, {{"attempt", t.trial.attempts()}, {"reason", message}}));
+  } else {
+    LogInfo(t.early_stopped ? "trial stopped early" : "trial stopped",
+            TrialLog(t.trial, {{"step", t.trial.progress().step()},
+                               {"val_loss", t.trial.progress().val_loss()},
+                               {"reason", message}}));
+  }
   if (observer_ != nullptr) {
     observer_->OnTrialFinished(std::to_string(job.id), state,
                                static_cast<double>(clock_->NowMs() - t.lease_start_ms) / 1000.0);
@@ -161,6 +175,7 @@ void JobManager::ReportResult(v1::ReportResultRequest request,
         response.set_duplicate(true);
         return done(response);
       }
+      LogInfo("report refused: not a live lease", {{"lease", request.lease_token()}});
       return done(
           FailedPrecondition("lease_token: not the trial's current lease (expired or replaced)"));
     }
@@ -199,6 +214,8 @@ void JobManager::ReportResult(v1::ReportResultRequest request,
         seconds = f.worker_seconds();
         if (f.retryable() && t.trial.attempts() < job.job.spec().budget().max_attempts() &&
             job.job.state() == v1::JOB_STATE_RUNNING) {
+          LogWarn("trial retried",
+                  TrialLog(t.trial, {{"attempt", t.trial.attempts()}, {"reason", f.error()}}));
           EndLease(t);
           SetTrialState(job, t, v1::TRIAL_STATE_PENDING,
                         "retrying after: " + f.error().substr(0, 500));
@@ -262,6 +279,15 @@ void JobManager::RecordArtifact(std::string lease_token, v1::Artifact artifact,
 
 void JobManager::EndJob(JobState& job, v1::JobState state, const std::string& message,
                         WriteBatch* batch) {
+  const auto& p = job.job.progress();
+  Log(state == v1::JOB_STATE_FAILED ? LogLevel::kWarn : LogLevel::kInfo, "job ended",
+      {{"job", job.job.name()},
+       {"state", v1::JobState_Name(state)},
+       {"reason", message},
+       {"trials_succeeded", p.trials_succeeded()},
+       {"trials_failed", p.trials_failed()},
+       {"trials_stopped", p.trials_stopped()},
+       {"worker_seconds", p.worker_seconds_used()}});
   job.job.set_state(state);
   job.job.set_state_message(message);
   *job.job.mutable_end_time() = TimeUtil::MillisecondsToTimestamp(clock_->NowMs());

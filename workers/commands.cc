@@ -12,10 +12,12 @@
 #include <sstream>
 #include <thread>
 
+#include "log/log_flags.h"
 #include "proto/candidate_json.h"
 #include "search/flags.h"
 #include "workers/generate.h"
 #include "workers/run_candidate.h"
+#include "workers/torch_log.h"
 #include "workers/train_teacher.h"
 
 namespace kdnas {
@@ -36,19 +38,6 @@ std::string OneLine(const std::string& message) {
 int Fail(const char* name, const Status& s) {
   std::fprintf(stderr, "kdnas-worker %s: %s\n", name, OneLine(s.message()).c_str());
   return 1;
-}
-
-// Parses flags; returns -1 to continue, else the exit code.
-int ParseFlags(FlagSet& flags, const std::vector<std::string>& args, const char* name) {
-  if (auto s = flags.Parse(args); !s.ok()) {
-    std::fprintf(stderr, "kdnas-worker %s: %s\n", name, OneLine(s.message()).c_str());
-    return 2;
-  }
-  if (flags.help_requested()) {
-    std::printf("%s", flags.Help().c_str());
-    return 0;
-  }
-  return -1;
 }
 
 StatusOr<std::vector<int64_t>> ParseSteps(const std::string& text, const std::string& flag) {
@@ -219,6 +208,23 @@ std::string RunTrialLine(const std::string& line, int64_t n, const RunOptions& b
 
 }  // namespace
 
+int ParseCommandFlags(FlagSet& flags, const std::vector<std::string>& args, const char* name) {
+  // The two flags are set only by this Parse: log_flags may go after it.
+  LogFlags log_flags(flags);
+  Status s = flags.Parse(args);
+  if (s.ok() && flags.help_requested()) {
+    std::printf("%s", flags.Help().c_str());
+    return 0;
+  }
+  if (s.ok()) s = log_flags.Apply();
+  if (!s.ok()) {
+    std::fprintf(stderr, "kdnas-worker %s: %s\n", name, OneLine(s.message()).c_str());
+    return 2;
+  }
+  RouteTorchWarnings();
+  return -1;
+}
+
 int TrainTeacherCommand(const std::vector<std::string>& args) {
   TeacherTrainingOptions o;
   o.data_path = "data/tinyshakespeare.txt";
@@ -248,7 +254,7 @@ int TrainTeacherCommand(const std::vector<std::string>& args) {
   flags.Int("seed", &seed, "Initialisation and batch seed.");
   flags.Int("threads", &o.threads, "LibTorch threads (0 = all cores).");
   flags.Bool("quiet", &quiet, "No progress lines.");
-  if (int rc = ParseFlags(flags, args, "train-teacher"); rc >= 0) return rc;
+  if (int rc = ParseCommandFlags(flags, args, "train-teacher"); rc >= 0) return rc;
   o.seed = static_cast<uint64_t>(seed);
   if (o.architecture.d_ff == 0) o.architecture.d_ff = 4 * o.architecture.d_model;
   if (o.threads == 0)
@@ -283,7 +289,7 @@ int RunCandidateCommand(const std::vector<std::string>& args) {
                "Checkpoint file: written when stopping, resumed when present.");
   flags.Int("checkpoint-every", &o.checkpoint_every_steps,
             "Also checkpoint every N steps (0 = only when stopping).");
-  if (int rc = ParseFlags(flags, args, "run-candidate"); rc >= 0) return rc;
+  if (int rc = ParseCommandFlags(flags, args, "run-candidate"); rc >= 0) return rc;
   if (auto s = ApplyEngineFlags(e, o); !s.ok()) return Fail("run-candidate", s);
   if (candidate_path.empty())
     return Fail("run-candidate", InvalidArgument("--candidate: a candidate JSON file is required"));
@@ -338,7 +344,7 @@ int RunCandidatesCommand(const std::vector<std::string>& args) {
       "at the end\n"
       "of stdin. Keep --data-seed fixed so every trial draws the same batches and the cache hits.");
   AddEngineFlags(flags, base, e);
-  if (int rc = ParseFlags(flags, args, "run-candidates"); rc >= 0) return rc;
+  if (int rc = ParseCommandFlags(flags, args, "run-candidates"); rc >= 0) return rc;
   if (auto s = ApplyEngineFlags(e, base); !s.ok()) return Fail("run-candidates", s);
   std::shared_ptr<JobResources> job;
   std::string line;
@@ -364,7 +370,7 @@ int GenerateCommand(const std::vector<std::string>& args) {
   flags.Int("top-k", &g.top_k, "Sample among the k most likely tokens (0 = all).");
   flags.Int("context", &g.context, "Context length (0 = the model's).");
   flags.Int("seed", &seed, "Sampling seed.");
-  if (int rc = ParseFlags(flags, args, "generate"); rc >= 0) return rc;
+  if (int rc = ParseCommandFlags(flags, args, "generate"); rc >= 0) return rc;
   g.seed = static_cast<uint64_t>(seed);
   if (model_path.empty())
     return Fail("generate", InvalidArgument("--model: a TorchScript file is required"));

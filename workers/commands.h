@@ -6,7 +6,14 @@
 #include <string>
 #include <vector>
 
+#include "search/flags.h"
+
 namespace kdnas {
+
+// Parses a command's flags, with --log-level and --log-format, configures
+// logging and routes LibTorch's warnings into it. Returns -1 to go on, else
+// the exit code: 0 after printing --help, 2 after a one-line error.
+int ParseCommandFlags(FlagSet& flags, const std::vector<std::string>& args, const char* name);
 
 int TrainTeacherCommand(const std::vector<std::string>& args);
 int RunCandidateCommand(const std::vector<std::string>& args);

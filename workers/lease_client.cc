@@ -4,12 +4,12 @@
 
 #include <chrono>
 #include <condition_variable>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
 
+#include "log/log.h"
 #include "proto/client_channel.h"
 #include "proto/grpc_status.h"
 #include "search/sha256.h"
@@ -54,6 +54,7 @@ bool Transient(StatusCode code) {
 }
 
 const char* kReportFile = "report.pb";
+const char* kTrialFile = "trial";  // the trial's name, for the log
 const char* kPackedFile = "student.kdna";
 const char* kTorchScriptFile = "student.pt";
 
@@ -250,6 +251,12 @@ Status LeaseClient::Deliver(const std::string& entry) {
     fs::remove_all(dir);
     return Status::Ok();
   }
+  auto named = ReadFile((dir / kTrialFile).string());  // absent in older spools
+  const std::string trial = named.ok() ? *named : "";
+  auto fields = [&](LogFields more) {
+    more.insert(more.begin(), LogField("lease", request.lease_token()));
+    return TrialFields(trial, options_.worker_id, std::move(more));
+  };
   for (int attempt = 0;; ++attempt) {
     Status sent = Status::Ok();
     if (request.has_success()) {
@@ -270,27 +277,22 @@ Status LeaseClient::Deliver(const std::string& entry) {
       v1::ReportResultResponse response;
       auto call = NewCall(60'000);
       sent = FromGrpcStatus(stub_->ReportResult(call.get(), request, &response));
-      if (sent.ok() && options_.verbose) {
-        std::fprintf(stderr, "kdnas-worker: delivered lease %s: %s%s\n", request.lease_token().c_str(),
-                     v1::TrialState_Name(response.trial_state()).c_str(), response.duplicate() ? " (duplicate)" : "");
+      if (sent.ok()) {
+        LogInfo("delivered lease", fields({{"state", v1::TrialState_Name(response.trial_state())},
+                                           {"duplicate", response.duplicate()}}));
       }
     }
     if (sent.ok() || !Transient(sent.code())) {
       // Delivered, or refused for good (the lease is gone): done either way.
-      if (!sent.ok() && options_.verbose) {
-        std::fprintf(stderr, "kdnas-worker: report for %s refused: %s\n",
-                     request.lease_token().c_str(), sent.message().c_str());
-      }
+      if (!sent.ok()) LogWarn("report refused", fields({{"reason", sent.message()}}));
       std::error_code ec;
       fs::remove_all(dir, ec);
       return Status::Ok();
     }
     if (stopping_) return Unavailable("controller unreachable; the report stays in " + entry);
-    if (options_.verbose && attempt == 0) {
-      std::fprintf(
-          stderr,
-          "kdnas-worker: controller unreachable (%s); the result is spooled in %s, retrying\n",
-          sent.message().c_str(), entry.c_str());
+    if (attempt == 0) {
+      LogWarn("controller unreachable; the result is spooled, retrying",
+              fields({{"reason", sent.message()}, {"spool", entry}}));
     }
     Backoff(attempt);
   }
@@ -320,6 +322,7 @@ Status LeaseClient::Report(const v1::Lease& lease, const ExecutionResult& result
       request.mutable_stopped()->set_worker_seconds(result.worker_seconds);
       break;
   }
+  (void)WriteFileAtomically(dir / kTrialFile, lease.trial().name());  // for the log only
   // The report file is written last: its presence marks a complete entry.
   KDNAS_RETURN_IF_ERROR(WriteFileAtomically(dir / kReportFile, request.SerializeAsString()));
   return Deliver(dir.string());
@@ -337,8 +340,8 @@ StatusOr<int> LeaseClient::FlushSpool() {
 }
 
 StatusOr<int64_t> LeaseClient::Run(TrialExecutor& executor) {
-  if (auto flushed = FlushSpool(); flushed.ok() && *flushed > 0 && options_.verbose) {
-    std::fprintf(stderr, "kdnas-worker: delivered %d spooled report(s)\n", *flushed);
+  if (auto flushed = FlushSpool(); flushed.ok() && *flushed > 0) {
+    LogInfo("delivered spooled reports", {{"worker", options_.worker_id}, {"count", *flushed}});
   }
   int64_t trials = 0, idle = 0;
   int attempt = 0;
@@ -363,6 +366,9 @@ StatusOr<int64_t> LeaseClient::Run(TrialExecutor& executor) {
     }
     idle = 0;
     const v1::Lease& lease = response.lease();
+    const std::string& trial = lease.trial().name();
+    LogInfo("running trial",
+            TrialFields(trial, options_.worker_id, {{"attempt", lease.trial().attempts()}}));
     const fs::path scratch = fs::path(options_.cache_dir) / "scratch" / lease.token();
     fs::create_directories(scratch);
     ExecutionResult result;
@@ -377,20 +383,25 @@ StatusOr<int64_t> LeaseClient::Run(TrialExecutor& executor) {
       // Our own shutdown stopped it: give the trial back to be run again.
       result = ExecutionResult::Failure(Unavailable("the worker shut down"), result.worker_seconds);
     }
-    if (options_.verbose) {
-      const char* what = lost                                               ? "lost its lease"
-                         : result.kind == ExecutionResult::Kind::kSucceeded ? "succeeded"
-                         : result.kind == ExecutionResult::Kind::kStopped   ? "stopped"
-                                                                            : "failed";
-      std::fprintf(
-          stderr, "kdnas-worker: %s %s%s%s\n", lease.trial().name().c_str(), what,
-          result.kind == ExecutionResult::Kind::kFailed && !lost ? ": " : "",
-          result.kind == ExecutionResult::Kind::kFailed && !lost ? result.error.c_str() : "");
+    if (lost) {
+      LogWarn("trial lost its lease", TrialFields(trial, options_.worker_id));
+    } else if (result.kind == ExecutionResult::Kind::kFailed) {
+      LogWarn("trial failed",
+              TrialFields(trial, options_.worker_id,
+                          {{"retryable", result.retryable}, {"reason", result.error}}));
+    } else {
+      LogInfo(
+          result.kind == ExecutionResult::Kind::kSucceeded ? "trial succeeded" : "trial stopped",
+          TrialFields(trial, options_.worker_id,
+                      {{"worker_seconds", result.kind == ExecutionResult::Kind::kSucceeded
+                                              ? result.metrics.worker_seconds()
+                                              : result.worker_seconds}}));
     }
     if (!lost) {
       Status reported = Report(lease, result);
-      if (!reported.ok() && options_.verbose) {
-        std::fprintf(stderr, "kdnas-worker: %s\n", reported.message().c_str());
+      if (!reported.ok()) {
+        LogError("cannot report",
+                 TrialFields(trial, options_.worker_id, {{"reason", reported.message()}}));
       }
     }
     std::error_code ec;

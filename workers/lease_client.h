@@ -32,7 +32,6 @@ struct LeaseClientOptions {
   int32_t max_backoff_ms = 10'000;
   // Stop after this many consecutive empty polls (0 = never), for tests.
   int64_t max_idle_polls = 0;
-  bool verbose = true;         // one log line per trial on stderr
 };
 
 class LeaseClient {
@@ -47,6 +46,8 @@ class LeaseClient {
   void Stop() { stopping_ = true; }
   // Delivers spooled reports; returns how many were delivered.
   StatusOr<int> FlushSpool();
+  // options.worker_id, or the default it got (hostname-pid).
+  const std::string& worker_id() const { return options_.worker_id; }
 
  private:
   class Context;

@@ -27,18 +27,13 @@ const char kUsage[] =
     "  baseline-rtn    Round-to-nearest quantization of the teacher: the points a search should "
     "beat.\n"
     "\n"
-    "Run 'kdnas-worker COMMAND --help' for the flags of a command.";
+    "Run 'kdnas-worker COMMAND --help' for the flags of a command. Every command takes\n"
+    "--log-level (trace, debug, info, warn, error, off; default info) and --log-format\n"
+    "(text or json; default text) for its log lines on stderr.";
 
 int RunInfo(const std::vector<std::string>& args) {
   kdnas::FlagSet flags("kdnas-worker info: print what this worker runs on.");
-  if (auto s = flags.Parse(args); !s.ok()) {
-    std::fprintf(stderr, "kdnas-worker info: %s\n", s.message().c_str());
-    return 2;
-  }
-  if (flags.help_requested()) {
-    std::printf("%s", flags.Help().c_str());
-    return 0;
-  }
+  if (int rc = kdnas::ParseCommandFlags(flags, args, "info"); rc >= 0) return rc;
   std::printf("%s", kdnas::FormatWorkerInfo(kdnas::DescribeWorker()).c_str());
   return 0;
 }

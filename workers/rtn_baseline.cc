@@ -8,6 +8,7 @@
 #include "search/cost_model.h"
 #include "search/flags.h"
 #include "search/search_space.h"
+#include "workers/commands.h"
 #include "workers/inherit.h"
 #include "workers/torch_status.h"
 
@@ -79,14 +80,7 @@ int RtnBaselineCommand(const std::vector<std::string>& args) {
   flags.String("bits", &bits_text, "Comma-separated bit widths (16 = fp16).");
   flags.Int("group", &group, "Weights per quantization group (-1 per channel).");
   flags.Int("threads", &threads, "LibTorch threads (0 = all cores).");
-  if (Status s = flags.Parse(args); !s.ok()) {
-    std::fprintf(stderr, "kdnas-worker baseline-rtn: %s\n", s.message().c_str());
-    return 2;
-  }
-  if (flags.help_requested()) {
-    std::printf("%s", flags.Help().c_str());
-    return 0;
-  }
+  if (int rc = ParseCommandFlags(flags, args, "baseline-rtn"); rc >= 0) return rc;
   if (threads > 0) torch::set_num_threads(threads);
   std::vector<int> bits;
   std::stringstream in(bits_text);

@@ -7,7 +7,10 @@
 #include <fstream>
 #include <thread>
 
+#include "log/grpc_log.h"
+#include "log/log.h"
 #include "search/flags.h"
+#include "workers/commands.h"
 #include "workers/engine_executor.h"
 #include "workers/lease_client.h"
 #include "workers/synthetic_executor.h"
@@ -59,15 +62,8 @@ int ServeCommand(const std::vector<std::string>& args) {
   flags.Int("synthetic-ms", &synthetic_ms, "With --synthetic: simulated training time per trial, ms.");
   flags.Double("synthetic-failure-rate", &synthetic_failure_rate,
                "With --synthetic: fraction of first attempts that fail (retryable).");
-  Status parsed = flags.Parse(args);
-  if (!parsed.ok()) {
-    std::fprintf(stderr, "kdnas-worker serve: %s\n", parsed.message().c_str());
-    return 2;
-  }
-  if (flags.help_requested()) {
-    std::printf("%s", flags.Help().c_str());
-    return 0;
-  }
+  if (int rc = ParseCommandFlags(flags, args, "serve"); rc >= 0) return rc;
+  RouteGrpcLogs();
   if (!token_file.empty()) {
     std::ifstream in(token_file);
     if (!in) {
@@ -80,7 +76,7 @@ int ServeCommand(const std::vector<std::string>& args) {
   if (o.threads > 0) torch::set_num_threads(o.threads);
   auto client = LeaseClient::Create(o);
   if (!client.ok()) {
-    std::fprintf(stderr, "kdnas-worker serve: %s\n", client.status().message().c_str());
+    LogError("cannot start", {{"reason", client.status().message()}});
     return 1;
   }
   g_client = client->get();
@@ -95,15 +91,17 @@ int ServeCommand(const std::vector<std::string>& args) {
     e.measure_latency = latency;
     executor = std::make_unique<EngineExecutor>(e);
   }
-  std::fprintf(stderr, "kdnas-worker: serving %s as %s (%s)\n", o.controller.c_str(),
-               o.worker_id.empty() ? "hostname-pid" : o.worker_id.c_str(), synthetic ? "synthetic" : "LibTorch");
+  LogInfo("serving", {{"worker", (*client)->worker_id()},
+                      {"controller", o.controller},
+                      {"executor", synthetic ? "synthetic" : "LibTorch"}});
   auto trials = (*client)->Run(*executor);
   g_client = nullptr;
   if (!trials.ok()) {
-    std::fprintf(stderr, "kdnas-worker serve: %s\n", trials.status().message().c_str());
+    LogError("stopped",
+             {{"worker", (*client)->worker_id()}, {"reason", trials.status().message()}});
     return 1;
   }
-  std::fprintf(stderr, "kdnas-worker: ran %lld trial(s), exiting\n", static_cast<long long>(*trials));
+  LogInfo("exiting", {{"worker", (*client)->worker_id()}, {"trials", *trials}});
   return 0;
 }
 

@@ -2,7 +2,8 @@
 // leader holds a session-level advisory lock on a dedicated connection.
 // PostgreSQL releases it when that session ends (the process died or lost
 // its connection), and a standby's TryAcquire then succeeds. A leader that
-// no longer holds the lock must stop serving at once (see Held).
+// no longer holds the lock must stop serving at once (see Held). Logs
+// "standby" (first failed try), "leader elected" and "leader lost".
 #pragma once
 
 #include <memory>
@@ -28,6 +29,8 @@ class PostgresLeaderLock {
   struct Session;  // the lock's connection (libpqxx stays in the .cc)
   std::string uri_;
   std::unique_ptr<Session> session_;
+  bool held_ = false;
+  bool standby_logged_ = false;
 };
 
 }  // namespace kdnas

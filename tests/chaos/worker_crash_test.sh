@@ -108,7 +108,7 @@ ok = [t for t in trials if t["state"] in ("TRIAL_STATE_SUCCEEDED", "TRIAL_STATE_
 retried = [t for t in trials if int(t.get("attempts", 1)) > 1]
 used = job["progress"].get("worker_seconds_used", 0)
 total = sum(t.get("metrics", {}).get("worker_seconds", 0) for t in trials)
-delivered = sum(int(n) for n in re.findall(r"delivered (\d+) spooled report", log))
+delivered = sum(int(n) for n in re.findall(r"delivered spooled reports .*?\bcount=(\d+)", log))
 errors = []
 if job["state"] != "JOB_STATE_SUCCEEDED": errors.append(f"job ended {job['state']}")
 if len(ok) != want: errors.append(f"{len(ok)} succeeded or stopped, want {want}")

@@ -24,7 +24,8 @@ TEST(YamlToProto, ReadsTheDemoJobFile) {
   EXPECT_EQ(spec.space().parameters(1).discrete().values_size(), 4);
   EXPECT_EQ(spec.objectives(1).metric(), "size_bytes");
   EXPECT_EQ(spec.objectives(1).direction(), kdnas::v1::DIRECTION_MINIMIZE);
-  EXPECT_EQ(spec.budget().max_trials(), 16);
+  EXPECT_EQ(spec.budget().max_trials(), 48);
+  EXPECT_EQ(spec.budget().max_worker_seconds(), 750);
   EXPECT_EQ(spec.report_size_budgets_bytes_size(), 3);
 }
 

@@ -87,8 +87,8 @@ for k in $(seq "$KILLS"); do
   echo "killed the controller after $(grep -c 'delivered lease' "$DIR"/w*.log | awk -F: '{s+=$2} END {print s}') acknowledged reports"
   if [ "$STORE" = postgres ]; then
     # The standby takes over by itself; a new standby waits behind it.
-    for _ in $(seq 400); do grep -q "serving on port" "$STANDBY_LOG" && break; sleep 0.01; done
-    grep -q "serving on port" "$STANDBY_LOG" || { echo "the standby did not take over"; cat "$STANDBY_LOG"; exit 1; }
+    for _ in $(seq 400); do grep -q "serving port=" "$STANDBY_LOG" && break; sleep 0.01; done
+    grep -q "serving port=" "$STANDBY_LOG" || { echo "the standby did not take over"; cat "$STANDBY_LOG"; exit 1; }
     FAILOVER_MS+=($(( ($(date +%s%N) - killed_at) / 1000000 )))
     echo "the standby leads after ${FAILOVER_MS[-1]} ms"
     CTL=$STANDBY
@@ -123,7 +123,7 @@ progress = job["progress"]
 finished_states = ("TRIAL_STATE_SUCCEEDED", "TRIAL_STATE_STOPPED")
 succeeded = [t for t in trials if t["state"] == "TRIAL_STATE_SUCCEEDED"]
 finished = [t for t in trials if t["state"] in finished_states]
-acked = set(re.findall(r"delivered lease (\S+): TRIAL_STATE_SUCCEEDED", log))
+acked = set(re.findall(r"delivered lease .*?\blease=(\S+) state=TRIAL_STATE_SUCCEEDED", log))
 errors = []
 if job["state"] != "JOB_STATE_SUCCEEDED": errors.append(f"job ended {job['state']}")
 done = int(progress.get("trials_succeeded", 0)) + int(progress.get("trials_stopped", 0))

@@ -87,7 +87,6 @@ class ControllerTest : public ::testing::Test {
       o.cache_dir = (dir_ / id).string();
       o.wait_ms = 200;
       o.max_idle_polls = 10;
-      o.verbose = false;
       auto client = LeaseClient::Create(o);
       ASSERT_TRUE(client.ok());
       SyntheticExecutor executor({20, 0.2});
@@ -228,7 +227,6 @@ TEST_F(ControllerTest, ASlowWatcherGetsAResyncNotUnboundedMemory) {
       o.cache_dir = (dir_ / ("fast" + std::to_string(i))).string();
       o.wait_ms = 200;
       o.max_idle_polls = 5;
-      o.verbose = false;
       auto client = LeaseClient::Create(o);
       SyntheticExecutor executor({0, 0});
       (void)(*client)->Run(executor);

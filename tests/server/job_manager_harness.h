@@ -1,0 +1,125 @@
+// A JobManager on a FakeClock and an io thread, with helpers to submit a
+// demo job, lease, heartbeat and report, shared by the JobManager tests.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <future>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "server/job_manager.h"
+#include "tests/fixtures/teacher_fixture.h"
+
+namespace kdnas {
+
+template <typename T, typename F>
+StatusOr<T> Call(F&& f) {
+  std::promise<StatusOr<T>> p;
+  auto future = p.get_future();
+  f([&p](StatusOr<T> r) { p.set_value(std::move(r)); });
+  return future.get();
+}
+
+class Harness {
+ public:
+  explicit Harness(std::unique_ptr<Store> store, std::string data_dir = "")
+      : store_(std::move(store)) {
+    if (data_dir.empty())
+      data_dir =
+          (std::filesystem::temp_directory_path() / ("kdnas-jm-" + std::to_string(::getpid())))
+              .string();
+    blobs_ = std::move(*BlobStore::Open(data_dir, 1 << 30));
+    JobManager::Options o;
+    o.lease_ttl_ms = 10'000;
+    manager_ = std::make_unique<JobManager>(o, store_.get(), blobs_.get(), &clock_, &io_);
+    work_ =
+        std::make_unique<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>(
+            io_.get_executor());
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~Harness() {
+    manager_->Stop();
+    work_.reset();
+    io_.stop();
+    thread_.join();
+  }
+  Status Recover() { return manager_->Recover(); }
+  JobManager& m() { return *manager_; }
+  FakeClock& clock() { return clock_; }
+  Store* store() { return store_.get(); }
+  // Runs the timer work now and waits for it.
+  void Tick() {
+    manager_->Tick();
+    (void)Call<v1::ListWorkersResponse>([&](auto cb) { manager_->ListWorkers(cb); });
+    (void)store_->Sync();
+    (void)Call<v1::ListWorkersResponse>([&](auto cb) { manager_->ListWorkers(cb); });
+  }
+
+ private:
+  FakeClock clock_;
+  boost::asio::io_context io_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<BlobStore> blobs_;
+  std::unique_ptr<JobManager> manager_;
+  std::unique_ptr<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  std::thread thread_;
+};
+
+inline v1::SubmitJobRequest DemoJob(int max_trials = 4) {
+  v1::SubmitJobRequest r;
+  r.set_request_id("req-1");
+  auto* spec = r.mutable_spec();
+  spec->mutable_data()->mutable_text()->set_path("data/tinyshakespeare.txt");
+  spec->mutable_teacher()->mutable_model()->set_path(BundledCorpusTeacher());
+  auto* p = spec->mutable_space()->add_parameters();
+  p->set_name("num_layers");
+  p->mutable_integer_range()->set_min(1);
+  p->mutable_integer_range()->set_max(4);
+  auto* bits = spec->mutable_space()->add_parameters();
+  bits->set_name("weight_bits");
+  for (double b : {16, 8, 4, 3, 2}) bits->mutable_discrete()->add_values(b);
+  spec->mutable_budget()->set_max_trials(max_trials);
+  spec->mutable_budget()->set_max_attempts(2);
+  spec->set_seed(3);
+  return r;
+}
+
+inline v1::LeaseTrialRequest LeaseRequest(const std::string& worker, int wait_ms = 1) {
+  v1::LeaseTrialRequest r;
+  r.set_worker_id(worker);
+  r.set_wait_ms(wait_ms);
+  return r;
+}
+
+inline v1::ReportResultRequest Success(const v1::Lease& lease, double loss) {
+  v1::ReportResultRequest r;
+  r.set_lease_token(lease.token());
+  auto* m = r.mutable_success()->mutable_metrics();
+  m->set_val_loss(loss);
+  m->set_size_bytes(lease.trial().predicted().size_bytes());
+  m->set_params(lease.trial().predicted().params());
+  m->set_worker_seconds(10);
+  return r;
+}
+
+// Leases with a 1 ms long-poll; time is moved on until the poll answers.
+inline StatusOr<v1::Lease> Lease(Harness& h, const std::string& worker) {
+  std::promise<StatusOr<v1::LeaseTrialResponse>> p;
+  auto future = p.get_future();
+  h.m().LeaseTrial(LeaseRequest(worker),
+                   [&p](StatusOr<v1::LeaseTrialResponse> r) { p.set_value(std::move(r)); });
+  while (future.wait_for(std::chrono::milliseconds(5)) != std::future_status::ready) {
+    h.clock().AdvanceMs(2);
+    h.m().Tick();
+  }
+  auto r = future.get();
+  if (!r.ok()) return r.status();
+  if (!r->has_lease()) return NotFound("no lease");
+  return r->lease();
+}
+
+}  // namespace kdnas
