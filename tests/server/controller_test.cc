@@ -13,7 +13,7 @@
 
 #include "kdnas/v1/search_service.grpc.pb.h"
 #include "search/sha256.h"
-#include "tests/fixtures/teacher_fixture.h"
+#include "tests/server/demo_job.h"
 #include "workers/lease_client.h"
 #include "workers/synthetic_executor.h"
 
@@ -57,24 +57,17 @@ class ControllerTest : public ::testing::Test {
     return c;
   }
   v1::SubmitJobRequest Job(int trials) {
-    v1::SubmitJobRequest r;
+    v1::SubmitJobRequest r = DemoJob(trials);
     r.set_request_id("it-1");
     auto* spec = r.mutable_spec();
     spec->set_display_name("integration");
     spec->mutable_data()->mutable_text()->set_path(
         fs::absolute("data/tinyshakespeare.txt").string());
-    spec->mutable_teacher()->mutable_model()->set_path(BundledCorpusTeacher());
-    auto* p = spec->mutable_space()->add_parameters();
-    p->set_name("num_layers");
-    p->mutable_integer_range()->set_min(1);
-    p->mutable_integer_range()->set_max(4);
-    auto* bits = spec->mutable_space()->add_parameters();
-    bits->set_name("weight_bits");
-    for (double b : {16, 8, 4, 3, 2}) bits->mutable_discrete()->add_values(b);
+    spec->mutable_budget()->clear_max_attempts();
+    spec->clear_seed();
     auto* width = spec->mutable_space()->add_parameters();
     width->set_name("d_model");
     for (double d : {64, 96, 128}) width->mutable_discrete()->add_values(d);
-    spec->mutable_budget()->set_max_trials(trials);
     spec->add_report_size_budgets_bytes(300000);
     return r;
   }
