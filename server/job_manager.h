@@ -200,11 +200,20 @@ class JobManager {
   // What a finished trial tells the search: its metrics, or for a trial
   // stopped early its predicted costs and the loss it reached.
   static MetricValues OutcomeValues(const v1::Trial& trial);
+  // How a finished trial's state reads to the search.
+  static TrialStatus SearchStatusOf(v1::TrialState state);
   Status BuildSearch(JobState* job);
   // The front's figures of the job's progress (counters follow SetTrialState).
   void RecomputeProgress(JobState& job);
   // Recounts every trial (after recovery).
   void CountTrials(JobState& job);
+  // The steps of Recover: blob and artifact records, jobs and their trials,
+  // the search calls replayed, then each job's queues, leases and rungs.
+  void RestoreBlobs(const std::vector<BlobRecord>& blobs);
+  Status RestoreJobs(const StoreSnapshot& snapshot, int64_t now_ms);
+  void ReplaySearchLog(const std::vector<SearchLogRecord>& log);
+  // Returns the leases restored.
+  int64_t RestoreLiveState(JobState& job, int64_t now_ms);
   static void AdjustCount(v1::JobProgress* progress, v1::TrialState state, int64_t delta);
   void SetTrialState(JobState& job, TrialState& t, v1::TrialState state,
                      const std::string& message);

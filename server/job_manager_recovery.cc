@@ -10,7 +10,28 @@ Status JobManager::Recover() {
   const auto started = std::chrono::steady_clock::now();
   KDNAS_ASSIGN_OR_RETURN(StoreSnapshot snapshot, store_->Load());
   const int64_t now = clock_->NowMs();
-  for (const BlobRecord& b : snapshot.blobs) {
+  RestoreBlobs(snapshot.blobs);
+  KDNAS_RETURN_IF_ERROR(RestoreJobs(snapshot, now));
+  ReplaySearchLog(snapshot.log);
+  int64_t leases = 0, running_jobs = 0;
+  for (auto& [id, job] : jobs_) {
+    running_jobs += job.job.state() == v1::JOB_STATE_RUNNING;
+    leases += RestoreLiveState(job, now);
+  }
+  LogInfo("store recovered", {{"jobs", static_cast<int64_t>(jobs_.size())},
+                              {"jobs_running", running_jobs},
+                              {"trials", static_cast<int64_t>(snapshot.trials.size())},
+                              {"log_records", static_cast<int64_t>(snapshot.log.size())},
+                              {"blobs", static_cast<int64_t>(snapshot.blobs.size())},
+                              {"leases", leases},
+                              {"duration_ms", std::chrono::duration<double, std::milli>(
+                                                  std::chrono::steady_clock::now() - started)
+                                                  .count()}});
+  return Status::Ok();
+}
+
+void JobManager::RestoreBlobs(const std::vector<BlobRecord>& blobs) {
+  for (const BlobRecord& b : blobs) {
     if (b.name.rfind("blobs/", 0) == 0) {
       v1::Blob blob;
       if (blob.ParseFromString(b.blob)) blobs_meta_[b.name] = blob;
@@ -19,6 +40,9 @@ Status JobManager::Recover() {
       if (a.ParseFromString(b.blob)) artifacts_[b.name] = a;
     }
   }
+}
+
+Status JobManager::RestoreJobs(const StoreSnapshot& snapshot, int64_t now_ms) {
   for (const JobRecord& r : snapshot.jobs) {
     JobState& job = jobs_[r.id];
     job.id = r.id;
@@ -28,7 +52,7 @@ Status JobManager::Recover() {
     if (!r.request_id.empty()) request_ids_[r.request_id] = r.id;
     next_job_id_ = std::max(next_job_id_, r.id + 1);
     KDNAS_ASSIGN_OR_RETURN(job.last_event_seq, store_->LastEventSeq(r.id));
-    job.last_progress_ms = now;
+    job.last_progress_ms = now_ms;
   }
   for (const TrialRecord& r : snapshot.trials) {
     auto it = jobs_.find(r.job_id);
@@ -43,9 +67,11 @@ Status JobManager::Recover() {
       RememberReport(t.lease_token, {r.job_id, r.trial_id, r.report});
     it->second.next_trial_id = std::max(it->second.next_trial_id, r.trial_id + 1);
   }
-  // Replay each job's search calls in order: the strategies and fronts end
-  // up exactly where they were.
-  for (const SearchLogRecord& r : snapshot.log) {
+  return Status::Ok();
+}
+
+void JobManager::ReplaySearchLog(const std::vector<SearchLogRecord>& log) {
+  for (const SearchLogRecord& r : log) {
     auto it = jobs_.find(r.job_id);
     if (it == jobs_.end()) continue;
     JobState& job = it->second;
@@ -57,58 +83,46 @@ Status JobManager::Recover() {
     auto t = job.trials.find(r.value);
     if (t == job.trials.end()) continue;
     const v1::Trial& trial = t->second.trial;
-    TrialStatus status = trial.state() == v1::TRIAL_STATE_SUCCEEDED ? TrialStatus::kSucceeded
-                         : trial.state() == v1::TRIAL_STATE_STOPPED ? TrialStatus::kStopped
-                                                                    : TrialStatus::kFailed;
-    job.search->Complete(r.value, t->second.point, status, OutcomeValues(trial));
+    job.search->Complete(r.value, t->second.point, SearchStatusOf(trial.state()),
+                         OutcomeValues(trial));
   }
-  // Live state: pending queues, leases (with a fresh deadline so workers can
-  // reconnect and heartbeat), rung results.
-  int64_t leases = 0, running_jobs = 0;
-  for (auto& [id, job] : jobs_) {
-    running_jobs += job.job.state() == v1::JOB_STATE_RUNNING;
-    for (auto& [tid, t] : job.trials) {
-      if (job.rungs) {
-        const auto& rungs = t.trial.rung_results();
-        for (int i = 0; i < rungs.size(); ++i) {
-          // Only the last rung of a trial stopped early made it stop.
-          bool stopped_here = i + 1 == rungs.size() && t.trial.state() == v1::TRIAL_STATE_STOPPED;
-          job.rungs->Record(tid, rungs[i].val_step(),
-                            static_cast<double>(t.trial.predicted().size_bytes()),
-                            rungs[i].val_loss(), !stopped_here);
-        }
-      }
-      if (t.trial.state() == v1::TRIAL_STATE_PENDING) job.pending.push_back(tid);
-      if (t.trial.state() == v1::TRIAL_STATE_RUNNING && !t.lease_token.empty()) {
-        t.lease_start_ms = now;
-        ArmLease(id, t, now + options_.lease_ttl_ms);
-        ++leases;
-        LogDebug("lease restored", TrialLog(t.trial, {{"attempt", t.trial.attempts()}}));
+}
+
+int64_t JobManager::RestoreLiveState(JobState& job, int64_t now_ms) {
+  int64_t leases = 0;
+  for (auto& [tid, t] : job.trials) {
+    if (job.rungs) {
+      const auto& rungs = t.trial.rung_results();
+      for (int i = 0; i < rungs.size(); ++i) {
+        // Only the last rung of a trial stopped early made it stop.
+        bool stopped_here = i + 1 == rungs.size() && t.trial.state() == v1::TRIAL_STATE_STOPPED;
+        job.rungs->Record(tid, rungs[i].val_step(),
+                          static_cast<double>(t.trial.predicted().size_bytes()),
+                          rungs[i].val_loss(), !stopped_here);
       }
     }
-    CountTrials(job);
-    // Keep the frontier's trials and the live ones; the rest stay in the store.
-    for (const auto& member : job.search->front().Members()) {
-      auto t = job.trials.find(member.id);
-      if (t != job.trials.end()) job.front[member.id] = t->second.trial;
-    }
-    for (auto it = job.trials.begin(); it != job.trials.end();) {
-      auto state = it->second.trial.state();
-      it = state == v1::TRIAL_STATE_PENDING || state == v1::TRIAL_STATE_RUNNING
-               ? std::next(it)
-               : job.trials.erase(it);
+    if (t.trial.state() == v1::TRIAL_STATE_PENDING) job.pending.push_back(tid);
+    if (t.trial.state() == v1::TRIAL_STATE_RUNNING && !t.lease_token.empty()) {
+      // A fresh deadline, so that workers can reconnect and heartbeat.
+      t.lease_start_ms = now_ms;
+      ArmLease(job.id, t, now_ms + options_.lease_ttl_ms);
+      ++leases;
+      LogDebug("lease restored", TrialLog(t.trial, {{"attempt", t.trial.attempts()}}));
     }
   }
-  LogInfo("store recovered", {{"jobs", static_cast<int64_t>(jobs_.size())},
-                              {"jobs_running", running_jobs},
-                              {"trials", static_cast<int64_t>(snapshot.trials.size())},
-                              {"log_records", static_cast<int64_t>(snapshot.log.size())},
-                              {"blobs", static_cast<int64_t>(snapshot.blobs.size())},
-                              {"leases", leases},
-                              {"duration_ms", std::chrono::duration<double, std::milli>(
-                                                  std::chrono::steady_clock::now() - started)
-                                                  .count()}});
-  return Status::Ok();
+  CountTrials(job);
+  // Keep the frontier's trials and the live ones; the rest stay in the store.
+  for (const auto& member : job.search->front().Members()) {
+    auto t = job.trials.find(member.id);
+    if (t != job.trials.end()) job.front[member.id] = t->second.trial;
+  }
+  for (auto it = job.trials.begin(); it != job.trials.end();) {
+    auto state = it->second.trial.state();
+    it = state == v1::TRIAL_STATE_PENDING || state == v1::TRIAL_STATE_RUNNING
+             ? std::next(it)
+             : job.trials.erase(it);
+  }
+  return leases;
 }
 
 void JobManager::CountTrials(JobState& job) {

@@ -19,6 +19,12 @@ bool IsTerminal(v1::TrialState s) {
 
 }  // namespace
 
+TrialStatus JobManager::SearchStatusOf(v1::TrialState state) {
+  return state == v1::TRIAL_STATE_SUCCEEDED ? TrialStatus::kSucceeded
+         : state == v1::TRIAL_STATE_STOPPED ? TrialStatus::kStopped
+                                            : TrialStatus::kFailed;
+}
+
 void JobManager::SetTrialState(JobState& job, TrialState& t, v1::TrialState state,
                                const std::string& message) {
   AdjustCount(job.job.mutable_progress(), t.trial.state(), -1);
@@ -132,9 +138,7 @@ void JobManager::FinishTrial(JobState& job, TrialState& t, v1::TrialState state,
     if (state == v1::TRIAL_STATE_SUCCEEDED)
       w->second.info.set_trials_completed(w->second.info.trials_completed() + 1);
   }
-  TrialStatus status = state == v1::TRIAL_STATE_SUCCEEDED ? TrialStatus::kSucceeded
-                       : state == v1::TRIAL_STATE_STOPPED ? TrialStatus::kStopped
-                                                          : TrialStatus::kFailed;
+  const TrialStatus status = SearchStatusOf(state);
   FrontChange change =
       job.search->Complete(TrialIdOf(t.trial), t.point, status, OutcomeValues(t.trial));
   if (!change.infeasible_reason.empty()) {
