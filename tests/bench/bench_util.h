@@ -61,7 +61,10 @@ inline int64_t RssKb(pid_t pid) {
 // A kdnas-controller child process on a temporary SQLite data directory.
 class ControllerProcess {
  public:
-  ControllerProcess(const std::string& binary, int64_t lease_ttl_ms)
+  // log_level: the controller's --log-level (its default, info, writes two
+  // lines per trial).
+  ControllerProcess(const std::string& binary, int64_t lease_ttl_ms,
+                    const std::string& log_level = "info")
       : dir_(std::filesystem::temp_directory_path() / ("kdnas-bench-" + std::to_string(getpid()))) {
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
@@ -70,9 +73,9 @@ class ControllerProcess {
     if (pid_ == 0) {
       std::string listen = "--listen=" + address_, data = "--data-dir=" + (dir_ / "data").string();
       std::string ttl = "--lease-ttl-ms=" + std::to_string(lease_ttl_ms);
-      // Warnings only: two info lines a trial would measure the log, not the controller.
+      const std::string level = "--log-level=" + log_level;
       execl(binary.c_str(), binary.c_str(), listen.c_str(), data.c_str(), ttl.c_str(),
-            "--metrics-listen=127.0.0.1:0", "--log-level=warn", static_cast<char*>(nullptr));
+            "--metrics-listen=127.0.0.1:0", level.c_str(), static_cast<char*>(nullptr));
       _exit(127);
     }
     channel_ = grpc::CreateChannel(address_, grpc::InsecureChannelCredentials());

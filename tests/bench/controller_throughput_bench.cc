@@ -23,9 +23,9 @@
 #include <thread>
 #include <vector>
 
+#include "bench_util.h"
 #include "kdnas/v1/search_service.grpc.pb.h"
 #include "kdnas/v1/worker_service.grpc.pb.h"
-#include "bench_util.h"
 #include "search/flags.h"
 #include "server/store/sqlite_store.h"
 
@@ -43,8 +43,13 @@ using kdnas::bench::Seconds;
 class VirtualWorker {
  public:
   VirtualWorker(kdnas::v1::WorkerService::Stub* stub, int id, std::atomic<int64_t>* remaining,
-                std::atomic<int64_t>* cycles, Latencies* lease_us, Latencies* report_us, std::function<void()> done)
-      : stub_(stub), remaining_(remaining), cycles_(cycles), lease_us_(lease_us), report_us_(report_us),
+                std::atomic<int64_t>* cycles, Latencies* lease_us, Latencies* report_us,
+                std::function<void()> done)
+      : stub_(stub),
+        remaining_(remaining),
+        cycles_(cycles),
+        lease_us_(lease_us),
+        report_us_(report_us),
         done_(std::move(done)) {
     lease_request_.set_worker_id("bench-" + std::to_string(id));
     lease_request_.set_wait_ms(200);
@@ -57,14 +62,15 @@ class VirtualWorker {
     ctx_ = std::make_unique<grpc::ClientContext>();
     lease_response_.Clear();
     auto start = Clock::now();
-    stub_->async()->LeaseTrial(ctx_.get(), &lease_request_, &lease_response_, [this, start](grpc::Status s) {
-      lease_us_->Add(Seconds(start, Clock::now()) * 1e6);
-      if (!s.ok() || !lease_response_.has_lease()) {
-        remaining_->fetch_add(1);
-        return Lease();
-      }
-      Report();
-    });
+    stub_->async()->LeaseTrial(ctx_.get(), &lease_request_, &lease_response_,
+                               [this, start](grpc::Status s) {
+                                 lease_us_->Add(Seconds(start, Clock::now()) * 1e6);
+                                 if (!s.ok() || !lease_response_.has_lease()) {
+                                   remaining_->fetch_add(1);
+                                   return Lease();
+                                 }
+                                 Report();
+                               });
   }
   void Report() {
     const auto& lease = lease_response_.lease();
@@ -72,17 +78,19 @@ class VirtualWorker {
     report_request_.set_lease_token(lease.token());
     auto* m = report_request_.mutable_success()->mutable_metrics();
     const auto& p = lease.trial().predicted();
-    m->set_val_loss(1.3 + 60.0 / std::sqrt(std::max<double>(1, static_cast<double>(p.nonzero_params()))));
+    m->set_val_loss(1.3 +
+                    60.0 / std::sqrt(std::max<double>(1, static_cast<double>(p.nonzero_params()))));
     m->set_size_bytes(p.size_bytes());
     m->set_params(p.params());
     m->set_worker_seconds(0.001);
     ctx_ = std::make_unique<grpc::ClientContext>();
     auto start = Clock::now();
-    stub_->async()->ReportResult(ctx_.get(), &report_request_, &report_response_, [this, start](grpc::Status s) {
-      report_us_->Add(Seconds(start, Clock::now()) * 1e6);
-      if (s.ok()) cycles_->fetch_add(1);
-      Lease();
-    });
+    stub_->async()->ReportResult(ctx_.get(), &report_request_, &report_response_,
+                                 [this, start](grpc::Status s) {
+                                   report_us_->Add(Seconds(start, Clock::now()) * 1e6);
+                                   if (s.ok()) cycles_->fetch_add(1);
+                                   Lease();
+                                 });
   }
 
   kdnas::v1::WorkerService::Stub* stub_;
@@ -119,8 +127,8 @@ CycleFigures RunCycles(const std::string& address, int64_t trials, int workers, 
   int finished = 0;
   std::vector<std::unique_ptr<VirtualWorker>> pool;
   for (int w = 0; w < workers; ++w) {
-    pool.push_back(std::make_unique<VirtualWorker>(stubs[w % channels].get(), w, &remaining, &cycles, &lease_us,
-                                                   &report_us, [&] {
+    pool.push_back(std::make_unique<VirtualWorker>(stubs[w % channels].get(), w, &remaining,
+                                                   &cycles, &lease_us, &report_us, [&] {
                                                      std::lock_guard<std::mutex> lock(mu);
                                                      ++finished;
                                                      cv.notify_all();
@@ -146,7 +154,7 @@ CycleFigures RunCycles(const std::string& address, int64_t trials, int workers, 
 // ------------------------------------------------------------------ kdnas
 
 int RunKdnas(const std::vector<std::string>& args) {
-  std::string controller_bin;
+  std::string controller_bin, log_level = "info";
   int64_t trials = 100'000, heartbeats = 100'000;
   int workers = 128, channels = 4;
   kdnas::FlagSet flags("controller_throughput_bench kdnas --controller-bin PATH [flags]");
@@ -155,11 +163,12 @@ int RunKdnas(const std::vector<std::string>& args) {
   flags.Int("heartbeats", &heartbeats, "Heartbeats in the second phase.");
   flags.Int("workers", &workers, "Concurrent virtual workers.");
   flags.Int("channels", &channels, "gRPC channels (connections) they share.");
+  flags.String("log-level", &log_level, "The controller's --log-level (its default: info).");
   if (auto s = flags.Parse(args); !s.ok() || controller_bin.empty()) {
     std::fprintf(stderr, "%s\n%s", s.message().c_str(), flags.Help().c_str());
     return 2;
   }
-  ControllerProcess controller(controller_bin, 600'000);
+  ControllerProcess controller(controller_bin, 600'000, log_level);
   if (!controller.ready()) {
     std::fprintf(stderr, "the controller did not start\n");
     return 1;
@@ -200,7 +209,8 @@ int RunKdnas(const std::vector<std::string>& args) {
     r.set_wait_ms(1000);
     kdnas::v1::LeaseTrialResponse resp;
     grpc::ClientContext ctx;
-    if (worker_stub->LeaseTrial(&ctx, r, &resp).ok() && resp.has_lease()) tokens.push_back(resp.lease().token());
+    if (worker_stub->LeaseTrial(&ctx, r, &resp).ok() && resp.has_lease())
+      tokens.push_back(resp.lease().token());
   }
   std::atomic<int64_t> beats_left{heartbeats}, beats{0};
   Latencies beat_us;
@@ -244,13 +254,15 @@ int RunKdnas(const std::vector<std::string>& args) {
   for (auto& th : threads) th.join();
   double hb_per_s = static_cast<double>(beats.load()) / Seconds(hb_start, Clock::now());
   std::printf(
-      "{\"system\":\"kdnas\",\"trials\":%lld,\"workers\":%d,\"channels\":%d,\"cycles_per_s\":%.1f,"
+      "{\"system\":\"kdnas\",\"log_level\":\"%s\",\"trials\":%lld,\"workers\":%d,\"channels\":%d,"
+      "\"cycles_per_s\":%.1f,"
       "\"lease_p50_us\":%.0f,\"lease_p99_us\":%.0f,\"report_p50_us\":%.0f,\"report_p99_us\":%.0f,"
       "\"heartbeats_per_s\":%.1f,\"heartbeat_p50_us\":%.0f,\"heartbeat_p99_us\":%.0f,"
       "\"rss_warm_mb\":%.1f,\"rss_after_mb\":%.1f,\"rss_quarters_mb\":[%.1f,%.1f,%.1f,%.1f]}\n",
-      static_cast<long long>(f.cycles), workers, channels, f.cycles_per_s, f.lease_p50, f.lease_p99, f.report_p50,
-      f.report_p99, hb_per_s, beat_us.Percentile(0.5), beat_us.Percentile(0.99), rss_warm / 1024.0,
-      rss_after / 1024.0, rss_steps[0] / 1024.0, rss_steps[1] / 1024.0, rss_steps[2] / 1024.0, rss_steps[3] / 1024.0);
+      log_level.c_str(), static_cast<long long>(f.cycles), workers, channels, f.cycles_per_s,
+      f.lease_p50, f.lease_p99, f.report_p50, f.report_p99, hb_per_s, beat_us.Percentile(0.5),
+      beat_us.Percentile(0.99), rss_warm / 1024.0, rss_after / 1024.0, rss_steps[0] / 1024.0,
+      rss_steps[1] / 1024.0, rss_steps[2] / 1024.0, rss_steps[3] / 1024.0);
   return 0;
 }
 
@@ -261,14 +273,16 @@ int RunKdnas(const std::vector<std::string>& args) {
 class CeilingService final : public kdnas::v1::WorkerService::CallbackService {
  public:
   explicit CeilingService(kdnas::Store* store) : store_(store) {}
-  grpc::ServerUnaryReactor* LeaseTrial(grpc::CallbackServerContext* c, const kdnas::v1::LeaseTrialRequest*,
+  grpc::ServerUnaryReactor* LeaseTrial(grpc::CallbackServerContext* c,
+                                       const kdnas::v1::LeaseTrialRequest*,
                                        kdnas::v1::LeaseTrialResponse* response) override {
     response->mutable_lease()->set_token(std::to_string(next_.fetch_add(1)));
     auto* r = c->DefaultReactor();
     r->Finish(grpc::Status::OK);
     return r;
   }
-  grpc::ServerUnaryReactor* ReportResult(grpc::CallbackServerContext* c, const kdnas::v1::ReportResultRequest* request,
+  grpc::ServerUnaryReactor* ReportResult(grpc::CallbackServerContext* c,
+                                         const kdnas::v1::ReportResultRequest* request,
                                          kdnas::v1::ReportResultResponse*) override {
     auto* r = c->DefaultReactor();
     kdnas::WriteBatch batch;
@@ -309,10 +323,12 @@ int RunCeiling(const std::vector<std::string>& args) {
   store->reset();
   for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(db.string() + suffix);
   std::printf(
-      "{\"system\":\"ceiling\",\"trials\":%lld,\"workers\":%d,\"channels\":%d,\"cycles_per_s\":%.1f,"
-      "\"lease_p50_us\":%.0f,\"lease_p99_us\":%.0f,\"report_p50_us\":%.0f,\"report_p99_us\":%.0f}\n",
-      static_cast<long long>(f.cycles), workers, channels, f.cycles_per_s, f.lease_p50, f.lease_p99, f.report_p50,
-      f.report_p99);
+      "{\"system\":\"ceiling\",\"trials\":%lld,\"workers\":%d,\"channels\":%d,\"cycles_per_s\":%."
+      "1f,"
+      "\"lease_p50_us\":%.0f,\"lease_p99_us\":%.0f,\"report_p50_us\":%.0f,\"report_p99_us\":%.0f}"
+      "\n",
+      static_cast<long long>(f.cycles), workers, channels, f.cycles_per_s, f.lease_p50, f.lease_p99,
+      f.report_p50, f.report_p99);
   return 0;
 }
 

@@ -22,6 +22,8 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests/fixtures"))
+from synthetic_job import make_teacher, write_job  # noqa: E402
 SUFFIX = f"{os.getpid() % 10000}"
 NS_CTL, NS_WRK = f"kdctl{SUFFIX}", f"kdwrk{SUFFIX}"
 NET = f"10.{77 + os.getpid() % 100}.{os.getpid() % 200}"
@@ -110,7 +112,7 @@ def main():
         raise SystemExit("partition_test needs root (network namespaces)")
     controller, worker, cli = sys.argv[1:4]
     tmp = tempfile.mkdtemp()
-    subprocess.run([os.path.join(ROOT, "tests/fixtures/tiny_teacher.sh"), worker, f"{tmp}/teacher.pt"], check=True)
+    make_teacher(worker, f"{tmp}/teacher.pt")
     procs = []
     netns_teardown()
     netns_setup()
@@ -127,18 +129,8 @@ def main():
             if kdnas("jobs").returncode == 0:
                 break
             time.sleep(0.1)
-        open(f"{tmp}/job.yaml", "w").write(f"""
-display_name: partitions
-data: {{text: {{path: {ROOT}/data/tinyshakespeare.txt}}}}
-teacher: {{model: {{path: {tmp}/teacher.pt}}}}
-space:
-  parameters:
-    - {{name: num_layers, integer_range: {{min: 1, max: 4}}}}
-    - {{name: d_model, discrete: {{values: [32, 64, 96, 128]}}}}
-    - {{name: weight_bits, discrete: {{values: [16, 8, 4, 3, 2]}}}}
-budget: {{max_trials: 40, max_attempts: 10}}
-seed: 3
-""")
+        write_job(f"{tmp}/job.yaml", f"{tmp}/teacher.pt", "partitions", [32, 64, 96, 128],
+                  "budget: {max_trials: 40, max_attempts: 10}\nseed: 3\n")
         r = kdnas("submit", f"{tmp}/job.yaml", "--no-upload")
         assert r.returncode == 0, r.stderr
         logs = []

@@ -17,6 +17,8 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests/fixtures"))
+from synthetic_job import make_teacher, write_job  # noqa: E402
 errors = []
 
 
@@ -63,8 +65,7 @@ def main():
             r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
             check(r.returncode == 2 and "--log-" in r.stderr, f"{cmd} exited {r.returncode}: {r.stderr!r}")
 
-        subprocess.run([os.path.join(ROOT, "tests/fixtures/tiny_teacher.sh"), worker, f"{tmp}/teacher.pt"],
-                       check=True)
+        make_teacher(worker, f"{tmp}/teacher.pt")
         port = random.randint(20000, 40000)
         env = dict(os.environ, KDNAS_ADDR=f"127.0.0.1:{port}")
         kdnas = lambda *a: subprocess.run([cli, *a], capture_output=True, text=True, env=env)
@@ -90,18 +91,8 @@ def main():
 
         # A search logged as JSON.
         ctl = start_controller(f"{tmp}/controller.log", "--log-format=json")
-        open(f"{tmp}/job.yaml", "w").write(f"""
-display_name: logs
-data: {{text: {{path: {ROOT}/data/tinyshakespeare.txt}}}}
-teacher: {{model: {{path: {tmp}/teacher.pt}}}}
-space:
-  parameters:
-    - {{name: num_layers, integer_range: {{min: 1, max: 4}}}}
-    - {{name: weight_bits, discrete: {{values: [16, 8, 4, 3, 2]}}}}
-budget: {{max_trials: 3}}
-strategy: {{multi_fidelity: {{enabled: false}}}}
-seed: 3
-""")
+        write_job(f"{tmp}/job.yaml", f"{tmp}/teacher.pt", "logs", None,
+                  "budget: {max_trials: 3}\nstrategy: {multi_fidelity: {enabled: false}}\nseed: 3\n")
         r = kdnas("submit", f"{tmp}/job.yaml", "--no-upload")
         check(r.returncode == 0, f"submit failed: {r.stderr}")
 

@@ -21,6 +21,8 @@ import urllib.parse
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests/fixtures"))
+from synthetic_job import make_teacher, write_job  # noqa: E402
 
 
 def free_port():
@@ -52,7 +54,7 @@ def wait_for(predicate, seconds, what):
 def main():
     controller, worker, cli = sys.argv[1:4]
     tmp = tempfile.mkdtemp()
-    subprocess.run([os.path.join(ROOT, "tests/fixtures/tiny_teacher.sh"), worker, f"{tmp}/teacher.pt"], check=True)
+    make_teacher(worker, f"{tmp}/teacher.pt")
     procs = []
     try:
         run = lambda *a: subprocess.run(a, check=True, capture_output=True, text=True)
@@ -81,18 +83,8 @@ def main():
         wait_for(lambda: query(prom_port, "up")["data"]["result"], 60, "Prometheus to scrape the controller")
 
         job_file = f"{tmp}/job.yaml"
-        open(job_file, "w").write(f"""
-display_name: observability
-data: {{text: {{path: {ROOT}/data/tinyshakespeare.txt}}}}
-teacher: {{model: {{path: {tmp}/teacher.pt}}}}
-space:
-  parameters:
-    - {{name: num_layers, integer_range: {{min: 1, max: 4}}}}
-    - {{name: d_model, discrete: {{values: [32, 64, 128]}}}}
-    - {{name: weight_bits, discrete: {{values: [16, 8, 4, 3, 2]}}}}
-budget: {{max_trials: 40}}
-report_size_budgets_bytes: [100000, 300000]
-""")
+        write_job(job_file, f"{tmp}/teacher.pt", "observability", [32, 64, 128],
+                  "budget: {max_trials: 40}\nreport_size_budgets_bytes: [100000, 300000]\n")
         run(cli, "submit", job_file, "--no-upload", "--addr", addr)
         subprocess.run([cli, "status", "999", "--addr", addr], capture_output=True)  # a NOT_FOUND, for error rates
         for i in range(2):
