@@ -16,7 +16,7 @@ CONTROLLER_PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libssl-dev
   libboost-dev libboost-system-dev prometheus-cpp-dev libsqlite3-dev
   libgtest-dev libyaml-cpp-dev libjemalloc-dev libpqxx-dev libcli11-dev nlohmann-json3-dev libzip-dev
-  libspdlog-dev
+  libspdlog-dev libarchive-dev
 )
 # The worker: LibTorch, and a fast BLAS for it (the reference BLAS is ~36x slower).
 WORKER_PACKAGES=(libtorch-dev libopenblas0-openmp)
