@@ -15,7 +15,9 @@ namespace kdnas {
 constexpr int64_t kArtifactHeaderBytes = 64;
 constexpr int64_t kArtifactLayerEntryBytes = 8;
 constexpr int64_t kArtifactTensorHeaderBytes = 20;
-constexpr uint32_t kArtifactFormatVersion = 1;
+// 2: the MLP activation is gelu_new (tanh). Version 1 files were trained with
+// the exact erf GELU and are refused rather than run with another function.
+constexpr uint32_t kArtifactFormatVersion = 2;
 
 enum class TensorRole { kVector = 0, kEmbedding = 1, kLinear = 2, kHead = 3 };
 enum class SparseEncoding { kDense = 0, kBitmap = 1, kNofM = 2 };
@@ -30,14 +32,16 @@ struct TensorLayout {
   SparseEncoding sparse = SparseEncoding::kDense;
   int n = 0;  // N:M only
   int m = 0;
-  int64_t kept = 0;           // weights not pruned
-  int64_t stored_values = 0;  // values in the payload (rows*cols when dense)
-  int64_t metadata_bytes = 0; // bitmap or N:M indices
+  int64_t kept = 0;            // weights not pruned
+  int64_t stored_values = 0;   // values in the payload (rows*cols when dense)
+  int64_t metadata_bytes = 0;  // bitmap or N:M indices
   int64_t scale_bytes = 0;
   int64_t value_bytes = 0;
 
   int64_t numel() const { return rows * cols; }
-  int64_t groups_per_row() const { return group_size > 0 ? (cols + group_size - 1) / group_size : 0; }
+  int64_t groups_per_row() const {
+    return group_size > 0 ? (cols + group_size - 1) / group_size : 0;
+  }
   int64_t payload_bytes() const { return metadata_bytes + scale_bytes + value_bytes; }
   int64_t total_bytes() const { return kArtifactTensorHeaderBytes + payload_bytes(); }
 };
@@ -61,7 +65,7 @@ int64_t LowRankRank(int64_t out, int64_t in, double ratio);
 // The layout for a (valid) candidate; vocab_size and tokenizer_bytes come from
 // the tokenizer (search/tokenizer.h). Without `with_names` the tensors' names
 // are left empty (the cost model needs only sizes, and is on a hot path).
-ArtifactLayout LayoutArtifact(const Candidate& candidate, int64_t vocab_size, int64_t tokenizer_bytes,
-                              bool with_names = true);
+ArtifactLayout LayoutArtifact(const Candidate& candidate, int64_t vocab_size,
+                              int64_t tokenizer_bytes, bool with_names = true);
 
 }  // namespace kdnas

@@ -115,7 +115,7 @@ torch::Tensor BlockImpl::forward(const torch::Tensor& x, const torch::Tensor& ca
   auto merged = y_heads.transpose(1, 2).reshape({B, T, width});
   auto x1 = x + attn_proj(merged);
   auto h2 = ln2(x1);
-  auto act = torch::gelu(fc(h2));
+  auto act = torch::gelu(fc(h2), "tanh");  // gelu_new, as GPT-2 and llama.cpp compute it
   auto out = x1 + mlp_proj(act);
   if (stats) {
     torch::NoGradGuard no_grad;

@@ -1,5 +1,6 @@
 // The student (and kdnas teacher) model: a pre-LayerNorm GPT decoder with
-// causal self-attention (fused Q,K,V projection), GELU MLP and optional tied
+// causal self-attention (fused Q,K,V projection), an MLP with gelu_new (the
+// tanh approximation, as GPT-2 and llama.cpp compute it) and optional tied
 // embeddings, whose tensors are exactly those of docs/artifact-format.md.
 // Compression is simulated in the forward pass: pruning masks, fake
 // quantization (QAT) and low-rank factors (u [out,k] then v [k,in]).

@@ -174,7 +174,14 @@ StatusOr<PackedArtifact> ParsePackedArtifact(const std::string& bytes) {
   if (!r.Has(64) || bytes.compare(0, 4, "KDNA") != 0) return DataLoss("artifact: not a KDNA file");
   r.Skip(4);
   const uint32_t version = r.U32();
-  if (version != 1) return DataLoss("artifact: format version " + std::to_string(version));
+  if (version == 1) {
+    return DataLoss(
+        "artifact: format version 1 (its MLPs were trained with the exact GELU; this kdnas runs "
+        "gelu_new, format version 2): re-export the student with this version");
+  }
+  if (version != kArtifactFormatVersion) {
+    return DataLoss("artifact: format version " + std::to_string(version));
+  }
   const uint32_t vocab = r.U32();
   Candidate c;
   Architecture& a = c.architecture;

@@ -69,7 +69,7 @@ std::string ForwardSource(GptImpl& model) {
       << ")\n"
       << "    x = x + " << Linear("y", p + "attn.proj", *b->attn_proj) << "\n"
       << "    h = " << Norm("x", p + "ln2", d) << "\n"
-      << "    h = torch.gelu(" << Linear("h", p + "mlp.fc", *b->fc) << ")\n"
+      << "    h = torch.gelu(" << Linear("h", p + "mlp.fc", *b->fc) << ", approximate='tanh')\n"
       << "    x = x + " << Linear("h", p + "mlp.proj", *b->mlp_proj) << "\n";
   }
   s << "    x = " << Norm("x", "ln_f", d) << "\n";

@@ -43,7 +43,7 @@ class Block(nn.Module):
         att = F.softmax(att, dim=-1)
         y = (att @ v).transpose(1, 2).contiguous().view(B, T, C)
         x = x + self.attn.proj(y)
-        x = x + self.mlp.proj(F.gelu(self.mlp.fc(self.ln2(x))))
+        x = x + self.mlp.proj(F.gelu(self.mlp.fc(self.ln2(x)), approximate="tanh"))
         return x
 
 

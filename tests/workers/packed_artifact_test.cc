@@ -128,6 +128,12 @@ TEST(PackedArtifact, ReaderRejectsCorruptFiles) {
   std::string magic = bytes;
   magic[0] = 'X';
   EXPECT_EQ(ParsePackedArtifact(magic).status().code(), StatusCode::kDataLoss);
+  // A version 1 file was trained with the exact GELU: refused, with the reason.
+  std::string v1 = bytes;
+  v1[4] = 1;
+  auto old = ParsePackedArtifact(v1);
+  EXPECT_EQ(old.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(old.status().message().find("GELU"), std::string::npos) << old.status().message();
   EXPECT_EQ(ReadPackedArtifact(dir + "/missing.kdna").status().code(), StatusCode::kNotFound);
   std::filesystem::remove_all(dir);
 }
