@@ -16,24 +16,10 @@
 #include <sstream>
 
 #include "formats/safetensors_index.h"
+#include "tests/formats/safetensors_test_util.h"
 
-namespace kdnas {
+namespace kdnas::safetensors_test {
 namespace {
-
-namespace fs = std::filesystem;
-using Json = nlohmann::json;
-
-std::string ReadAll(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void WriteAll(const fs::path& path, std::string_view bytes) {
-  std::ofstream(path, std::ios::binary)
-      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
 
 std::string FromHex(const std::string& hex) {
   std::string out;
@@ -53,17 +39,6 @@ SafetensorsDtype FromTorchName(const std::string& torch_name) {
       {"torch.complex64", SafetensorsDtype::kC64},
   };
   return names.at(torch_name);
-}
-
-// A file: the little-endian header length (`n`, by default the header's),
-// the header and the data.
-std::string File(std::string_view header, std::string_view data = "",
-                 std::optional<uint64_t> n = {}) {
-  const uint64_t length = n.value_or(header.size());
-  std::string out;
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((length >> (8 * i)) & 0xff));
-  out.append(header).append(data);
-  return out;
 }
 
 // The fixtures, written once per test program by the Python writer.
@@ -223,10 +198,6 @@ void ExpectDataLoss(const std::string& bytes, const std::string& needle) {
   EXPECT_EQ(file.status().code(), StatusCode::kDataLoss) << file.status().ToString();
   EXPECT_NE(file.status().message().find(needle), std::string::npos)
       << "\"" << needle << "\" not in: " << file.status().message();
-}
-
-std::string Entry(const std::string& dtype, const std::string& shape, const std::string& offsets) {
-  return R"({"dtype":")" + dtype + R"(","shape":)" + shape + R"(,"data_offsets":)" + offsets + "}";
 }
 
 TEST(SafetensorsHostileTest, RefusesABadHeaderLength) {
@@ -424,41 +395,9 @@ TEST(SafetensorsHostileTest, ConvertsHalfAndBFloat16Exactly) {
             StatusCode::kInvalidArgument);
 }
 
-// ---- Files on disk and checkpoints ----------------------------------------
+// ---- Files on disk ---------------------------------------------------------
 
-class SafetensorsFilesTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("kdnas-safetensors-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  // A shard holding F32 tensors of two elements each, named `names`.
-  void WriteShard(const std::string& file, const std::vector<std::string>& names) {
-    Json header = Json::object();
-    for (size_t i = 0; i < names.size(); ++i)
-      header[names[i]] = {{"dtype", "F32"}, {"shape", {2}}, {"data_offsets", {8 * i, 8 * i + 8}}};
-    WriteAll(dir_ / file, File(header.dump(), std::string(8 * names.size(), '\0')));
-  }
-  void WriteIndex(const Json& weight_map) {
-    WriteAll(dir_ / kSafetensorsIndexFileName,
-             Json{{"metadata", {{"total_size", 16}}}, {"weight_map", weight_map}}.dump());
-  }
-  // Opening dir_ fails with `code` and a message holding each of `needles`.
-  void ExpectRefused(StatusCode code, const std::vector<std::string>& needles) {
-    auto checkpoint = SafetensorsCheckpoint::Open(dir_.string());
-    ASSERT_FALSE(checkpoint.ok());
-    EXPECT_EQ(checkpoint.status().code(), code) << checkpoint.status().ToString();
-    for (const auto& needle : needles) {
-      EXPECT_NE(checkpoint.status().message().find(needle), std::string::npos)
-          << "\"" << needle << "\" not in: " << checkpoint.status().message();
-    }
-  }
-  fs::path dir_;
-};
+using SafetensorsFilesTest = SafetensorsDirTest;
 
 TEST_F(SafetensorsFilesTest, OpenNamesTheFileAndReadsOnlyTheHeader) {
   EXPECT_EQ(SafetensorsFile::Open((dir_ / "absent.safetensors").string()).status().code(),
@@ -485,96 +424,5 @@ TEST_F(SafetensorsFilesTest, OpenNamesTheFileAndReadsOnlyTheHeader) {
       << cut.status().message();
 }
 
-TEST_F(SafetensorsFilesTest, OpensAShardedCheckpoint) {
-  WriteShard("model-00001-of-00002.safetensors", {"a", "b"});
-  WriteShard("model-00002-of-00002.safetensors", {"c"});
-  WriteIndex({{"a", "model-00001-of-00002.safetensors"},
-              {"b", "model-00001-of-00002.safetensors"},
-              {"c", "model-00002-of-00002.safetensors"}});
-  auto checkpoint = SafetensorsCheckpoint::Open(dir_.string());
-  ASSERT_TRUE(checkpoint.ok()) << checkpoint.status().ToString();
-  ASSERT_EQ(checkpoint->tensors().size(), 3u);
-  EXPECT_EQ(checkpoint->Find("c")->shard, 1u);
-  EXPECT_EQ(checkpoint->index()->total_size_bytes, 16);
-  EXPECT_EQ(checkpoint->ReadFloat32("c").value().size(), 2u);
-  EXPECT_EQ(checkpoint->ReadFloat32("d").status().code(), StatusCode::kNotFound);
-}
-
-TEST_F(SafetensorsFilesTest, RefusesAMissingShard) {
-  WriteShard("model-00001-of-00002.safetensors", {"a"});
-  WriteIndex(
-      {{"a", "model-00001-of-00002.safetensors"}, {"b", "model-00002-of-00002.safetensors"}});
-  ExpectRefused(StatusCode::kNotFound,
-                {kSafetensorsIndexFileName.data(),
-                 R"(the shard "model-00002-of-00002.safetensors" of tensor "b")"});
-}
-
-TEST_F(SafetensorsFilesTest, RefusesATensorAbsentFromItsShard) {
-  WriteShard("s1.safetensors", {"a"});
-  WriteIndex({{"a", "s1.safetensors"}, {"ghost", "s1.safetensors"}});
-  ExpectRefused(
-      StatusCode::kDataLoss,
-      {R"(tensor "ghost": the weight_map puts it in "s1.safetensors" but that shard has no such tensor)"});
-}
-
-TEST_F(SafetensorsFilesTest, RefusesATensorInAnotherShardThanTheIndexSays) {
-  WriteShard("s1.safetensors", {"a"});
-  WriteShard("s2.safetensors", {"b"});
-  WriteIndex({{"a", "s2.safetensors"}, {"b", "s1.safetensors"}});
-  ExpectRefused(
-      StatusCode::kDataLoss,
-      {R"(tensor "a" is in the shard "s1.safetensors" but the weight_map puts it in "s2.safetensors")"});
-}
-
-TEST_F(SafetensorsFilesTest, RefusesATensorInTwoShards) {
-  WriteShard("s1.safetensors", {"a", "b"});
-  WriteShard("s2.safetensors", {"b"});
-  WriteIndex({{"a", "s1.safetensors"}, {"b", "s2.safetensors"}});
-  ExpectRefused(StatusCode::kDataLoss,
-                {R"(tensor "b" is in two shards, "s1.safetensors" and "s2.safetensors")"});
-}
-
-TEST_F(SafetensorsFilesTest, RefusesATensorInAShardButNotInTheIndex) {
-  WriteShard("s1.safetensors", {"a", "extra"});
-  WriteIndex({{"a", "s1.safetensors"}});
-  ExpectRefused(StatusCode::kDataLoss,
-                {R"(tensor "extra" is in the shard "s1.safetensors" but not in the weight_map)"});
-}
-
-TEST_F(SafetensorsFilesTest, RefusesShardNamesOutsideTheDirectory) {
-  fs::create_directories(dir_ / "sub");
-  WriteShard("sub/s1.safetensors", {"a"});
-  for (const std::string& name :
-       std::vector<std::string>{"../s1.safetensors", "sub/s1.safetensors", "/etc/passwd", "..", "",
-                                "s1\\..\\x", std::string("s1\0x", 4)}) {
-    SCOPED_TRACE(name);
-    WriteIndex({{"a", name}});
-    ExpectRefused(StatusCode::kDataLoss, {R"(tensor "a": the shard )", "is not a plain file name"});
-  }
-}
-
-TEST_F(SafetensorsFilesTest, RefusesABadIndex) {
-  WriteShard("s1.safetensors", {"a"});
-  const std::string index = (dir_ / kSafetensorsIndexFileName).string();
-  WriteAll(index, R"({"weight_map": {"a": "s1.safetensors", "a": "s1.safetensors"}})");
-  ExpectRefused(StatusCode::kDataLoss, {index + R"(: tensor "a" appears twice in the weight_map)"});
-  WriteAll(index, R"({"weight_map": {"a": 1}})");
-  ExpectRefused(StatusCode::kDataLoss, {R"(tensor "a": its shard is an integer)"});
-  WriteAll(index, R"({"metadata": {"total_size": -1}, "weight_map": {}})");
-  ExpectRefused(StatusCode::kDataLoss, {R"("total_size" is -1)"});
-  WriteAll(index, R"({"metadata": {}})");
-  ExpectRefused(StatusCode::kDataLoss, {R"(no "weight_map")"});
-  WriteAll(index, R"({"weight_map": )");
-  ExpectRefused(StatusCode::kDataLoss, {"not valid JSON"});
-  // A defect in a shard is reported with the shard's path.
-  WriteAll(dir_ / "s1.safetensors", File(R"({"a": )" + Entry("F32", "[2]", "[0,4]") + "}", "abcd"));
-  WriteAll(index, R"({"weight_map": {"a": "s1.safetensors"}})");
-  ExpectRefused(StatusCode::kDataLoss,
-                {(dir_ / "s1.safetensors").string() + R"(: tensor "a": shape [2])"});
-  fs::remove(index);
-  ExpectRefused(StatusCode::kNotFound,
-                {"neither model.safetensors nor model.safetensors.index.json"});
-}
-
 }  // namespace
-}  // namespace kdnas
+}  // namespace kdnas::safetensors_test
