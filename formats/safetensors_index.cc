@@ -97,10 +97,7 @@ StatusOr<SafetensorsCheckpoint> SafetensorsCheckpoint::Open(const std::string& p
 
 StatusOr<SafetensorsCheckpoint> SafetensorsCheckpoint::FromFile(const std::string& path) {
   KDNAS_ASSIGN_OR_RETURN(SafetensorsFile file, SafetensorsFile::Open(path));
-  SafetensorsCheckpoint checkpoint;
-  checkpoint.shards_.push_back(std::move(file));
-  checkpoint.BuildTable();
-  return checkpoint;
+  return FromSingleFile(std::move(file));
 }
 
 StatusOr<SafetensorsCheckpoint> SafetensorsCheckpoint::FromIndex(const std::string& index_path) {
@@ -120,15 +117,12 @@ StatusOr<SafetensorsCheckpoint> SafetensorsCheckpoint::FromIndex(const std::stri
   if (!parsed.ok())
     return Status(parsed.status().code(), index_path + ": " + parsed.status().message());
 
-  SafetensorsCheckpoint checkpoint;
-  checkpoint.index_ = std::move(*parsed);
-  const SafetensorsIndex& index = *checkpoint.index_;
   // The shards, by file name, each opened once; the first tensor naming each
   // is kept for the message if it is missing.
   std::map<std::string, std::string> first_tensor;
-  for (const auto& [tensor, shard] : index.weight_map) first_tensor.emplace(shard, tensor);
-  std::map<std::string, size_t> shard_position;
+  for (const auto& [tensor, shard] : parsed->weight_map) first_tensor.emplace(shard, tensor);
   const fs::path dir = fs::path(index_path).parent_path();
+  std::map<std::string, SafetensorsFile> shards;
   for (const auto& [shard, tensor] : first_tensor) {
     const std::string shard_path = (dir / shard).string();
     if (!fs::is_regular_file(shard_path, ec)) {
@@ -136,45 +130,67 @@ StatusOr<SafetensorsCheckpoint> SafetensorsCheckpoint::FromIndex(const std::stri
                       QuoteForMessage(tensor) + " is not in " + dir.string());
     }
     KDNAS_ASSIGN_OR_RETURN(SafetensorsFile file, SafetensorsFile::Open(shard_path));
-    shard_position[shard] = checkpoint.shards_.size();
+    shards.emplace(shard, std::move(file));
+  }
+  return FromShards(index_path, std::move(*parsed), std::move(shards));
+}
+
+StatusOr<SafetensorsCheckpoint> SafetensorsCheckpoint::FromShards(
+    const std::string& where, SafetensorsIndex index,
+    std::map<std::string, SafetensorsFile> shards) {
+  SafetensorsCheckpoint checkpoint;
+  std::vector<std::string> names;
+  for (const auto& [tensor, shard] : index.weight_map) {
+    if (!shards.contains(shard)) {
+      return NotFound(where + ": the shard " + QuoteForMessage(shard) + " of tensor " +
+                      QuoteForMessage(tensor) + " is missing");
+    }
+  }
+  for (auto& [name, file] : shards) {
+    names.push_back(name);
     checkpoint.shards_.push_back(std::move(file));
   }
+  checkpoint.index_ = std::move(index);
   checkpoint.BuildTable();
 
   // No tensor is in two shards, and every shard holds exactly the tensors
   // the index puts in it.
-  const auto name_of = [&](size_t s) {
-    return fs::path(checkpoint.shards_[s].path()).filename().string();
-  };
+  const SafetensorsIndex& weights = *checkpoint.index_;
   std::map<std::string, size_t> seen;
   for (size_t s = 0; s < checkpoint.shards_.size(); ++s) {
     for (const SafetensorsTensor& t : checkpoint.shards_[s].tensors()) {
       if (auto [it, fresh] = seen.emplace(t.name, s); !fresh) {
-        return DataLoss(index_path + ": tensor " + QuoteForMessage(t.name) + " is in two shards, " +
-                        QuoteForMessage(name_of(it->second)) + " and " +
-                        QuoteForMessage(name_of(s)));
+        return DataLoss(where + ": tensor " + QuoteForMessage(t.name) + " is in two shards, " +
+                        QuoteForMessage(names[it->second]) + " and " + QuoteForMessage(names[s]));
       }
     }
   }
   for (const auto& [tensor, s] : seen) {
-    auto listed = index.weight_map.find(tensor);
-    if (listed == index.weight_map.end()) {
-      return DataLoss(index_path + ": tensor " + QuoteForMessage(tensor) + " is in the shard " +
-                      QuoteForMessage(name_of(s)) + " but not in the weight_map");
+    auto listed = weights.weight_map.find(tensor);
+    if (listed == weights.weight_map.end()) {
+      return DataLoss(where + ": tensor " + QuoteForMessage(tensor) + " is in the shard " +
+                      QuoteForMessage(names[s]) + " but not in the weight_map");
     }
-    if (listed->second != name_of(s)) {
-      return DataLoss(index_path + ": tensor " + QuoteForMessage(tensor) + " is in the shard " +
-                      QuoteForMessage(name_of(s)) + " but the weight_map puts it in " +
+    if (listed->second != names[s]) {
+      return DataLoss(where + ": tensor " + QuoteForMessage(tensor) + " is in the shard " +
+                      QuoteForMessage(names[s]) + " but the weight_map puts it in " +
                       QuoteForMessage(listed->second));
     }
   }
-  for (const auto& [tensor, shard] : index.weight_map) {
+  for (const auto& [tensor, shard] : weights.weight_map) {
     if (!seen.contains(tensor)) {
-      return DataLoss(index_path + ": tensor " + QuoteForMessage(tensor) +
+      return DataLoss(where + ": tensor " + QuoteForMessage(tensor) +
                       ": the weight_map puts it in " + QuoteForMessage(shard) +
                       " but that shard has no such tensor");
     }
   }
+  return checkpoint;
+}
+
+StatusOr<SafetensorsCheckpoint> SafetensorsCheckpoint::FromSingleFile(SafetensorsFile file) {
+  SafetensorsCheckpoint checkpoint;
+  checkpoint.shards_.push_back(std::move(file));
+  checkpoint.BuildTable();
   return checkpoint;
 }
 

@@ -54,6 +54,14 @@ class SafetensorsCheckpoint {
   // directory holding model.safetensors (preferred, as transformers does) or
   // model.safetensors.index.json and its shards.
   static StatusOr<SafetensorsCheckpoint> Open(const std::string& path);
+  // From headers already read some other way (SafetensorsFile::Parse, e.g. of
+  // the members of a tar): `shards` by file name, checked against `index` as
+  // Open checks them; `where` prefixes the messages. Reading tensors needs
+  // files opened with a path.
+  static StatusOr<SafetensorsCheckpoint> FromShards(const std::string& where,
+                                                    SafetensorsIndex index,
+                                                    std::map<std::string, SafetensorsFile> shards);
+  static StatusOr<SafetensorsCheckpoint> FromSingleFile(SafetensorsFile file);
 
   // The one file, or the shards sorted by file name.
   const std::vector<SafetensorsFile>& shards() const { return shards_; }
