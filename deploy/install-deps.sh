@@ -24,6 +24,8 @@ WORKER_PACKAGES=(libtorch-dev libopenblas0-openmp)
 TEST_PACKAGES=(
   python3-torch python3-optuna python3-grpcio python3-matplotlib python3-yaml
   prometheus openssl sqlite3 iproute2 procps postgresql
+  # the reference SentencePiece encoder and trainer of sentencepiece_tokenizer_test
+  python3-sentencepiece
   clang-14 libfuzzer-14-dev libclang-rt-14-dev
 )
 
