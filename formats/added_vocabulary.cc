@@ -11,7 +11,8 @@ namespace {
 // Rust regex's Unicode \w (Alphabetic, marks, Nd, Pc, Join_Control), which
 // Hugging Face's single_word check uses, on one character.
 bool IsWordChar(std::string_view ch) {
-  static const StatusOr<Regex> kWord = Regex::FromOniguruma(R"([\w\x{200C}\x{200D}])");
+  static const StatusOr<Regex> kWord =
+      Regex::FromOniguruma(R"([\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\x{200C}\x{200D}])");
   if (!kWord.ok()) return false;
   std::vector<std::pair<size_t, size_t>> found;
   return kWord->Find(ch, &found).ok() && !found.empty();

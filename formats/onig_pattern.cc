@@ -152,11 +152,13 @@ constexpr const char* kNonSpaceBody =
     "\\x{200B}-\\x{2027}\\x{202A}-\\x{202E}\\x{2030}-\\x{205E}\\x{2060}-\\x{2FFF}"
     "\\x{3001}-\\x{D7FF}\\x{E000}-\\x{10FFFF}";
 
-// Oniguruma's \w: Alphabetic, marks, decimal digits, connector punctuation.
+// Oniguruma's \w: Alphabetic, marks, decimal digits, connector punctuation,
+// and the Latin-1 digits and fractions its byte table counts as word.
 ClassBody WordBody() {
   static const std::vector<std::string> kWordParts = {"Lu", "Ll", "Lt", "Lm", "Lo",
                                                       "Mn", "Mc", "Me", "Nd", "Pc"};
-  return CategoryBody(kWordParts, "\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}");
+  return CategoryBody(kWordParts,
+                      "\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\x{B2}\\x{B3}\\x{B9}\\x{BC}-\\x{BE}");
 }
 
 class Translator {
@@ -254,9 +256,10 @@ class Translator {
       if (close == std::string_view::npos) return Refuse("an unterminated \\p{");
       name = std::string(p_.substr(i_ + 1, close - i_ - 1));
       i_ = close + 1;
-    } else if (i_ < p_.size()) {
-      name = std::string(1, p_[i_]);
-      ++i_;
+    } else {
+      // Oniguruma's syntax has no \pL: the escape is a literal p (or P).
+      out_ += e;
+      return Status::Ok();
     }
     bool negated = e == 'P';
     if (!name.empty() && name[0] == '^') {

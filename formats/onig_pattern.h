@@ -8,9 +8,10 @@
 //     Unicode 16 and Debian 12's PCRE2 10.42 Unicode 14, so the code points
 //     assigned since (formats/onig_unicode.inc, generated from the reference)
 //     are added to, or taken out of, each general-category class. \w is
-//     Oniguruma's Unicode word (Alphabetic, marks, Nd, Pc); \b, \B are built
+//     Oniguruma's word (Alphabetic, marks, Nd, Pc, ²³¹¼½¾); \b, \B are built
 //     on it;
-//   - \h, \H: Oniguruma's hex digit; \v: U+000B; \uHHHH: \x{HHHH};
+//   - \h, \H: Oniguruma's hex digit; \v: U+000B; \uHHHH: \x{HHHH}; \pL (no
+//     braces) a literal p, as in Oniguruma;
 //   - (?m): Oniguruma's dot-all, PCRE2's (?s).
 // The pattern is compiled with PCRE2_MULTILINE (Oniguruma's ^ and $ are line
 // anchors) and LF newlines ('.' excludes only \n in both).
