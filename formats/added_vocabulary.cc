@@ -90,7 +90,7 @@ Status AddedVocabulary::Add(const AddedToken& token, std::optional<int32_t> mode
   } else if (model_id) {
     id = *model_id;
   } else {
-    if (next_id_ > 0x7FFFFFFF) return InvalidArgument("added_tokens: too many tokens");
+    if (next_id_ >= 0x7FFFFFFF) return InvalidArgument("added_tokens: too many tokens");
     id = static_cast<int32_t>(next_id_++);
   }
   if (token.normalized && !normalizer.identity()) {

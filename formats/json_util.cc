@@ -93,12 +93,12 @@ StatusOr<std::optional<bool>> GetOptionalBool(const nlohmann::json& obj, std::st
 StatusOr<int32_t> AsTokenId(const nlohmann::json& value, const JsonPath& at) {
   if (value.is_number_unsigned()) {
     const uint64_t id = value.get<uint64_t>();
-    if (id <= 0x7FFFFFFF) return static_cast<int32_t>(id);
+    if (id < 0x7FFFFFFF) return static_cast<int32_t>(id);
   } else if (value.is_number_integer()) {
     const int64_t id = value.get<int64_t>();
-    if (id >= 0 && id <= 0x7FFFFFFF) return static_cast<int32_t>(id);
+    if (id >= 0 && id < 0x7FFFFFFF) return static_cast<int32_t>(id);
   }
-  return at.Error("is not a token id (an integer in [0, 2^31))");
+  return at.Error("is not a token id (an integer in [0, 2^31 - 1))");
 }
 
 }  // namespace kdnas

@@ -42,7 +42,7 @@ StatusOr<std::optional<std::string>> GetOptionalString(const nlohmann::json& obj
                                                        std::string_view key, const JsonPath& at);
 StatusOr<std::optional<bool>> GetOptionalBool(const nlohmann::json& obj, std::string_view key,
                                               const JsonPath& at);
-// A token id: an integer in [0, 2^31).
+// A token id: an integer in [0, 2^31 - 1) (so that vocab_size() fits an int).
 StatusOr<int32_t> AsTokenId(const nlohmann::json& value, const JsonPath& at);
 // obj[key], or nullptr when obj is not an object or has no such key.
 const nlohmann::json* Find(const nlohmann::json& obj, std::string_view key);

@@ -8,6 +8,8 @@ namespace kdnas {
 namespace {
 
 constexpr int kMaxSequenceDepth = 8;
+// Steps run recursively, one frame each.
+constexpr size_t kMaxSteps = 64;
 
 StatusOr<SplitBehavior> ParseBehavior(const nlohmann::json& obj, const JsonPath& at) {
   KDNAS_ASSIGN_OR_RETURN(std::string name, GetString(obj, "behavior", at));
@@ -110,6 +112,7 @@ StatusOr<PreTokenizer> PreTokenizer::ByteLevel(bool add_prefix_space) {
 Status PreTokenizer::AddSteps(const nlohmann::json& value, const JsonPath& at, int depth,
                               std::vector<Step>* steps) {
   if (!value.is_object()) return at.Error("is not an object");
+  if (steps->size() >= kMaxSteps) return at.Error("makes more than 64 pre-tokenizer steps");
   KDNAS_ASSIGN_OR_RETURN(std::string type, GetString(value, "type", at));
   if (type == "Sequence") {
     if (depth >= kMaxSequenceDepth) return at.Error("nests Sequences too deeply");
