@@ -61,7 +61,11 @@ class BpeTokenizer final : public TextTokenizer {
   StatusOr<std::vector<int32_t>> Encode(std::string_view text) const override;
   // Hugging Face's decode(ids, skip_special_tokens=False) (ids it does not
   // know are skipped), except that bytes are returned as they are, with no
-  // U+FFFD for invalid UTF-8, so Decode(Encode(s)) == s for any s.
+  // U+FFFD for invalid UTF-8, so Decode(Encode(s)) == s for any s of a
+  // byte-level tokenizer without a normalizer or add_prefix_space. As in
+  // Hugging Face, an added token goes through the ByteLevel decoder too: one
+  // made only of byte-level characters, some non-ASCII ("café"), decodes to
+  // the bytes they stand for, not to its UTF-8.
   std::string Decode(const std::vector<int32_t>& ids) const override;
   std::optional<int32_t> bos_to_add() const override { return bos_to_add_; }
   std::optional<int32_t> eos_id() const override { return eos_id_; }
