@@ -16,17 +16,17 @@ CONTROLLER_PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libssl-dev
   libboost-dev libboost-system-dev prometheus-cpp-dev libsqlite3-dev
   libgtest-dev libyaml-cpp-dev libjemalloc-dev libpqxx-dev libcli11-dev nlohmann-json3-dev libzip-dev
-  libspdlog-dev libarchive-dev
+  libspdlog-dev libarchive-dev libpcre2-dev libunistring-dev
 )
 # The worker: LibTorch, and a fast BLAS for it (the reference BLAS is ~36x slower).
 WORKER_PACKAGES=(libtorch-dev libopenblas0-openmp)
-# Peers, tests and tools, and the sanitizer and fuzzing stage (deploy/sanitize.sh).
+# Peers, tests and tools (nodejs/npm: the reference libraries in deploy/npm), and the sanitizer and fuzzing stage (deploy/sanitize.sh).
 TEST_PACKAGES=(
   python3-torch python3-optuna python3-grpcio python3-matplotlib python3-yaml
   prometheus openssl sqlite3 iproute2 procps postgresql
   # the reference SentencePiece encoder and trainer of sentencepiece_tokenizer_test
   python3-sentencepiece
-  clang-14 libfuzzer-14-dev libclang-rt-14-dev
+  clang-14 libfuzzer-14-dev libclang-rt-14-dev nodejs
 )
 
 case "${1:-all}" in
@@ -60,5 +60,22 @@ fi
 if [ "${1:-all}" = all ] && ! command -v kubectl >/dev/null 2>&1; then
   if apt-cache show kubernetes-client >/dev/null 2>&1; then
     $SUDO apt-get install -y -qq kubernetes-client >/dev/null && echo "install-deps: installed kubernetes-client"
+  fi
+fi
+
+# Node packages the tests compare against (deploy/npm/package.json, pinned in
+# its package-lock.json): Hugging Face's tokenizers, for the BPE tokenizer
+# tests. Installed once; `npm ci` again when the lock file changes.
+if [ "${1:-all}" = all ]; then
+  NPM_DIR="$(cd "$(dirname "$0")" && pwd)/npm"
+  # The machine image's Node.js may come with its own npm, which Debian's
+  # npm package would conflict with: install that only when npm is missing.
+  if ! command -v npm >/dev/null 2>&1; then
+    $SUDO apt-get install -y -qq --no-install-recommends npm >/dev/null
+  fi
+  if [ ! -f "$NPM_DIR/node_modules/.package-lock.json" ] ||
+    [ "$NPM_DIR/package-lock.json" -nt "$NPM_DIR/node_modules/.package-lock.json" ]; then
+    npm ci --prefix "$NPM_DIR" --no-audit --no-fund --loglevel=error
+    echo "install-deps: installed the node packages in deploy/npm"
   fi
 fi
