@@ -100,6 +100,7 @@ JobSearch::JobSearch(JobSearchOptions options, SearchSpace space,
   for (const auto& o : options_.objectives) reference.push_back(o.maximize ? 0.0 : 1.0);
   archive_ = ParetoArchive(reference);
   sample_rng_.Seed(Rng::Mix(options_.strategy.seed, 0x73616d706c65));  // "sample"
+  topup_rng_.Seed(Rng::Mix(options_.strategy.seed, 0x746f707570));     // "topup"
 }
 
 ObjectiveVector JobSearch::Normalize(const MetricValues& values) const {
@@ -125,38 +126,49 @@ std::vector<Proposal> JobSearch::Propose(int n, std::vector<Proposal>* rejected)
   }
   std::vector<Proposal> out;
   std::unordered_set<uint64_t> drawn;  // this call's candidates
+  std::vector<TrialOutcome> feedback;
+  // Keeps a new feasible candidate, feeds an infeasible one back as rejected.
+  auto take = [&](Point point) {
+    Proposal p;
+    p.candidate = space_.Decode(point);
+    p.point = std::move(point);
+    p.key = CandidateKey(p.candidate);
+    const uint64_t hash = std::hash<std::string>()(p.key);
+    // The same student again (proposed before, or twice in this pool).
+    if (keys_.Contains(hash) || !drawn.insert(hash).second) return;
+    Status valid = ValidateCandidate(p.candidate);
+    p.cost = EstimateCost(p.candidate, options_.context);
+    double violation =
+        valid.ok() ? ConstraintViolation(p.cost, options_.constraints) : kFailedViolation;
+    if (!valid.ok() || violation > 0) {
+      keys_.Insert(hash);
+      p.feasible = false;
+      p.reject_reason =
+          valid.ok() ? CheckConstraints(p.cost, options_.constraints).message() : valid.message();
+      feedback.push_back({next_rejected_id_--, p.point, TrialStatus::kRejected, {}, violation});
+      if (rejected != nullptr) rejected->push_back(std::move(p));
+      return;
+    }
+    out.push_back(std::move(p));
+  };
   int draws = 0;
   const int max_draws = std::max(1, n) * std::max(1, options_.max_draws_per_proposal);
   while (static_cast<int>(out.size()) < n && draws < max_draws) {
     std::vector<Point> points = strategy_->Suggest(n - static_cast<int>(out.size()));
     draws += static_cast<int>(points.size());
     if (points.empty()) break;
-    std::vector<TrialOutcome> feedback;
-    for (Point& point : points) {
-      Proposal p;
-      p.candidate = space_.Decode(point);
-      p.point = std::move(point);
-      p.key = CandidateKey(p.candidate);
-      const uint64_t hash = std::hash<std::string>()(p.key);
-      // The same student again (proposed before, or twice in this pool).
-      if (keys_.Contains(hash) || !drawn.insert(hash).second) continue;
-      Status valid = ValidateCandidate(p.candidate);
-      p.cost = EstimateCost(p.candidate, options_.context);
-      double violation =
-          valid.ok() ? ConstraintViolation(p.cost, options_.constraints) : kFailedViolation;
-      if (!valid.ok() || violation > 0) {
-        keys_.Insert(hash);
-        p.feasible = false;
-        p.reject_reason =
-            valid.ok() ? CheckConstraints(p.cost, options_.constraints).message() : valid.message();
-        feedback.push_back({next_rejected_id_--, p.point, TrialStatus::kRejected, {}, violation});
-        if (rejected != nullptr) rejected->push_back(std::move(p));
-        continue;
-      }
-      out.push_back(std::move(p));
-    }
+    for (Point& point : points) take(std::move(point));
     if (!feedback.empty()) strategy_->Update(feedback);
+    feedback.clear();
   }
+  // A strategy that keeps suggesting students already tried (NSGA-II's
+  // offspring of a converged population, late in a small space) has not
+  // exhausted the space: top up with uniform draws before saying it is.
+  for (int topup = 0; static_cast<int>(out.size()) < std::min(n, wanted) && topup < max_draws;
+       ++topup) {
+    take(space_.parameters().Sample(topup_rng_));
+  }
+  if (!feedback.empty()) strategy_->Update(feedback);
   exhausted_ = static_cast<int>(out.size()) < std::min(n, wanted) || out.empty();
   // Candidates the predictors passed over stay proposable: the surrogate
   // may think better of them once it has seen more trials.

@@ -130,6 +130,7 @@ class JobSearch {
   KeySet keys_;                    // hashes of the proposed candidates' keys
   int64_t next_rejected_id_ = -1;  // rejected proposals are fed back with negative ids
   bool exhausted_ = false;
+  Rng topup_rng_;  // uniform draws when the strategy repeats itself (Propose)
 
   // Proposals ranked by the predictors; keeps the best n of `proposals`.
   std::vector<Proposal> Filter(std::vector<Proposal> proposals, int n);

@@ -114,7 +114,8 @@ if job["state"] != "JOB_STATE_SUCCEEDED": errors.append(f"job ended {job['state'
 if len(ok) != want:
     others = [f"{t['name']} {t['state']} after {t.get('attempts', 1)} attempt(s): {t.get('state_message', '')}"
               for t in trials if t not in ok]
-    errors.append(f"{len(ok)} succeeded or stopped of {len(trials)} trials, want {want}; the others: {others}")
+    errors.append(f"{len(ok)} succeeded or stopped of {len(trials)} trials, want {want}; the others: {others}; "
+                  f"the job ended: {job.get('state_message', '')}")
 if not any(t["state"] == "TRIAL_STATE_SUCCEEDED" for t in trials): errors.append("no trial succeeded")
 if not retried: errors.append("no expired lease brought a trial back")
 if abs(used - total) > 1e-6 * max(1, total): errors.append(f"worker-seconds {used} != {total}: counted twice")

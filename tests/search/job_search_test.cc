@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 
 namespace kdnas {
 namespace {
@@ -97,6 +98,29 @@ TEST(JobSearch, MeasuredLimitsKeepTrialsOffTheFrontAndSteerTheStrategy) {
   // Without a measurement the limit cannot be checked.
   MeasuredCheck unmeasured = search->CheckMeasured({{"val_loss", 2.0}, {"size_bytes", 1000}});
   EXPECT_EQ(unmeasured.measured.code(), StatusCode::kFailedPrecondition);
+}
+
+// A strategy that keeps suggesting students already tried (NSGA-II near the
+// end of a small space, with the predictors' wide pool) is not an exhausted
+// space: every one of its candidates is proposed before the search says so.
+TEST(JobSearch, TriesEveryCandidateOfASmallSpaceBeforeCallingItExhausted) {
+  for (const bool predictors : {false, true}) {
+    JobSearchOptions o = DemoOptions();
+    o.space.parameters.pop_back();  // 4 x 3 x 5 = 60 students
+    o.use_predictor = predictors;
+    auto search = *JobSearch::Create(o);
+    std::set<std::string> keys;
+    for (int64_t id = 0; id < 60; ++id) {
+      auto proposals = search->Propose(1, nullptr);
+      ASSERT_EQ(proposals.size(), 1u)
+          << "exhausted after " << id << " of 60 (predictors " << predictors << ")";
+      const Proposal& p = proposals[0];
+      EXPECT_TRUE(keys.insert(p.key).second) << "duplicate " << p.key;
+      search->Complete(id, p.point, TrialStatus::kSucceeded, Evaluate(p.candidate, p.cost));
+    }
+    EXPECT_TRUE(search->Propose(1, nullptr).empty());
+    EXPECT_TRUE(search->exhausted());
+  }
 }
 
 TEST(JobSearch, GroupSizeAtSixteenBitsIsNotADifferentStudent) {
