@@ -25,12 +25,6 @@ bool IsSmallFile(const std::string& name) {
 
 bool IsSafetensors(const std::string& name) { return name.ends_with(".safetensors"); }
 
-std::string ShapeText(const std::vector<int64_t>& shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
 // What a checkpoint holds, whichever container it came in.
 struct Contents {
   TokenizerFiles small;

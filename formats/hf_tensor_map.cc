@@ -131,6 +131,12 @@ std::string HfNamePrefix(const HfModelConfig& c, const std::vector<std::string>&
   return prefixed ? "transformer." : "";
 }
 
+std::string ShapeText(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
 bool IsIgnoredHfTensor(const std::string& name) {
   return EndsWith(name, ".rotary_emb.inv_freq") || EndsWith(name, ".attn.bias") ||
          EndsWith(name, ".attn.masked_bias");

@@ -66,4 +66,7 @@ std::string HfNamePrefix(const HfModelConfig& config, const std::vector<std::str
 // ignored.
 bool IsIgnoredHfTensor(const std::string& name);
 
+// "[576, 192]": a shape as the messages about tensors write it.
+std::string ShapeText(const std::vector<int64_t>& shape);
+
 }  // namespace kdnas

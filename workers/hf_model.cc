@@ -7,12 +7,6 @@ namespace {
 
 namespace F = torch::nn::functional;
 
-std::string ShapeText(c10::IntArrayRef shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
 // x [B, H, T, D] -> cat(-x2, x1), as transformers' rotate_half.
 torch::Tensor RotateHalf(const torch::Tensor& x) {
   const int64_t half = x.size(-1) / 2;
@@ -57,8 +51,8 @@ StatusOr<HfModel> HfModel::Create(const HfModelConfig& config, const std::string
           (tensor.ok() ? std::string("missing from the checkpoint") : tensor.status().message()));
     }
     if (tensor->sizes() != c10::IntArrayRef(spec.shape)) {
-      return InvalidArgument(spec.name + ": shape " + ShapeText(tensor->sizes()) + ", expected " +
-                             ShapeText(spec.shape) + " from config.json");
+      return InvalidArgument(spec.name + ": shape " + ShapeText(tensor->sizes().vec()) +
+                             ", expected " + ShapeText(spec.shape) + " from config.json");
     }
     if (spec.optional) continue;  // a tied model's copy of the embedding: unused
     model.weights_[{spec.part, spec.layer}] = tensor->to(torch::kFloat).contiguous();
