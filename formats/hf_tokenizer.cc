@@ -1,11 +1,25 @@
 #include "formats/hf_tokenizer.h"
 
+#include <algorithm>
+
 #include "formats/bpe_tokenizer.h"
 #include "formats/sentencepiece_tokenizer.h"
 
 namespace kdnas {
+namespace {
 
-StatusOr<HfTokenizer> LoadHfTokenizer(const TokenizerFiles& files) {
+// Records which of `names` are in `files` as the files `out` was read from.
+void NoteFilesRead(const TokenizerFiles& files, std::vector<std::string> names, HfTokenizer* out) {
+  for (const char* config : {"tokenizer_config.json", "special_tokens_map.json"}) {
+    names.push_back(config);
+  }
+  for (const auto& name : names) {
+    if (files.contains(name)) out->files_read.push_back(name);
+  }
+  std::sort(out->files_read.begin(), out->files_read.end());
+}
+
+StatusOr<HfTokenizer> Choose(const TokenizerFiles& files) {
   HfTokenizer out;
   if (files.contains("tokenizer.json")) {
     auto bpe = BpeTokenizer::FromTokenizerJson(files);
@@ -35,6 +49,20 @@ StatusOr<HfTokenizer> LoadHfTokenizer(const TokenizerFiles& files) {
   return InvalidArgument(
       "no tokenizer: a checkpoint needs tokenizer.json, tokenizer.model or vocab.json + "
       "merges.txt (save it with tokenizer.save_pretrained(dir))");
+}
+
+}  // namespace
+
+StatusOr<HfTokenizer> LoadHfTokenizer(const TokenizerFiles& files) {
+  KDNAS_ASSIGN_OR_RETURN(HfTokenizer out, Choose(files));
+  if (out.source == "tokenizer.json") {
+    NoteFilesRead(files, {"tokenizer.json"}, &out);
+  } else if (out.source == "tokenizer.model") {
+    NoteFilesRead(files, {"tokenizer.model", "added_tokens.json"}, &out);
+  } else {
+    NoteFilesRead(files, {"vocab.json", "merges.txt"}, &out);
+  }
+  return out;
 }
 
 }  // namespace kdnas

@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "formats/text_tokenizer.h"
 #include "search/status.h"
@@ -21,6 +22,10 @@ struct HfTokenizer {
   std::string source;
   // Why a tokenizer.json present was not used; empty otherwise.
   std::string passed_over;
+  // The files of `files` the tokenizer was read from (the source and the
+  // configuration files beside it), sorted: what a student must carry to
+  // tokenize the same way.
+  std::vector<std::string> files_read;
 };
 
 // INVALID_ARGUMENT naming the file and key when no tokenizer in `files` can

@@ -71,6 +71,66 @@ StatusOr<std::string> MemberName(archive_entry* entry, const std::string& tar_pa
   return name;
 }
 
+// Calls `visit` for each member of an opened archive (see ForEachTarMember).
+Status VisitMembers(archive* a, const std::string& what,
+                    const std::function<Status(const TarMember&, TarMemberReader&)>& visit) {
+  std::set<std::string> seen;
+  archive_entry* entry = nullptr;
+  while (true) {
+    const int r = archive_read_next_header(a, &entry);
+    if (r == ARCHIVE_EOF) break;
+    if (r != ARCHIVE_OK) return DataLoss(what + ": not a readable tar archive: " + ErrorOf(a));
+    KDNAS_ASSIGN_OR_RETURN(std::string name, MemberName(entry, what));
+    if (name.empty()) continue;
+    if (!seen.insert(name).second) {
+      return InvalidArgument(what + ": member \"" + name + "\" appears twice");
+    }
+    if (!archive_entry_size_is_set(entry) || archive_entry_size(entry) < 0) {
+      return DataLoss(what + ": member \"" + name + "\" has no size");
+    }
+    TarMember member{name, archive_entry_size(entry)};
+    LibarchiveMemberReader reader(a, what + ": " + name);
+    KDNAS_RETURN_IF_ERROR(visit(member, reader));
+  }
+  return Status::Ok();
+}
+
+// Starts a deterministic tar (pax restricted) and writes members to it.
+class TarWriter {
+ public:
+  TarWriter() : a_(archive_write_new()) { archive_write_set_format_pax_restricted(a_.get()); }
+  archive* get() { return a_.get(); }
+  // Writes the header of a regular file `name` of `size` bytes.
+  Status Header(const std::string& name, int64_t size, const std::string& what) {
+    std::unique_ptr<archive_entry, EntryDeleter> entry(archive_entry_new());
+    archive_entry_set_pathname(entry.get(), name.c_str());
+    archive_entry_set_size(entry.get(), static_cast<la_int64_t>(size));
+    archive_entry_set_filetype(entry.get(), AE_IFREG);
+    archive_entry_set_perm(entry.get(), 0644);
+    // No times, owners or modes from the machine: the same files pack to
+    // the same bytes, so a blob's digest and an artifact's size are the same.
+    archive_entry_set_mtime(entry.get(), 0, 0);
+    if (archive_write_header(a_.get(), entry.get()) != ARCHIVE_OK) {
+      return Internal(what + ": " + ErrorOf(a_.get()));
+    }
+    return Status::Ok();
+  }
+  Status Data(const char* data, size_t n, const std::string& what) {
+    if (n > 0 && archive_write_data(a_.get(), data, n) != static_cast<la_ssize_t>(n)) {
+      return Internal(what + ": " + ErrorOf(a_.get()));
+    }
+    return Status::Ok();
+  }
+  Status Close(const std::string& what) {
+    if (archive_write_close(a_.get()) != ARCHIVE_OK)
+      return Internal(what + ": " + ErrorOf(a_.get()));
+    return Status::Ok();
+  }
+
+ private:
+  std::unique_ptr<archive, WriteArchiveDeleter> a_;
+};
+
 }  // namespace
 
 Status ForEachTarMember(const std::string& path,
@@ -80,26 +140,27 @@ Status ForEachTarMember(const std::string& path,
   if (archive_read_open_filename(a.get(), path.c_str(), kChunk) != ARCHIVE_OK) {
     return DataLoss(path + ": " + ErrorOf(a.get()));
   }
-  std::set<std::string> seen;
-  archive_entry* entry = nullptr;
-  while (true) {
-    const int r = archive_read_next_header(a.get(), &entry);
-    if (r == ARCHIVE_EOF) break;
-    if (r != ARCHIVE_OK)
-      return DataLoss(path + ": not a readable tar archive: " + ErrorOf(a.get()));
-    KDNAS_ASSIGN_OR_RETURN(std::string name, MemberName(entry, path));
-    if (name.empty()) continue;
-    if (!seen.insert(name).second) {
-      return InvalidArgument(path + ": member \"" + name + "\" appears twice");
-    }
-    if (!archive_entry_size_is_set(entry) || archive_entry_size(entry) < 0) {
-      return DataLoss(path + ": member \"" + name + "\" has no size");
-    }
-    TarMember member{name, archive_entry_size(entry)};
-    LibarchiveMemberReader reader(a.get(), path + ": " + name);
-    KDNAS_RETURN_IF_ERROR(visit(member, reader));
+  return VisitMembers(a.get(), path, visit);
+}
+
+StatusOr<std::map<std::string, std::string>> FilesOfTar(std::string_view tar,
+                                                        const std::string& what) {
+  std::unique_ptr<archive, ReadArchiveDeleter> a(archive_read_new());
+  archive_read_support_format_tar(a.get());
+  if (archive_read_open_memory(a.get(), tar.data(), tar.size()) != ARCHIVE_OK) {
+    return DataLoss(what + ": " + ErrorOf(a.get()));
   }
-  return Status::Ok();
+  std::map<std::string, std::string> files;
+  KDNAS_RETURN_IF_ERROR(
+      VisitMembers(a.get(), what, [&](const TarMember& member, TarMemberReader& reader) -> Status {
+        std::string bytes(static_cast<size_t>(member.size), '\0');
+        KDNAS_ASSIGN_OR_RETURN(int64_t got, reader.Read(bytes.data(), member.size));
+        if (got != member.size)
+          return DataLoss(what + ": member \"" + member.name + "\" is truncated");
+        files[member.name] = std::move(bytes);
+        return Status::Ok();
+      }));
+  return files;
 }
 
 Status WriteTar(const std::string& directory, const std::string& tar_path) {
@@ -114,38 +175,45 @@ Status WriteTar(const std::string& directory, const std::string& tar_path) {
   }
   if (ec) return InvalidArgument(directory + ": " + ec.message());
   std::sort(files.begin(), files.end());
-  std::unique_ptr<archive, WriteArchiveDeleter> a(archive_write_new());
-  archive_write_set_format_pax_restricted(a.get());
-  if (archive_write_open_filename(a.get(), tar_path.c_str()) != ARCHIVE_OK) {
-    return Internal(tar_path + ": " + ErrorOf(a.get()));
+  TarWriter tar;
+  if (archive_write_open_filename(tar.get(), tar_path.c_str()) != ARCHIVE_OK) {
+    return Internal(tar_path + ": " + ErrorOf(tar.get()));
   }
   std::vector<char> buffer(kChunk);
   for (const fs::path& file : files) {
     std::ifstream in(file, std::ios::binary);
     if (!in) return InvalidArgument(file.string() + ": cannot be read");
-    std::unique_ptr<archive_entry, EntryDeleter> entry(archive_entry_new());
-    archive_entry_set_pathname(entry.get(), file.filename().c_str());
-    archive_entry_set_size(entry.get(), static_cast<la_int64_t>(fs::file_size(file)));
-    archive_entry_set_filetype(entry.get(), AE_IFREG);
-    archive_entry_set_perm(entry.get(), 0644);
-    // No times, owners or modes from the machine: the same directory packs
-    // to the same bytes, so its blob's digest is the same.
-    archive_entry_set_mtime(entry.get(), 0, 0);
-    if (archive_write_header(a.get(), entry.get()) != ARCHIVE_OK) {
-      return Internal(tar_path + ": " + ErrorOf(a.get()));
-    }
+    KDNAS_RETURN_IF_ERROR(
+        tar.Header(file.filename().string(), static_cast<int64_t>(fs::file_size(file)), tar_path));
     while (in) {
       in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-      const std::streamsize got = in.gcount();
-      if (got > 0 && archive_write_data(a.get(), buffer.data(), static_cast<size_t>(got)) != got) {
-        return Internal(tar_path + ": " + ErrorOf(a.get()));
-      }
+      KDNAS_RETURN_IF_ERROR(tar.Data(buffer.data(), static_cast<size_t>(in.gcount()), tar_path));
     }
   }
-  if (archive_write_close(a.get()) != ARCHIVE_OK) {
-    return Internal(tar_path + ": " + ErrorOf(a.get()));
+  return tar.Close(tar_path);
+}
+
+StatusOr<std::string> TarOfFiles(const std::map<std::string, std::string>& files) {
+  size_t capacity = 10240;
+  for (const auto& [name, bytes] : files) capacity += 1536 + bytes.size() + 512;
+  std::string out(capacity, '\0');
+  size_t used = 0;
+  TarWriter tar;
+  // Memory output: one block per write, no padding to a 10 KiB record.
+  archive_write_set_bytes_per_block(tar.get(), 0);
+  if (archive_write_open_memory(tar.get(), out.data(), out.size(), &used) != ARCHIVE_OK) {
+    return Internal("tar: " + ErrorOf(tar.get()));
   }
-  return Status::Ok();
+  for (const auto& [name, bytes] : files) {
+    if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..") {
+      return InvalidArgument("tar: \"" + name + "\" is not a file name");
+    }
+    KDNAS_RETURN_IF_ERROR(tar.Header(name, static_cast<int64_t>(bytes.size()), "tar"));
+    KDNAS_RETURN_IF_ERROR(tar.Data(bytes.data(), bytes.size(), "tar"));
+  }
+  KDNAS_RETURN_IF_ERROR(tar.Close("tar"));
+  out.resize(used);
+  return out;
 }
 
 Status ExtractTar(const std::string& tar_path, const std::string& directory) {

@@ -9,7 +9,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
+#include <string_view>
 
 #include "search/status.h"
 
@@ -41,6 +43,13 @@ Status ForEachTarMember(const std::string& path,
 // subdirectories and other entries refused with INVALID_ARGUMENT naming
 // them) into an uncompressed tar at `tar_path`.
 Status WriteTar(const std::string& directory, const std::string& tar_path);
+
+// The same deterministic tar of in-memory files (sorted by name, no times or
+// owners), and the files of such a tar. INVALID_ARGUMENT for a name with a
+// directory part; FilesOfTar refuses what ForEachTarMember refuses.
+StatusOr<std::string> TarOfFiles(const std::map<std::string, std::string>& files);
+StatusOr<std::map<std::string, std::string>> FilesOfTar(std::string_view tar,
+                                                        const std::string& what);
 
 // Unpacks the tar at `tar_path` into `directory` (created; existing files of
 // the same names are replaced).

@@ -134,5 +134,25 @@ TEST_F(TarArchiveTest, RefusesAFileThatIsNotATarAndADirectoryWithSubdirectories)
   EXPECT_NE(status.message().find("nested"), std::string::npos) << status.message();
 }
 
+TEST_F(TarArchiveTest, InMemoryTarsAreTheSameAsTarsOfADirectoryAndReadBack) {
+  const std::map<std::string, std::string> files = {
+      {"vocab.json", "{\"a\": 0}"}, {"merges.txt", std::string(3000, 'm')}, {"empty", ""}};
+  for (const auto& [name, bytes] : files) Write("checkpoint/" + name, bytes);
+  ASSERT_TRUE(WriteTar(Path("checkpoint"), Path("dir.tar")).ok());
+  auto tar = TarOfFiles(files);
+  ASSERT_TRUE(tar.ok()) << tar.status().ToString();
+  // One layout: only the padding of the last 10 KiB record differs.
+  const std::string from_dir = Read(Path("dir.tar"));
+  ASSERT_LE(tar->size(), from_dir.size());
+  EXPECT_EQ(from_dir.substr(0, tar->size()), *tar);
+  EXPECT_EQ(tar->size() % 512, 0u);
+  auto back = FilesOfTar(*tar, "memory");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, files);
+  auto bad_name = TarOfFiles({{"dir/file", "x"}});
+  EXPECT_EQ(bad_name.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(FilesOfTar("not a tar at all", "memory").status().code(), StatusCode::kDataLoss);
+}
+
 }  // namespace
 }  // namespace kdnas
