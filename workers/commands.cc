@@ -94,6 +94,9 @@ void AddEngineFlags(FlagSet& flags, RunOptions& o, EngineFlags& e) {
                "TorchScript teacher ([B,T] int64 -> [B,T,V] logits).");
   flags.String("teacher-tokenizer", &o.job.teacher_tokenizer_path,
                "Tokenizer file of a teacher whose archive has no kdnas/tokenizer.bin.");
+  flags.String("teacher-hf", &o.job.hf_teacher_dir,
+               "Hugging Face checkpoint directory as the teacher (instead of --teacher): "
+               "config.json, safetensors weights and the tokenizer's files.");
   flags.String("data", &o.job.data_path, "UTF-8 text corpus.");
   flags.Int("steps", &o.train_steps, "Optimizer steps.");
   flags.Int("batch", &o.batch_size, "Sequences per step.");

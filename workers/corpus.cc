@@ -9,7 +9,7 @@
 
 namespace kdnas {
 
-StatusOr<Corpus> Corpus::FromFile(const std::string& path, const Tokenizer* tokenizer,
+StatusOr<Corpus> Corpus::FromFile(const std::string& path, const JobTokenizer* tokenizer,
                                   const CorpusOptions& options) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return NotFound("data: cannot open '" + path + "'");
@@ -18,19 +18,26 @@ StatusOr<Corpus> Corpus::FromFile(const std::string& path, const Tokenizer* toke
   return FromText(ss.str(), tokenizer, options, "data '" + path + "'");
 }
 
-StatusOr<Corpus> Corpus::FromText(const std::string& text, const Tokenizer* tokenizer,
+StatusOr<Corpus> Corpus::FromText(const std::string& text, const JobTokenizer* tokenizer,
                                   const CorpusOptions& options, const std::string& what) {
   if (!(options.validation_fraction > 0 && options.validation_fraction <= 0.5)) {
     return InvalidArgument("data.validation_fraction: must be in (0, 0.5], got " +
                            std::to_string(options.validation_fraction));
   }
-  // Building validates the text (empty, NUL bytes, invalid UTF-8) either way.
-  KDNAS_ASSIGN_OR_RETURN(Tokenizer built, Tokenizer::Build(text, options.tokenizer_kind, what));
-  Corpus corpus(tokenizer ? *tokenizer : std::move(built));
+  if (text.empty()) return InvalidArgument(what + ": is empty; a UTF-8 text corpus is needed");
+  std::optional<JobTokenizer> job_tokenizer;
+  if (tokenizer == nullptr || tokenizer->kdnas() != nullptr) {
+    // Building validates the text (NUL bytes, invalid UTF-8) for kdnas's
+    // tokenizers, as the controller does.
+    KDNAS_ASSIGN_OR_RETURN(Tokenizer built, Tokenizer::Build(text, options.tokenizer_kind, what));
+    if (tokenizer == nullptr) job_tokenizer.emplace(std::move(built));
+  }
+  Corpus corpus(job_tokenizer ? std::move(*job_tokenizer) : *tokenizer);
   auto ids = corpus.tokenizer_.Encode(text);
   if (!ids.ok()) {
-    return InvalidArgument(
-        what + ": vocabulary mismatch with the teacher's tokenizer: " + ids.status().message());
+    return InvalidArgument(what + ": cannot be encoded by the teacher's " +
+                           KindName(corpus.tokenizer_.kind()) +
+                           " tokenizer: " + ids.status().message());
   }
   const int64_t n = static_cast<int64_t>(ids->size());
   auto all = torch::empty({n}, torch::kInt64);
@@ -65,7 +72,8 @@ std::vector<int64_t> BatchStarts(uint64_t seed, int64_t step, int batch_size, in
   return starts;
 }
 
-Batch MakeBatch(const torch::Tensor& tokens, const std::vector<int64_t>& starts, int context) {
+Batch MakeBatch(const torch::Tensor& tokens, const std::vector<int64_t>& starts, int context,
+                std::optional<int32_t> bos) {
   const int64_t b = static_cast<int64_t>(starts.size());
   auto idx = torch::empty({b, context + 1}, torch::kInt64);
   auto* p = idx.data_ptr<int64_t>();
@@ -73,9 +81,16 @@ Batch MakeBatch(const torch::Tensor& tokens, const std::vector<int64_t>& starts,
     for (int t = 0; t <= context; ++t) p[i * (context + 1) + t] = starts[i] + t;
   auto windows = tokens.index({idx});
   Batch batch;
+  batch.starts = starts;
+  if (bos) {
+    batch.y = windows.narrow(1, 0, context).contiguous();
+    batch.x =
+        torch::cat({torch::full({b, 1}, *bos, torch::kInt64), windows.narrow(1, 0, context - 1)}, 1)
+            .contiguous();
+    return batch;
+  }
   batch.x = windows.narrow(1, 0, context).contiguous();
   batch.y = windows.narrow(1, 1, context).contiguous();
-  batch.starts = starts;
   return batch;
 }
 

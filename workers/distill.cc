@@ -122,7 +122,7 @@ StatusOr<double> OptimizerStep(GptImpl& model, torch::optim::AdamW& optimizer, c
     static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
   const auto& tokens = corpus.train_tokens();
   *batch = MakeBatch(tokens, BatchStarts(o.data_seed, step, o.batch_size, tokens.numel(), context),
-                     context);
+                     context, corpus.bos());
   TeacherTargets targets;
   if (o.alpha > 0) {
     KDNAS_ASSIGN_OR_RETURN(targets,

@@ -3,13 +3,16 @@
 #include "proto/candidate_json.h"
 #include "search/rng.h"
 #include "search/sha256.h"
+#include "workers/hf_weights.h"
 
 namespace kdnas {
 
 StatusOr<std::shared_ptr<JobResources>> EngineExecutor::Resources(const v1::TrialWork& work,
                                                                   TrialContext& context) {
   KDNAS_ASSIGN_OR_RETURN(std::string data, context.Fetch(work.data().text()));
-  KDNAS_ASSIGN_OR_RETURN(std::string teacher, context.Fetch(work.teacher().model()));
+  const bool hf = work.teacher().has_hf();
+  KDNAS_ASSIGN_OR_RETURN(std::string teacher,
+                         context.Fetch(hf ? work.teacher().hf() : work.teacher().model()));
   const std::string key =
       work.job() + "|" + data + "|" + teacher + "|" + std::to_string(work.eval_tokens());
   std::lock_guard<std::mutex> lock(mu_);
@@ -17,7 +20,11 @@ StatusOr<std::shared_ptr<JobResources>> EngineExecutor::Resources(const v1::Tria
   if (it != jobs_.end()) return it->second;
   // The controller applied the job's defaults (ApplyJobDefaults).
   JobOptions job;
-  job.teacher_path = teacher;
+  if (hf) {
+    KDNAS_ASSIGN_OR_RETURN(job.hf_teacher_dir, HfCheckpointDirectory(teacher));
+  } else {
+    job.teacher_path = teacher;
+  }
   job.data_path = data;
   job.validation_fraction = work.data().validation_fraction();
   job.eval_tokens = work.eval_tokens();

@@ -1,11 +1,15 @@
 #include "workers/hf_weights.h"
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "formats/hf_checkpoint.h"
 #include "formats/safetensors.h"
 #include "formats/safetensors_index.h"
+#include "formats/tar_archive.h"
 
 namespace kdnas {
 namespace {
@@ -41,6 +45,28 @@ StatusOr<HfModel> LoadHfModel(const std::string& directory) {
         .to(torch::kFloat, /*non_blocking=*/false, /*copy=*/true);
   };
   return HfModel::Create(headers.config, headers.name_prefix, load);
+}
+
+StatusOr<std::string> HfCheckpointDirectory(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) return path;
+  if (!fs::is_regular_file(path, ec)) return NotFound(path + ": no such checkpoint");
+  const std::string directory = path + ".unpacked";
+  if (fs::is_directory(directory, ec)) return directory;
+  const std::string partial = directory + ".partial-" + std::to_string(getpid());
+  fs::remove_all(partial, ec);
+  Status unpacked = ExtractTar(path, partial);
+  if (!unpacked.ok()) {
+    fs::remove_all(partial, ec);
+    return unpacked;
+  }
+  fs::rename(partial, directory, ec);
+  if (ec) {
+    fs::remove_all(partial, ec);
+    return Internal(directory + ": " + ec.message());
+  }
+  return directory;
 }
 
 }  // namespace kdnas

@@ -15,4 +15,11 @@ namespace kdnas {
 // for a corrupt safetensors file, NOT_FOUND for a missing file.
 StatusOr<HfModel> LoadHfModel(const std::string& directory);
 
+// The checkpoint directory of `path`: `path` itself when it is a directory;
+// for an uncompressed tar of one (the blob `kdnas submit` uploads), the
+// directory path + ".unpacked", unpacked on first use (into a temporary
+// directory that is then renamed, so a crash leaves no half checkpoint).
+// Not thread-safe for the same path.
+StatusOr<std::string> HfCheckpointDirectory(const std::string& path);
+
 }  // namespace kdnas

@@ -49,12 +49,17 @@ void StoreDense(CompressedLinearImpl& lin, const torch::Tensor& w) {
 }  // namespace
 
 StatusOr<Gpt> TeacherAsGpt(Teacher& teacher) {
+  if (teacher.hf_model() != nullptr) {
+    return FailedPrecondition("teacher '" + teacher.path() +
+                              "' is an imported Hugging Face checkpoint: inheriting from one is "
+                              "not built yet (use init: scratch)");
+  }
   if (!teacher.architecture()) {
     return FailedPrecondition("teacher '" + teacher.path() + "' is not a kdnas GPT (no " +
                               std::string(kArchitectureExtraFile) + ")");
   }
   std::map<std::string, torch::Tensor> params;
-  for (const auto& p : teacher.module().named_parameters(/*recurse=*/false))
+  for (const auto& p : teacher.module()->named_parameters(/*recurse=*/false))
     params[p.name] = p.value;
   GptConfig config{*teacher.architecture(), Compression{}, teacher.vocab_size(), false};
   Gpt model(config);

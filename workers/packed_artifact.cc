@@ -136,10 +136,10 @@ Status EncodeTensor(const TensorLayout& t, const WeightRef& w, std::string* out)
 
 }  // namespace
 
-Status WritePackedArtifact(GptImpl& model, const Candidate& c, const Tokenizer& tokenizer,
+Status WritePackedArtifact(GptImpl& model, const Candidate& c, const JobTokenizer& tokenizer,
                            const std::string& path, int64_t* size_bytes) {
   const Architecture& a = c.architecture;
-  const std::string tok = tokenizer.Serialize();
+  const std::string& tok = tokenizer.serialized();
   ArtifactLayout layout =
       LayoutArtifact(c, tokenizer.vocab_size(), static_cast<int64_t>(tok.size()));
   std::vector<WeightRef> weights = model.Weights();

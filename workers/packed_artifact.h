@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "formats/job_tokenizer.h"
 #include "search/candidate.h"
 #include "search/status.h"
-#include "search/tokenizer.h"
 #include "workers/gpt.h"
 
 namespace kdnas {
@@ -21,8 +21,9 @@ namespace kdnas {
 // encoded; a deployed model gives the same file) for `candidate`. The file is
 // written to path + ".tmp" and renamed; *size_bytes gets its size, which
 // equals LayoutArtifact(...).total_bytes (INTERNAL otherwise).
-Status WritePackedArtifact(GptImpl& model, const Candidate& candidate, const Tokenizer& tokenizer,
-                           const std::string& path, int64_t* size_bytes = nullptr);
+Status WritePackedArtifact(GptImpl& model, const Candidate& candidate,
+                           const JobTokenizer& tokenizer, const std::string& path,
+                           int64_t* size_bytes = nullptr);
 
 struct PackedTensor {
   std::string name;
@@ -37,7 +38,7 @@ struct PackedTensor {
 
 struct PackedArtifact {
   Candidate candidate;  // architecture and compression from the header (no distillation)
-  Tokenizer tokenizer;
+  JobTokenizer tokenizer;
   std::vector<PackedTensor> tensors;
   int64_t size_bytes = 0;
 };

@@ -213,7 +213,7 @@ StatusOr<PackedArtifact> ParsePackedArtifact(const std::string& bytes) {
   }
   a.d_ff = a.layers[0].d_ff;
   if (!r.Has(tokenizer_bytes)) return DataLoss("artifact: truncated tokenizer");
-  auto tokenizer = Tokenizer::Deserialize(r.Bytes(tokenizer_bytes));
+  auto tokenizer = JobTokenizer::Deserialize(r.Bytes(tokenizer_bytes));
   if (!tokenizer.ok()) return DataLoss("artifact: " + tokenizer.status().message());
   if (tokenizer->vocab_size() != static_cast<int>(vocab))
     return DataLoss("artifact: vocab_size differs from the tokenizer's");

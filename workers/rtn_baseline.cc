@@ -23,7 +23,7 @@ StatusOr<std::vector<RtnPoint>> Quantize(const JobOptions& job_options,
   const Architecture arch = teacher->config().architecture;
   KDNAS_RETURN_IF_ERROR(job->corpus().CheckContext(arch.context_length));
   KDNAS_ASSIGN_OR_RETURN(const JobResources::EvalSet* eval, job->Eval(arch.context_length));
-  const Tokenizer& tokenizer = job->corpus().tokenizer();
+  const JobTokenizer& tokenizer = job->corpus().tokenizer();
   const int V = tokenizer.vocab_size();
   std::vector<RtnPoint> points;
   for (int b : bits) {
@@ -38,7 +38,7 @@ StatusOr<std::vector<RtnPoint>> Quantize(const JobOptions& job_options,
     Batch calib =
         MakeBatch(job->corpus().train_tokens(),
                   BatchStarts(1, 0, 4, job->corpus().train_tokens().numel(), arch.context_length),
-                  arch.context_length);
+                  arch.context_length, job->corpus().bos());
     std::string summary;
     KDNAS_RETURN_IF_ERROR(InheritFromTeacher(*model, *teacher, calib.x, &summary));
     model->Deploy();  // round to nearest, per group, fp16 scales
@@ -93,7 +93,8 @@ int RtnBaselineCommand(const std::vector<std::string>& args) {
   std::printf("%-6s %-6s %12s %10s\n", "bits", "group", "size_bytes", "val_loss");
   auto json = nlohmann::ordered_json::array();
   for (const RtnPoint& p : *points) {
-    std::printf("%-6d %-6d %12lld %10.4f\n", p.bits, p.group_size, static_cast<long long>(p.size_bytes), p.val_loss);
+    std::printf("%-6d %-6d %12lld %10.4f\n", p.bits, p.group_size,
+                static_cast<long long>(p.size_bytes), p.val_loss);
     json.push_back({{"bits", p.bits},
                     {"group_size", p.group_size},
                     {"size_bytes", p.size_bytes},

@@ -27,13 +27,19 @@ StatusOr<std::shared_ptr<JobResources>> JobResources::Load(const JobOptions& o) 
 }
 
 StatusOr<std::shared_ptr<JobResources>> JobResources::LoadUnguarded(const JobOptions& o) {
-  if (o.teacher_path.empty())
-    return InvalidArgument("teacher: a TorchScript teacher file is required");
+  if (o.teacher_path.empty() == o.hf_teacher_dir.empty()) {
+    return InvalidArgument(
+        "teacher: exactly one of a TorchScript teacher file and a Hugging Face checkpoint "
+        "directory is required");
+  }
   if (o.data_path.empty()) return InvalidArgument("data: a text file is required");
   if (o.eval_tokens <= 0) return InvalidArgument("eval_tokens: must be > 0");
   auto r = std::make_shared<JobResources>();
   r->options_ = o;
-  KDNAS_ASSIGN_OR_RETURN(Teacher teacher, Teacher::Load(o.teacher_path, o.teacher_tokenizer_path));
+  KDNAS_ASSIGN_OR_RETURN(Teacher teacher,
+                         o.hf_teacher_dir.empty()
+                             ? Teacher::Load(o.teacher_path, o.teacher_tokenizer_path)
+                             : Teacher::LoadHf(o.hf_teacher_dir));
   r->teacher_ = std::make_unique<Teacher>(std::move(teacher));
   CorpusOptions co;
   co.validation_fraction = o.validation_fraction;
@@ -62,7 +68,8 @@ StatusOr<const JobResources::EvalSet*> JobResources::Eval(int context) {
   auto it = eval_.find(context);
   if (it != eval_.end()) return &it->second;
   const auto& val = corpus_->val_tokens();
-  Batch b = MakeBatch(val, EvalStarts(val.numel(), context, options_.eval_tokens), context);
+  Batch b = MakeBatch(val, EvalStarts(val.numel(), context, options_.eval_tokens), context,
+                      corpus_->bos());
   std::vector<torch::Tensor> parts;
   for (int64_t i = 0; i < b.x.size(0); i += 32) {
     KDNAS_ASSIGN_OR_RETURN(torch::Tensor logits,
@@ -144,8 +151,9 @@ StatusOr<Gpt> BuildStudent(const RunOptions& o, JobResources& job, int vocab_siz
   const int context =
       std::min(c.architecture.context_length, (*teacher)->config().architecture.context_length);
   const torch::Tensor& tokens = job.corpus().train_tokens();
-  Batch calibration = MakeBatch(
-      tokens, BatchStarts(o.data_seed ^ 0x5eed, 1 << 30, 16, tokens.numel(), context), context);
+  Batch calibration =
+      MakeBatch(tokens, BatchStarts(o.data_seed ^ 0x5eed, 1 << 30, 16, tokens.numel(), context),
+                context, job.corpus().bos());
   KDNAS_RETURN_IF_ERROR(InheritFromTeacher(*model, **teacher, calibration.x, init_summary));
   return model;
 }
@@ -169,7 +177,7 @@ TrainOptions TrainingOptions(const RunOptions& o) {
 // Writes the packed artifact and checks it against the cost model, which
 // priced the candidate before training: a difference is a kdnas bug that
 // no retry fixes.
-Status WritePacked(GptImpl& model, const Candidate& c, const Tokenizer& tokenizer,
+Status WritePacked(GptImpl& model, const Candidate& c, const JobTokenizer& tokenizer,
                    const CostEstimate& cost, const std::string& path) {
   int64_t size_bytes = 0;
   KDNAS_RETURN_IF_ERROR(WritePackedArtifact(model, c, tokenizer, path, &size_bytes));
@@ -217,7 +225,7 @@ StatusOr<TrialReport> Run(const RunOptions& o, const ProgressCallback& progress)
   KDNAS_RETURN_IF_ERROR(job->corpus().CheckContext(C));
   KDNAS_RETURN_IF_ERROR(job->CheckTeacher(C));
   KDNAS_ASSIGN_OR_RETURN(const JobResources::EvalSet* eval, job->Eval(C));
-  const Tokenizer& tokenizer = job->corpus().tokenizer();
+  const JobTokenizer& tokenizer = job->corpus().tokenizer();
   const CostEstimate cost = EstimateCost(c, {tokenizer.vocab_size(), tokenizer.serialized_bytes()});
 
   TrialReport report;

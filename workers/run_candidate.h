@@ -28,8 +28,11 @@
 namespace kdnas {
 
 struct JobOptions {
+  // Exactly one of teacher_path (TorchScript) and hf_teacher_dir (a Hugging
+  // Face checkpoint directory).
   std::string teacher_path;
   std::string teacher_tokenizer_path;  // when the teacher archive has none
+  std::string hf_teacher_dir;
   std::string data_path;
   double validation_fraction = defaults::kValidationFraction;
   int64_t eval_tokens = defaults::kEvalTokens;  // held-out tokens for validation loss

@@ -3,7 +3,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "formats/hf_checkpoint.h"
 #include "proto/candidate_json.h"
+#include "workers/hf_weights.h"
 #include "workers/torchscript_export.h"
 
 namespace kdnas {
@@ -46,7 +48,7 @@ StatusOr<Teacher> Teacher::Load(const std::string& path, const std::string& toke
     tokenizer_bytes = ss.str();
     source = "'" + tokenizer_path + "'";
   }
-  auto tokenizer = Tokenizer::Deserialize(tokenizer_bytes);
+  auto tokenizer = JobTokenizer::Deserialize(tokenizer_bytes);
   if (!tokenizer.ok()) {
     return DataLoss("teacher tokenizer (" + source + "): " + tokenizer.status().message());
   }
@@ -61,9 +63,29 @@ StatusOr<Teacher> Teacher::Load(const std::string& path, const std::string& toke
   return teacher;
 }
 
+StatusOr<Teacher> Teacher::LoadHf(const std::string& directory) {
+  KDNAS_ASSIGN_OR_RETURN(HfCheckpointHeaders headers, ReadHfCheckpointHeaders(directory));
+  auto tokenizer =
+      JobTokenizer::FromHfFiles(headers.files, static_cast<int>(headers.config.vocab_size));
+  if (!tokenizer.ok()) {
+    return InvalidArgument("teacher '" + directory + "': " + tokenizer.status().message());
+  }
+  KDNAS_ASSIGN_OR_RETURN(HfModel model, LoadHfModel(directory));
+  Teacher teacher(torch::jit::Module(), std::move(*tokenizer));
+  teacher.hf_ = std::make_shared<const HfModel>(std::move(model));
+  teacher.path_ = directory;
+  return teacher;
+}
+
+int Teacher::context_length() const {
+  if (hf_) return static_cast<int>(hf_->config().max_position_embeddings);
+  return architecture_ ? architecture_->context_length : 0;
+}
+
 StatusOr<torch::Tensor> Teacher::Logits(const torch::Tensor& idx) {
   try {
     c10::InferenceMode guard;
+    if (hf_) return hf_->Logits(idx);
     auto out = module_.forward({idx});
     if (!out.isTensor())
       return InvalidArgument("teacher '" + path_ + "': forward does not return a tensor");
@@ -99,7 +121,7 @@ Status Teacher::CheckContext(int context) {
   if (t.size(2) != vocab_size()) {
     return InvalidArgument("teacher '" + path_ + "': vocabulary mismatch: logits have " +
                            std::to_string(t.size(2)) + " entries but its tokenizer has " +
-                           std::to_string(vocab_size()) + " symbols");
+                           std::to_string(vocab_size()) + " ids");
   }
   return Status::Ok();
 }

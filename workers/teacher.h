@@ -1,18 +1,22 @@
-// A teacher: any TorchScript module mapping int64 token ids [B, T] to logits
-// [B, T, V], with its tokenizer. The tokenizer is read from the archive's
-// extra file kdnas/tokenizer.bin (written by `kdnas-worker train-teacher`, or
-// by Python with torch.jit.save(m, f, _extra_files={...})) or else from a
-// separate tokenizer file. Shapes and the vocabulary are checked on load.
+// A teacher with its tokenizer, the job's: either any TorchScript module
+// mapping int64 token ids [B, T] to logits [B, T, V], whose tokenizer is
+// read from the archive's extra file kdnas/tokenizer.bin (written by
+// `kdnas-worker train-teacher`, or by Python with torch.jit.save(m, f,
+// _extra_files={...})) or else from a separate tokenizer file; or an
+// imported Hugging Face checkpoint (workers/hf_model.h) with the tokenizer
+// saved beside it. Shapes and the vocabulary are checked on load.
 #pragma once
 
 #include <torch/script.h>
 
+#include <memory>
 #include <optional>
 #include <string>
 
+#include "formats/job_tokenizer.h"
 #include "search/candidate.h"
 #include "search/status.h"
-#include "search/tokenizer.h"
+#include "workers/hf_model.h"
 
 namespace kdnas {
 
@@ -23,15 +27,23 @@ class Teacher {
   // DATA_LOSS (not a TorchScript archive, corrupt tokenizer),
   // INVALID_ARGUMENT (no tokenizer, wrong output shape or vocabulary).
   static StatusOr<Teacher> Load(const std::string& path, const std::string& tokenizer_path = "");
+  // directory: a Hugging Face checkpoint (config.json, safetensors weights,
+  // the tokenizer's files). Errors as ReadHfCheckpointHeaders's and
+  // LoadHfModel's, naming the file, key or tensor.
+  static StatusOr<Teacher> LoadHf(const std::string& directory);
 
-  const Tokenizer& tokenizer() const { return tokenizer_; }
+  const JobTokenizer& tokenizer() const { return tokenizer_; }
   int vocab_size() const { return tokenizer_.vocab_size(); }
   // The kdnas architecture when the archive has kdnas/architecture.json.
   const std::optional<Architecture>& architecture() const { return architecture_; }
-  // 0 when unknown (not a kdnas teacher).
-  int context_length() const { return architecture_ ? architecture_->context_length : 0; }
+  // The longest window the teacher runs on; 0 when unknown (a TorchScript
+  // module that is not a kdnas GPT).
+  int context_length() const;
   const std::string& path() const { return path_; }
-  torch::jit::Module& module() { return module_; }
+  // The TorchScript module; null for an imported teacher.
+  torch::jit::Module* module() { return hf_ ? nullptr : &module_; }
+  // The imported model; null for a TorchScript teacher.
+  const HfModel* hf_model() const { return hf_.get(); }
 
   // Runs the teacher once on [1, context] and checks the logits' shape
   // [1, context, vocab_size]; INVALID_ARGUMENT with the reason otherwise.
@@ -40,10 +52,11 @@ class Teacher {
   StatusOr<torch::Tensor> Logits(const torch::Tensor& idx);
 
  private:
-  Teacher(torch::jit::Module module, Tokenizer tokenizer)
+  Teacher(torch::jit::Module module, JobTokenizer tokenizer)
       : module_(std::move(module)), tokenizer_(std::move(tokenizer)) {}
   torch::jit::Module module_;
-  Tokenizer tokenizer_;
+  std::shared_ptr<const HfModel> hf_;
+  JobTokenizer tokenizer_;
   std::optional<Architecture> architecture_;
   std::string path_;
 };

@@ -111,10 +111,10 @@ StatusOr<torch::jit::Module> BuildScriptModule(GptImpl& model) {
   }
 }
 
-Status SaveTorchScript(GptImpl& model, const Tokenizer& tokenizer, const std::string& path) {
+Status SaveTorchScript(GptImpl& model, const JobTokenizer& tokenizer, const std::string& path) {
   KDNAS_ASSIGN_OR_RETURN(torch::jit::Module module, BuildScriptModule(model));
   torch::jit::ExtraFilesMap extra;
-  extra[kTokenizerExtraFile] = tokenizer.Serialize();
+  extra[kTokenizerExtraFile] = tokenizer.serialized();
   extra[kArchitectureExtraFile] = ArchitectureToJson(model.config().architecture);
   const std::string tmp = path + ".tmp";
   try {

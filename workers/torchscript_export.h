@@ -11,8 +11,8 @@
 
 #include <string>
 
+#include "formats/job_tokenizer.h"
 #include "search/status.h"
-#include "search/tokenizer.h"
 #include "workers/gpt.h"
 
 namespace kdnas {
@@ -29,6 +29,6 @@ std::string ScriptName(const std::string& parameter_name);
 StatusOr<torch::jit::Module> BuildScriptModule(GptImpl& model);
 
 // Saves to `path` (written to path + ".tmp" then renamed).
-Status SaveTorchScript(GptImpl& model, const Tokenizer& tokenizer, const std::string& path);
+Status SaveTorchScript(GptImpl& model, const JobTokenizer& tokenizer, const std::string& path);
 
 }  // namespace kdnas

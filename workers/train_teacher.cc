@@ -30,8 +30,9 @@ StatusOr<TeacherTrainingReport> TrainTeacher(const TeacherTrainingOptions& o,
     torch::manual_seed(o.seed);
     GptConfig config{o.architecture, Compression{}, corpus.tokenizer().vocab_size(), false};
     Gpt model(config);
-    Batch eval = MakeBatch(corpus.val_tokens(),
-                           EvalStarts(corpus.val_tokens().numel(), C, o.eval_tokens), C);
+    Batch eval =
+        MakeBatch(corpus.val_tokens(), EvalStarts(corpus.val_tokens().numel(), C, o.eval_tokens), C,
+                  corpus.bos());
     LogitsFn fn = [&](const torch::Tensor& x) { return model->forward(x); };
     TrainOptions t;
     t.steps = o.steps;

@@ -180,7 +180,7 @@ int Main(int argc, char** argv) {
   WriteRaw(out_dir + "/batch_starts.bin", torch::tensor(all_starts, torch::kInt64));
   auto eval_starts = EvalStarts(job->corpus().val_tokens().numel(), C, eval_tokens);
   WriteRaw(out_dir + "/eval_starts.bin", torch::tensor(eval_starts, torch::kInt64));
-  Batch eval = MakeBatch(job->corpus().val_tokens(), eval_starts, C);
+  Batch eval = MakeBatch(job->corpus().val_tokens(), eval_starts, C, job->corpus().bos());
 
   // One-off: the teacher-output cache for every batch of the run, in chunks
   // of 4 steps per teacher call.
@@ -192,7 +192,7 @@ int Main(int argc, char** argv) {
       auto st = BatchStarts(data_seed, k, batch, train.numel(), C);
       starts.insert(starts.end(), st.begin(), st.end());
     }
-    Batch b = MakeBatch(train, starts, C);
+    Batch b = MakeBatch(train, starts, C, job->corpus().bos());
     auto got = job->cache().Get(train, starts, b.x, teacher_fn);
     if (!got.ok()) {
       std::fprintf(stderr, "%s\n", got.status().ToString().c_str());

@@ -58,7 +58,7 @@ TEST(TeacherCache, FullLogProbsAreCachedAndTopKApproximatesThem) {
     return torch::nn::functional::one_hot(x, 50).to(torch::kFloat).matmul(proj);
   };
   std::vector<int64_t> starts = {0, 100, 200};
-  Batch b = MakeBatch(tokens, starts, 16);
+  Batch b = MakeBatch(tokens, starts, 16, std::nullopt);
   TeacherCache full(300);
   auto first = full.Get(tokens, starts, b.x, teacher);
   ASSERT_TRUE(first.ok());

@@ -72,7 +72,7 @@ TEST(PackedArtifact, SizeEqualsTheCostModelToTheByteAndDecodesToTheDeployedWeigh
     model->UpdateMasks(c.compression.sparsity);
     const std::string path = dir + "/a.kdna";
     int64_t size = 0;
-    Status s = WritePackedArtifact(*model, c, *tok, path, &size);
+    Status s = WritePackedArtifact(*model, c, JobTokenizer(*tok), path, &size);
     ASSERT_TRUE(s.ok()) << s.ToString() << "\n" << CandidateToJson(c);
     const CostEstimate cost = EstimateCost(c, {tok->vocab_size(), tok->serialized_bytes()});
     ASSERT_EQ(static_cast<int64_t>(std::filesystem::file_size(path)), cost.size_bytes);
@@ -87,7 +87,7 @@ TEST(PackedArtifact, SizeEqualsTheCostModelToTheByteAndDecodesToTheDeployedWeigh
 
     auto art = ReadPackedArtifact(path);
     ASSERT_TRUE(art.ok()) << art.status().ToString();
-    EXPECT_TRUE(art->tokenizer == *tok);
+    EXPECT_EQ(art->tokenizer.serialized(), tok->Serialize());
     EXPECT_EQ(art->candidate.architecture.num_layers, c.architecture.num_layers);
     model->Deploy();
     auto weights = model->Weights();
@@ -119,7 +119,7 @@ TEST(PackedArtifact, ReaderRejectsCorruptFiles) {
   auto tok = Tokenizer::Build("abcdef", TokenizerKind::kChar);
   Gpt model(GptConfig{c.architecture, c.compression, tok->vocab_size()});
   const std::string dir = testing::MakeTempDir("packed");
-  ASSERT_TRUE(WritePackedArtifact(*model, c, *tok, dir + "/a.kdna").ok());
+  ASSERT_TRUE(WritePackedArtifact(*model, c, JobTokenizer(*tok), dir + "/a.kdna").ok());
   std::string bytes = testing::ReadFile(dir + "/a.kdna");
   ASSERT_TRUE(ParsePackedArtifact(bytes).ok());
   EXPECT_EQ(ParsePackedArtifact(bytes.substr(0, bytes.size() - 1)).status().code(),

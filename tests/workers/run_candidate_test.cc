@@ -127,7 +127,7 @@ TEST_F(RunCandidateTest, WritesConsistentArtifactsOfThePredictedSize) {
   auto student = Teacher::Load(r->torchscript_path);
   ASSERT_TRUE(student.ok()) << student.status().ToString();
   std::map<std::string, torch::Tensor> params;
-  for (const auto& p : student->module().named_parameters(false)) params[p.name] = p.value;
+  for (const auto& p : student->module()->named_parameters(false)) params[p.name] = p.value;
   std::set<std::string> matched;
   for (const auto& t : packed->tensors) {
     std::string name = t.name;
@@ -328,7 +328,7 @@ TEST_F(RunCandidateTest, BadInputGetsOneClearLineAndLeavesNothingBehind) {
        "not a loadable TorchScript file"},
       {"--candidate " + dir_ + "/good.json --teacher " + teacher + " --data " + dir_ +
            "/foreign.txt",
-       "vocabulary mismatch"},
+       "cannot be encoded by the teacher's char tokenizer"},
       {"--candidate " + dir_ + "/good.json --teacher " + teacher + " --data " + dir_ + "/empty.txt",
        "is empty"},
       {"--candidate " + dir_ + "/long.json --teacher " + teacher,

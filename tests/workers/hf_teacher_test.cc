@@ -1,0 +1,165 @@
+// An imported Hugging Face teacher in a trial, for each family and tokenizer
+// kind: the checkpoint and its tokenizer load as the job's teacher, windows
+// start with BOS when the tokenizer adds one, a student trains against it,
+// and every artifact carries the checkpoint's tokenizer files (counted in
+// size_bytes to the byte), so the TorchScript student loads back with it.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "formats/tar_archive.h"
+#include "search/cost_model.h"
+#include "test_util.h"
+#include "workers/hf_weights.h"
+#include "workers/packed_artifact.h"
+#include "workers/run_candidate.h"
+#include "workers/teacher.h"
+
+namespace kdnas {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Family {
+  std::string name;  // make_hf_teacher.py's FAMILY
+  JobTokenizer::Kind kind;
+  bool adds_bos;
+};
+
+class HfTeacherTest : public ::testing::TestWithParam<Family> {
+ protected:
+  static void SetUpTestSuite() {
+    torch::set_num_threads(1);  // ctest runs tests in parallel on 2 cores
+    dir_ = new std::string(testing::MakeTempDir("hf-teacher"));
+  }
+  static void TearDownTestSuite() {
+    fs::remove_all(*dir_);
+    delete dir_;
+  }
+  // The checkpoint of this test's family, made once.
+  static std::string Checkpoint(const std::string& family) {
+    const std::string out = *dir_ + "/" + family;
+    if (!fs::exists(out + "/config.json")) {
+      const std::string cmd = "/usr/bin/python3 tests/fixtures/make_hf_teacher.py " + family + " " +
+                              out + " > " + out + ".log 2>&1";
+      EXPECT_EQ(std::system(cmd.c_str()), 0) << testing::ReadFile(out + ".log");
+    }
+    return out;
+  }
+  static Candidate Small() {
+    Candidate c;
+    c.architecture = {1, 32, 2, 64, 32, true, {}};
+    c.compression.weight_bits = 8;
+    c.compression.group_size = 32;
+    c.compression.embedding_bits = 8;
+    return c;
+  }
+  static std::string* dir_;
+};
+std::string* HfTeacherTest::dir_ = nullptr;
+
+TEST_P(HfTeacherTest, AStudentTrainsAgainstTheCheckpointAndCarriesItsTokenizer) {
+  const Family& f = GetParam();
+  const std::string checkpoint = Checkpoint(f.name);
+  auto teacher = Teacher::LoadHf(checkpoint);
+  ASSERT_TRUE(teacher.ok()) << teacher.status().ToString();
+  const JobTokenizer& tokenizer = teacher->tokenizer();
+  EXPECT_EQ(tokenizer.kind(), f.kind);
+  EXPECT_EQ(tokenizer.bos_to_add().has_value(), f.adds_bos);
+  EXPECT_EQ(tokenizer.vocab_size() % 64, 0);  // config.json's padded vocabulary
+  EXPECT_EQ(teacher->context_length(), 128);  // max_position_embeddings
+  ASSERT_TRUE(teacher->CheckContext(32).ok());
+
+  RunOptions o;
+  o.job.hf_teacher_dir = checkpoint;
+  o.job.data_path = "data/tinyshakespeare.txt";
+  o.job.eval_tokens = 1024;
+  o.candidate = Small();
+  o.out_dir = *dir_ + "/out-" + f.name;
+  o.train_steps = 30;
+  o.batch_size = 8;
+  o.measure_latency = false;
+  auto job = JobResources::Load(o.job);
+  ASSERT_TRUE(job.ok()) << job.status().ToString();
+  o.resources = *job;
+  // Windows begin with BOS when the tokenizer adds one; targets are the text.
+  const Corpus& corpus = (*job)->corpus();
+  Batch b = MakeBatch(corpus.train_tokens(), {0, 100}, 16, corpus.bos());
+  if (f.adds_bos) {
+    EXPECT_TRUE(b.x.select(1, 0).eq(*tokenizer.bos_to_add()).all().item<bool>());
+    EXPECT_TRUE(b.x.narrow(1, 1, 15).equal(b.y.narrow(1, 0, 15)));
+    EXPECT_TRUE(b.y.select(0, 0).equal(corpus.train_tokens().narrow(0, 0, 16)));
+  } else {
+    EXPECT_TRUE(b.x.narrow(1, 1, 15).equal(b.y.narrow(1, 0, 15)));
+    EXPECT_TRUE(b.x.select(0, 0).equal(corpus.train_tokens().narrow(0, 0, 16)));
+  }
+
+  auto report = RunCandidate(o);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  const auto& m = report->metrics;
+  EXPECT_TRUE(std::isfinite(m.val_loss()));
+  // Better than uniform over the vocabulary after 30 steps on real text.
+  EXPECT_LT(m.val_loss(), std::log(static_cast<double>(tokenizer.vocab_size())));
+  // size_bytes is the packed file, the tokenizer's tar included, as priced.
+  const CostEstimate cost =
+      EstimateCost(o.candidate, {tokenizer.vocab_size(), tokenizer.serialized_bytes()});
+  EXPECT_EQ(m.size_bytes(), cost.size_bytes);
+  EXPECT_EQ(static_cast<int64_t>(fs::file_size(report->packed_path)), m.size_bytes());
+  auto packed = ReadPackedArtifact(report->packed_path);
+  ASSERT_TRUE(packed.ok()) << packed.status().ToString();
+  EXPECT_EQ(packed->tokenizer.serialized(), tokenizer.serialized());
+  EXPECT_EQ(packed->tokenizer.files(), tokenizer.files());
+  // The TorchScript student is a teacher with the same tokenizer.
+  auto student = Teacher::Load(report->torchscript_path);
+  ASSERT_TRUE(student.ok()) << student.status().ToString();
+  EXPECT_EQ(student->tokenizer().kind(), f.kind);
+  EXPECT_EQ(student->tokenizer().serialized(), tokenizer.serialized());
+  ASSERT_TRUE(student->CheckContext(32).ok());
+}
+
+INSTANTIATE_TEST_SUITE_P(Families, HfTeacherTest,
+                         ::testing::Values(Family{"llama", JobTokenizer::Kind::kBpe, true},
+                                           Family{"qwen2", JobTokenizer::Kind::kBpe, false},
+                                           Family{"gpt2", JobTokenizer::Kind::kBpe, false},
+                                           Family{"llama-sp", JobTokenizer::Kind::kSentencePiece,
+                                                  true}),
+                         [](const auto& info) {
+                           std::string name = info.param.name;
+                           for (char& ch : name) ch = ch == '-' ? '_' : ch;
+                           return name;
+                         });
+
+TEST_F(HfTeacherTest, ATarBlobIsUnpackedOnceAndInheritingIsRefusedWithTheReason) {
+  const std::string checkpoint = Checkpoint("qwen2");
+  const std::string tar = *dir_ + "/qwen2.tar";
+  ASSERT_TRUE(WriteTar(checkpoint, tar).ok());
+  auto unpacked = HfCheckpointDirectory(tar);
+  ASSERT_TRUE(unpacked.ok()) << unpacked.status().ToString();
+  EXPECT_EQ(*unpacked, tar + ".unpacked");
+  EXPECT_EQ(testing::ReadFile(*unpacked + "/config.json"),
+            testing::ReadFile(checkpoint + "/config.json"));
+  const auto written = fs::last_write_time(*unpacked + "/model.safetensors");
+  auto again = HfCheckpointDirectory(tar);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(fs::last_write_time(*again + "/model.safetensors"), written);
+  EXPECT_EQ(*HfCheckpointDirectory(checkpoint), checkpoint);
+  EXPECT_EQ(HfCheckpointDirectory(*dir_ + "/absent").status().code(), StatusCode::kNotFound);
+
+  RunOptions o;
+  o.job.hf_teacher_dir = *unpacked;
+  o.job.data_path = "data/tinyshakespeare.txt";
+  o.candidate = Small();
+  o.candidate.distillation.init = Init::kInherit;
+  o.out_dir = *dir_ + "/out-inherit";
+  o.train_steps = 2;
+  o.measure_latency = false;
+  auto report = RunCandidate(o);
+  EXPECT_EQ(report.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(report.status().message().find("imported Hugging Face checkpoint"), std::string::npos)
+      << report.status().message();
+  EXPECT_FALSE(fs::exists(o.out_dir));
+}
+
+}  // namespace
+}  // namespace kdnas
