@@ -14,6 +14,9 @@ StatusOr<std::string> Generate(Teacher& model, const GenerateOptions& o) {
   const int context =
       o.context > 0 ? o.context : (model.context_length() > 0 ? model.context_length() : 64);
   std::vector<int64_t> ids(prompt->begin(), prompt->end());
+  // As the model was trained: each window starts with BOS when the
+  // tokenizer adds one.
+  if (auto bos = model.tokenizer().bos_to_add()) ids.insert(ids.begin(), *bos);
   std::vector<int32_t> generated;
   Rng rng(o.seed);
   for (int i = 0; i < o.tokens; ++i) {

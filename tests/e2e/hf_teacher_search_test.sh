@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# A search on an imported Hugging Face teacher of each family, through real
+# processes: `kdnas submit` packs the checkpoint directory into a tar blob,
+# the controller validates and sizes the job with the checkpoint's tokenizer,
+# a LibTorch worker unpacks and runs the teacher, and `kdnas best` pulls a
+# student that carries the checkpoint's tokenizer files and samples text.
+# Usage: hf_teacher_search_test.sh KDNAS_CONTROLLER KDNAS_WORKER KDNAS_CLI
+set -euo pipefail
+CONTROLLER="$1"; WORKER="$2"; CLI="$3"
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+DIR=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$DIR"
+}
+trap cleanup EXIT
+export OMP_NUM_THREADS=1
+PORT=$(( 20000 + RANDOM % 20000 ))
+export KDNAS_ADDR="127.0.0.1:$PORT"
+
+FAMILIES=(llama qwen2 gpt2 llama-sp)
+for family in "${FAMILIES[@]}"; do
+  /usr/bin/python3 "$ROOT/tests/fixtures/make_hf_teacher.py" "$family" "$DIR/$family" >/dev/null
+done
+"$CONTROLLER" --listen "$KDNAS_ADDR" --data-dir "$DIR/data" --metrics-listen= >"$DIR/controller.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 100); do "$CLI" jobs >/dev/null 2>&1 && break; sleep 0.1; done
+"$WORKER" serve --threads 1 --cache-dir "$DIR/worker" --wait-ms 1000 --no-latency \
+  >"$DIR/worker.log" 2>&1 &
+PIDS+=($!)
+
+for family in "${FAMILIES[@]}"; do
+  cat >"$DIR/$family.yaml" <<JOB
+display_name: hf-$family
+data: {text: {path: $ROOT/data/tinyshakespeare.txt}}
+teacher: {hf: {path: $family}}
+space:
+  base:
+    architecture: {num_layers: 1, d_model: 32, num_heads: 2, d_ff: 64, context_length: 32}
+    compression: {group_size: 32}
+  parameters:
+    - {name: weight_bits, discrete: {values: [8, 4]}}
+    - {name: num_layers, integer_range: {min: 1, max: 2}}
+budget: {max_trials: 2, train_steps: 20, eval_tokens: 1024}
+seed: 3
+JOB
+  JOB=$(cd "$DIR" && "$CLI" submit "$family.yaml" --json |
+    /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["name"])')
+  timeout 240 "$CLI" watch "$JOB" >"$DIR/$family.watch" ||
+    { cat "$DIR/$family.watch" "$DIR/worker.log"; exit 1; }
+  grep -q 'SUCCEEDED (trial budget reached' "$DIR/$family.watch" ||
+    { cat "$DIR/$family.watch" "$DIR/worker.log"; exit 1; }
+  "$CLI" status "$JOB" --json >"$DIR/$family.status"
+  "$CLI" best "$JOB" --json --out "$DIR/$family.pt" --packed-out "$DIR/$family.kdna" >"$DIR/$family.best"
+  "$WORKER" generate --model "$DIR/$family.pt" --tokens 24 --prompt "ROMEO:" --seed 1 >"$DIR/$family.sample"
+  /usr/bin/python3 - "$DIR" "$family" <<'PY'
+import io, json, os, sys, tarfile
+import torch
+d, family = sys.argv[1], sys.argv[2]
+job = json.load(open(f"{d}/{family}.status"))
+best = json.load(open(f"{d}/{family}.best"))
+data, teacher = job["data_info"], job["teacher_info"]
+want_kind = "TOKENIZER_KIND_SENTENCEPIECE" if family == "llama-sp" else "TOKENIZER_KIND_BPE"
+assert data["tokenizer"] == want_kind, data
+hf = teacher["hf"]
+config = json.load(open(f"{d}/{family}/config.json"))
+assert int(data["vocab_size"]) == config["vocab_size"] == hf["vocab_size"], (data, hf)
+# The student carries the checkpoint's tokenizer files, byte for byte.
+extra = {"kdnas/tokenizer.bin": ""}
+torch.jit.load(f"{d}/{family}.pt", _extra_files=extra)
+blob = extra["kdnas/tokenizer.bin"]
+blob = blob if isinstance(blob, bytes) else blob.encode("latin-1")
+assert blob[0] == 2 and int.from_bytes(blob[1:5], "little") == config["vocab_size"]
+with tarfile.open(fileobj=io.BytesIO(blob[5:])) as tar:
+    names = sorted(m.name for m in tar.getmembers())
+    for m in tar.getmembers():
+        assert tar.extractfile(m).read() == open(f"{d}/{family}/{m.name}", "rb").read(), m.name
+assert names == sorted(hf["tokenizer_files"]), (names, hf["tokenizer_files"])
+assert int(data["tokenizer_bytes"]) == len(blob), (data["tokenizer_bytes"], len(blob))
+size = int(best["metrics"]["size_bytes"])
+assert size == os.path.getsize(f"{d}/{family}.kdna"), size
+sample = open(f"{d}/{family}.sample", encoding="utf-8", errors="replace").read()
+assert sample.startswith("ROMEO:") and len(sample) > len("ROMEO:"), sample
+print(f"hf {family}: {hf['architecture']} teacher, {data['tokenizer']} vocabulary "
+      f"{data['vocab_size']}, tokenizer {len(blob)} bytes of {names}; best student "
+      f"{size} bytes, val loss {best['metrics']['val_loss']:.3f}; sample {sample[:40]!r}")
+PY
+done
