@@ -68,7 +68,9 @@ Status CheckCorpus(const std::string& corpus, const JobTokenizer& tokenizer,
 
 StatusOr<JobInputs> InspectJobInputs(const v1::JobSpec& spec, const BlobStore& blobs) {
   KDNAS_ASSIGN_OR_RETURN(TeacherInputs teacher,
-                         InspectTorchScriptTeacher(spec.teacher().model(), blobs));
+                         spec.teacher().has_hf()
+                             ? InspectHfTeacher(spec.teacher().hf(), blobs)
+                             : InspectTorchScriptTeacher(spec.teacher().model(), blobs));
   const JobTokenizer& tokenizer = teacher.tokenizer;
   const v1::TokenizerKind kind = ProtoKind(tokenizer.kind());
   if (spec.data().has_tokenizer() && spec.data().tokenizer() != kind) {

@@ -1,7 +1,9 @@
 // What the controller reads from a job's teacher at submission, without
 // LibTorch: the job's one tokenizer (JobTokenizer: every student carries its
 // serialized form, and the cost model counts those bytes) and the
-// TeacherInfo the job records, one function per kind of teacher.
+// TeacherInfo the job records. Two kinds of teacher, one function each:
+// a kdnas TorchScript file (spec.teacher.model) and a Hugging Face
+// checkpoint (spec.teacher.hf).
 #pragma once
 
 #include "formats/job_tokenizer.h"
@@ -20,5 +22,14 @@ struct TeacherInputs {
 // kdnas/architecture.json (then info.inheritable). INVALID_ARGUMENT naming
 // spec.teacher.model.path or .blob.
 StatusOr<TeacherInputs> InspectTorchScriptTeacher(const v1::FileRef& ref, const BlobStore& blobs);
+
+// Reads the checkpoint (a directory, or a tar of one: a blob or a path) with
+// ReadHfCheckpointHeaders and loads its tokenizer for config.json's
+// vocab_size. Fills info.hf completely; info.size_bytes is the weights'
+// stored bytes (HfTeacherInfo.weight_bytes) and info.inheritable is false.
+// INVALID_ARGUMENT naming spec.teacher.hf.path or .blob, then the path or
+// blob, then the file and key or the tensor:
+// "spec.teacher.hf.path: /ckpt: tensor model.norm.weight: missing (...)".
+StatusOr<TeacherInputs> InspectHfTeacher(const v1::FileRef& ref, const BlobStore& blobs);
 
 }  // namespace kdnas
