@@ -243,8 +243,8 @@ void JobManager::SubmitJob(v1::SubmitJobRequest request, Callback<v1::Job> done)
   if (!valid.ok()) return done(valid);
   auto inputs = InspectJobInputs(request.spec(), *blobs_);
   if (!inputs.ok()) return done(inputs.status());
-  Status inheritable = CheckInheritable(request.spec(), inputs->teacher);
-  if (!inheritable.ok()) return done(inheritable);
+  Status fits = CheckAgainstTeacher(request.spec(), inputs->teacher);
+  if (!fits.ok()) return done(fits);
   v1::JobSpec spec = ApplyJobDefaults(request.spec());
   Status feasible = ValidateJobSpec(
       spec, ModelContext{inputs->data.vocab_size(), inputs->data.tokenizer_bytes()});

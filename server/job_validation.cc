@@ -61,6 +61,42 @@ Status CheckFile(const std::string& field, const v1::FileRef& ref, const JobLimi
   return Bad(field, "is required: set blob (from kdnas upload) or path");
 }
 
+// Exactly one of teacher.model and teacher.hf, and a data.tokenizer that
+// kind of teacher can have (job_inputs.cc checks it is the teacher's own).
+Status CheckTeacher(const v1::JobSpec& spec, const JobLimits& limits) {
+  const bool model = spec.teacher().has_model();
+  const bool hf = spec.teacher().has_hf();
+  if (model && hf) {
+    return Bad("teacher.hf",
+               "a job has one teacher: set teacher.model (a kdnas TorchScript teacher) or "
+               "teacher.hf (a Hugging Face checkpoint), not both");
+  }
+  if (!model && !hf) {
+    return Bad("teacher",
+               "is required: teacher.model (a kdnas TorchScript teacher) or teacher.hf (a Hugging "
+               "Face checkpoint directory, or a tar of one)");
+  }
+  KDNAS_RETURN_IF_ERROR(CheckFile(hf ? "teacher.hf" : "teacher.model",
+                                  hf ? spec.teacher().hf() : spec.teacher().model(), limits));
+  if (!spec.data().has_tokenizer()) return Status::Ok();
+  const v1::TokenizerKind kind = spec.data().tokenizer();
+  const bool imported = kind == v1::TOKENIZER_KIND_BPE || kind == v1::TOKENIZER_KIND_SENTENCEPIECE;
+  if (hf && !imported) {
+    return Bad(
+        "data.tokenizer",
+        (kind == v1::TOKENIZER_KIND_BYTE ? "byte" : "char") +
+            std::string(" is kdnas's own tokenizer; a Hugging Face teacher (teacher.hf) "
+                        "brings its own (bpe or sentencepiece): leave data.tokenizer unset"));
+  }
+  if (model && imported) {
+    return Bad("data.tokenizer",
+               (kind == v1::TOKENIZER_KIND_BPE ? "bpe" : "sentencepiece") +
+                   std::string(" is the tokenizer of a Hugging Face teacher (teacher.hf); a "
+                               "teacher.model's is char or byte: leave data.tokenizer unset"));
+  }
+  return Status::Ok();
+}
+
 Status CheckStrategy(const v1::JobSpec& spec, const JobLimits& limits) {
   const auto& s = spec.strategy();
   KDNAS_RETURN_IF_ERROR(CheckString("strategy.name", s.name(), 64));
@@ -133,9 +169,7 @@ Status ValidateJobSpec(const v1::JobSpec& spec, const std::optional<ModelContext
     KDNAS_RETURN_IF_ERROR(
         CheckDouble("data.validation_fraction", spec.data().validation_fraction(), 1e-6, 0.5));
   }
-  if (!spec.has_teacher())
-    return Bad("teacher", "is required (teacher.model: a TorchScript teacher)");
-  KDNAS_RETURN_IF_ERROR(CheckFile("teacher.model", spec.teacher().model(), limits));
+  KDNAS_RETURN_IF_ERROR(CheckTeacher(spec, limits));
   // Objectives.
   if (static_cast<size_t>(spec.objectives_size()) > limits.max_objectives) {
     return Bad("objectives", "at most " + std::to_string(limits.max_objectives) +
@@ -206,8 +240,12 @@ Status ValidateJobSpec(const v1::JobSpec& spec, const std::optional<ModelContext
 Status CheckInheritable(const v1::JobSpec& spec, const v1::TeacherInfo& teacher) {
   if (teacher.inheritable()) return Status::Ok();
   const std::string why =
-      "init: inherit copies the teacher's weights, which needs a kdnas GPT teacher (its archive "
-      "holds kdnas/architecture.json); this teacher is another TorchScript module: use scratch";
+      teacher.has_hf()
+          ? "init: inherit copies the teacher's weights; inheriting from an imported teacher "
+            "(teacher.hf) is not built yet: use scratch"
+          : "init: inherit copies the teacher's weights, which needs a kdnas GPT teacher (its "
+            "archive holds kdnas/architecture.json); this teacher is another TorchScript module: "
+            "use scratch";
   for (int i = 0; i < spec.space().parameters_size(); ++i) {
     const v1::Parameter& p = spec.space().parameters(i);
     if (p.name() != "init") continue;
@@ -227,6 +265,48 @@ Status CheckInheritable(const v1::JobSpec& spec, const v1::TeacherInfo& teacher)
   if (spec.space().base().distillation().init() == v1::INIT_INHERIT)
     return Bad("space.base.distillation.init", why);
   return Status::Ok();
+}
+
+Status CheckContextLength(const v1::JobSpec& spec, const v1::TeacherInfo& teacher) {
+  if (!teacher.has_hf()) return Status::Ok();
+  const int64_t limit = teacher.hf().max_position_embeddings();
+  auto space = SearchSpace::Create(SearchSpaceSpecFromProto(spec.space()));
+  if (!space.ok()) return InvalidArgument("spec." + space.status().message());
+  auto refuse = [&](const std::string& field, int64_t value) {
+    return Bad(field, "context_length " + std::to_string(value) +
+                          " exceeds the teacher's max_position_embeddings " +
+                          std::to_string(limit) +
+                          " (config.json): the teacher runs on every student's windows");
+  };
+  for (int i = 0; i < spec.space().parameters_size(); ++i) {
+    const v1::Parameter& p = spec.space().parameters(i);
+    if (p.name() != "context_length") continue;
+    const std::string field = "space.parameters[" + std::to_string(i) + "]";
+    for (int j = 0; j < p.discrete().values_size(); ++j) {
+      if (p.discrete().values(j) > static_cast<double>(limit)) {
+        return refuse(field + ".discrete.values[" + std::to_string(j) + "]",
+                      static_cast<int64_t>(p.discrete().values(j)));
+      }
+    }
+    if (p.has_integer_range()) {
+      // The largest value the space proposes: the range's max, snapped to its step.
+      const double largest = space->parameters().Snap(static_cast<size_t>(i),
+                                                      static_cast<double>(p.integer_range().max()));
+      if (largest > static_cast<double>(limit))
+        return refuse(field + ".integer_range.max", static_cast<int64_t>(largest));
+    }
+    return Status::Ok();  // the searched knob replaces the base's value
+  }
+  const int64_t base = space->base().architecture.context_length;
+  if (base > limit) {
+    return refuse("space.base.architecture.context_length", base);
+  }
+  return Status::Ok();
+}
+
+Status CheckAgainstTeacher(const v1::JobSpec& spec, const v1::TeacherInfo& teacher) {
+  KDNAS_RETURN_IF_ERROR(CheckInheritable(spec, teacher));
+  return CheckContextLength(spec, teacher);
 }
 
 }  // namespace kdnas

@@ -33,9 +33,21 @@ Status ValidateJobSpec(const v1::JobSpec& spec,
                        const std::optional<ModelContext>& context = std::nullopt,
                        const JobLimits& limits = JobLimits());
 
+// The checks of the spec against what was read from the teacher at
+// submission (server/job_inputs.h): CheckInheritable, then
+// CheckContextLength.
+Status CheckAgainstTeacher(const v1::JobSpec& spec, const v1::TeacherInfo& teacher);
+
 // INVALID_ARGUMENT naming the field when the space can propose init:
 // inherit but the teacher is not a kdnas GPT (students cannot inherit from
 // it; a trial would otherwise train from scratch under an inherit label).
+// Inheriting from an imported (Hugging Face) teacher is not built yet.
 Status CheckInheritable(const v1::JobSpec& spec, const v1::TeacherInfo& teacher);
+
+// For a Hugging Face teacher: INVALID_ARGUMENT naming the field when the
+// space can propose a context_length above the teacher's
+// max_position_embeddings (the teacher runs on every student's windows).
+// The spec must have passed ValidateJobSpec.
+Status CheckContextLength(const v1::JobSpec& spec, const v1::TeacherInfo& teacher);
 
 }  // namespace kdnas

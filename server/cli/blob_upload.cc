@@ -1,10 +1,14 @@
 #include "server/cli/blob_upload.h"
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <vector>
 
+#include "formats/tar_archive.h"
 #include "search/sha256.h"
 
 namespace kdnas::cli {
@@ -13,7 +17,7 @@ namespace fs = std::filesystem;
 
 StatusOr<kdnas::v1::Blob> UploadBlobFile(kdnas::v1::SearchService::Stub* stub,
                                          const CliContext& ctx, const std::string& path,
-                                         kdnas::v1::BlobKind kind) {
+                                         kdnas::v1::BlobKind kind, const std::string& filename) {
   std::error_code ec;
   auto size = fs::file_size(path, ec);
   if (ec) return NotFound(path + ": " + ec.message());
@@ -26,7 +30,8 @@ StatusOr<kdnas::v1::Blob> UploadBlobFile(kdnas::v1::SearchService::Stub* stub,
   auto writer = stub->UploadBlob(call.get(), &blob);
   kdnas::v1::UploadBlobRequest first;
   first.mutable_metadata()->set_kind(kind);
-  first.mutable_metadata()->set_filename(fs::path(path).filename().string());
+  first.mutable_metadata()->set_filename(filename.empty() ? fs::path(path).filename().string()
+                                                          : filename);
   first.mutable_metadata()->set_size_bytes(static_cast<int64_t>(size));
   first.mutable_metadata()->set_sha256(sha);
   bool ok = writer->Write(first);
@@ -42,6 +47,25 @@ StatusOr<kdnas::v1::Blob> UploadBlobFile(kdnas::v1::SearchService::Stub* stub,
   grpc::Status status = writer->Finish();
   if (!status.ok()) return ctx.CallError(status);
   return blob;
+}
+
+StatusOr<kdnas::v1::Blob> UploadBlobPath(kdnas::v1::SearchService::Stub* stub,
+                                         const CliContext& ctx, const std::string& path,
+                                         kdnas::v1::BlobKind kind) {
+  std::error_code ec;
+  if (!fs::is_directory(path, ec)) return UploadBlobFile(stub, ctx, path, kind);
+  std::string tar = (fs::temp_directory_path(ec) / "kdnas-upload-XXXXXX").string();
+  const int fd = ::mkstemp(tar.data());
+  if (fd < 0) return Internal(tar + ": cannot create a temporary file");
+  ::close(fd);
+  struct Cleanup {
+    const std::string& path;
+    ~Cleanup() { std::remove(path.c_str()); }
+  } cleanup{tar};
+  KDNAS_RETURN_IF_ERROR(WriteTar(path, tar));
+  const fs::path dir = fs::absolute(path, ec).lexically_normal();
+  std::string name = (dir.has_filename() ? dir.filename() : dir.parent_path().filename()).string();
+  return UploadBlobFile(stub, ctx, tar, kind, name + ".tar");
 }
 
 Status DownloadArtifactFile(kdnas::v1::SearchService::Stub* stub, const CliContext& ctx,

@@ -1,5 +1,5 @@
-// Uploads a local file as a blob (content-addressed by sha256) and downloads
-// artifacts to local files.
+// Uploads a local file or directory as a blob (content-addressed by sha256)
+// and downloads artifacts to local files.
 #pragma once
 
 #include <string>
@@ -9,7 +9,19 @@
 
 namespace kdnas::cli {
 
+// `filename` is what the blob's metadata records (default: path's name).
 StatusOr<kdnas::v1::Blob> UploadBlobFile(kdnas::v1::SearchService::Stub* stub,
+                                         const CliContext& ctx, const std::string& path,
+                                         kdnas::v1::BlobKind kind,
+                                         const std::string& filename = "");
+
+// A file as UploadBlobFile does; a directory (a Hugging Face checkpoint) as
+// one blob, the uncompressed tar formats/tar_archive.h's WriteTar packs (its
+// top-level regular files sorted by name, no times or owners, so the same
+// directory gives the same blob), written to a temporary file under
+// $TMPDIR (removed after the upload) and named "<directory>.tar".
+// INVALID_ARGUMENT for a directory with anything but regular files in it.
+StatusOr<kdnas::v1::Blob> UploadBlobPath(kdnas::v1::SearchService::Stub* stub,
                                          const CliContext& ctx, const std::string& path,
                                          kdnas::v1::BlobKind kind);
 

@@ -29,10 +29,11 @@ std::string RandomRequestId() {
 
 // Relative paths in a job file are relative to the file, like in most
 // configuration formats; local files are uploaded as blobs unless asked not
-// to, so workers on other machines need no shared filesystem.
+// to, so workers on other machines need no shared filesystem. A directory
+// (teacher.hf only: a Hugging Face checkpoint) is uploaded as one tar blob.
 Status ResolveFile(kdnas::v1::FileRef* ref, const fs::path& base_dir, bool upload,
                    kdnas::v1::BlobKind kind, SearchService::Stub* stub, const CliContext& ctx,
-                   const std::string& field) {
+                   const std::string& field, bool directory_ok = false) {
   if (ref->source_case() != kdnas::v1::FileRef::kPath) return Status::Ok();
   fs::path path = ref->path();
   if (path.is_relative()) path = fs::absolute(base_dir / path).lexically_normal();
@@ -42,7 +43,9 @@ Status ResolveFile(kdnas::v1::FileRef* ref, const fs::path& base_dir, bool uploa
   }
   if (!fs::exists(path))
     return InvalidArgument(field + ": file " + path.string() + " does not exist");
-  KDNAS_ASSIGN_OR_RETURN(kdnas::v1::Blob blob, UploadBlobFile(stub, ctx, path.string(), kind));
+  if (!directory_ok && fs::is_directory(path))
+    return InvalidArgument(field + ": " + path.string() + " is a directory, not a file");
+  KDNAS_ASSIGN_OR_RETURN(kdnas::v1::Blob blob, UploadBlobPath(stub, ctx, path.string(), kind));
   ref->set_blob(blob.name());
   return Status::Ok();
 }
@@ -60,14 +63,18 @@ int RunSubmit(const Args& args) {
   FlagSet flags(
       "kdnas submit JOB_FILE [flags]\n\n"
       "Submits a search job described by a YAML or JSON JobSpec (see examples/).\n"
-      "Local files it names (data.text.path, teacher.model.path) are uploaded as blobs,\n"
-      "so workers need no shared filesystem; relative paths are relative to JOB_FILE.");
+      "Local files it names (data.text.path, teacher.model.path, teacher.hf.path) are uploaded\n"
+      "as blobs, so workers need no shared filesystem; relative paths are relative to JOB_FILE.\n"
+      "A teacher.hf.path that is a Hugging Face checkpoint directory is packed into one\n"
+      "uncompressed tar (in $TMPDIR, removed after) and uploaded as one blob.");
   ctx.AddFlags(&flags);
   flags.String(
       "request-id", &request_id,
       "Idempotency key: submitting the same id twice returns the first job (default: random).");
   flags.Bool("upload", &upload,
-             "Upload local data and teacher files as blobs (--no-upload keeps paths).");
+             "Upload local data and teacher files (and checkpoint directories, as tars) as\n"
+             "blobs; --no-upload keeps the paths, which the controller and every worker must\n"
+             "then be able to read.");
   if (int rc = ParseCommandFlags(&flags, "submit", args, 1, 1); rc >= 0) return rc;
   const std::string file = flags.positional()[0];
 
@@ -86,9 +93,15 @@ int RunSubmit(const Args& args) {
                            kdnas::v1::BLOB_KIND_DATASET, stub.get(), ctx, "data.text.path");
     if (!s.ok()) return Fail("submit", s);
   }
-  if (spec->has_teacher()) {
+  if (spec->teacher().has_model()) {
     Status s = ResolveFile(spec->mutable_teacher()->mutable_model(), base_dir, upload,
                            kdnas::v1::BLOB_KIND_TEACHER, stub.get(), ctx, "teacher.model.path");
+    if (!s.ok()) return Fail("submit", s);
+  }
+  if (spec->teacher().has_hf()) {
+    Status s = ResolveFile(spec->mutable_teacher()->mutable_hf(), base_dir, upload,
+                           kdnas::v1::BLOB_KIND_TEACHER, stub.get(), ctx, "teacher.hf.path",
+                           /*directory_ok=*/true);
     if (!s.ok()) return Fail("submit", s);
   }
   kdnas::v1::Job job;
@@ -145,7 +158,11 @@ int RunJobs(const Args& args) {
 
 int RunStatus(const Args& args) {
   CliContext ctx;
-  FlagSet flags("kdnas status JOB [flags]\n\nShows a job's state and progress.");
+  FlagSet flags(
+      "kdnas status JOB [flags]\n\n"
+      "Shows a job's state and progress, and what the controller read from its teacher and\n"
+      "corpus at submission (for a Hugging Face teacher: family, architecture, layers, width,\n"
+      "heads, dtype, parameters, and the tokenizer every student carries).");
   ctx.AddFlags(&flags);
   if (int rc = ParseCommandFlags(&flags, "status", args, 1, 1); rc >= 0) return rc;
   auto channel = ctx.Connect();
@@ -160,7 +177,7 @@ int RunStatus(const Args& args) {
   if (ctx.json) {
     ctx.PrintJson(job);
   } else {
-    std::printf("%s", SummarizeJob(job).c_str());
+    std::printf("%s%s", SummarizeJob(job).c_str(), SummarizeInputs(job).c_str());
   }
   return 0;
 }

@@ -64,11 +64,13 @@ int RunUpload(const Args& args) {
   CliContext ctx;
   std::string kind = "dataset";
   FlagSet flags(
-      "kdnas upload FILE [flags]\n\n"
+      "kdnas upload FILE_OR_DIR [flags]\n\n"
       "Uploads a dataset or teacher once; prints its blob name (blobs/<sha256>) to use in a\n"
-      "job file as data.text.blob or teacher.model.blob.");
+      "job file as data.text.blob, teacher.model.blob or teacher.hf.blob. A directory (a\n"
+      "Hugging Face checkpoint, --kind teacher) is packed into one uncompressed tar of its\n"
+      "files first (in $TMPDIR, removed after), the blob teacher.hf.blob names.");
   ctx.AddFlags(&flags);
-  flags.String("kind", &kind, "dataset or teacher.");
+  flags.String("kind", &kind, "dataset or teacher (a checkpoint directory is a teacher).");
   if (int rc = ParseCommandFlags(&flags, "upload", args, 1, 1); rc >= 0) return rc;
   kdnas::v1::BlobKind blob_kind;
   if (kind == "dataset") {
@@ -78,10 +80,16 @@ int RunUpload(const Args& args) {
   } else {
     return Fail("upload", InvalidArgument("--kind: '" + kind + "' is not dataset or teacher"));
   }
+  const std::string path = flags.positional()[0];
+  std::error_code ec;
+  if (blob_kind != kdnas::v1::BLOB_KIND_TEACHER && fs::is_directory(path, ec)) {
+    return Fail("upload", InvalidArgument(path + " is a directory: only a teacher (--kind "
+                                                 "teacher, a Hugging Face checkpoint) may be one"));
+  }
   auto channel = ctx.Connect();
   if (!channel.ok()) return Fail("upload", channel.status());
   auto stub = SearchService::NewStub(*channel);
-  auto blob = UploadBlobFile(stub.get(), ctx, flags.positional()[0], blob_kind);
+  auto blob = UploadBlobPath(stub.get(), ctx, path, blob_kind);
   if (!blob.ok()) return Fail("upload", blob.status());
   if (ctx.json) {
     ctx.PrintJson(*blob);

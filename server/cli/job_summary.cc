@@ -1,5 +1,6 @@
 #include "server/cli/job_summary.h"
 
+#include <cctype>
 #include <sstream>
 
 #include "server/cli/format.h"
@@ -45,6 +46,60 @@ std::string SummarizeJob(const kdnas::v1::Job& job) {
   if (budget.max_worker_seconds() > 0) out << " of " << FormatFixed(budget.max_worker_seconds(), 0);
   out << "\n  frontier: " << p.frontier_size() << " points, hypervolume "
       << FormatFixed(p.hypervolume(), 6) << "\n";
+  return out.str();
+}
+
+namespace {
+
+std::string KindName(kdnas::v1::TokenizerKind kind) {
+  std::string name = kdnas::v1::TokenizerKind_Name(kind);
+  std::string out = name.substr(std::string("TOKENIZER_KIND_").size());
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+}  // namespace
+
+std::string SummarizeInputs(const kdnas::v1::Job& job) {
+  const auto& teacher = job.teacher_info();
+  const auto& data = job.data_info();
+  std::ostringstream out;
+  if (teacher.has_hf()) {
+    const auto& hf = teacher.hf();
+    out << "  teacher: Hugging Face " << hf.family() << " (" << hf.architecture() << "), "
+        << hf.num_layers() << " layers, hidden " << hf.hidden_size() << ", " << hf.num_heads()
+        << " heads (" << hf.num_kv_heads() << " kv, head dim " << hf.head_dim() << "), ffn "
+        << hf.intermediate_size() << ", context " << hf.max_position_embeddings() << ", vocabulary "
+        << hf.vocab_size() << (hf.tie_word_embeddings() ? ", tied" : "") << "; "
+        << hf.weight_dtype() << ", " << FormatCount(hf.parameters()) << " parameters ("
+        << FormatBytes(hf.weight_bytes()) << ")\n";
+  } else if (teacher.size_bytes() > 0) {
+    out << "  teacher: ";
+    if (teacher.inheritable()) {
+      kdnas::v1::Candidate c;
+      *c.mutable_architecture() = teacher.architecture();
+      out << "kdnas GPT " << SummarizeCandidate(c) << " (inheritable), ";
+    } else {
+      out << "TorchScript module, ";
+    }
+    out << FormatBytes(teacher.size_bytes()) << "\n";
+  }
+  if (data.vocab_size() > 0) {
+    out << "  tokenizer: " << KindName(data.tokenizer());
+    if (teacher.has_hf()) {
+      const auto& hf = teacher.hf();
+      out << " from " << hf.tokenizer_source() << " (files:";
+      for (const auto& f : hf.tokenizer_files()) out << " " << f;
+      out << ")";
+      if (hf.has_bos_token_id()) out << ", BOS " << hf.bos_token_id();
+    }
+    out << ", vocabulary " << data.vocab_size() << ", " << FormatBytes(data.tokenizer_bytes())
+        << " in every student\n";
+    if (teacher.has_hf() && !teacher.hf().tokenizer_passed_over().empty())
+      out << "    tokenizer.json passed over: " << teacher.hf().tokenizer_passed_over() << "\n";
+    out << "  corpus: " << FormatBytes(data.text_bytes()) << ", " << FormatCount(data.text_tokens())
+        << " tokens\n";
+  }
   return out.str();
 }
 

@@ -21,6 +21,12 @@ std::string TrialNote(const kdnas::v1::Trial& trial);
 
 // Trials done of budget, running, worker-seconds, hypervolume; several lines.
 std::string SummarizeJob(const kdnas::v1::Job& job);
+// What the controller read at submission (Job.teacher_info, Job.data_info):
+// the teacher (a Hugging Face checkpoint's family, architecture, layers,
+// width, heads, dtype and parameters, or the kdnas teacher file), the
+// tokenizer every student carries and its bytes, and the corpus. Several
+// lines; empty for a job without them.
+std::string SummarizeInputs(const kdnas::v1::Job& job);
 // "4L d128 h4 ff512 ctx64 w4/g32 e8 2:4 r0.5 inherit".
 std::string SummarizeCandidate(const kdnas::v1::Candidate& candidate);
 

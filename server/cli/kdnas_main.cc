@@ -16,15 +16,18 @@ struct Command {
 const Command kCommands[] = {
     {"submit", "Submit a search job from a YAML or JSON file.", kdnas::cli::RunSubmit},
     {"jobs", "List jobs.", kdnas::cli::RunJobs},
-    {"status", "Show a job's state and progress.", kdnas::cli::RunStatus},
+    {"status", "Show a job's state, progress, teacher and tokenizer.", kdnas::cli::RunStatus},
     {"watch", "Follow a job live until it ends.", kdnas::cli::RunWatch},
     {"trials", "List a job's trials.", kdnas::cli::RunTrials},
-    {"frontier", "Print the Pareto frontier (table, scatter, --plot FILE).", kdnas::cli::RunFrontier},
-    {"best", "Best student within a size/params/latency budget (--out student.pt).", kdnas::cli::RunBest},
+    {"frontier", "Print the Pareto frontier (table, scatter, --plot FILE).",
+     kdnas::cli::RunFrontier},
+    {"best", "Best student within a size/params/latency budget (--out student.pt).",
+     kdnas::cli::RunBest},
     {"explain", "Knob importance and trade-offs along the frontier.", kdnas::cli::RunExplain},
     {"cancel", "Cancel a job.", kdnas::cli::RunCancel},
     {"workers", "List workers.", kdnas::cli::RunWorkers},
-    {"upload", "Upload a dataset or teacher as a blob.", kdnas::cli::RunUpload},
+    {"upload", "Upload a dataset or teacher (a file, or a checkpoint directory) as a blob.",
+     kdnas::cli::RunUpload},
     {"teacher", "Train a teacher locally (teacher train ...).", kdnas::cli::RunTeacher},
 };
 

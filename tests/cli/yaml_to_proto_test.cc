@@ -64,6 +64,24 @@ TEST(YamlToProto, ADisabledOptionIsPresent) {
   EXPECT_TRUE(spec.data().has_tokenizer());
 }
 
+TEST(YamlToProto, ReadsAHuggingFaceTeacher) {
+  JobSpec spec;
+  ASSERT_TRUE(ParseYamlMessage("teacher: {hf: {path: ckpt/smollm}}\n"
+                               "data: {tokenizer: sentencepiece}\n",
+                               "x", &spec)
+                  .ok());
+  EXPECT_TRUE(spec.teacher().has_hf());
+  EXPECT_FALSE(spec.teacher().has_model());
+  EXPECT_EQ(spec.teacher().hf().path(), "ckpt/smollm");
+  EXPECT_EQ(spec.data().tokenizer(), kdnas::v1::TOKENIZER_KIND_SENTENCEPIECE);
+  JobSpec blob;
+  ASSERT_TRUE(ParseYamlMessage("teacher:\n  hf:\n    blob: blobs/abc\n", "x", &blob).ok());
+  EXPECT_EQ(blob.teacher().hf().blob(), "blobs/abc");
+  JobSpec bpe;
+  ASSERT_TRUE(ParseYamlMessage("data: {tokenizer: bpe}\n", "x", &bpe).ok());
+  EXPECT_EQ(bpe.data().tokenizer(), kdnas::v1::TOKENIZER_KIND_BPE);
+}
+
 TEST(YamlToProto, EnumsTakeShortAndFullNames) {
   JobSpec spec;
   ASSERT_TRUE(ParseYamlMessage(R"(

@@ -52,6 +52,7 @@ class Harness {
   JobManager& m() { return *manager_; }
   FakeClock& clock() { return clock_; }
   Store* store() { return store_.get(); }
+  BlobStore* blobs() { return blobs_.get(); }
   // Runs the timer work now and waits for it.
   void Tick() {
     manager_->Tick();

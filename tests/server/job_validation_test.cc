@@ -76,6 +76,31 @@ TEST(JobValidation, EveryBadFieldIsNamed) {
          s->mutable_data()->mutable_text()->set_path(std::string(100000, 'p'));
        },
        "spec.data.text.path: at most 4096 characters"},
+      {"two teachers",
+       [](v1::JobSpec* s) { s->mutable_teacher()->mutable_hf()->set_path("/ckpt"); },
+       "spec.teacher.hf: a job has one teacher: set teacher.model (a kdnas TorchScript teacher) "
+       "or teacher.hf (a Hugging Face checkpoint), not both"},
+      {"no teacher", [](v1::JobSpec* s) { s->clear_teacher(); },
+       "spec.teacher: is required: teacher.model (a kdnas TorchScript teacher) or teacher.hf"},
+      {"empty teacher", [](v1::JobSpec* s) { s->mutable_teacher()->clear_model(); },
+       "spec.teacher: is required"},
+      {"empty hf ref",
+       [](v1::JobSpec* s) {
+         s->mutable_teacher()->clear_model();
+         s->mutable_teacher()->mutable_hf();
+       },
+       "spec.teacher.hf: is required: set blob (from kdnas upload) or path"},
+      {"char tokenizer of an hf teacher",
+       [](v1::JobSpec* s) {
+         s->mutable_teacher()->clear_model();
+         s->mutable_teacher()->mutable_hf()->set_path("/ckpt");
+         s->mutable_data()->set_tokenizer(v1::TOKENIZER_KIND_CHAR);
+       },
+       "spec.data.tokenizer: char is kdnas's own tokenizer; a Hugging Face teacher (teacher.hf) "
+       "brings its own (bpe or sentencepiece): leave data.tokenizer unset"},
+      {"bpe tokenizer of a kdnas teacher",
+       [](v1::JobSpec* s) { s->mutable_data()->set_tokenizer(v1::TOKENIZER_KIND_BPE); },
+       "spec.data.tokenizer: bpe is the tokenizer of a Hugging Face teacher (teacher.hf)"},
       {"bad fraction", [](v1::JobSpec* s) { s->mutable_data()->set_validation_fraction(0.9); },
        "spec.data.validation_fraction: must be in"},
       {"nan fraction",
@@ -170,6 +195,40 @@ TEST(JobValidation, InfeasibleConstraintsAreRefused) {
       << s.message();
   spec.mutable_constraints()->set_max_size_bytes(400000);
   EXPECT_TRUE(ValidateJobSpec(spec, ModelContext{65, 200}).ok());
+}
+
+TEST(JobValidation, AnImportedTeachersContextBoundsTheSpace) {
+  v1::TeacherInfo teacher;
+  teacher.mutable_hf()->set_max_position_embeddings(64);
+  v1::JobSpec spec = ValidSpec();
+  EXPECT_TRUE(CheckAgainstTeacher(spec, teacher).ok());  // the base's default 64
+  auto* context = spec.mutable_space()->add_parameters();
+  context->set_name("context_length");
+  context->mutable_integer_range()->set_min(8);
+  context->mutable_integer_range()->set_max(64);
+  context->mutable_integer_range()->set_step(8);
+  EXPECT_TRUE(CheckAgainstTeacher(spec, teacher).ok());
+  // 8..100 in steps of 64 proposes 8 and 72.
+  context->mutable_integer_range()->set_max(100);
+  context->mutable_integer_range()->set_step(64);
+  Status s = CheckAgainstTeacher(spec, teacher);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message().rfind("spec.space.parameters[2].integer_range.max: context_length 72 "
+                              "exceeds the teacher's max_position_embeddings 64",
+                              0),
+            0u)
+      << s.message();
+  // The searched knob replaces the base's value.
+  context->mutable_integer_range()->set_max(64);
+  spec.mutable_space()->mutable_base()->mutable_architecture()->set_context_length(512);
+  EXPECT_TRUE(CheckAgainstTeacher(spec, teacher).ok());
+  spec.mutable_space()->mutable_parameters()->RemoveLast();
+  s = CheckAgainstTeacher(spec, teacher);
+  EXPECT_EQ(s.message().rfind("spec.space.base.architecture.context_length: context_length 512", 0),
+            0u)
+      << s.message();
+  // A kdnas teacher's context is not known here.
+  EXPECT_TRUE(CheckAgainstTeacher(spec, v1::TeacherInfo()).ok());
 }
 
 }  // namespace

@@ -1,0 +1,262 @@
+// Submitting a job whose teacher is a Hugging Face checkpoint (teacher.hf):
+// a directory and a tar of it give the same records, the cost model sizes
+// students with the checkpoint's vocabulary and tokenizer bytes, and every
+// refusal names its field.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "formats/hf_checkpoint.h"
+#include "formats/job_tokenizer.h"
+#include "proto/api_convert.h"
+#include "search/cost_model.h"
+#include "search/sha256.h"
+#include "server/store/memory_store.h"
+#include "tests/fixtures/hf_teacher_fixture.h"
+#include "tests/server/job_manager_harness.h"
+
+namespace kdnas {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// DemoJob with the checkpoint as its teacher.
+v1::SubmitJobRequest HfJob(const std::string& teacher_path) {
+  v1::SubmitJobRequest r = DemoJob();
+  r.clear_request_id();
+  r.mutable_spec()->mutable_teacher()->clear_model();
+  r.mutable_spec()->mutable_teacher()->mutable_hf()->set_path(teacher_path);
+  return r;
+}
+
+StatusOr<v1::Job> Submit(Harness& h, const v1::SubmitJobRequest& request) {
+  return Call<v1::Job>([&](auto cb) { h.m().SubmitJob(request, cb); });
+}
+
+// The message of a refused submission, which must be INVALID_ARGUMENT.
+std::string Refused(Harness& h, const v1::SubmitJobRequest& request) {
+  auto job = Submit(h, request);
+  EXPECT_EQ(job.status().code(), StatusCode::kInvalidArgument) << job.status().ToString();
+  return job.status().message();
+}
+
+// Puts a file into the harness's blob store; its name.
+std::string PutBlob(Harness& h, const std::string& path) {
+  const std::string bytes = ReadFile(path);
+  const std::string sha = *Sha256File(path);
+  auto upload = h.blobs()->StartUpload("blobs", sha, static_cast<int64_t>(bytes.size()));
+  EXPECT_TRUE(upload.ok()) << upload.status().ToString();
+  EXPECT_TRUE((*upload)->Write(bytes).ok());
+  auto name = (*upload)->Finish();
+  EXPECT_TRUE(name.ok()) << name.status().ToString();
+  return *name;
+}
+
+std::string WriteTemp(const std::string& name, const std::string& bytes) {
+  const fs::path path =
+      fs::temp_directory_path() / ("kdnas-hfjob-" + std::to_string(::getpid()) + "-" + name);
+  std::ofstream(path, std::ios::binary) << bytes;
+  return path.string();
+}
+
+TEST(HfTeacherJob, ADirectoryAndATarOfItAreReadAlike) {
+  Harness h(std::make_unique<MemoryStore>());
+  const std::string dir = HfTeacherFixture();
+  auto headers = ReadHfCheckpointHeaders(dir);
+  ASSERT_TRUE(headers.ok()) << headers.status().ToString();
+  const int vocab = static_cast<int>(headers->config.vocab_size);
+  auto tokenizer = JobTokenizer::FromHfFiles(headers->files, vocab);
+  ASSERT_TRUE(tokenizer.ok()) << tokenizer.status().ToString();
+  ASSERT_TRUE(tokenizer->bos_to_add().has_value()) << "<|begin_of_text|>";
+  auto tokens = tokenizer->Encode(ReadFile("data/tinyshakespeare.txt"));
+  ASSERT_TRUE(tokens.ok());
+
+  v1::SubmitJobRequest from_blob = HfJob("");
+  from_blob.mutable_spec()->mutable_teacher()->mutable_hf()->set_blob(
+      PutBlob(h, HfTeacherFixtureTar()));
+  std::vector<v1::Job> jobs;
+  for (const v1::SubmitJobRequest& request :
+       {HfJob(dir), HfJob(HfTeacherFixtureTar()), from_blob}) {
+    auto job = Submit(h, request);
+    ASSERT_TRUE(job.ok()) << job.status().ToString();
+    jobs.push_back(*job);
+  }
+  for (const v1::Job& job : jobs) {
+    const v1::DataInfo& data = job.data_info();
+    EXPECT_EQ(data.vocab_size(), vocab);  // config.json's, not the tokenizer's
+    EXPECT_EQ(data.tokenizer(), v1::TOKENIZER_KIND_BPE);
+    EXPECT_EQ(data.tokenizer_bytes(), tokenizer->serialized_bytes());
+    EXPECT_EQ(data.text_tokens(), static_cast<int64_t>(tokens->size()));
+    EXPECT_EQ(data.text_bytes(), static_cast<int64_t>(fs::file_size("data/tinyshakespeare.txt")));
+    const v1::TeacherInfo& teacher = job.teacher_info();
+    EXPECT_FALSE(teacher.inheritable());
+    EXPECT_EQ(teacher.size_bytes(), headers->weight_bytes);
+    const v1::HfTeacherInfo& hf = teacher.hf();
+    EXPECT_EQ(hf.architecture(), "LlamaForCausalLM");
+    EXPECT_EQ(hf.family(), "llama");
+    EXPECT_EQ(hf.num_layers(), 2);
+    EXPECT_EQ(hf.hidden_size(), 64);
+    EXPECT_EQ(hf.num_heads(), 4);
+    EXPECT_EQ(hf.num_kv_heads(), 2);
+    EXPECT_EQ(hf.head_dim(), 16);
+    EXPECT_EQ(hf.intermediate_size(), 96);
+    EXPECT_EQ(hf.vocab_size(), vocab);
+    EXPECT_EQ(hf.max_position_embeddings(), 128);
+    EXPECT_TRUE(hf.tie_word_embeddings());
+    EXPECT_EQ(hf.parameters(), headers->parameters);
+    EXPECT_EQ(hf.weight_bytes(), 4 * headers->parameters);
+    EXPECT_EQ(hf.weight_dtype(), "F32");
+    EXPECT_EQ(hf.tokenizer_source(), "tokenizer.json");
+    EXPECT_EQ(hf.tokenizer_passed_over(), "");
+    EXPECT_EQ(std::vector<std::string>(hf.tokenizer_files().begin(), hf.tokenizer_files().end()),
+              (std::vector<std::string>{"tokenizer.json", "tokenizer_config.json"}));
+    ASSERT_TRUE(hf.has_bos_token_id());
+    EXPECT_EQ(hf.bos_token_id(), *tokenizer->bos_to_add());
+    // Every job's records are the same, whichever way the checkpoint came.
+    EXPECT_EQ(job.data_info().SerializeAsString(), jobs[0].data_info().SerializeAsString());
+    EXPECT_EQ(job.teacher_info().SerializeAsString(), jobs[0].teacher_info().SerializeAsString());
+  }
+}
+
+// The cost model prices students with config.json's vocabulary and the
+// bytes of the imported tokenizer every artifact stores.
+TEST(HfTeacherJob, StudentsAreSizedWithTheCheckpointsVocabularyAndTokenizer) {
+  Harness h(std::make_unique<MemoryStore>());
+  auto job = Submit(h, HfJob(HfTeacherFixture()));
+  ASSERT_TRUE(job.ok()) << job.status().ToString();
+  auto lease = Lease(h, "w1");
+  ASSERT_TRUE(lease.ok()) << lease.status().ToString();
+  const CostEstimate expected = EstimateCost(
+      CandidateFromProto(lease->trial().candidate()),
+      ModelContext{job->teacher_info().hf().vocab_size(), job->data_info().tokenizer_bytes()});
+  EXPECT_EQ(lease->trial().predicted().size_bytes(), expected.size_bytes);
+  EXPECT_EQ(lease->trial().predicted().params(), expected.params);
+  EXPECT_TRUE(lease->work().teacher().has_hf());
+  EXPECT_EQ(lease->work().teacher().hf().path(), HfTeacherFixture());
+}
+
+TEST(HfTeacherJob, ASentencePieceCheckpointAddsBosAndRefusesInvalidUtf8) {
+  Harness h(std::make_unique<MemoryStore>());
+  const std::string dir = HfTeacherFixture("llama-sp");
+  auto job = Submit(h, HfJob(dir));
+  ASSERT_TRUE(job.ok()) << job.status().ToString();
+  EXPECT_EQ(job->data_info().tokenizer(), v1::TOKENIZER_KIND_SENTENCEPIECE);
+  EXPECT_EQ(job->data_info().vocab_size(), 640);
+  EXPECT_EQ(job->teacher_info().hf().tokenizer_source(), "tokenizer.model");
+  ASSERT_TRUE(job->teacher_info().hf().has_bos_token_id());
+  EXPECT_EQ(job->teacher_info().hf().bos_token_id(), 1);
+
+  const std::string invalid = WriteTemp("invalid.txt", "First Citizen:\nBefore \xff we proceed");
+  v1::SubmitJobRequest request = HfJob(dir);
+  request.mutable_spec()->mutable_data()->mutable_text()->set_path(invalid);
+  EXPECT_EQ(Refused(h, request),
+            "spec.data.text.path: " + invalid +
+                ": invalid UTF-8 at byte 22; the teacher's sentencepiece tokenizer "
+                "(tokenizer.model, vocabulary 640) encodes UTF-8 text only");
+  // A byte-level BPE encodes those bytes.
+  request.mutable_spec()->mutable_teacher()->mutable_hf()->set_path(HfTeacherFixture());
+  auto byte_level = Submit(h, request);
+  ASSERT_TRUE(byte_level.ok()) << byte_level.status().ToString();
+  EXPECT_EQ(byte_level->data_info().text_bytes(), 34);
+  fs::remove(invalid);
+}
+
+TEST(HfTeacherJob, RefusalsNameTheField) {
+  Harness h(std::make_unique<MemoryStore>());
+  const std::string dir = HfTeacherFixture();
+  auto starts = [](const std::string& message, const std::string& prefix) {
+    EXPECT_EQ(message.rfind(prefix, 0), 0u) << message;
+  };
+
+  v1::SubmitJobRequest both = HfJob(dir);
+  both.mutable_spec()->mutable_teacher()->mutable_model()->set_path(BundledCorpusTeacher());
+  starts(Refused(h, both), "spec.teacher.hf: a job has one teacher");
+
+  v1::SubmitJobRequest neither = HfJob(dir);
+  neither.mutable_spec()->clear_teacher();
+  starts(Refused(h, neither), "spec.teacher: is required: teacher.model");
+
+  const std::string missing = HfTeacherFixtureMissingTensor();
+  starts(Refused(h, HfJob(missing)), "spec.teacher.hf.path: " + missing +
+                                         ": tensor model.layers.1.mlp.down_proj.weight: missing");
+
+  starts(Refused(h, HfJob(dir + "/no-such")),
+         "spec.teacher.hf.path: the controller cannot read " + dir + "/no-such");
+
+  v1::SubmitJobRequest unknown_blob = HfJob("");
+  unknown_blob.mutable_spec()->mutable_teacher()->mutable_hf()->set_blob("blobs/" +
+                                                                         std::string(64, 'a'));
+  starts(Refused(h, unknown_blob), "spec.teacher.hf.blob: ");
+
+  v1::SubmitJobRequest inherit = HfJob(dir);
+  inherit.mutable_spec()->mutable_space()->mutable_base()->mutable_distillation()->set_init(
+      v1::INIT_INHERIT);
+  EXPECT_EQ(Refused(h, inherit),
+            "spec.space.base.distillation.init: init: inherit copies the teacher's weights; "
+            "inheriting from an imported teacher (teacher.hf) is not built yet: use scratch");
+  v1::SubmitJobRequest searched_inherit = HfJob(dir);
+  auto* init = searched_inherit.mutable_spec()->mutable_space()->add_parameters();
+  init->set_name("init");
+  init->mutable_categorical()->add_values("scratch");
+  init->mutable_categorical()->add_values("inherit");
+  starts(Refused(h, searched_inherit), "spec.space.parameters[2].categorical.values[1]: ");
+
+  v1::SubmitJobRequest long_context = HfJob(dir);
+  auto* context = long_context.mutable_spec()->mutable_space()->add_parameters();
+  context->set_name("context_length");
+  for (double c : {64, 128, 256}) context->mutable_discrete()->add_values(c);
+  EXPECT_EQ(Refused(h, long_context),
+            "spec.space.parameters[2].discrete.values[2]: context_length 256 exceeds the "
+            "teacher's max_position_embeddings 128 (config.json): the teacher runs on every "
+            "student's windows");
+  v1::SubmitJobRequest long_base = HfJob(dir);
+  long_base.mutable_spec()
+      ->mutable_space()
+      ->mutable_base()
+      ->mutable_architecture()
+      ->set_context_length(192);
+  starts(Refused(h, long_base),
+         "spec.space.base.architecture.context_length: context_length 192 "
+         "exceeds the teacher's max_position_embeddings 128");
+  v1::SubmitJobRequest fits = HfJob(dir);
+  context = fits.mutable_spec()->mutable_space()->add_parameters();
+  context->set_name("context_length");
+  context->mutable_integer_range()->set_min(32);
+  context->mutable_integer_range()->set_max(128);
+  context->mutable_integer_range()->set_step(32);
+  EXPECT_TRUE(Submit(h, fits).ok());
+
+  v1::SubmitJobRequest char_tokenizer = HfJob(dir);
+  char_tokenizer.mutable_spec()->mutable_data()->set_tokenizer(v1::TOKENIZER_KIND_CHAR);
+  starts(Refused(h, char_tokenizer), "spec.data.tokenizer: char is kdnas's own tokenizer");
+  v1::SubmitJobRequest other_kind = HfJob(dir);
+  other_kind.mutable_spec()->mutable_data()->set_tokenizer(v1::TOKENIZER_KIND_SENTENCEPIECE);
+  EXPECT_EQ(Refused(h, other_kind),
+            "spec.data.tokenizer: sentencepiece differs from the teacher's bpe tokenizer "
+            "(tokenizer.json, vocabulary " +
+                std::to_string(ReadHfCheckpointHeaders(dir)->config.vocab_size) +
+                "); a job uses the teacher's tokenizer: "
+                "leave data.tokenizer unset");
+  v1::SubmitJobRequest same_kind = HfJob(dir);
+  same_kind.mutable_spec()->mutable_data()->set_tokenizer(v1::TOKENIZER_KIND_BPE);
+  EXPECT_TRUE(Submit(h, same_kind).ok());
+
+  v1::SubmitJobRequest empty = HfJob(dir);
+  const std::string empty_path = WriteTemp("empty.txt", "");
+  empty.mutable_spec()->mutable_data()->mutable_text()->set_path(empty_path);
+  EXPECT_EQ(Refused(h, empty),
+            "spec.data.text.path: " + empty_path + ": is empty; a UTF-8 text corpus is needed");
+  fs::remove(empty_path);
+}
+
+}  // namespace
+}  // namespace kdnas
