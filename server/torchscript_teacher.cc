@@ -4,7 +4,7 @@
 #include <filesystem>
 
 #include "formats/torchscript_archive.h"
-#include "search/tokenizer.h"
+#include "formats/job_tokenizer.h"
 #include "server/job_files.h"
 #include "server/teacher_inputs.h"
 
@@ -30,7 +30,9 @@ StatusOr<TeacherInputs> InspectTorchScriptTeacher(const v1::FileRef& ref, const 
                            "_extra_files={'" +
                            kTokenizerFile + "': ...}))");
   }
-  auto tokenizer = Tokenizer::Deserialize(bytes->second);
+  // kdnas's char/byte tokenizer, or, for a student of an imported teacher,
+  // that teacher's tokenizer files.
+  auto tokenizer = JobTokenizer::Deserialize(bytes->second);
   if (!tokenizer.ok()) {
     return InvalidArgument(field + ": " + path + ": " + kTokenizerFile + ": " +
                            tokenizer.status().message());
@@ -49,7 +51,7 @@ StatusOr<TeacherInputs> InspectTorchScriptTeacher(const v1::FileRef& ref, const 
     }
     info.set_inheritable(true);
   }
-  return TeacherInputs{JobTokenizer(std::move(*tokenizer)), std::move(info)};
+  return TeacherInputs{std::move(*tokenizer), std::move(info)};
 }
 
 }  // namespace kdnas

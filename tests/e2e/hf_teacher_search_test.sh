@@ -6,7 +6,7 @@
 # student that carries the checkpoint's tokenizer files and samples text.
 # Usage: hf_teacher_search_test.sh KDNAS_CONTROLLER KDNAS_WORKER KDNAS_CLI
 set -euo pipefail
-CONTROLLER="$1"; WORKER="$2"; CLI="$3"
+CONTROLLER="$(realpath "$1")"; WORKER="$(realpath "$2")"; CLI="$(realpath "$3")"
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 DIR=$(mktemp -d)
 PIDS=()
@@ -27,9 +27,10 @@ done
 "$CONTROLLER" --listen "$KDNAS_ADDR" --data-dir "$DIR/data" --metrics-listen= >"$DIR/controller.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 100); do "$CLI" jobs >/dev/null 2>&1 && break; sleep 0.1; done
-"$WORKER" serve --threads 1 --cache-dir "$DIR/worker" --wait-ms 1000 --no-latency \
+"$WORKER" serve --threads 1 --cache-dir "$DIR/worker" --wait-ms 1000 --measure-latency=false \
   >"$DIR/worker.log" 2>&1 &
-PIDS+=($!)
+WORKER_PID=$!
+PIDS+=($WORKER_PID)
 
 for family in "${FAMILIES[@]}"; do
   cat >"$DIR/$family.yaml" <<JOB
@@ -48,6 +49,7 @@ seed: 3
 JOB
   JOB=$(cd "$DIR" && "$CLI" submit "$family.yaml" --json |
     /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["name"])')
+  kill -0 "$WORKER_PID" 2>/dev/null || { echo "the worker exited:"; cat "$DIR/worker.log"; exit 1; }
   timeout 240 "$CLI" watch "$JOB" >"$DIR/$family.watch" ||
     { cat "$DIR/$family.watch" "$DIR/worker.log"; exit 1; }
   grep -q 'SUCCEEDED (trial budget reached' "$DIR/$family.watch" ||
