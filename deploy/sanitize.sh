@@ -16,7 +16,7 @@ if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
   CC=clang-14 CXX=clang++-14 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DKDNAS_SANITIZE=ON -DKDNAS_FUZZ=ON -DKDNAS_WORKER=OFF
 fi
-FUZZERS=(fuzz_job_spec fuzz_store fuzz_safetensors fuzz_bpe_tokenizer)
+FUZZERS=(fuzz_job_spec fuzz_store fuzz_safetensors fuzz_bpe_tokenizer fuzz_job_tokenizer)
 cmake --build "$BUILD_DIR" --parallel "$(nproc)" --target unit_tests "${FUZZERS[@]}"
 
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"

@@ -1,6 +1,8 @@
 // InspectHfTeacher (server/teacher_inputs.h): a Hugging Face checkpoint,
 // a directory or a tar of one, read from its headers without the weights.
 #include "formats/hf_checkpoint.h"
+#include "formats/hf_kdnas_architecture.h"
+#include "proto/api_convert.h"
 #include "server/job_files.h"
 #include "server/teacher_inputs.h"
 
@@ -56,7 +58,10 @@ StatusOr<TeacherInputs> InspectHfTeacher(const v1::FileRef& ref, const BlobStore
   if (!tokenizer.ok()) return Refuse(ref, path, tokenizer.status());
   v1::TeacherInfo info;
   info.set_size_bytes(headers->weight_bytes);
-  info.set_inheritable(false);
+  // A GPT-2 is a kdnas GPT: students inherit from it (workers/hf_as_gpt.h).
+  auto architecture = KdnasArchitectureOf(headers->config);
+  info.set_inheritable(architecture.ok());
+  if (architecture.ok()) *info.mutable_architecture() = ArchitectureToProto(*architecture);
   *info.mutable_hf() = InfoOf(*headers, *tokenizer);
   return TeacherInputs{std::move(*tokenizer), std::move(info)};
 }

@@ -241,8 +241,10 @@ Status CheckInheritable(const v1::JobSpec& spec, const v1::TeacherInfo& teacher)
   if (teacher.inheritable()) return Status::Ok();
   const std::string why =
       teacher.has_hf()
-          ? "init: inherit copies the teacher's weights; inheriting from an imported teacher "
-            "(teacher.hf) is not built yet: use scratch"
+          ? "init: inherit copies the teacher's weights; inheriting from an imported " +
+                teacher.hf().architecture() +
+                " teacher is not built yet (only GPT2LMHeadModel teachers with "
+                "layer_norm_epsilon 1e-5 are kdnas GPTs): use scratch"
           : "init: inherit copies the teacher's weights, which needs a kdnas GPT teacher (its "
             "archive holds kdnas/architecture.json); this teacher is another TorchScript module: "
             "use scratch";

@@ -3,8 +3,8 @@
 
 #include <filesystem>
 
-#include "formats/torchscript_archive.h"
 #include "formats/job_tokenizer.h"
+#include "formats/torchscript_archive.h"
 #include "server/job_files.h"
 #include "server/teacher_inputs.h"
 

@@ -5,6 +5,7 @@
 #include <map>
 #include <numeric>
 
+#include "workers/hf_as_gpt.h"
 #include "workers/torchscript_export.h"
 
 namespace kdnas {
@@ -50,9 +51,11 @@ void StoreDense(CompressedLinearImpl& lin, const torch::Tensor& w) {
 
 StatusOr<Gpt> TeacherAsGpt(Teacher& teacher) {
   if (teacher.hf_model() != nullptr) {
-    return FailedPrecondition("teacher '" + teacher.path() +
-                              "' is an imported Hugging Face checkpoint: inheriting from one is "
-                              "not built yet (use init: scratch)");
+    auto gpt = HfModelAsGpt(*teacher.hf_model());
+    if (!gpt.ok()) {
+      return FailedPrecondition("teacher '" + teacher.path() + "': " + gpt.status().message());
+    }
+    return gpt;
   }
   if (!teacher.architecture()) {
     return FailedPrecondition("teacher '" + teacher.path() + "' is not a kdnas GPT (no " +

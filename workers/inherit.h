@@ -17,9 +17,10 @@
 
 namespace kdnas {
 
-// The teacher as a dense Gpt (kdnas teachers: the archive has
-// kdnas/architecture.json and the parameters of workers/torchscript_export.h).
-// FAILED_PRECONDITION for any other TorchScript module.
+// The teacher as a dense Gpt: kdnas teachers (the archive has
+// kdnas/architecture.json and the parameters of workers/torchscript_export.h)
+// and imported GPT-2 checkpoints (workers/hf_as_gpt.h). FAILED_PRECONDITION
+// with the reason for any other teacher.
 StatusOr<Gpt> TeacherAsGpt(Teacher& teacher);
 
 // Overwrites `student`'s weights (already scratch-initialised) with the

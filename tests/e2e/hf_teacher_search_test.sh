@@ -4,6 +4,8 @@
 # the controller validates and sizes the job with the checkpoint's tokenizer,
 # a LibTorch worker unpacks and runs the teacher, and `kdnas best` pulls a
 # student that carries the checkpoint's tokenizer files and samples text.
+# That student is then a teacher itself (its tokenizer read back from the
+# TorchScript file), which students can inherit from.
 # Usage: hf_teacher_search_test.sh KDNAS_CONTROLLER KDNAS_WORKER KDNAS_CLI
 set -euo pipefail
 CONTROLLER="$(realpath "$1")"; WORKER="$(realpath "$2")"; CLI="$(realpath "$3")"
@@ -33,6 +35,8 @@ WORKER_PID=$!
 PIDS+=($WORKER_PID)
 
 for family in "${FAMILIES[@]}"; do
+  # A GPT-2 is a kdnas GPT: its students inherit from it.
+  init=scratch; [ "$family" = gpt2 ] && init=inherit
   cat >"$DIR/$family.yaml" <<JOB
 display_name: hf-$family
 data: {text: {path: $ROOT/data/tinyshakespeare.txt}}
@@ -41,6 +45,7 @@ space:
   base:
     architecture: {num_layers: 1, d_model: 32, num_heads: 2, d_ff: 64, context_length: 32}
     compression: {group_size: 32}
+    distillation: {init: $init}
   parameters:
     - {name: weight_bits, discrete: {values: [8, 4]}}
     - {name: num_layers, integer_range: {min: 1, max: 2}}
@@ -90,3 +95,36 @@ print(f"hf {family}: {hf['architecture']} teacher, {data['tokenizer']} vocabular
       f"{size} bytes, val loss {best['metrics']['val_loss']:.3f}; sample {sample[:40]!r}")
 PY
 done
+
+# The Llama student as a kdnas teacher: the same tokenizer, inheritable.
+cat >"$DIR/student-teacher.yaml" <<JOB
+display_name: hf-student-as-teacher
+data: {text: {path: $ROOT/data/tinyshakespeare.txt}}
+teacher: {model: {path: llama.pt}}
+space:
+  base:
+    architecture: {num_layers: 1, d_model: 32, num_heads: 2, d_ff: 64, context_length: 32}
+    compression: {group_size: 32}
+    distillation: {init: inherit}
+  parameters:
+    - {name: weight_bits, discrete: {values: [8, 4]}}
+budget: {max_trials: 1, train_steps: 10, eval_tokens: 1024}
+JOB
+JOB=$(cd "$DIR" && "$CLI" submit student-teacher.yaml --json |
+  /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["name"])')
+timeout 240 "$CLI" watch "$JOB" >"$DIR/student-teacher.watch" ||
+  { cat "$DIR/student-teacher.watch" "$DIR/worker.log"; exit 1; }
+grep -q 'SUCCEEDED (trial budget reached' "$DIR/student-teacher.watch" ||
+  { cat "$DIR/student-teacher.watch" "$DIR/worker.log"; exit 1; }
+"$CLI" status "$JOB" --json >"$DIR/student-teacher.status"
+/usr/bin/python3 - "$DIR" <<'PY'
+import json, sys
+d = sys.argv[1]
+job = json.load(open(f"{d}/student-teacher.status"))
+llama = json.load(open(f"{d}/llama.status"))
+assert job["data_info"]["tokenizer"] == "TOKENIZER_KIND_BPE", job["data_info"]
+assert job["data_info"]["tokenizer_bytes"] == llama["data_info"]["tokenizer_bytes"]
+assert job["teacher_info"]["inheritable"] is True, job["teacher_info"]
+print(f"hf student as a teacher: {job['data_info']['tokenizer']}, "
+      f"{job['data_info']['tokenizer_bytes']} tokenizer bytes, inheritable")
+PY

@@ -127,6 +127,26 @@ TEST(HfTeacherJob, ADirectoryAndATarOfItAreReadAlike) {
   }
 }
 
+// A GPT-2 checkpoint is a kdnas GPT: the job records its architecture and
+// students may inherit from it.
+TEST(HfTeacherJob, AGpt2TeacherIsInheritable) {
+  Harness h(std::make_unique<MemoryStore>());
+  v1::SubmitJobRequest request = HfJob(HfTeacherFixture("gpt2"));
+  request.mutable_spec()->mutable_space()->mutable_base()->mutable_distillation()->set_init(
+      v1::INIT_INHERIT);
+  auto job = Submit(h, request);
+  ASSERT_TRUE(job.ok()) << job.status().ToString();
+  const v1::TeacherInfo& teacher = job->teacher_info();
+  EXPECT_TRUE(teacher.inheritable());
+  EXPECT_EQ(teacher.hf().architecture(), "GPT2LMHeadModel");
+  EXPECT_EQ(teacher.architecture().num_layers(), 2);
+  EXPECT_EQ(teacher.architecture().d_model(), 64);
+  EXPECT_EQ(teacher.architecture().num_heads(), 4);
+  EXPECT_EQ(teacher.architecture().d_ff(), 256);  // n_inner null: 4 * n_embd
+  EXPECT_EQ(teacher.architecture().context_length(), 128);
+  EXPECT_EQ(job->data_info().tokenizer(), v1::TOKENIZER_KIND_BPE);
+}
+
 // The cost model prices students with config.json's vocabulary and the
 // bytes of the imported tokenizer every artifact stores.
 TEST(HfTeacherJob, StudentsAreSizedWithTheCheckpointsVocabularyAndTokenizer) {
@@ -202,7 +222,8 @@ TEST(HfTeacherJob, RefusalsNameTheField) {
       v1::INIT_INHERIT);
   EXPECT_EQ(Refused(h, inherit),
             "spec.space.base.distillation.init: init: inherit copies the teacher's weights; "
-            "inheriting from an imported teacher (teacher.hf) is not built yet: use scratch");
+            "inheriting from an imported LlamaForCausalLM teacher is not built yet (only "
+            "GPT2LMHeadModel teachers with layer_norm_epsilon 1e-5 are kdnas GPTs): use scratch");
   v1::SubmitJobRequest searched_inherit = HfJob(dir);
   auto* init = searched_inherit.mutable_spec()->mutable_space()->add_parameters();
   init->set_name("init");
