@@ -2,6 +2,7 @@
 
 #include "formats/hf_tokenizer.h"
 #include "formats/tar_archive.h"
+#include "search/little_endian.h"
 
 namespace kdnas {
 namespace {
@@ -10,17 +11,6 @@ namespace {
 // (search/tokenizer.h).
 constexpr uint8_t kImportedTag = 2;
 constexpr char kImportedWhat[] = "tokenizer (imported)";
-
-void PutU32(uint32_t v, std::string* out) {
-  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
-uint32_t GetU32(std::string_view bytes, size_t at) {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; ++i)
-    v |= static_cast<uint32_t>(static_cast<uint8_t>(bytes[at + i])) << (8 * i);
-  return v;
-}
 
 }  // namespace
 

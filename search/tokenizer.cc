@@ -4,21 +4,9 @@
 #include <cstdio>
 #include <set>
 
+#include "search/little_endian.h"
+
 namespace kdnas {
-namespace {
-
-void PutU32(uint32_t v, std::string* out) {
-  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
-uint32_t GetU32(std::string_view s, size_t pos) {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; ++i)
-    v |= static_cast<uint32_t>(static_cast<uint8_t>(s[pos + i])) << (8 * i);
-  return v;
-}
-
-}  // namespace
 
 bool DecodeUtf8(std::string_view text, size_t* pos, uint32_t* code_point) {
   const size_t i = *pos;

@@ -7,17 +7,7 @@
 set -euo pipefail
 CONTROLLER="$1"; WORKER="$2"; CLI="$3"
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-DIR=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
-export OMP_NUM_THREADS=1
-PORT=$(( 20000 + RANDOM % 20000 ))
-export KDNAS_ADDR="127.0.0.1:$PORT"
+source "$ROOT/tests/e2e/processes.sh"
 
 # A small teacher, trained here in seconds.
 "$WORKER" train-teacher --data "$ROOT/data/tinyshakespeare.txt" --out "$DIR/teacher.pt" --layers 2 --d-model 64 \

@@ -10,17 +10,7 @@
 set -euo pipefail
 CONTROLLER="$(realpath "$1")"; WORKER="$(realpath "$2")"; CLI="$(realpath "$3")"
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-DIR=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
-export OMP_NUM_THREADS=1
-PORT=$(( 20000 + RANDOM % 20000 ))
-export KDNAS_ADDR="127.0.0.1:$PORT"
+source "$ROOT/tests/e2e/processes.sh"
 
 FAMILIES=(llama qwen2 gpt2 llama-sp)
 for family in "${FAMILIES[@]}"; do
