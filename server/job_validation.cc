@@ -269,41 +269,67 @@ Status CheckInheritable(const v1::JobSpec& spec, const v1::TeacherInfo& teacher)
   return Status::Ok();
 }
 
-Status CheckContextLength(const v1::JobSpec& spec, const v1::TeacherInfo& teacher) {
-  if (!teacher.has_hf()) return Status::Ok();
-  const int64_t limit = teacher.hf().max_position_embeddings();
+namespace {
+
+// The largest context_length the space proposes and the field that sets it.
+struct LargestContext {
+  int64_t value = 0;
+  std::string field;
+};
+
+StatusOr<LargestContext> FindLargestContext(const v1::JobSpec& spec) {
   auto space = SearchSpace::Create(SearchSpaceSpecFromProto(spec.space()));
   if (!space.ok()) return InvalidArgument("spec." + space.status().message());
-  auto refuse = [&](const std::string& field, int64_t value) {
-    return Bad(field, "context_length " + std::to_string(value) +
-                          " exceeds the teacher's max_position_embeddings " +
-                          std::to_string(limit) +
-                          " (config.json): the teacher runs on every student's windows");
-  };
   for (int i = 0; i < spec.space().parameters_size(); ++i) {
     const v1::Parameter& p = spec.space().parameters(i);
     if (p.name() != "context_length") continue;
     const std::string field = "space.parameters[" + std::to_string(i) + "]";
+    LargestContext largest;
     for (int j = 0; j < p.discrete().values_size(); ++j) {
-      if (p.discrete().values(j) > static_cast<double>(limit)) {
-        return refuse(field + ".discrete.values[" + std::to_string(j) + "]",
-                      static_cast<int64_t>(p.discrete().values(j)));
-      }
+      const auto value = static_cast<int64_t>(p.discrete().values(j));
+      if (value > largest.value)
+        largest = {value, field + ".discrete.values[" + std::to_string(j) + "]"};
     }
     if (p.has_integer_range()) {
-      // The largest value the space proposes: the range's max, snapped to its step.
-      const double largest = space->parameters().Snap(static_cast<size_t>(i),
-                                                      static_cast<double>(p.integer_range().max()));
-      if (largest > static_cast<double>(limit))
-        return refuse(field + ".integer_range.max", static_cast<int64_t>(largest));
+      // The range's max, snapped to its step.
+      largest = {static_cast<int64_t>(space->parameters().Snap(
+                     static_cast<size_t>(i), static_cast<double>(p.integer_range().max()))),
+                 field + ".integer_range.max"};
     }
-    return Status::Ok();  // the searched knob replaces the base's value
+    return largest;  // the searched knob replaces the base's value
   }
-  const int64_t base = space->base().architecture.context_length;
-  if (base > limit) {
-    return refuse("space.base.architecture.context_length", base);
-  }
-  return Status::Ok();
+  return LargestContext{space->base().architecture.context_length,
+                        "space.base.architecture.context_length"};
+}
+
+}  // namespace
+
+Status CheckContextLength(const v1::JobSpec& spec, const v1::TeacherInfo& teacher) {
+  if (!teacher.has_hf()) return Status::Ok();
+  const int64_t limit = teacher.hf().max_position_embeddings();
+  KDNAS_ASSIGN_OR_RETURN(LargestContext largest, FindLargestContext(spec));
+  if (largest.value <= limit) return Status::Ok();
+  return Bad(largest.field, "context_length " + std::to_string(largest.value) +
+                                " exceeds the teacher's max_position_embeddings " +
+                                std::to_string(limit) +
+                                " (config.json): the teacher runs on every student's windows");
+}
+
+Status CheckCorpusLength(const v1::JobSpec& spec, const v1::DataInfo& data) {
+  KDNAS_ASSIGN_OR_RETURN(LargestContext largest, FindLargestContext(spec));
+  // The workers' split and their minimum (workers/corpus.h, Corpus::CheckContext).
+  const int64_t tokens = data.text_tokens();
+  const auto validation = static_cast<int64_t>(
+      std::floor(static_cast<double>(tokens) * spec.data().validation_fraction()));
+  const int64_t train = tokens - validation, need = largest.value + 1;
+  if (train >= 2 * need && validation >= need) return Status::Ok();
+  return Bad("data.text",
+             "the corpus has " + std::to_string(tokens) + " tokens under the teacher's " +
+                 "tokenizer: " + std::to_string(train) + " for training and " +
+                 std::to_string(validation) + " held out (data.validation_fraction " +
+                 std::to_string(spec.data().validation_fraction()) + "); context_length " +
+                 std::to_string(largest.value) + " (" + largest.field + ") needs at least " +
+                 std::to_string(2 * need) + " and " + std::to_string(need));
 }
 
 Status CheckAgainstTeacher(const v1::JobSpec& spec, const v1::TeacherInfo& teacher) {

@@ -38,6 +38,12 @@ Status ValidateJobSpec(const v1::JobSpec& spec,
 // CheckContextLength.
 Status CheckAgainstTeacher(const v1::JobSpec& spec, const v1::TeacherInfo& teacher);
 
+// INVALID_ARGUMENT naming spec.data.text when the corpus, as the workers
+// split it (`spec` with its defaults applied), has too few training or
+// held-out tokens for the space's largest context_length: every trial
+// would fail on it.
+Status CheckCorpusLength(const v1::JobSpec& spec, const v1::DataInfo& data);
+
 // INVALID_ARGUMENT naming the field when the space can propose init:
 // inherit but the teacher is not a kdnas GPT (students cannot inherit from
 // it; a trial would otherwise train from scratch under an inherit label).

@@ -95,8 +95,12 @@ class ControllerProcess {
   // A job over continuous distillation knobs (every trial a new candidate)
   // and a few discrete size knobs (a small frontier), answered synthetically.
   grpc::Status SubmitSyntheticJob(int64_t max_trials) {
-    std::ofstream(dir_ / "corpus.txt")
-        << "the quick brown fox jumps over the lazy dog. THE QUICK BROWN FOX!\n";
+    {
+      // Long enough for the default context (the controller checks it).
+      std::ofstream corpus(dir_ / "corpus.txt");
+      for (int i = 0; i < 20; ++i)
+        corpus << "the quick brown fox jumps over the lazy dog. THE QUICK BROWN FOX!\n";
+    }
     // The synthetic workers never load the teacher; the controller reads its tokenizer.
     const std::string teacher = (dir_ / "teacher.pt").string();
     if (kdnas::Status s =

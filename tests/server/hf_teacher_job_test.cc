@@ -175,7 +175,10 @@ TEST(HfTeacherJob, ASentencePieceCheckpointAddsBosAndRefusesInvalidUtf8) {
   ASSERT_TRUE(job->teacher_info().hf().has_bos_token_id());
   EXPECT_EQ(job->teacher_info().hf().bos_token_id(), 1);
 
-  const std::string invalid = WriteTemp("invalid.txt", "First Citizen:\nBefore \xff we proceed");
+  // Long enough for the space's context (CheckCorpusLength).
+  const std::string invalid =
+      WriteTemp("invalid.txt", "First Citizen:\nBefore \xff we proceed" +
+                                   ReadFile("data/tinyshakespeare.txt").substr(0, 20000));
   v1::SubmitJobRequest request = HfJob(dir);
   request.mutable_spec()->mutable_data()->mutable_text()->set_path(invalid);
   EXPECT_EQ(Refused(h, request),
@@ -186,7 +189,7 @@ TEST(HfTeacherJob, ASentencePieceCheckpointAddsBosAndRefusesInvalidUtf8) {
   request.mutable_spec()->mutable_teacher()->mutable_hf()->set_path(HfTeacherFixture());
   auto byte_level = Submit(h, request);
   ASSERT_TRUE(byte_level.ok()) << byte_level.status().ToString();
-  EXPECT_EQ(byte_level->data_info().text_bytes(), 34);
+  EXPECT_EQ(byte_level->data_info().text_bytes(), 34 + 20000);
   fs::remove(invalid);
 }
 
@@ -277,6 +280,37 @@ TEST(HfTeacherJob, RefusalsNameTheField) {
   EXPECT_EQ(Refused(h, empty),
             "spec.data.text.path: " + empty_path + ": is empty; a UTF-8 text corpus is needed");
   fs::remove(empty_path);
+}
+
+// A corpus too short for the space's largest context is refused at
+// submission, not by every trial.
+TEST(HfTeacherJob, ACorpusTooShortForTheLargestContextIsRefused) {
+  Harness h(std::make_unique<MemoryStore>());
+  const std::string dir = HfTeacherFixture();
+  const std::string text = ReadFile("data/tinyshakespeare.txt").substr(0, 2000);
+  const std::string path = WriteTemp("short.txt", text);
+  auto tokens = JobTokenizer::FromHfFiles(ReadHfCheckpointHeaders(dir)->files, 2048)->Encode(text);
+  ASSERT_TRUE(tokens.ok());
+  const auto n = static_cast<int64_t>(tokens->size());
+  const int64_t held_out = n / 10;  // validation_fraction's default, 0.1
+  v1::SubmitJobRequest request = HfJob(dir);
+  request.mutable_spec()->mutable_data()->mutable_text()->set_path(path);
+  auto* context = request.mutable_spec()->mutable_space()->add_parameters();
+  context->set_name("context_length");
+  context->mutable_discrete()->add_values(16);
+  context->mutable_discrete()->add_values(static_cast<double>(held_out));  // needs held_out + 1
+  const int index = request.spec().space().parameters_size() - 1;
+  EXPECT_EQ(Refused(h, request),
+            "spec.data.text: the corpus has " + std::to_string(n) +
+                " tokens under the teacher's tokenizer: " + std::to_string(n - held_out) +
+                " for training and " + std::to_string(held_out) +
+                " held out (data.validation_fraction 0.100000); context_length " +
+                std::to_string(held_out) + " (space.parameters[" + std::to_string(index) +
+                "].discrete.values[1]) needs at least " + std::to_string(2 * (held_out + 1)) +
+                " and " + std::to_string(held_out + 1));
+  context->mutable_discrete()->set_values(1, static_cast<double>(held_out - 1));
+  EXPECT_TRUE(Submit(h, request).ok());
+  fs::remove(path);
 }
 
 }  // namespace
