@@ -51,6 +51,11 @@ class LibarchiveMemberReader : public TarMemberReader {
   std::string where_;
 };
 
+// A name that is a file directly in the archive's directory.
+bool IsTopLevelFileName(const std::string& name) {
+  return !name.empty() && name.find('/') == std::string::npos && name != "." && name != "..";
+}
+
 // The member's file name: "name" or "./name". Empty for the "." directory
 // entry that `tar -C dir -cf x.tar .` writes first.
 StatusOr<std::string> MemberName(archive_entry* entry, const std::string& tar_path) {
@@ -65,7 +70,7 @@ StatusOr<std::string> MemberName(archive_entry* entry, const std::string& tar_pa
                            " is not a regular file (a checkpoint tar holds the files of one "
                            "directory, without subdirectories or links)");
   }
-  if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..") {
+  if (!IsTopLevelFileName(name)) {
     return InvalidArgument(what + " is not a file at the top level of the archive");
   }
   return name;
@@ -205,7 +210,7 @@ StatusOr<std::string> TarOfFiles(const std::map<std::string, std::string>& files
     return Internal("tar: " + ErrorOf(tar.get()));
   }
   for (const auto& [name, bytes] : files) {
-    if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..") {
+    if (!IsTopLevelFileName(name)) {
       return InvalidArgument("tar: \"" + name + "\" is not a file name");
     }
     KDNAS_RETURN_IF_ERROR(tar.Header(name, static_cast<int64_t>(bytes.size()), "tar"));

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "formats/utf8.h"
+#include "proto/tokenizer_kind_name.h"
 #include "search/tokenizer.h"
 #include "server/job_files.h"
 #include "server/teacher_inputs.h"
@@ -23,20 +24,6 @@ v1::TokenizerKind ProtoKind(JobTokenizer::Kind kind) {
       return v1::TOKENIZER_KIND_SENTENCEPIECE;
   }
   return v1::TOKENIZER_KIND_CHAR;
-}
-
-// "char", "byte", "bpe", "sentencepiece": the short names a job file uses.
-std::string ProtoKindName(v1::TokenizerKind kind) {
-  switch (kind) {
-    case v1::TOKENIZER_KIND_BYTE:
-      return "byte";
-    case v1::TOKENIZER_KIND_BPE:
-      return "bpe";
-    case v1::TOKENIZER_KIND_SENTENCEPIECE:
-      return "sentencepiece";
-    default:
-      return "char";
-  }
 }
 
 // "the teacher's bpe tokenizer (tokenizer.json, vocabulary 300)".
@@ -74,7 +61,7 @@ StatusOr<JobInputs> InspectJobInputs(const v1::JobSpec& spec, const BlobStore& b
   const JobTokenizer& tokenizer = teacher.tokenizer;
   const v1::TokenizerKind kind = ProtoKind(tokenizer.kind());
   if (spec.data().has_tokenizer() && spec.data().tokenizer() != kind) {
-    return InvalidArgument("spec.data.tokenizer: " + ProtoKindName(spec.data().tokenizer()) +
+    return InvalidArgument("spec.data.tokenizer: " + TokenizerKindName(spec.data().tokenizer()) +
                            " differs from " + Describe(tokenizer) +
                            "; a job uses the teacher's tokenizer: leave data.tokenizer unset");
   }

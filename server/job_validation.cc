@@ -4,6 +4,7 @@
 #include <set>
 
 #include "proto/api_convert.h"
+#include "proto/tokenizer_kind_name.h"
 #include "search/feasibility.h"
 #include "search/job_defaults.h"
 #include "search/metrics.h"
@@ -84,13 +85,13 @@ Status CheckTeacher(const v1::JobSpec& spec, const JobLimits& limits) {
   if (hf && !imported) {
     return Bad(
         "data.tokenizer",
-        (kind == v1::TOKENIZER_KIND_BYTE ? "byte" : "char") +
+        TokenizerKindName(kind) +
             std::string(" is kdnas's own tokenizer; a Hugging Face teacher (teacher.hf) "
                         "brings its own (bpe or sentencepiece): leave data.tokenizer unset"));
   }
   if (model && imported) {
     return Bad("data.tokenizer",
-               (kind == v1::TOKENIZER_KIND_BPE ? "bpe" : "sentencepiece") +
+               TokenizerKindName(kind) +
                    std::string(" is the tokenizer of a Hugging Face teacher (teacher.hf); a "
                                "teacher.model's is char or byte: leave data.tokenizer unset"));
   }

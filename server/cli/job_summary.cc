@@ -1,8 +1,8 @@
 #include "server/cli/job_summary.h"
 
-#include <cctype>
 #include <sstream>
 
+#include "proto/tokenizer_kind_name.h"
 #include "server/cli/format.h"
 
 namespace kdnas::cli {
@@ -49,17 +49,6 @@ std::string SummarizeJob(const kdnas::v1::Job& job) {
   return out.str();
 }
 
-namespace {
-
-std::string KindName(kdnas::v1::TokenizerKind kind) {
-  std::string name = kdnas::v1::TokenizerKind_Name(kind);
-  std::string out = name.substr(std::string("TOKENIZER_KIND_").size());
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-}  // namespace
-
 std::string SummarizeInputs(const kdnas::v1::Job& job) {
   const auto& teacher = job.teacher_info();
   const auto& data = job.data_info();
@@ -85,7 +74,7 @@ std::string SummarizeInputs(const kdnas::v1::Job& job) {
     out << FormatBytes(teacher.size_bytes()) << "\n";
   }
   if (data.vocab_size() > 0) {
-    out << "  tokenizer: " << KindName(data.tokenizer());
+    out << "  tokenizer: " << kdnas::TokenizerKindName(data.tokenizer());
     if (teacher.has_hf()) {
       const auto& hf = teacher.hf();
       out << " from " << hf.tokenizer_source() << " (files:";
