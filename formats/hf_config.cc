@@ -2,7 +2,6 @@
 
 #include <cmath>
 #include <nlohmann/json.hpp>
-#include <numbers>
 
 namespace kdnas {
 namespace {
@@ -124,7 +123,7 @@ StatusOr<HfFamily> FamilyOf(const json& config, std::string* architecture) {
 
 // The rope type and its parameters from `scaling` (rope_scaling, or the
 // newer rope_parameters, which also carries rope_theta). `key` names it.
-Status ParseRope(const json& scaling, const std::string& key, HfRope* rope) {
+Status ParseRope(const json& scaling, const std::string& key, Rope* rope) {
   if (!scaling.is_object()) return Refuse(key, Shown(scaling) + " is not an object");
   std::string type = "default";
   for (const char* spelling : {"rope_type", "type"}) {
@@ -145,12 +144,12 @@ Status ParseRope(const json& scaling, const std::string& key, HfRope* rope) {
     return *v;
   };
   if (type == "default") {
-    rope->type = HfRope::Type::kDefault;
+    rope->scaling = Rope::Scaling::kNone;
   } else if (type == "linear") {
-    rope->type = HfRope::Type::kLinear;
+    rope->scaling = Rope::Scaling::kLinear;
     KDNAS_ASSIGN_OR_RETURN(rope->factor, field("factor"));
   } else if (type == "llama3") {
-    rope->type = HfRope::Type::kLlama3;
+    rope->scaling = Rope::Scaling::kLlama3;
     KDNAS_ASSIGN_OR_RETURN(rope->factor, field("factor"));
     KDNAS_ASSIGN_OR_RETURN(rope->low_freq_factor, field("low_freq_factor"));
     KDNAS_ASSIGN_OR_RETURN(rope->high_freq_factor, field("high_freq_factor"));
@@ -301,32 +300,7 @@ StatusOr<HfModelConfig> ParseHfConfig(std::string_view config_json) {
 }
 
 std::vector<double> RopeInverseFrequencies(const HfModelConfig& config) {
-  const HfRope& rope = config.rope;
-  const int64_t dim = config.head_dim;
-  std::vector<double> inv(static_cast<size_t>(dim / 2));
-  for (int64_t i = 0; i < dim / 2; ++i) {
-    inv[i] = 1.0 / std::pow(rope.theta, static_cast<double>(2 * i) / static_cast<double>(dim));
-  }
-  if (rope.type == HfRope::Type::kLinear) {
-    for (double& f : inv) f /= rope.factor;
-  } else if (rope.type == HfRope::Type::kLlama3) {
-    // transformers' _compute_llama3_parameters: long wavelengths are slowed
-    // by `factor`, short ones kept, the band between interpolated.
-    const double old_context = static_cast<double>(rope.original_max_position_embeddings);
-    const double low_freq_wavelen = old_context / rope.low_freq_factor;
-    const double high_freq_wavelen = old_context / rope.high_freq_factor;
-    for (double& f : inv) {
-      const double wavelen = 2 * std::numbers::pi / f;
-      if (wavelen > low_freq_wavelen) {
-        f /= rope.factor;
-      } else if (wavelen >= high_freq_wavelen) {
-        const double smooth = (old_context / wavelen - rope.low_freq_factor) /
-                              (rope.high_freq_factor - rope.low_freq_factor);
-        f = (1 - smooth) * f / rope.factor + smooth * f;
-      }
-    }
-  }
-  return inv;
+  return RopeInverseFrequencies(config.rope, config.head_dim);
 }
 
 }  // namespace kdnas

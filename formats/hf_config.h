@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "search/rope.h"
 #include "search/status.h"
 
 namespace kdnas {
@@ -24,18 +25,6 @@ enum class HfFamily {
 };
 
 const char* FamilyName(HfFamily family);  // "llama", "qwen2", "gpt2"
-
-// Rotary position embedding (kLlama, kQwen2), as transformers'
-// modeling_rope_utils computes its inverse frequencies.
-struct HfRope {
-  enum class Type { kDefault, kLinear, kLlama3 };
-  Type type = Type::kDefault;
-  double theta = 10000.0;
-  double factor = 1.0;                           // kLinear, kLlama3
-  double low_freq_factor = 1.0;                  // kLlama3
-  double high_freq_factor = 4.0;                 // kLlama3
-  int64_t original_max_position_embeddings = 0;  // kLlama3
-};
 
 struct HfModelConfig {
   HfFamily family = HfFamily::kLlama;
@@ -51,7 +40,7 @@ struct HfModelConfig {
   double norm_eps = 0;  // rms_norm_eps, or GPT-2's layer_norm_epsilon
   bool tie_word_embeddings = false;
   bool qkv_bias = false;  // kQwen2 and kGpt2
-  HfRope rope;            // unused for kGpt2
+  Rope rope;              // unused for kGpt2
   // The checkpoint's own dtype label ("float32", "float16", "bfloat16"), ""
   // when config.json has none. The tensors' dtypes are what counts.
   std::string torch_dtype;
@@ -64,8 +53,7 @@ struct HfModelConfig {
 // imports LlamaForCausalLM, Qwen2ForCausalLM, GPT2LMHeadModel)".
 StatusOr<HfModelConfig> ParseHfConfig(std::string_view config_json);
 
-// The inverse frequencies of the rotary embedding, head_dim / 2 of them,
-// with rope scaling applied (default, linear or llama3), in double.
+// RopeInverseFrequencies(config.rope, config.head_dim).
 std::vector<double> RopeInverseFrequencies(const HfModelConfig& config);
 
 }  // namespace kdnas

@@ -2,20 +2,28 @@
 
 namespace kdnas {
 
-// The LayerNorm epsilon of kdnas's GPT (workers/gpt.cc).
-constexpr double kKdnasNormEps = 1e-5;
+BlockFamily StudentFamilyOf(const HfModelConfig& config) {
+  BlockFamily f;
+  switch (config.family) {
+    case HfFamily::kGpt2:
+      f.kind = FamilyKind::kGpt2;
+      break;
+    case HfFamily::kLlama:
+      f.kind = FamilyKind::kLlama;
+      break;
+    case HfFamily::kQwen2:
+      f.kind = FamilyKind::kQwen2;
+      break;
+  }
+  f.norm_eps = config.norm_eps;
+  if (f.llama()) f.rope = config.rope;
+  return f;
+}
 
 StatusOr<Architecture> KdnasArchitectureOf(const HfModelConfig& config) {
   if (config.family != HfFamily::kGpt2) {
-    return FailedPrecondition(
-        "inheriting from a " + config.architecture +
-        " teacher is not built yet (its RMSNorm, rotary positions and SwiGLU are not kdnas "
-        "GPT layers): use init: scratch");
-  }
-  if (config.norm_eps != kKdnasNormEps) {
-    return FailedPrecondition("config.json: layer_norm_epsilon " + std::to_string(config.norm_eps) +
-                              " is not kdnas's 1e-5: a kdnas GPT copy of this teacher would "
-                              "compute other logits, so students cannot inherit from it");
+    return FailedPrecondition("inheriting from a " + config.architecture +
+                              " teacher is not built yet: use init: scratch");
   }
   Architecture a;
   a.num_layers = static_cast<int>(config.num_layers);
@@ -24,6 +32,7 @@ StatusOr<Architecture> KdnasArchitectureOf(const HfModelConfig& config) {
   a.d_ff = static_cast<int>(config.intermediate_size);
   a.context_length = static_cast<int>(config.max_position_embeddings);
   a.tie_embeddings = config.tie_word_embeddings;
+  a.family = StudentFamilyOf(config);
   return a;
 }
 

@@ -44,10 +44,44 @@ Architecture ArchitectureFromProto(const v1::Architecture& p) {
   a.d_ff = p.d_ff() ? p.d_ff() : 4 * a.d_model;
   a.context_length = p.context_length() ? p.context_length() : 64;
   a.tie_embeddings = p.tie_embeddings();
+  a.family = FamilyFromProto(p.family());
+  a.num_kv_heads = p.num_kv_heads();
+  a.fixed_head_dim = p.head_dim();
   for (const auto& l : p.layers()) {
-    a.layers.push_back({l.num_heads() ? l.num_heads() : a.num_heads, l.d_ff() ? l.d_ff() : a.d_ff});
+    a.layers.push_back({l.num_heads() ? l.num_heads() : a.num_heads, l.d_ff() ? l.d_ff() : a.d_ff,
+                        l.num_kv_heads()});
   }
   return a;
+}
+
+BlockFamily FamilyFromProto(const v1::Family& p) {
+  BlockFamily f;
+  f.kind = static_cast<FamilyKind>(p.kind());
+  f.norm_eps = p.norm_eps() != 0 ? p.norm_eps() : 1e-5;
+  const v1::Rope& r = p.rope();
+  f.rope.scaling = static_cast<Rope::Scaling>(r.scaling());
+  f.rope.theta = r.theta() != 0 ? r.theta() : 10000.0;
+  f.rope.factor = r.factor() != 0 ? r.factor() : 1.0;
+  f.rope.low_freq_factor = r.low_freq_factor() != 0 ? r.low_freq_factor() : 1.0;
+  f.rope.high_freq_factor = r.high_freq_factor() != 0 ? r.high_freq_factor() : 4.0;
+  f.rope.original_max_position_embeddings = r.original_max_position_embeddings();
+  return f;
+}
+
+v1::Family FamilyToProto(const BlockFamily& f) {
+  v1::Family p;
+  p.set_kind(static_cast<v1::FamilyKind>(f.kind));
+  p.set_norm_eps(f.norm_eps);
+  if (f.llama()) {
+    v1::Rope* r = p.mutable_rope();
+    r->set_scaling(static_cast<v1::Rope::Scaling>(f.rope.scaling));
+    r->set_theta(f.rope.theta);
+    r->set_factor(f.rope.factor);
+    r->set_low_freq_factor(f.rope.low_freq_factor);
+    r->set_high_freq_factor(f.rope.high_freq_factor);
+    r->set_original_max_position_embeddings(f.rope.original_max_position_embeddings);
+  }
+  return p;
 }
 
 v1::Architecture ArchitectureToProto(const Architecture& a) {
@@ -58,10 +92,15 @@ v1::Architecture ArchitectureToProto(const Architecture& a) {
   p.set_d_ff(a.d_ff);
   p.set_context_length(a.context_length);
   p.set_tie_embeddings(a.tie_embeddings);
+  // kdnas's own GPT-2 blocks (the default) leave the message unset.
+  if (!(a.family == BlockFamily{})) *p.mutable_family() = FamilyToProto(a.family);
+  p.set_num_kv_heads(a.num_kv_heads);
+  p.set_head_dim(a.fixed_head_dim);
   for (const auto& l : a.layers) {
     auto* e = p.add_layers();
     e->set_num_heads(l.num_heads);
     e->set_d_ff(l.d_ff);
+    e->set_num_kv_heads(l.num_kv_heads);
   }
   return p;
 }

@@ -20,6 +20,8 @@ Candidate CandidateFromProto(const v1::Candidate& proto);
 v1::Candidate CandidateToProto(const Candidate& candidate);
 Architecture ArchitectureFromProto(const v1::Architecture& proto);
 v1::Architecture ArchitectureToProto(const Architecture& architecture);
+BlockFamily FamilyFromProto(const v1::Family& proto);
+v1::Family FamilyToProto(const BlockFamily& family);
 
 // The space's base keeps d_ff = 0 when unset, meaning 4 x the decoded d_model.
 SearchSpaceSpec SearchSpaceSpecFromProto(const v1::SearchSpace& proto);

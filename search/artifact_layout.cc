@@ -45,19 +45,27 @@ void Encode(TensorLayout* t, const Compression& q) {
   t->value_bytes = value_bytes(t->stored_values);
 }
 
-TensorLayout Tensor(std::string name, TensorRole role, int64_t rows, int64_t cols, const Compression& q) {
+TensorLayout Tensor(std::string name, TensorRole role, int64_t rows, int64_t cols,
+                    const Compression& q) {
   TensorLayout t;
   t.name = std::move(name);
   t.role = role;
   t.rows = rows;
   t.cols = cols;
   switch (role) {
-    case TensorRole::kVector: t.bits = 16; break;
-    case TensorRole::kEmbedding: t.bits = q.embedding_bits; break;
+    case TensorRole::kVector:
+      t.bits = 16;
+      break;
+    case TensorRole::kEmbedding:
+      t.bits = q.embedding_bits;
+      break;
     case TensorRole::kLinear:
-    case TensorRole::kHead: t.bits = q.weight_bits; break;
+    case TensorRole::kHead:
+      t.bits = q.weight_bits;
+      break;
   }
-  if (t.bits < 16) t.group_size = q.group_size == Compression::kPerChannel ? static_cast<int>(cols) : q.group_size;
+  if (t.bits < 16)
+    t.group_size = q.group_size == Compression::kPerChannel ? static_cast<int>(cols) : q.group_size;
   Encode(&t, q);
   return t;
 }
@@ -70,8 +78,8 @@ struct Namer {
   }
 };
 
-void AddLinear(std::vector<TensorLayout>* out, const Namer& name, const std::string& base, int64_t rows, int64_t cols,
-               const Compression& q) {
+void AddLinear(std::vector<TensorLayout>* out, const Namer& name, const std::string& base,
+               int64_t rows, int64_t cols, const Compression& q, bool bias = true) {
   int64_t rank = LowRankRank(rows, cols, q.low_rank_ratio);
   if (rank > 0) {
     out->push_back(Tensor(name(base, ".u"), TensorRole::kLinear, rows, rank, q));
@@ -79,7 +87,7 @@ void AddLinear(std::vector<TensorLayout>* out, const Namer& name, const std::str
   } else {
     out->push_back(Tensor(name(base, ""), TensorRole::kLinear, rows, cols, q));
   }
-  out->push_back(Tensor(name(base, ".bias"), TensorRole::kVector, 1, rows, q));
+  if (bias) out->push_back(Tensor(name(base, ".bias"), TensorRole::kVector, 1, rows, q));
 }
 
 }  // namespace
@@ -96,7 +104,8 @@ int64_t LowRankRank(int64_t out, int64_t in, double ratio) {
   return rank * (out + in) < out * in ? rank : 0;
 }
 
-ArtifactLayout LayoutArtifact(const Candidate& c, int64_t vocab, int64_t tokenizer_bytes, bool with_names) {
+ArtifactLayout LayoutArtifact(const Candidate& c, int64_t vocab, int64_t tokenizer_bytes,
+                              bool with_names) {
   const Architecture& a = c.architecture;
   const Compression& q = c.compression;
   const int64_t d = a.d_model;
@@ -106,24 +115,39 @@ ArtifactLayout LayoutArtifact(const Candidate& c, int64_t vocab, int64_t tokeniz
   auto& t = layout.tensors;
   const Namer name{with_names};
   const std::string none;
-  t.reserve(5 + 12 * static_cast<size_t>(a.num_layers));
+  t.reserve(5 + 16 * static_cast<size_t>(a.num_layers));
+  const bool llama = a.family.llama();
   t.push_back(Tensor(name(none, "tok_emb"), TensorRole::kEmbedding, vocab, d, q));
-  t.push_back(Tensor(name(none, "pos_emb"), TensorRole::kEmbedding, a.context_length, d, q));
+  if (!llama)
+    t.push_back(Tensor(name(none, "pos_emb"), TensorRole::kEmbedding, a.context_length, d, q));
   for (int l = 0; l < a.num_layers; ++l) {
     const std::string p = with_names ? "layers." + std::to_string(l) + "." : std::string();
     const int64_t attn = static_cast<int64_t>(a.layer_heads(l)) * a.head_dim();
+    const int64_t kv = static_cast<int64_t>(a.layer_kv_heads(l)) * a.head_dim();
     const int64_t ff = a.layer_d_ff(l);
     t.push_back(Tensor(name(p, "ln1.weight"), TensorRole::kVector, 1, d, q));
-    t.push_back(Tensor(name(p, "ln1.bias"), TensorRole::kVector, 1, d, q));
-    AddLinear(&t, name, name(p, "attn.qkv"), 3 * attn, d, q);
-    AddLinear(&t, name, name(p, "attn.proj"), d, attn, q);
-    t.push_back(Tensor(name(p, "ln2.weight"), TensorRole::kVector, 1, d, q));
-    t.push_back(Tensor(name(p, "ln2.bias"), TensorRole::kVector, 1, d, q));
-    AddLinear(&t, name, name(p, "mlp.fc"), ff, d, q);
-    AddLinear(&t, name, name(p, "mlp.proj"), d, ff, q);
+    if (llama) {
+      const bool bias = a.family.qkv_bias();
+      AddLinear(&t, name, name(p, "attn.q"), attn, d, q, bias);
+      AddLinear(&t, name, name(p, "attn.k"), kv, d, q, bias);
+      AddLinear(&t, name, name(p, "attn.v"), kv, d, q, bias);
+      AddLinear(&t, name, name(p, "attn.proj"), d, attn, q, /*bias=*/false);
+      t.push_back(Tensor(name(p, "ln2.weight"), TensorRole::kVector, 1, d, q));
+      AddLinear(&t, name, name(p, "mlp.gate"), ff, d, q, /*bias=*/false);
+      AddLinear(&t, name, name(p, "mlp.up"), ff, d, q, /*bias=*/false);
+      AddLinear(&t, name, name(p, "mlp.proj"), d, ff, q, /*bias=*/false);
+    } else {
+      t.push_back(Tensor(name(p, "ln1.bias"), TensorRole::kVector, 1, d, q));
+      AddLinear(&t, name, name(p, "attn.qkv"), 3 * attn, d, q);
+      AddLinear(&t, name, name(p, "attn.proj"), d, attn, q);
+      t.push_back(Tensor(name(p, "ln2.weight"), TensorRole::kVector, 1, d, q));
+      t.push_back(Tensor(name(p, "ln2.bias"), TensorRole::kVector, 1, d, q));
+      AddLinear(&t, name, name(p, "mlp.fc"), ff, d, q);
+      AddLinear(&t, name, name(p, "mlp.proj"), d, ff, q);
+    }
   }
   t.push_back(Tensor(name(none, "ln_f.weight"), TensorRole::kVector, 1, d, q));
-  t.push_back(Tensor(name(none, "ln_f.bias"), TensorRole::kVector, 1, d, q));
+  if (!llama) t.push_back(Tensor(name(none, "ln_f.bias"), TensorRole::kVector, 1, d, q));
   if (!a.tie_embeddings) t.push_back(Tensor(name(none, "lm_head"), TensorRole::kHead, vocab, d, q));
   layout.total_bytes = layout.header_bytes + layout.layer_table_bytes + layout.tokenizer_bytes;
   for (const auto& tensor : t) layout.total_bytes += tensor.total_bytes();

@@ -12,12 +12,14 @@
 
 namespace kdnas {
 
-constexpr int64_t kArtifactHeaderBytes = 64;
-constexpr int64_t kArtifactLayerEntryBytes = 8;
+constexpr int64_t kArtifactHeaderBytes = 128;
+constexpr int64_t kArtifactLayerEntryBytes = 12;
 constexpr int64_t kArtifactTensorHeaderBytes = 20;
-// 2: the MLP activation is gelu_new (tanh). Version 1 files were trained with
-// the exact erf GELU and are refused rather than run with another function.
-constexpr uint32_t kArtifactFormatVersion = 2;
+// 3: the block family (GPT-2, Llama, Qwen2) with its norm epsilon, rotary
+// embedding and key/value heads. Version 2 files (GPT-2 blocks only, a
+// 64-byte header) and version 1 files (trained with the exact erf GELU) are
+// refused with the reason.
+constexpr uint32_t kArtifactFormatVersion = 3;
 
 enum class TensorRole { kVector = 0, kEmbedding = 1, kLinear = 2, kHead = 3 };
 enum class SparseEncoding { kDense = 0, kBitmap = 1, kNofM = 2 };

@@ -10,11 +10,21 @@ Candidate Canonicalize(const Candidate& in) {
   Candidate c = in;
   auto& a = c.architecture;
   auto& q = c.compression;
+  // Explicit values equal to what 0 stands for are 0.
+  if (a.num_kv_heads == a.num_heads) a.num_kv_heads = 0;
+  if (a.fixed_head_dim > 0 && a.d_model % a.num_heads == 0 &&
+      a.fixed_head_dim == a.d_model / a.num_heads)
+    a.fixed_head_dim = 0;
+  for (size_t l = 0; l < a.layers.size(); ++l) {
+    auto& layer = a.layers[l];
+    if (layer.num_kv_heads == (a.num_kv_heads > 0 ? a.num_kv_heads : layer.num_heads))
+      layer.num_kv_heads = 0;
+  }
   if (!a.layers.empty()) {
     bool uniform = true;
-    for (const auto& l : a.layers) uniform &= l.num_heads == a.layers[0].num_heads && l.d_ff == a.layers[0].d_ff;
+    for (const auto& l : a.layers) uniform &= l == a.layers[0];
     // Uniform layers with every head kept are just the plain architecture.
-    if (uniform && a.layers[0].num_heads == a.num_heads) {
+    if (uniform && a.layers[0].num_heads == a.num_heads && a.layers[0].num_kv_heads == 0) {
       a.d_ff = a.layers[0].d_ff;
       a.layers.clear();
     }
@@ -33,12 +43,20 @@ std::string CandidateKey(const Candidate& candidate) {
   std::ostringstream key;
   key << "L" << a.num_layers << " d" << a.d_model << " h" << a.num_heads << " ff" << a.d_ff << " c"
       << a.context_length << " tie" << (a.tie_embeddings ? 1 : 0);
+  // GPT-2 keys read as they did before the Llama family existed.
+  if (a.family.kind != FamilyKind::kGpt2) key << " " << FamilyKindName(a.family.kind);
+  if (a.num_kv_heads > 0) key << " kv" << a.num_kv_heads;
+  if (a.fixed_head_dim > 0) key << " hd" << a.fixed_head_dim;
   if (!a.layers.empty()) {
     key << " layers";
-    for (const auto& l : a.layers) key << " " << l.num_heads << "/" << l.d_ff;
+    for (const auto& l : a.layers) {
+      key << " " << l.num_heads << "/" << l.d_ff;
+      if (l.num_kv_heads > 0) key << "/kv" << l.num_kv_heads;
+    }
   }
   key << " | w" << q.weight_bits << " g" << q.group_size << " e" << q.embedding_bits << " s"
-      << NumberText(q.sparsity) << " nm" << static_cast<int>(q.sparsity_pattern) << " r" << NumberText(q.low_rank_ratio);
+      << NumberText(q.sparsity) << " nm" << static_cast<int>(q.sparsity_pattern) << " r"
+      << NumberText(q.low_rank_ratio);
   key << " | T" << NumberText(d.temperature) << " a" << NumberText(d.alpha)
       << (d.init == Init::kInherit ? " inherit" : " scratch");
   return key.str();

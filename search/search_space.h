@@ -28,6 +28,8 @@ enum class Knob {
   kTemperature,
   kAlpha,
   kInit,
+  kNumKvHeads,
+  kHeadDim,
 };
 
 // "num_layers", ... ; and back (false if unknown).

@@ -62,6 +62,7 @@ StatusOr<TeacherInputs> InspectHfTeacher(const v1::FileRef& ref, const BlobStore
   auto architecture = KdnasArchitectureOf(headers->config);
   info.set_inheritable(architecture.ok());
   if (architecture.ok()) *info.mutable_architecture() = ArchitectureToProto(*architecture);
+  *info.mutable_student_family() = FamilyToProto(StudentFamilyOf(headers->config));
   *info.mutable_hf() = InfoOf(*headers, *tokenizer);
   return TeacherInputs{std::move(*tokenizer), std::move(info)};
 }

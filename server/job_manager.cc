@@ -246,6 +246,8 @@ void JobManager::SubmitJob(v1::SubmitJobRequest request, Callback<v1::Job> done)
   Status fits = CheckAgainstTeacher(request.spec(), inputs->teacher);
   if (!fits.ok()) return done(fits);
   v1::JobSpec spec = ApplyJobDefaults(request.spec());
+  Status family = SetStudentFamily(&spec, inputs->teacher);
+  if (!family.ok()) return done(family);
   Status long_enough = CheckCorpusLength(spec, inputs->data);
   if (!long_enough.ok()) return done(long_enough);
   Status feasible = ValidateJobSpec(

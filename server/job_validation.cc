@@ -227,7 +227,9 @@ Status ValidateJobSpec(const v1::JobSpec& spec, const std::optional<ModelContext
   }
   auto space = SearchSpace::Create(SearchSpaceSpecFromProto(spec.space()));
   if (!space.ok()) return InvalidArgument("spec." + space.status().message());
-  if (spec.space().parameters_size() == 0) {
+  // The base's own rules depend on its family, which the teacher sets: they
+  // are checked with the teacher's context (SetStudentFamily first).
+  if (context.has_value() && spec.space().parameters_size() == 0) {
     Status base = ValidateCandidate(space->Decode({}), "spec.space.base");
     if (!base.ok()) return base;
   }
@@ -238,17 +240,47 @@ Status ValidateJobSpec(const v1::JobSpec& spec, const std::optional<ModelContext
   return Status::Ok();
 }
 
+Status SetStudentFamily(v1::JobSpec* spec, const v1::TeacherInfo& teacher) {
+  const BlockFamily family = FamilyFromProto(teacher.student_family());
+  v1::Architecture* base = spec->mutable_space()->mutable_base()->mutable_architecture();
+  if (base->has_family() && !(FamilyFromProto(base->family()) == family)) {
+    return Bad("space.base.architecture.family",
+               std::string("this teacher's students are made of ") + FamilyKindName(family.kind) +
+                   " blocks with its norm epsilon and rotary embedding; leave family unset");
+  }
+  if (family == BlockFamily{}) {
+    base->clear_family();  // kdnas's GPT-2 blocks: specs read as before
+  } else {
+    *base->mutable_family() = FamilyToProto(family);
+  }
+  for (int i = 0; i < spec->space().parameters_size(); ++i) {
+    if (spec->space().parameters(i).name() == "num_kv_heads" && !family.llama()) {
+      return Bad(
+          "space.parameters[" + std::to_string(i) + "]",
+          "num_kv_heads (grouped-query attention) is for Llama-family students; this "
+          "teacher's students are made of GPT-2 blocks, with one key/value head per query head");
+    }
+  }
+  return Status::Ok();
+}
+
 Status CheckInheritable(const v1::JobSpec& spec, const v1::TeacherInfo& teacher) {
   if (teacher.inheritable()) return Status::Ok();
-  const std::string why =
-      teacher.has_hf()
-          ? "init: inherit copies the teacher's weights; inheriting from an imported " +
-                teacher.hf().architecture() +
-                " teacher is not built yet (only GPT2LMHeadModel teachers with "
-                "layer_norm_epsilon 1e-5 are kdnas GPTs): use scratch"
-          : "init: inherit copies the teacher's weights, which needs a kdnas GPT teacher (its "
-            "archive holds kdnas/architecture.json); this teacher is another TorchScript module: "
-            "use scratch";
+  std::string why;
+  if (teacher.has_hf()) {
+    why = "init: inherit copies the teacher's weights; inheriting from an imported " +
+          teacher.hf().architecture() +
+          " teacher is not built yet (only GPT2LMHeadModel teachers are kdnas GPTs): use scratch";
+  } else if (teacher.has_architecture()) {
+    why = std::string("init: inherit copies the teacher's weights; inheriting from a kdnas ") +
+          FamilyKindName(FamilyFromProto(teacher.architecture().family()).kind) +
+          "-family student is not built yet (only GPT-2 blocks): use scratch";
+  } else {
+    why =
+        "init: inherit copies the teacher's weights, which needs a kdnas GPT teacher (its "
+        "archive holds kdnas/architecture.json); this teacher is another TorchScript module: "
+        "use scratch";
+  }
   for (int i = 0; i < spec.space().parameters_size(); ++i) {
     const v1::Parameter& p = spec.space().parameters(i);
     if (p.name() != "init") continue;

@@ -33,6 +33,11 @@ Status ValidateJobSpec(const v1::JobSpec& spec,
                        const std::optional<ModelContext>& context = std::nullopt,
                        const JobLimits& limits = JobLimits());
 
+// Sets the space's base family to the teacher's student_family (kdnas's
+// GPT-2 blocks leave it unset). INVALID_ARGUMENT naming
+// space.base.architecture.family when the spec sets another.
+Status SetStudentFamily(v1::JobSpec* spec, const v1::TeacherInfo& teacher);
+
 // The checks of the spec against what was read from the teacher at
 // submission (server/job_inputs.h): CheckInheritable, then
 // CheckContextLength.

@@ -49,7 +49,10 @@ StatusOr<TeacherInputs> InspectTorchScriptTeacher(const v1::FileRef& ref, const 
       return InvalidArgument(field + ": " + path + ": " + kArchitectureFile +
                              " is not a kdnas.v1.Architecture: " + std::string(parsed.message()));
     }
-    info.set_inheritable(true);
+    // A student of an imported Llama is itself a Llama: its students are too
+    // (and cannot inherit from it yet).
+    *info.mutable_student_family() = info.architecture().family();
+    info.set_inheritable(info.architecture().family().kind() == v1::FAMILY_KIND_GPT2);
   }
   return TeacherInputs{std::move(*tokenizer), std::move(info)};
 }

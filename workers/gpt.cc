@@ -18,7 +18,8 @@ std::pair<torch::Tensor, torch::Tensor> SvdFactors(const torch::Tensor& w, int64
   return {u, v};
 }
 
-CompressedLinearImpl::CompressedLinearImpl(int64_t out, int64_t in, int64_t rank, bool masked)
+CompressedLinearImpl::CompressedLinearImpl(int64_t out, int64_t in, int64_t rank, bool masked,
+                                           bool has_bias)
     : rank_(rank) {
   if (rank > 0) {
     u = register_parameter("u", torch::zeros({out, rank}));
@@ -31,7 +32,7 @@ CompressedLinearImpl::CompressedLinearImpl(int64_t out, int64_t in, int64_t rank
     weight = register_parameter("weight", torch::zeros({out, in}));
     if (masked) weight_mask = register_buffer("weight_mask", torch::ones({out, in}));
   }
-  bias = register_parameter("bias", torch::zeros({out}));
+  if (has_bias) bias = register_parameter("bias", torch::zeros({out}));
 }
 
 torch::Tensor CompressedLinearImpl::Effective(const torch::Tensor& p,
@@ -50,18 +51,29 @@ torch::Tensor CompressedLinearImpl::forward(const torch::Tensor& x) {
   return torch::linear(x, Effective(weight, weight_mask), bias);
 }
 
+torch::Tensor CompressedLinearImpl::DenseWeight() const {
+  torch::NoGradGuard no_grad;
+  auto masked = [](const torch::Tensor& p, const torch::Tensor& mask) {
+    return mask.defined() ? p * mask : p.clone();
+  };
+  if (rank_ > 0) return torch::mm(masked(u, u_mask), masked(v, v_mask));
+  return masked(weight, weight_mask);
+}
+
 std::vector<CompressedLinearImpl::Matrix> CompressedLinearImpl::matrices() {
   if (rank_ > 0) return {{".u", &u, &u_mask}, {".v", &v, &v_mask}};
   return {{"", &weight, &weight_mask}};
 }
 
-NormImpl::NormImpl(int64_t d) {
+NormImpl::NormImpl(int64_t d, const BlockFamily& family)
+    : rms_(family.llama()), eps_(family.norm_eps) {
   weight = register_parameter("weight", torch::ones({d}));
-  bias = register_parameter("bias", torch::zeros({d}));
+  if (!rms_) bias = register_parameter("bias", torch::zeros({d}));
 }
 
 torch::Tensor NormImpl::forward(const torch::Tensor& x) {
-  return torch::layer_norm(x, {weight.size(0)}, weight, bias, 1e-5);
+  if (rms_) return weight * (x * torch::rsqrt(x.pow(2).mean(-1, /*keepdim=*/true) + eps_));
+  return torch::layer_norm(x, {weight.size(0)}, weight, bias, eps_);
 }
 
 namespace {
@@ -70,13 +82,33 @@ bool Masked(const Compression& c) {
   return c.sparsity > 0 || c.sparsity_pattern != SparsityPattern::kUnstructured;
 }
 
-CompressedLinear MakeLinear(const GptConfig& config, int64_t out, int64_t in) {
+CompressedLinear MakeLinear(const GptConfig& config, int64_t out, int64_t in, bool bias = true) {
   const Compression& c = config.compression;
-  CompressedLinear lin(out, in, LowRankRank(out, in, c.low_rank_ratio), Masked(c));
+  CompressedLinear lin(out, in, LowRankRank(out, in, c.low_rank_ratio), Masked(c), bias);
   lin->bits = c.weight_bits;
   lin->group_size = c.group_size;
   lin->qat = config.quantization_aware;
   return lin;
+}
+
+// Adds what one layer's attention and MLP tell about the importance of its
+// channels, heads and MLP neurons (inheritance ranks them by these).
+void AddHeadStats(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                  const torch::Tensor& y_heads, LayerStats* stats) {
+  torch::NoGradGuard no_grad;
+  stats->head_norm += y_heads.norm(2, {3}).sum(torch::IntArrayRef{0, 2});
+  stats->qk_dim_abs += (q * k).abs().sum(torch::IntArrayRef{0, 2});
+  stats->v_dim_abs += v.abs().sum(torch::IntArrayRef{0, 2});
+}
+
+void AddBlockStats(const torch::Tensor& x, const torch::Tensor& h, const torch::Tensor& h2,
+                   const torch::Tensor& act, const torch::Tensor& out, LayerStats* stats) {
+  torch::NoGradGuard no_grad;
+  stats->ln_channel_abs +=
+      (h.abs().sum(torch::IntArrayRef{0, 1}) + h2.abs().sum(torch::IntArrayRef{0, 1}));
+  stats->mlp_abs += act.abs().sum(torch::IntArrayRef{0, 1});
+  auto cos = torch::cosine_similarity(x, out, -1);
+  stats->block_importance += (1 - cos).sum().item<double>();
 }
 
 }  // namespace
@@ -84,51 +116,107 @@ CompressedLinear MakeLinear(const GptConfig& config, int64_t out, int64_t in) {
 BlockImpl::BlockImpl(const GptConfig& config, int layer) {
   const Architecture& a = config.architecture;
   heads = a.layer_heads(layer);
+  kv_heads = a.layer_kv_heads(layer);
   head_dim = a.head_dim();
   d_ff = a.layer_d_ff(layer);
-  const int64_t d = a.d_model, width = static_cast<int64_t>(heads) * head_dim;
-  ln1 = register_module("ln1", Norm(d));
+  llama = a.family.llama();
+  const int64_t d = a.d_model, width = static_cast<int64_t>(heads) * head_dim,
+                kv_width = static_cast<int64_t>(kv_heads) * head_dim;
+  ln1 = register_module("ln1", Norm(d, a.family));
   attn = register_module("attn", std::make_shared<torch::nn::Module>());
-  qkv = attn->register_module("qkv", MakeLinear(config, 3 * width, d));
-  attn_proj = attn->register_module("proj", MakeLinear(config, d, width));
-  ln2 = register_module("ln2", Norm(d));
+  if (llama) {
+    const bool bias = a.family.qkv_bias();
+    q = attn->register_module("q", MakeLinear(config, width, d, bias));
+    k = attn->register_module("k", MakeLinear(config, kv_width, d, bias));
+    v = attn->register_module("v", MakeLinear(config, kv_width, d, bias));
+    attn_proj = attn->register_module("proj", MakeLinear(config, d, width, /*bias=*/false));
+  } else {
+    qkv = attn->register_module("qkv", MakeLinear(config, 3 * width, d));
+    attn_proj = attn->register_module("proj", MakeLinear(config, d, width));
+  }
+  ln2 = register_module("ln2", Norm(d, a.family));
   mlp = register_module("mlp", std::make_shared<torch::nn::Module>());
-  fc = mlp->register_module("fc", MakeLinear(config, d_ff, d));
-  mlp_proj = mlp->register_module("proj", MakeLinear(config, d, d_ff));
+  if (llama) {
+    gate = mlp->register_module("gate", MakeLinear(config, d_ff, d, /*bias=*/false));
+    up = mlp->register_module("up", MakeLinear(config, d_ff, d, /*bias=*/false));
+    mlp_proj = mlp->register_module("proj", MakeLinear(config, d, d_ff, /*bias=*/false));
+  } else {
+    fc = mlp->register_module("fc", MakeLinear(config, d_ff, d));
+    mlp_proj = mlp->register_module("proj", MakeLinear(config, d, d_ff));
+  }
+}
+
+std::vector<BlockImpl::NamedLinear> BlockImpl::attention_linears() {
+  if (llama) {
+    return {{"attn.q", q.get()},
+            {"attn.k", k.get()},
+            {"attn.v", v.get()},
+            {"attn.proj", attn_proj.get()}};
+  }
+  return {{"attn.qkv", qkv.get()}, {"attn.proj", attn_proj.get()}};
+}
+
+std::vector<BlockImpl::NamedLinear> BlockImpl::mlp_linears() {
+  if (llama) return {{"mlp.gate", gate.get()}, {"mlp.up", up.get()}, {"mlp.proj", mlp_proj.get()}};
+  return {{"mlp.fc", fc.get()}, {"mlp.proj", mlp_proj.get()}};
+}
+
+torch::Tensor BlockImpl::Gpt2Attention(const torch::Tensor& h, const torch::Tensor& causal_bias,
+                                       LayerStats* stats) {
+  const int64_t B = h.size(0), T = h.size(1), width = static_cast<int64_t>(heads) * head_dim;
+  // [B, T, 3, H, D] -> [3, B, H, T, D]
+  auto qkv_out = qkv(h).view({B, T, 3, heads, head_dim}).permute({2, 0, 3, 1, 4});
+  auto qs = qkv_out[0].reshape({B * heads, T, head_dim});
+  auto ks = qkv_out[1].reshape({B * heads, T, head_dim});
+  auto vs = qkv_out[2].reshape({B * heads, T, head_dim});
+  const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
+  auto att = torch::baddbmm(causal_bias.narrow(0, 0, T).narrow(1, 0, T), qs, ks.transpose(1, 2),
+                            1.0, scale);
+  att = torch::softmax(att, -1);
+  auto y_heads = torch::bmm(att, vs).view({B, heads, T, head_dim});
+  if (stats) {
+    AddHeadStats(qs.view({B, heads, T, head_dim}), ks.view({B, heads, T, head_dim}),
+                 vs.view({B, heads, T, head_dim}), y_heads, stats);
+  }
+  return y_heads.transpose(1, 2).reshape({B, T, width});
+}
+
+torch::Tensor BlockImpl::LlamaAttention(const torch::Tensor& h, const torch::Tensor& causal_bias,
+                                        const RotaryTables& rotary, LayerStats* stats) {
+  const int64_t B = h.size(0), T = h.size(1), width = static_cast<int64_t>(heads) * head_dim;
+  auto split = [&](const torch::Tensor& t, int64_t n) {
+    return t.view({B, T, n, head_dim}).transpose(1, 2);  // [B, n, T, D]
+  };
+  auto qh = ApplyRotary(split(q(h), heads), rotary);
+  auto kh = ApplyRotary(split(k(h), kv_heads), rotary);
+  auto vh = split(v(h), kv_heads);
+  // Query head j reads key/value head j / (heads / kv_heads), as transformers' repeat_kv.
+  if (kv_heads != heads) {
+    kh = kh.repeat_interleave(heads / kv_heads, 1);
+    vh = vh.repeat_interleave(heads / kv_heads, 1);
+  }
+  const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
+  auto att = torch::baddbmm(causal_bias.narrow(0, 0, T).narrow(1, 0, T),
+                            qh.reshape({B * heads, T, head_dim}),
+                            kh.reshape({B * heads, T, head_dim}).transpose(1, 2), 1.0, scale);
+  att = torch::softmax(att, -1);
+  auto y_heads =
+      torch::bmm(att, vh.reshape({B * heads, T, head_dim})).view({B, heads, T, head_dim});
+  if (stats) AddHeadStats(qh, kh, vh, y_heads, stats);
+  return y_heads.transpose(1, 2).reshape({B, T, width});
 }
 
 torch::Tensor BlockImpl::forward(const torch::Tensor& x, const torch::Tensor& causal_bias,
-                                 LayerStats* stats) {
-  const int64_t B = x.size(0), T = x.size(1), width = static_cast<int64_t>(heads) * head_dim;
+                                 const RotaryTables& rotary, LayerStats* stats) {
   auto h = ln1(x);
-  // [B, T, 3, H, D] -> [3, B, H, T, D]
-  auto qkv_out = qkv(h).view({B, T, 3, heads, head_dim}).permute({2, 0, 3, 1, 4});
-  auto q = qkv_out[0].reshape({B * heads, T, head_dim});
-  auto k = qkv_out[1].reshape({B * heads, T, head_dim});
-  auto v = qkv_out[2].reshape({B * heads, T, head_dim});
-  const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
-  auto att =
-      torch::baddbmm(causal_bias.narrow(0, 0, T).narrow(1, 0, T), q, k.transpose(1, 2), 1.0, scale);
-  att = torch::softmax(att, -1);
-  auto y = torch::bmm(att, v);  // [B*H, T, D]
-  auto y_heads = y.view({B, heads, T, head_dim});
-  auto merged = y_heads.transpose(1, 2).reshape({B, T, width});
+  auto merged =
+      llama ? LlamaAttention(h, causal_bias, rotary, stats) : Gpt2Attention(h, causal_bias, stats);
   auto x1 = x + attn_proj(merged);
   auto h2 = ln2(x1);
-  auto act = torch::gelu(fc(h2), "tanh");  // gelu_new, as GPT-2 and llama.cpp compute it
+  // gelu_new, as GPT-2 and llama.cpp compute it; SwiGLU for the Llama family.
+  auto act = llama ? torch::silu(gate(h2)) * up(h2) : torch::gelu(fc(h2), "tanh");
   auto out = x1 + mlp_proj(act);
-  if (stats) {
-    torch::NoGradGuard no_grad;
-    stats->ln_channel_abs +=
-        (h.abs().sum(torch::IntArrayRef{0, 1}) + h2.abs().sum(torch::IntArrayRef{0, 1}));
-    stats->head_norm += y_heads.norm(2, {3}).sum(torch::IntArrayRef{0, 2});
-    auto qh = q.view({B, heads, T, head_dim}), kh = k.view({B, heads, T, head_dim});
-    stats->qk_dim_abs += (qh * kh).abs().sum(torch::IntArrayRef{0, 2});
-    stats->v_dim_abs += v.view({B, heads, T, head_dim}).abs().sum(torch::IntArrayRef{0, 2});
-    stats->mlp_abs += act.abs().sum(torch::IntArrayRef{0, 1});
-    auto cos = torch::cosine_similarity(x, out, -1);
-    stats->block_importance += (1 - cos).sum().item<double>();
-  }
+  if (stats) AddBlockStats(x, h, h2, act, out, stats);
   return out;
 }
 
@@ -136,17 +224,28 @@ GptImpl::GptImpl(const GptConfig& config) : config_(config) {
   const Architecture& a = config.architecture;
   const int64_t d = a.d_model, C = a.context_length, V = config.vocab_size;
   tok_emb = register_parameter("tok_emb", torch::zeros({V, d}));
-  pos_emb = register_parameter("pos_emb", torch::zeros({C, d}));
+  if (!a.family.llama()) pos_emb = register_parameter("pos_emb", torch::zeros({C, d}));
   layers = register_module("layers", torch::nn::ModuleList());
   for (int l = 0; l < a.num_layers; ++l) layers->push_back(Block(config, l));
-  ln_f = register_module("ln_f", Norm(d));
+  ln_f = register_module("ln_f", Norm(d, a.family));
   if (!a.tie_embeddings) {
     lm_head = register_module("lm_head", std::make_shared<torch::nn::Module>());
     lm_head_weight = lm_head->register_parameter("weight", torch::zeros({V, d}));
   }
   causal_bias_ = register_buffer(
       "causal_bias", torch::full({C, C}, -std::numeric_limits<float>::infinity()).triu(1));
+  if (a.family.llama()) rotary_ = MakeRotaryTables(a.family.rope, a.head_dim(), C);
   InitScratch();
+}
+
+std::vector<CompressedLinearImpl*> GptImpl::Linears() {
+  std::vector<CompressedLinearImpl*> out;
+  for (auto& m : *layers) {
+    auto* block = m->as<BlockImpl>();
+    for (auto& named : block->attention_linears()) out.push_back(named.linear);
+    for (auto& named : block->mlp_linears()) out.push_back(named.linear);
+  }
+  return out;
 }
 
 void GptImpl::InitScratch() {
@@ -154,15 +253,12 @@ void GptImpl::InitScratch() {
   const int L = config_.architecture.num_layers;
   const double std_proj = 0.02 / std::sqrt(2.0 * L);
   tok_emb.normal_(0, 0.02);
-  pos_emb.normal_(0, 0.02);
+  if (pos_emb.defined()) pos_emb.normal_(0, 0.02);
   if (lm_head_weight.defined()) lm_head_weight.normal_(0, 0.02);
   for (auto& m : *layers) {
     auto* block = m->as<BlockImpl>();
-    for (auto* lin :
-         {block->qkv.get(), block->attn_proj.get(), block->fc.get(), block->mlp_proj.get()}) {
-      const bool proj = lin == block->attn_proj.get() || lin == block->mlp_proj.get();
-      const double std = proj ? std_proj : 0.02;
-      lin->bias.zero_();
+    auto init = [&](CompressedLinearImpl* lin, double std) {
+      if (lin->bias.defined()) lin->bias.zero_();
       if (lin->low_rank()) {
         auto dense = torch::empty({lin->u.size(0), lin->v.size(1)}).normal_(0, std);
         auto [u, v] = SvdFactors(dense, lin->u.size(1));
@@ -171,14 +267,18 @@ void GptImpl::InitScratch() {
       } else {
         lin->weight.normal_(0, std);
       }
+    };
+    for (auto& named : block->attention_linears())
+      init(named.linear, named.linear == block->attn_proj.get() ? std_proj : 0.02);
+    for (auto& named : block->mlp_linears())
+      init(named.linear, named.linear == block->mlp_proj.get() ? std_proj : 0.02);
+    for (auto* norm : {block->ln1.get(), block->ln2.get()}) {
+      norm->weight.fill_(1);
+      if (norm->bias.defined()) norm->bias.zero_();
     }
-    block->ln1->weight.fill_(1);
-    block->ln1->bias.zero_();
-    block->ln2->weight.fill_(1);
-    block->ln2->bias.zero_();
   }
   ln_f->weight.fill_(1);
-  ln_f->bias.zero_();
+  if (ln_f->bias.defined()) ln_f->bias.zero_();
 }
 
 torch::Tensor GptImpl::EffectiveEmbedding(const torch::Tensor& e) const {
@@ -190,8 +290,9 @@ torch::Tensor GptImpl::EffectiveEmbedding(const torch::Tensor& e) const {
 torch::Tensor GptImpl::forward(const torch::Tensor& idx, ActivationStats* stats) {
   const int64_t T = idx.size(1);
   auto tok = EffectiveEmbedding(tok_emb);
-  auto x = torch::embedding(tok, idx) + EffectiveEmbedding(pos_emb).narrow(0, 0, T);
-  if (stats && stats->layers.empty()) {
+  auto x = torch::embedding(tok, idx);
+  if (pos_emb.defined()) x = x + EffectiveEmbedding(pos_emb).narrow(0, 0, T);
+  if (stats && stats->layers.empty()) {  // zeros of the blocks' shapes
     for (auto& m : *layers) {
       auto* b = m->as<BlockImpl>();
       LayerStats s;
@@ -206,7 +307,7 @@ torch::Tensor GptImpl::forward(const torch::Tensor& idx, ActivationStats* stats)
   }
   int l = 0;
   for (auto& m : *layers) {
-    x = m->as<BlockImpl>()->forward(x, causal_bias_, stats ? &stats->layers[l] : nullptr);
+    x = m->as<BlockImpl>()->forward(x, causal_bias_, rotary_, stats ? &stats->layers[l] : nullptr);
     ++l;
   }
   if (stats) stats->tokens += idx.numel();
@@ -231,30 +332,33 @@ std::vector<WeightRef> GptImpl::Weights() {
   };
   out.push_back(
       {"tok_emb", TensorRole::kEmbedding, &tok_emb, nullptr, c.embedding_bits, c.group_size});
-  out.push_back(
-      {"pos_emb", TensorRole::kEmbedding, &pos_emb, nullptr, c.embedding_bits, c.group_size});
+  if (pos_emb.defined()) {
+    out.push_back(
+        {"pos_emb", TensorRole::kEmbedding, &pos_emb, nullptr, c.embedding_bits, c.group_size});
+  }
+  auto norm = [&](const std::string& name, NormImpl* n) {
+    vec(name + ".weight", &n->weight);
+    if (n->bias.defined()) vec(name + ".bias", &n->bias);
+  };
   int l = 0;
   for (auto& m : *layers) {
     auto* b = m->as<BlockImpl>();
     const std::string p = "layers." + std::to_string(l++) + ".";
-    auto lin = [&](const std::string& name, CompressedLinearImpl* lin) {
-      for (auto& mat : lin->matrices()) {
-        out.push_back({p + name + mat.suffix, TensorRole::kLinear, mat.param, mat.mask,
-                       c.weight_bits, c.group_size});
+    auto add = [&](const std::vector<BlockImpl::NamedLinear>& linears) {
+      for (const auto& [name, lin] : linears) {
+        for (auto& mat : lin->matrices()) {
+          out.push_back({p + name + mat.suffix, TensorRole::kLinear, mat.param, mat.mask,
+                         c.weight_bits, c.group_size});
+        }
+        if (lin->bias.defined()) vec(p + name + ".bias", &lin->bias);
       }
-      vec(p + name + ".bias", &lin->bias);
     };
-    vec(p + "ln1.weight", &b->ln1->weight);
-    vec(p + "ln1.bias", &b->ln1->bias);
-    lin("attn.qkv", b->qkv.get());
-    lin("attn.proj", b->attn_proj.get());
-    vec(p + "ln2.weight", &b->ln2->weight);
-    vec(p + "ln2.bias", &b->ln2->bias);
-    lin("mlp.fc", b->fc.get());
-    lin("mlp.proj", b->mlp_proj.get());
+    norm(p + "ln1", b->ln1.get());
+    add(b->attention_linears());
+    norm(p + "ln2", b->ln2.get());
+    add(b->mlp_linears());
   }
-  vec("ln_f.weight", &ln_f->weight);
-  vec("ln_f.bias", &ln_f->bias);
+  norm("ln_f", ln_f.get());
   if (lm_head_weight.defined()) {
     out.push_back(
         {"lm_head", TensorRole::kHead, &lm_head_weight, nullptr, c.weight_bits, c.group_size});
@@ -279,11 +383,7 @@ void GptImpl::Deploy() {
     const int64_t cols = value.dim() == 2 ? value.size(1) : value.size(0);
     w.param->copy_(DeployedValue(value, w.bits, EffectiveGroupSize(w.bits, w.group_size, cols)));
   }
-  for (auto& m : *layers) {
-    auto* b = m->as<BlockImpl>();
-    for (auto* lin : {b->qkv.get(), b->attn_proj.get(), b->fc.get(), b->mlp_proj.get()})
-      lin->deployed = true;
-  }
+  for (auto* lin : Linears()) lin->deployed = true;
   deployed_ = true;
 }
 

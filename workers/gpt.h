@@ -1,12 +1,18 @@
-// The student (and kdnas teacher) model: a pre-LayerNorm GPT decoder with
-// causal self-attention (fused Q,K,V projection), an MLP with gelu_new (the
-// tanh approximation, as GPT-2 and llama.cpp compute it) and optional tied
-// embeddings, whose tensors are exactly those of docs/artifact-format.md.
-// Compression is simulated in the forward pass: pruning masks, fake
-// quantization (QAT) and low-rank factors (u [out,k] then v [k,in]).
+// The student (and kdnas teacher) model: a pre-norm decoder of one of two
+// block families (search/candidate.h, BlockFamily), whose tensors are
+// exactly those of docs/artifact-format.md:
+// - GPT-2: LayerNorm, learned positions, fused Q,K,V projection, an MLP with
+//   gelu_new (the tanh approximation, as GPT-2 and llama.cpp compute it),
+//   biases everywhere;
+// - Llama (and Qwen2): RMSNorm, rotary positions, separate Q, K, V
+//   projections with grouped-query attention (Qwen2: with biases), SwiGLU,
+//   no other biases.
+// Both may tie the output projection to the token embedding. Compression is
+// simulated in the forward pass: pruning masks, fake quantization (QAT) and
+// low-rank factors (u [out,k] then v [k,in]).
 //
 // Parameter names: the artifact's tensor name, or that name + ".weight" for
-// matrices and LayerNorm weights stored under a module ("lm_head.weight",
+// matrices and norm weights stored under a module ("lm_head.weight",
 // "layers.0.attn.qkv.weight"); low-rank factors are "...qkv.u" / "...qkv.v".
 #pragma once
 
@@ -17,6 +23,7 @@
 
 #include "search/artifact_layout.h"
 #include "search/candidate.h"
+#include "workers/rotary.h"
 
 namespace kdnas {
 
@@ -30,12 +37,12 @@ struct GptConfig {
 
 // Per-layer activation statistics for importance ranking (inheritance).
 struct LayerStats {
-  torch::Tensor ln_channel_abs;  // [d] sum of |LayerNorm outputs| (ln1 + ln2)
+  torch::Tensor ln_channel_abs;  // [d] sum of |norm outputs| (ln1 + ln2)
   torch::Tensor head_norm;       // [heads] sum of per-head output L2 norms
-  torch::Tensor qk_dim_abs;      // [heads, head_dim] sum |q*k| per dimension
-  torch::Tensor v_dim_abs;       // [heads, head_dim] sum |v|
-  torch::Tensor mlp_abs;         // [d_ff] sum |GELU(fc(x))|
-  double block_importance = 0;   // sum over tokens of 1 - cos(input, output)
+  torch::Tensor qk_dim_abs;     // [heads, head_dim] sum |q*k| per dimension (k of the head's group)
+  torch::Tensor v_dim_abs;      // [heads, head_dim] sum |v| (of the head's group)
+  torch::Tensor mlp_abs;        // [d_ff] sum |activation| (GELU(fc(x)), or silu(gate) * up)
+  double block_importance = 0;  // sum over tokens of 1 - cos(input, output)
 };
 struct ActivationStats {
   std::vector<LayerStats> layers;
@@ -45,11 +52,15 @@ struct ActivationStats {
 class CompressedLinearImpl : public torch::nn::Module {
  public:
   // rank 0 = dense weight [out, in]; else factors u [out, rank], v [rank, in].
-  // masked: register pruning masks (ones) for the matrices.
-  CompressedLinearImpl(int64_t out, int64_t in, int64_t rank, bool masked);
+  // masked: register pruning masks (ones) for the matrices. Without a bias,
+  // `bias` is undefined.
+  CompressedLinearImpl(int64_t out, int64_t in, int64_t rank, bool masked, bool has_bias = true);
   torch::Tensor forward(const torch::Tensor& x);
 
   bool low_rank() const { return rank_ > 0; }
+  // The [out, in] matrix the layer applies, masks applied and factors
+  // multiplied out (fake quantization aside), detached.
+  torch::Tensor DenseWeight() const;
   // The matrices in artifact order: {weight} or {u, v}, with their masks
   // (undefined tensors when not masked) and artifact-name suffixes.
   struct Matrix {
@@ -72,24 +83,49 @@ class CompressedLinearImpl : public torch::nn::Module {
 };
 TORCH_MODULE(CompressedLinear);
 
+// LayerNorm (weight and bias) or, for the Llama family, RMSNorm (weight
+// only; computed in fp32 as transformers' LlamaRMSNorm).
 class NormImpl : public torch::nn::Module {
  public:
-  explicit NormImpl(int64_t d);
+  NormImpl(int64_t d, const BlockFamily& family);
   torch::Tensor forward(const torch::Tensor& x);
-  torch::Tensor weight, bias;
+  torch::Tensor weight, bias;  // bias undefined for RMSNorm
+
+ private:
+  bool rms_;
+  double eps_;
 };
 TORCH_MODULE(Norm);
 
 class BlockImpl : public torch::nn::Module {
  public:
   BlockImpl(const GptConfig& config, int layer);
+  // rotary: the model's tables (Llama family; unused for GPT-2).
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& causal_bias,
-                        LayerStats* stats);
+                        const RotaryTables& rotary, LayerStats* stats);
 
-  int heads, head_dim, d_ff;
+  // The linears in artifact order, named as the artifact's tensors under
+  // "layers.N." ("attn.qkv", ... or "attn.q", "attn.k", "attn.v", ...).
+  struct NamedLinear {
+    std::string name;
+    CompressedLinearImpl* linear;
+  };
+  std::vector<NamedLinear> attention_linears();
+  std::vector<NamedLinear> mlp_linears();
+
+  int heads, kv_heads, head_dim, d_ff;
+  bool llama;
   Norm ln1{nullptr}, ln2{nullptr};
   std::shared_ptr<torch::nn::Module> attn, mlp;  // containers for the names
-  CompressedLinear qkv{nullptr}, attn_proj{nullptr}, fc{nullptr}, mlp_proj{nullptr};
+  // GPT-2: qkv and fc. Llama family: q, k, v and gate, up. Both: the projections.
+  CompressedLinear qkv{nullptr}, q{nullptr}, k{nullptr}, v{nullptr}, attn_proj{nullptr};
+  CompressedLinear fc{nullptr}, gate{nullptr}, up{nullptr}, mlp_proj{nullptr};
+
+ private:
+  torch::Tensor Gpt2Attention(const torch::Tensor& h, const torch::Tensor& causal_bias,
+                              LayerStats* stats);
+  torch::Tensor LlamaAttention(const torch::Tensor& h, const torch::Tensor& causal_bias,
+                               const RotaryTables& rotary, LayerStats* stats);
 };
 TORCH_MODULE(Block);
 
@@ -110,7 +146,9 @@ class GptImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& idx, ActivationStats* stats = nullptr);
 
   const GptConfig& config() const { return config_; }
-  // GPT-2 initialisation (std 0.02, residual projections 0.02 / sqrt(2 L)),
+  const RotaryTables& rotary() const { return rotary_; }
+  // GPT-2 initialisation (std 0.02, residual projections 0.02 / sqrt(2 L);
+  // norms 1 and biases 0), for both families,
   // low-rank factors from the SVD of the dense initial weight. Uses torch's
   // global generator (seed it first).
   void InitScratch();
@@ -126,7 +164,7 @@ class GptImpl : public torch::nn::Module {
   // pattern, and zeroes the pruned weights. No-op for an unpruned model.
   void UpdateMasks(double sparsity);
 
-  torch::Tensor tok_emb, pos_emb;
+  torch::Tensor tok_emb, pos_emb;  // pos_emb: GPT-2 only (undefined for the Llama family)
   torch::nn::ModuleList layers;
   Norm ln_f{nullptr};
   std::shared_ptr<torch::nn::Module> lm_head;  // holds "weight" when untied
@@ -134,8 +172,10 @@ class GptImpl : public torch::nn::Module {
 
  private:
   torch::Tensor EffectiveEmbedding(const torch::Tensor& e) const;
+  std::vector<CompressedLinearImpl*> Linears();
   GptConfig config_;
   torch::Tensor causal_bias_;  // [C, C] 0 / -inf
+  RotaryTables rotary_;        // [C, head_dim] (Llama family)
   bool deployed_ = false;
 };
 TORCH_MODULE(Gpt);

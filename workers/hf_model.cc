@@ -7,12 +7,6 @@ namespace {
 
 namespace F = torch::nn::functional;
 
-// x [B, H, T, D] -> cat(-x2, x1), as transformers' rotate_half.
-torch::Tensor RotateHalf(const torch::Tensor& x) {
-  const int64_t half = x.size(-1) / 2;
-  return torch::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
-}
-
 // Causal softmax attention of q [B, H, T, D] over k, v [B, H, T, D].
 torch::Tensor CausalAttention(const torch::Tensor& q, const torch::Tensor& k,
                               const torch::Tensor& v) {
@@ -60,11 +54,6 @@ StatusOr<HfModel> HfModel::Create(const HfModelConfig& config, const std::string
   if (config.tie_word_embeddings) {
     model.weights_[{HfPart::kOutput, -1}] = model.weights_.at({HfPart::kTokenEmbedding, -1});
   }
-  if (config.family != HfFamily::kGpt2) {
-    const std::vector<double> inv = RopeInverseFrequencies(config);
-    model.inverse_frequencies_ =
-        torch::tensor(std::vector<float>(inv.begin(), inv.end()), torch::kFloat);
-  }
   return model;
 }
 
@@ -84,8 +73,8 @@ torch::Tensor HfModel::LayerNorm(const torch::Tensor& x, HfPart weight, HfPart b
                            config_.norm_eps);
 }
 
-torch::Tensor HfModel::LlamaLayer(int64_t i, const torch::Tensor& x, const torch::Tensor& cos,
-                                  const torch::Tensor& sin) const {
+torch::Tensor HfModel::LlamaLayer(int64_t i, const torch::Tensor& x,
+                                  const RotaryTables& rotary) const {
   const HfModelConfig& c = config_;
   auto h = RmsNorm(x, HfPart::kAttentionNorm, i);
   auto q = SplitHeads(F::linear(h, Weight(HfPart::kQuery, i), Weight(HfPart::kQueryBias, i)),
@@ -94,8 +83,8 @@ torch::Tensor HfModel::LlamaLayer(int64_t i, const torch::Tensor& x, const torch
                       c.num_kv_heads, c.head_dim);
   auto v = SplitHeads(F::linear(h, Weight(HfPart::kValue, i), Weight(HfPart::kValueBias, i)),
                       c.num_kv_heads, c.head_dim);
-  q = q * cos + RotateHalf(q) * sin;
-  k = k * cos + RotateHalf(k) * sin;
+  q = ApplyRotary(q, rotary);
+  k = ApplyRotary(k, rotary);
   // transformers' repeat_kv: query head j reads KV head j / (heads / kv_heads).
   const int64_t groups = c.num_heads / c.num_kv_heads;
   k = k.repeat_interleave(groups, 1);
@@ -138,11 +127,8 @@ torch::Tensor HfModel::Logits(const torch::Tensor& ids) const {
     for (int64_t i = 0; i < c.num_layers; ++i) x = Gpt2Layer(i, x);
     x = LayerNorm(x, HfPart::kFinalNorm, HfPart::kFinalNormBias, -1);
   } else {
-    auto positions = torch::arange(T, torch::kFloat);
-    auto freqs = torch::outer(positions, inverse_frequencies_);  // [T, D/2]
-    auto angles = torch::cat({freqs, freqs}, -1);                // [T, D]
-    auto cos = angles.cos(), sin = angles.sin();
-    for (int64_t i = 0; i < c.num_layers; ++i) x = LlamaLayer(i, x, cos, sin);
+    const RotaryTables rotary = MakeRotaryTables(c.rope, c.head_dim, T);
+    for (int64_t i = 0; i < c.num_layers; ++i) x = LlamaLayer(i, x, rotary);
     x = RmsNorm(x, HfPart::kFinalNorm, -1);
   }
   return F::linear(x, Weight(HfPart::kOutput));

@@ -16,6 +16,7 @@
 #include "formats/hf_config.h"
 #include "formats/hf_tensor_map.h"
 #include "search/status.h"
+#include "workers/rotary.h"
 
 namespace kdnas {
 
@@ -39,15 +40,13 @@ class HfModel {
 
  private:
   explicit HfModel(HfModelConfig config) : config_(std::move(config)) {}
-  torch::Tensor LlamaLayer(int64_t layer, const torch::Tensor& x, const torch::Tensor& cos,
-                           const torch::Tensor& sin) const;
+  torch::Tensor LlamaLayer(int64_t layer, const torch::Tensor& x, const RotaryTables& rotary) const;
   torch::Tensor Gpt2Layer(int64_t layer, const torch::Tensor& x) const;
   torch::Tensor RmsNorm(const torch::Tensor& x, HfPart part, int64_t layer) const;
   torch::Tensor LayerNorm(const torch::Tensor& x, HfPart weight, HfPart bias, int64_t layer) const;
 
   HfModelConfig config_;
   std::map<std::pair<HfPart, int64_t>, torch::Tensor> weights_;
-  torch::Tensor inverse_frequencies_;  // [head_dim / 2], fp32
 };
 
 }  // namespace kdnas

@@ -33,10 +33,6 @@ void CopySlice(torch::Tensor dst, const torch::Tensor& src, const torch::Tensor&
 }
 
 // The dense weight of a student linear, or the product of its factors.
-torch::Tensor DenseOf(CompressedLinearImpl& lin) {
-  return lin.low_rank() ? torch::mm(lin.u, lin.v) : lin.weight.detach().clone();
-}
-
 void StoreDense(CompressedLinearImpl& lin, const torch::Tensor& w) {
   if (lin.low_rank()) {
     auto [u, v] = SvdFactors(w, lin.u.size(1));
@@ -113,7 +109,7 @@ int64_t InheritAttention(BlockImpl& sb, BlockImpl& tb, const LayerStats& ls, con
   }
   auto qd = torch::tensor(qkv_dst, torch::kInt64), qs = torch::tensor(qkv_src, torch::kInt64);
   auto vd = torch::tensor(v_dst, torch::kInt64), vs = torch::tensor(v_src, torch::kInt64);
-  auto qkv = DenseOf(*sb.qkv);
+  auto qkv = sb.qkv->DenseWeight();
   CopySlice(qkv, tb.qkv->weight, qd, qs, d.d_dst, d.d_src);
   CopySlice(sb.qkv->bias, tb.qkv->bias, qd, qs);
   if (hds != hdt) {  // keep the teacher's attention temperature
@@ -123,7 +119,7 @@ int64_t InheritAttention(BlockImpl& sb, BlockImpl& tb, const LayerStats& ls, con
     sb.qkv->bias.index_put_({rows}, sb.qkv->bias.index({rows}) * scale);
   }
   StoreDense(*sb.qkv, qkv);
-  auto proj = DenseOf(*sb.attn_proj);
+  auto proj = sb.attn_proj->DenseWeight();
   CopySlice(proj, tb.attn_proj->weight, d.d_dst, d.d_src, vd, vs);
   StoreDense(*sb.attn_proj, proj);
   CopySlice(sb.attn_proj->bias, tb.attn_proj->bias, d.d_dst, d.d_src);
@@ -134,11 +130,11 @@ int64_t InheritAttention(BlockImpl& sb, BlockImpl& tb, const LayerStats& ls, con
 int64_t InheritMlp(BlockImpl& sb, BlockImpl& tb, const LayerStats& ls, const ChannelMap& d) {
   const int64_t nf = std::min<int64_t>(sb.d_ff, tb.d_ff);
   auto f_src = TopSorted(ls.mlp_abs, nf), f_dst = Range(nf);
-  auto fc = DenseOf(*sb.fc);
+  auto fc = sb.fc->DenseWeight();
   CopySlice(fc, tb.fc->weight, f_dst, f_src, d.d_dst, d.d_src);
   StoreDense(*sb.fc, fc);
   CopySlice(sb.fc->bias, tb.fc->bias, f_dst, f_src);
-  auto mproj = DenseOf(*sb.mlp_proj);
+  auto mproj = sb.mlp_proj->DenseWeight();
   CopySlice(mproj, tb.mlp_proj->weight, d.d_dst, d.d_src, f_dst, f_src);
   StoreDense(*sb.mlp_proj, mproj);
   CopySlice(sb.mlp_proj->bias, tb.mlp_proj->bias, d.d_dst, d.d_src);
@@ -170,6 +166,12 @@ Status InheritFromTeacher(GptImpl& student, GptImpl& teacher, const torch::Tenso
   const Architecture& ta = teacher.config().architecture;
   if (student.config().vocab_size != teacher.config().vocab_size) {
     return InvalidArgument("inherit: the student's vocabulary differs from the teacher's");
+  }
+  if (sa.family.llama() || ta.family.llama()) {
+    return FailedPrecondition(std::string("inherit: inheriting into ") +
+                              FamilyKindName(sa.family.kind) + " students from a " +
+                              FamilyKindName(ta.family.kind) +
+                              " teacher is not built yet (GPT-2 blocks only): use init: scratch");
   }
   ActivationStats stats;
   teacher.forward(calibration_x, &stats);

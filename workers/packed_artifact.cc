@@ -15,10 +15,11 @@ void PutU8(std::string* out, uint32_t v) { out->push_back(static_cast<char>(v & 
 void PutU32(std::string* out, uint32_t v) {
   for (int i = 0; i < 4; ++i) PutU8(out, v >> (8 * i));
 }
-void PutF32(std::string* out, float f) {
-  uint32_t v;
-  std::memcpy(&v, &f, 4);
-  PutU32(out, v);
+void PutF64(std::string* out, double f) {
+  uint64_t v;
+  std::memcpy(&v, &f, 8);
+  PutU32(out, static_cast<uint32_t>(v));
+  PutU32(out, static_cast<uint32_t>(v >> 32));
 }
 
 // Packs values LSB first into one bit stream.
@@ -149,25 +150,40 @@ Status WritePackedArtifact(GptImpl& model, const Candidate& c, const JobTokenize
   }
   std::string out;
   out.reserve(static_cast<size_t>(layout.total_bytes));
+  const BlockFamily& f = a.family;
   out += "KDNA";
   PutU32(&out, kArtifactFormatVersion);
   PutU32(&out, static_cast<uint32_t>(tokenizer.vocab_size()));
   PutU32(&out, a.num_layers);
   PutU32(&out, a.d_model);
   PutU32(&out, a.num_heads);
+  PutU32(&out, a.num_kv_heads);
+  PutU32(&out, a.fixed_head_dim);
   PutU32(&out, a.context_length);
+  PutU8(&out, static_cast<uint32_t>(f.kind));
   PutU8(&out, c.compression.weight_bits);
   PutU8(&out, c.compression.embedding_bits);
   PutU8(&out, a.tie_embeddings ? 1 : 0);
   PutU8(&out, static_cast<uint32_t>(c.compression.sparsity_pattern));
+  PutU8(&out, static_cast<uint32_t>(f.rope.scaling));
+  out.append(2, '\0');
   PutU32(&out, static_cast<uint32_t>(c.compression.group_size));
-  PutF32(&out, static_cast<float>(c.compression.sparsity));
-  PutF32(&out, static_cast<float>(c.compression.low_rank_ratio));
+  PutF64(&out, c.compression.sparsity);
+  PutF64(&out, c.compression.low_rank_ratio);
+  PutF64(&out, f.norm_eps);
+  PutF64(&out, f.rope.theta);
+  PutF64(&out, f.rope.factor);
+  PutF64(&out, f.rope.low_freq_factor);
+  PutF64(&out, f.rope.high_freq_factor);
+  PutU32(&out, static_cast<uint32_t>(f.rope.original_max_position_embeddings));
   PutU32(&out, static_cast<uint32_t>(tok.size()));
   PutU32(&out, static_cast<uint32_t>(layout.tensors.size()));
   out.append(12, '\0');
+  if (static_cast<int64_t>(out.size()) != kArtifactHeaderBytes)
+    return Internal("artifact: the header is " + std::to_string(out.size()) + " bytes");
   for (int l = 0; l < a.num_layers; ++l) {
     PutU32(&out, a.layer_heads(l));
+    PutU32(&out, a.layer_kv_heads(l));
     PutU32(&out, a.layer_d_ff(l));
   }
   out += tok;

@@ -3,6 +3,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "search/artifact_layout.h"
+#include "search/search_space.h"
 #include "workers/packed_artifact.h"
 
 namespace kdnas {
@@ -18,10 +20,11 @@ class ByteReader {
     for (int i = 0; i < 4; ++i) v |= U8() << (8 * i);
     return v;
   }
-  float F32() {
-    uint32_t v = U32();
-    float f;
-    std::memcpy(&f, &v, 4);
+  double F64() {
+    uint64_t v = U32();
+    v |= static_cast<uint64_t>(U32()) << 32;
+    double f;
+    std::memcpy(&f, &v, 8);
     return f;
   }
   std::string Bytes(size_t n) {
@@ -171,101 +174,89 @@ StatusOr<PackedArtifact> ReadPackedArtifact(const std::string& path) {
 
 StatusOr<PackedArtifact> ParsePackedArtifact(const std::string& bytes) {
   ByteReader r(bytes);
-  if (!r.Has(64) || bytes.compare(0, 4, "KDNA") != 0) return DataLoss("artifact: not a KDNA file");
+  if (!r.Has(8) || bytes.compare(0, 4, "KDNA") != 0) return DataLoss("artifact: not a KDNA file");
   r.Skip(4);
   const uint32_t version = r.U32();
-  if (version == 1) {
-    return DataLoss(
-        "artifact: format version 1 (its MLPs were trained with the exact GELU; this kdnas runs "
-        "gelu_new, format version 2): re-export the student with this version");
+  if (version == 1 || version == 2) {
+    return DataLoss("artifact: format version " + std::to_string(version) + " (" +
+                    (version == 1 ? "its MLPs were trained with the exact GELU"
+                                  : "GPT-2 blocks only, a 64-byte header") +
+                    "; this kdnas reads format version " + std::to_string(kArtifactFormatVersion) +
+                    "): re-export the student with this version");
   }
   if (version != kArtifactFormatVersion) {
     return DataLoss("artifact: format version " + std::to_string(version));
   }
+  if (!r.Has(kArtifactHeaderBytes - 8)) return DataLoss("artifact: truncated header");
   const uint32_t vocab = r.U32();
   Candidate c;
   Architecture& a = c.architecture;
+  BlockFamily& f = a.family;
   a.num_layers = static_cast<int>(r.U32());
   a.d_model = static_cast<int>(r.U32());
   a.num_heads = static_cast<int>(r.U32());
+  a.num_kv_heads = static_cast<int>(r.U32());
+  a.fixed_head_dim = static_cast<int>(r.U32());
   a.context_length = static_cast<int>(r.U32());
+  const uint32_t kind = r.U8();
   c.compression.weight_bits = static_cast<int>(r.U8());
   c.compression.embedding_bits = static_cast<int>(r.U8());
   a.tie_embeddings = r.U8() != 0;
-  c.compression.sparsity_pattern = static_cast<SparsityPattern>(r.U8());
+  const uint32_t pattern = r.U8();
+  const uint32_t scaling = r.U8();
+  r.Skip(2);
   c.compression.group_size = static_cast<int32_t>(r.U32());
-  c.compression.sparsity = r.F32();
-  c.compression.low_rank_ratio = r.F32();
+  c.compression.sparsity = r.F64();
+  c.compression.low_rank_ratio = r.F64();
+  f.norm_eps = r.F64();
+  f.rope.theta = r.F64();
+  f.rope.factor = r.F64();
+  f.rope.low_freq_factor = r.F64();
+  f.rope.high_freq_factor = r.F64();
+  f.rope.original_max_position_embeddings = r.U32();
   const uint32_t tokenizer_bytes = r.U32();
   const uint32_t count = r.U32();
   r.Skip(12);
-  if (a.num_layers < 1 || a.num_layers > 4096 || a.num_heads < 1 || a.d_model % a.num_heads != 0 ||
-      a.context_length < 1) {
+  if (kind > 2 || pattern > 2 || scaling > 2) return DataLoss("artifact: implausible header");
+  f.kind = static_cast<FamilyKind>(kind);
+  c.compression.sparsity_pattern = static_cast<SparsityPattern>(pattern);
+  f.rope.scaling = static_cast<Rope::Scaling>(scaling);
+  if (a.num_layers < 1 || a.num_layers > 4096 || a.num_heads < 1 || a.context_length < 1 ||
+      (a.fixed_head_dim == 0 && a.d_model % a.num_heads != 0)) {
     return DataLoss("artifact: implausible header");
   }
-  if (!r.Has(8 * static_cast<size_t>(a.num_layers)))
+  if (!r.Has(kArtifactLayerEntryBytes * static_cast<size_t>(a.num_layers)))
     return DataLoss("artifact: truncated layer table");
   for (int l = 0; l < a.num_layers; ++l) {
     LayerChoice choice;
     choice.num_heads = static_cast<int>(r.U32());
+    choice.num_kv_heads = static_cast<int>(r.U32());
     choice.d_ff = static_cast<int>(r.U32());
     a.layers.push_back(choice);
   }
   a.d_ff = a.layers[0].d_ff;
+  if (Status valid = ValidateCandidate(c, "artifact"); !valid.ok())
+    return DataLoss("artifact: implausible header: " + valid.message());
   if (!r.Has(tokenizer_bytes)) return DataLoss("artifact: truncated tokenizer");
   auto tokenizer = JobTokenizer::Deserialize(r.Bytes(tokenizer_bytes));
   if (!tokenizer.ok()) return DataLoss("artifact: " + tokenizer.status().message());
   if (tokenizer->vocab_size() != static_cast<int>(vocab))
     return DataLoss("artifact: vocab_size differs from the tokenizer's");
   PackedArtifact art{c, *tokenizer, {}, static_cast<int64_t>(bytes.size())};
-  auto& ts = art.tensors;
-  auto expect = [&](const std::string& name, int64_t rows, int64_t cols) -> Status {
-    KDNAS_ASSIGN_OR_RETURN(PackedTensor t, ReadTensor(&r, name));
-    if (t.rows != rows || t.cols != cols) {
-      return DataLoss("artifact: " + name + " is [" + std::to_string(t.rows) + ", " +
-                      std::to_string(t.cols) + "], expected [" + std::to_string(rows) + ", " +
-                      std::to_string(cols) + "]");
+  // The tensors the header describes, in the layout's order and shapes.
+  const ArtifactLayout layout = LayoutArtifact(c, vocab, tokenizer_bytes);
+  if (layout.tensors.size() != count)
+    return DataLoss("artifact: header says " + std::to_string(count) + " tensors, the layout " +
+                    std::to_string(layout.tensors.size()));
+  for (const TensorLayout& expected : layout.tensors) {
+    KDNAS_ASSIGN_OR_RETURN(PackedTensor t, ReadTensor(&r, expected.name));
+    if (t.rows != expected.rows || t.cols != expected.cols) {
+      return DataLoss("artifact: " + expected.name + " is [" + std::to_string(t.rows) + ", " +
+                      std::to_string(t.cols) + "], expected [" + std::to_string(expected.rows) +
+                      ", " + std::to_string(expected.cols) + "]");
     }
-    ts.push_back(std::move(t));
-    return Status::Ok();
-  };
-  auto linear = [&](const std::string& name, int64_t out, int64_t in) -> Status {
-    KDNAS_ASSIGN_OR_RETURN(PackedTensor t, ReadTensor(&r, name));
-    if (t.rows == out && t.cols == in) {
-      ts.push_back(std::move(t));
-    } else {
-      if (t.rows != out)
-        return DataLoss("artifact: " + name + " has " + std::to_string(t.rows) +
-                        " rows, expected " + std::to_string(out));
-      const int64_t k = t.cols;
-      t.name = name + ".u";
-      ts.push_back(std::move(t));
-      KDNAS_RETURN_IF_ERROR(expect(name + ".v", k, in));
-    }
-    return expect(name + ".bias", 1, out);
-  };
-  const int64_t d = a.d_model, V = vocab;
-  KDNAS_RETURN_IF_ERROR(expect("tok_emb", V, d));
-  KDNAS_RETURN_IF_ERROR(expect("pos_emb", a.context_length, d));
-  for (int l = 0; l < a.num_layers; ++l) {
-    const std::string p = "layers." + std::to_string(l) + ".";
-    const int64_t width = static_cast<int64_t>(a.layer_heads(l)) * a.head_dim(),
-                  ff = a.layer_d_ff(l);
-    KDNAS_RETURN_IF_ERROR(expect(p + "ln1.weight", 1, d));
-    KDNAS_RETURN_IF_ERROR(expect(p + "ln1.bias", 1, d));
-    KDNAS_RETURN_IF_ERROR(linear(p + "attn.qkv", 3 * width, d));
-    KDNAS_RETURN_IF_ERROR(linear(p + "attn.proj", d, width));
-    KDNAS_RETURN_IF_ERROR(expect(p + "ln2.weight", 1, d));
-    KDNAS_RETURN_IF_ERROR(expect(p + "ln2.bias", 1, d));
-    KDNAS_RETURN_IF_ERROR(linear(p + "mlp.fc", ff, d));
-    KDNAS_RETURN_IF_ERROR(linear(p + "mlp.proj", d, ff));
+    art.tensors.push_back(std::move(t));
   }
-  KDNAS_RETURN_IF_ERROR(expect("ln_f.weight", 1, d));
-  KDNAS_RETURN_IF_ERROR(expect("ln_f.bias", 1, d));
-  if (!a.tie_embeddings) KDNAS_RETURN_IF_ERROR(expect("lm_head", V, d));
-  if (ts.size() != count)
-    return DataLoss("artifact: header says " + std::to_string(count) + " tensors, found " +
-                    std::to_string(ts.size()));
   if (r.pos() != r.size())
     return DataLoss("artifact: " + std::to_string(r.size() - r.pos()) + " trailing bytes");
   return art;

@@ -27,6 +27,8 @@ PIDS+=($WORKER_PID)
 for family in "${FAMILIES[@]}"; do
   # A GPT-2 is a kdnas GPT: its students inherit from it.
   init=scratch; [ "$family" = gpt2 ] && init=inherit
+  # Llama and Qwen2 students have grouped-query attention to search.
+  kv=""; [ "$family" != gpt2 ] && kv="    - {name: num_kv_heads, discrete: {values: [1, 2]}}"
   cat >"$DIR/$family.yaml" <<JOB
 display_name: hf-$family
 data: {text: {path: $ROOT/data/tinyshakespeare.txt}}
@@ -39,6 +41,7 @@ space:
   parameters:
     - {name: weight_bits, discrete: {values: [8, 4]}}
     - {name: num_layers, integer_range: {min: 1, max: 2}}
+$kv
 budget: {max_trials: 2, train_steps: 20, eval_tokens: 1024}
 seed: 3
 JOB
@@ -76,6 +79,13 @@ with tarfile.open(fileobj=io.BytesIO(blob[5:])) as tar:
         assert tar.extractfile(m).read() == open(f"{d}/{family}/{m.name}", "rb").read(), m.name
 assert names == sorted(hf["tokenizer_files"]), (names, hf["tokenizer_files"])
 assert int(data["tokenizer_bytes"]) == len(blob), (data["tokenizer_bytes"], len(blob))
+# Students are made of the teacher's blocks (the TorchScript file says so too).
+want_family = {"gpt2": None, "qwen2": "FAMILY_KIND_QWEN2"}.get(family, "FAMILY_KIND_LLAMA")
+extra = {"kdnas/architecture.json": ""}
+torch.jit.load(f"{d}/{family}.pt", _extra_files=extra)
+for architecture in (best["candidate"]["architecture"], json.loads(extra["kdnas/architecture.json"])):
+    # proto3 JSON leaves out GPT-2's kind (0), and the whole family when it is kdnas's default.
+    assert architecture.get("family", {}).get("kind") == want_family, (family, architecture)
 size = int(best["metrics"]["size_bytes"])
 assert size == os.path.getsize(f"{d}/{family}.kdna"), size
 sample = open(f"{d}/{family}.sample", encoding="utf-8", errors="replace").read()
@@ -86,11 +96,13 @@ print(f"hf {family}: {hf['architecture']} teacher, {data['tokenizer']} vocabular
 PY
 done
 
-# The Llama student as a kdnas teacher: the same tokenizer, inheritable.
+# The GPT-2 student as a kdnas teacher: the same tokenizer, inheritable.
+# (Students of the Llama student are Llama students; inheriting into those
+# is not built yet.)
 cat >"$DIR/student-teacher.yaml" <<JOB
 display_name: hf-student-as-teacher
 data: {text: {path: $ROOT/data/tinyshakespeare.txt}}
-teacher: {model: {path: llama.pt}}
+teacher: {model: {path: gpt2.pt}}
 space:
   base:
     architecture: {num_layers: 1, d_model: 32, num_heads: 2, d_ff: 64, context_length: 32}
@@ -111,9 +123,9 @@ grep -q 'SUCCEEDED (trial budget reached' "$DIR/student-teacher.watch" ||
 import json, sys
 d = sys.argv[1]
 job = json.load(open(f"{d}/student-teacher.status"))
-llama = json.load(open(f"{d}/llama.status"))
+gpt2 = json.load(open(f"{d}/gpt2.status"))
 assert job["data_info"]["tokenizer"] == "TOKENIZER_KIND_BPE", job["data_info"]
-assert job["data_info"]["tokenizer_bytes"] == llama["data_info"]["tokenizer_bytes"]
+assert job["data_info"]["tokenizer_bytes"] == gpt2["data_info"]["tokenizer_bytes"]
 assert job["teacher_info"]["inheritable"] is True, job["teacher_info"]
 print(f"hf student as a teacher: {job['data_info']['tokenizer']}, "
       f"{job['data_info']['tokenizer_bytes']} tokenizer bytes, inheritable")

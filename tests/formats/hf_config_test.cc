@@ -72,7 +72,7 @@ TEST(HfConfig, ReadsALlamaWithGroupedQueryAttentionAndTiedEmbeddings) {
   EXPECT_FALSE(c->qkv_bias);
   EXPECT_DOUBLE_EQ(c->norm_eps, 1e-5);
   EXPECT_DOUBLE_EQ(c->rope.theta, 100000);
-  EXPECT_EQ(c->rope.type, HfRope::Type::kDefault);
+  EXPECT_EQ(c->rope.scaling, Rope::Scaling::kNone);
   EXPECT_EQ(c->torch_dtype, "bfloat16");
   EXPECT_EQ(c->bos_token_id, 0);
   EXPECT_EQ(c->eos_token_ids, std::vector<int64_t>{0});
@@ -101,7 +101,7 @@ TEST(HfConfig, Llama3RopeScalingKeepsHighFrequenciesAndSlowsLowOnes) {
   j["rope_theta"] = 500000.0;
   auto c = Parse(j);
   ASSERT_TRUE(c.ok()) << c.status().ToString();
-  EXPECT_EQ(c->rope.type, HfRope::Type::kLlama3);
+  EXPECT_EQ(c->rope.scaling, Rope::Scaling::kLlama3);
   const std::vector<double> inv = RopeInverseFrequencies(*c);
   ASSERT_EQ(inv.size(), 32u);
   auto plain = [](int i) { return 1.0 / std::pow(500000.0, 2.0 * i / 64); };

@@ -30,7 +30,8 @@ TEST(ArtifactLayout, FourBitGroup128CostsFourPointOneTwoFiveBitsPerWeight) {
   c.compression.weight_bits = 4;
   c.compression.group_size = 128;
   TensorLayout t = FindTensor(LayoutArtifact(c, 65, 100), "layers.0.mlp.fc");
-  EXPECT_DOUBLE_EQ(8.0 * static_cast<double>(t.payload_bytes()) / static_cast<double>(t.numel()), 4.125);
+  EXPECT_DOUBLE_EQ(8.0 * static_cast<double>(t.payload_bytes()) / static_cast<double>(t.numel()),
+                   4.125);
 }
 
 TEST(ArtifactLayout, TwoOfFourAtFp16CostsFiftySixPercentOfDense) {
@@ -39,20 +40,24 @@ TEST(ArtifactLayout, TwoOfFourAtFp16CostsFiftySixPercentOfDense) {
   c.compression.sparsity_pattern = SparsityPattern::k2of4;
   TensorLayout nm = FindTensor(LayoutArtifact(c, 65, 100), "layers.0.mlp.fc");
   EXPECT_EQ(nm.sparse, SparseEncoding::kNofM);
-  EXPECT_DOUBLE_EQ(static_cast<double>(nm.payload_bytes()) / static_cast<double>(dense.payload_bytes()), 0.5625);
+  EXPECT_DOUBLE_EQ(
+      static_cast<double>(nm.payload_bytes()) / static_cast<double>(dense.payload_bytes()), 0.5625);
 }
 
 TEST(ArtifactLayout, BitmapOnlyWhereItIsSmaller) {
   Candidate c = OneLayer(256, 1024);
   // fp16: 1 + 16 d < 16 <=> d < 15/16.
   c.compression.sparsity = 0.05;
-  EXPECT_EQ(FindTensor(LayoutArtifact(c, 65, 100), "layers.0.mlp.fc").sparse, SparseEncoding::kDense);
+  EXPECT_EQ(FindTensor(LayoutArtifact(c, 65, 100), "layers.0.mlp.fc").sparse,
+            SparseEncoding::kDense);
   c.compression.sparsity = 0.07;
-  EXPECT_EQ(FindTensor(LayoutArtifact(c, 65, 100), "layers.0.mlp.fc").sparse, SparseEncoding::kBitmap);
+  EXPECT_EQ(FindTensor(LayoutArtifact(c, 65, 100), "layers.0.mlp.fc").sparse,
+            SparseEncoding::kBitmap);
   // 4 bits: 1 + 4 d < 4 <=> d < 3/4.
   c.compression.weight_bits = 4;
   c.compression.sparsity = 0.2;
-  EXPECT_EQ(FindTensor(LayoutArtifact(c, 65, 100), "layers.0.mlp.fc").sparse, SparseEncoding::kDense);
+  EXPECT_EQ(FindTensor(LayoutArtifact(c, 65, 100), "layers.0.mlp.fc").sparse,
+            SparseEncoding::kDense);
   c.compression.sparsity = 0.3;
   TensorLayout t = FindTensor(LayoutArtifact(c, 65, 100), "layers.0.mlp.fc");
   EXPECT_EQ(t.sparse, SparseEncoding::kBitmap);
@@ -60,9 +65,9 @@ TEST(ArtifactLayout, BitmapOnlyWhereItIsSmaller) {
 }
 
 TEST(ArtifactLayout, LowRankFactorsOnlyWhenSmaller) {
-  EXPECT_EQ(LowRankRank(512, 128, 0.25), 32);   // 32 * 640 < 65536
-  EXPECT_EQ(LowRankRank(512, 128, 0.9), 0);     // 120 -> 120 * 640 > 65536
-  EXPECT_EQ(LowRankRank(512, 128, 0.1), 16);    // 12.8 -> 13 -> rounded up to 16
+  EXPECT_EQ(LowRankRank(512, 128, 0.25), 32);  // 32 * 640 < 65536
+  EXPECT_EQ(LowRankRank(512, 128, 0.9), 0);    // 120 -> 120 * 640 > 65536
+  EXPECT_EQ(LowRankRank(512, 128, 0.1), 16);   // 12.8 -> 13 -> rounded up to 16
   EXPECT_EQ(LowRankRank(512, 128, 0.0), 0);
   Candidate c = OneLayer(128, 512);
   c.compression.low_rank_ratio = 0.25;
@@ -83,27 +88,60 @@ TEST(CostModel, HandComputedSizeOfATinyStudent) {
   c.compression.embedding_bits = 8;
   const int64_t vocab = 10, tokenizer = 25;
   // Quantized tensor [r, c] at b bits with group g: 20 + r*ceil(c/g)*2 + ceil(r*c*b/8).
-  auto q = [](int64_t r, int64_t cols, int b, int g) { return 20 + r * ((cols + g - 1) / g) * 2 + (r * cols * b + 7) / 8; };
+  auto q = [](int64_t r, int64_t cols, int b, int g) {
+    return 20 + r * ((cols + g - 1) / g) * 2 + (r * cols * b + 7) / 8;
+  };
   auto vec = [](int64_t n) { return 20 + 2 * n; };
-  int64_t expected = 64 + 8 + tokenizer;
-  expected += q(vocab, 8, 8, 32) + q(8, 8, 8, 32);           // embeddings
-  expected += 2 * vec(8) + q(24, 8, 4, 32) + vec(24);       // ln1, qkv
-  expected += q(8, 8, 4, 32) + vec(8) + 2 * vec(8);         // proj, ln2
+  int64_t expected = 128 + 12 + tokenizer;             // header, layer table, tokenizer
+  expected += q(vocab, 8, 8, 32) + q(8, 8, 8, 32);     // embeddings
+  expected += 2 * vec(8) + q(24, 8, 4, 32) + vec(24);  // ln1, qkv
+  expected += q(8, 8, 4, 32) + vec(8) + 2 * vec(8);    // proj, ln2
   expected += q(16, 8, 4, 32) + vec(16) + q(8, 16, 4, 32) + vec(8);  // mlp
-  expected += 2 * vec(8) + q(vocab, 8, 4, 32);              // ln_f, lm_head
+  expected += 2 * vec(8) + q(vocab, 8, 4, 32);                       // ln_f, lm_head
   CostEstimate cost = EstimateCost(c, {vocab, tokenizer});
   EXPECT_EQ(cost.size_bytes, expected);
-  EXPECT_EQ(cost.params, 10 * 8 + 8 * 8 + 16 + 24 * 8 + 24 + 64 + 8 + 16 + 128 + 16 + 128 + 8 + 16 + 80);
+  EXPECT_EQ(cost.params,
+            10 * 8 + 8 * 8 + 16 + 24 * 8 + 24 + 64 + 8 + 16 + 128 + 16 + 128 + 8 + 16 + 80);
   EXPECT_EQ(cost.nonzero_params, cost.params);
   // 2 * (192 + 64 + 128 + 128) linear + 2 * 10 * 8 head + 4 * 8 * 8 attention.
   EXPECT_EQ(cost.flops_per_token, 2 * 512 + 160 + 256);
   EXPECT_EQ(cost.train_flops_per_token, 3 * cost.flops_per_token);
 }
 
+TEST(CostModel, HandComputedSizeOfATinyLlamaStudentWithGroupedQueryAttention) {
+  Candidate c = OneLayer(8, 16);
+  c.architecture.family.kind = FamilyKind::kLlama;
+  c.architecture.num_heads = 4;
+  c.architecture.num_kv_heads = 2;  // head_dim 2: k and v are [4, 8]
+  c.compression.weight_bits = 4;
+  c.compression.group_size = 32;
+  c.compression.embedding_bits = 8;
+  const int64_t vocab = 10, tokenizer = 25;
+  auto q = [](int64_t r, int64_t cols, int b, int g) {
+    return 20 + r * ((cols + g - 1) / g) * 2 + (r * cols * b + 7) / 8;
+  };
+  auto vec = [](int64_t n) { return 20 + 2 * n; };
+  int64_t expected = 128 + 12 + tokenizer;
+  expected += q(vocab, 8, 8, 32);  // tok_emb; no positions
+  expected += vec(8) + q(8, 8, 4, 32) + 2 * q(4, 8, 4, 32) + q(8, 8, 4, 32);  // ln1, q, k, v, o
+  expected += vec(8) + 2 * q(16, 8, 4, 32) + q(8, 16, 4, 32);                 // ln2, gate, up, down
+  expected += vec(8) + q(vocab, 8, 4, 32);                                    // ln_f, lm_head
+  CostEstimate cost = EstimateCost(c, {vocab, tokenizer});
+  EXPECT_EQ(cost.size_bytes, expected);
+  EXPECT_EQ(cost.params, 80 + 8 + 64 + 32 + 32 + 64 + 8 + 128 + 128 + 128 + 8 + 80);
+  // Qwen2 adds the q, k and v biases.
+  c.architecture.family.kind = FamilyKind::kQwen2;
+  EXPECT_EQ(EstimateCost(c, {vocab, tokenizer}).size_bytes, expected + vec(8) + 2 * vec(4));
+  // Attention FLOPs count the query heads: 2 * 2 * C * heads * head_dim.
+  const int64_t linear = 64 + 32 + 32 + 64 + 128 + 128 + 128;
+  EXPECT_EQ(cost.flops_per_token, 2 * linear + 2 * vocab * 8 + 4 * 8 * 8);
+}
+
 TEST(CostModel, ParamsOfTheDemoTeacher) {
   Candidate c;  // 4 layers, d_model 128, 4 heads, d_ff 512, context 64
   CostEstimate cost = EstimateCost(c, {65, 200});
-  int64_t per_layer = 4 * 128 + (3 * 128 * 128 + 3 * 128) + (128 * 128 + 128) + (512 * 128 + 512) + (128 * 512 + 128);
+  int64_t per_layer = 4 * 128 + (3 * 128 * 128 + 3 * 128) + (128 * 128 + 128) + (512 * 128 + 512) +
+                      (128 * 512 + 128);
   EXPECT_EQ(cost.params, 65 * 128 + 64 * 128 + 4 * per_layer + 2 * 128 + 65 * 128);
 }
 

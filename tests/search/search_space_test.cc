@@ -59,12 +59,14 @@ TEST(SearchSpace, ErrorsNameTheField) {
   spec.parameters = {ParameterConfig::Integer("num_layers", 4, 2)};
   expect_error(spec, "space.parameters[0].integer_range.min: must be <= max");
   spec.parameters = {ParameterConfig::Discrete("weight_bits", {8, 5})};
-  expect_error(spec, "space.parameters[0].discrete.values[1]: weight_bits must be one of 16, 8, 6, 4, 3, 2");
+  expect_error(
+      spec, "space.parameters[0].discrete.values[1]: weight_bits must be one of 16, 8, 6, 4, 3, 2");
   spec.parameters = {ParameterConfig::Discrete("d_model", {})};
   expect_error(spec, "space.parameters[0].discrete.values: must not be empty");
   spec.parameters = {ParameterConfig::Categorical("init", {"scratch", "magic"})};
   expect_error(spec, "space.parameters[0].categorical.values[1]: init has no value \"magic\"");
-  spec.parameters = {ParameterConfig::Integer("num_layers", 1, 2), ParameterConfig::Integer("num_layers", 1, 3)};
+  spec.parameters = {ParameterConfig::Integer("num_layers", 1, 2),
+                     ParameterConfig::Integer("num_layers", 1, 3)};
   expect_error(spec, "space.parameters[1].name: \"num_layers\" appears twice");
   spec.parameters = {ParameterConfig::Double("d_model", 8, 64)};
   expect_error(spec, "space.parameters[0].double_range: d_model is an integer");
@@ -79,7 +81,8 @@ TEST(ValidateCandidate, ChecksTheRules) {
   EXPECT_TRUE(ValidateCandidate(c).ok());
   c.architecture.d_model = 100;
   c.architecture.num_heads = 3;
-  EXPECT_NE(ValidateCandidate(c).message().find("candidate.architecture.d_model: must be divisible by num_heads"),
+  EXPECT_NE(ValidateCandidate(c).message().find(
+                "candidate.architecture.d_model: must be divisible by num_heads"),
             std::string::npos);
   c = Candidate();
   c.architecture.layers = {{2, 256}};
@@ -89,11 +92,59 @@ TEST(ValidateCandidate, ChecksTheRules) {
   c = Candidate();
   c.architecture.d_ff = 510;
   c.compression.sparsity_pattern = SparsityPattern::k2of4;
-  EXPECT_NE(ValidateCandidate(c).message().find("sparsity_pattern: 2:4 needs every layer width divisible by 4"),
+  EXPECT_NE(ValidateCandidate(c).message().find(
+                "sparsity_pattern: 2:4 needs every layer width divisible by 4"),
             std::string::npos);
   c = Candidate();
   c.compression.group_size = 48;
   EXPECT_NE(ValidateCandidate(c).message().find("group_size"), std::string::npos);
+}
+
+TEST(ValidateCandidate, FamilyRules) {
+  Candidate c;
+  c.architecture.num_kv_heads = 2;  // GPT-2 blocks: one KV head per query head
+  EXPECT_NE(ValidateCandidate(c).message().find(
+                "candidate.architecture.num_kv_heads: GPT-2 blocks have as many key/value heads"),
+            std::string::npos)
+      << ValidateCandidate(c).message();
+  c.architecture.family.kind = FamilyKind::kLlama;
+  EXPECT_TRUE(ValidateCandidate(c).ok()) << ValidateCandidate(c).message();
+  c.architecture.num_kv_heads = 3;  // 4 query heads
+  EXPECT_NE(ValidateCandidate(c).message().find("must be a multiple of the key/value heads (3)"),
+            std::string::npos);
+  c.architecture.num_kv_heads = 2;
+  c.architecture.layers = {{4, 512, 0}, {2, 512, 0}, {1, 512, 0}, {4, 512, 4}};
+  // Layer 2 has 1 query head for the architecture's 2 KV heads.
+  EXPECT_NE(ValidateCandidate(c).message().find("layers[2]: the query heads (1)"),
+            std::string::npos)
+      << ValidateCandidate(c).message();
+  c.architecture.layers.clear();
+  c.architecture.fixed_head_dim = 15;  // rotary positions turn pairs of channels
+  EXPECT_NE(
+      ValidateCandidate(c).message().find("head_dim: rotary positions need an even head width"),
+      std::string::npos);
+  c.architecture.fixed_head_dim = 48;  // 4 heads of 48 in a 128-wide model: fine
+  EXPECT_TRUE(ValidateCandidate(c).ok());
+  c.architecture.family.norm_eps = 0;
+  EXPECT_NE(ValidateCandidate(c).message().find("family.norm_eps"), std::string::npos);
+}
+
+TEST(SearchSpace, SearchesKeyValueHeadsAndHeadWidth) {
+  SearchSpaceSpec spec;
+  spec.base.architecture.family.kind = FamilyKind::kLlama;
+  spec.parameters = {ParameterConfig::Discrete("num_kv_heads", {1, 2, 4}),
+                     ParameterConfig::Discrete("head_dim", {16, 32})};
+  auto space = SearchSpace::Create(spec);
+  ASSERT_TRUE(space.ok()) << space.status().message();
+  Candidate c = space->Decode({2, 16});
+  EXPECT_EQ(c.architecture.num_kv_heads, 2);
+  EXPECT_EQ(c.architecture.head_dim(), 16);
+  EXPECT_EQ(c.architecture.family.kind, FamilyKind::kLlama);
+  EXPECT_EQ(space->Encode(c), (Point{2, 16}));
+  spec.parameters = {ParameterConfig::Discrete("num_kv_heads", {0})};
+  EXPECT_NE(SearchSpace::Create(spec).status().message().find(
+                "num_kv_heads must be an integer in 1..128"),
+            std::string::npos);
 }
 
 TEST(CandidateKey, IdenticalStudentsShareAKey) {
@@ -123,7 +174,22 @@ TEST(CandidateKey, IdenticalStudentsShareAKey) {
   Candidate other_t = hard_labels;
   other_t.distillation.temperature = 4;
   EXPECT_EQ(CandidateKey(hard_labels), CandidateKey(other_t));
-  EXPECT_EQ(CandidateKey(Candidate()), "L4 d128 h4 ff512 c64 tie0 | w16 g0 e16 s0 nm0 r0 | T2 a0.5 scratch");
+  EXPECT_EQ(CandidateKey(Candidate()),
+            "L4 d128 h4 ff512 c64 tie0 | w16 g0 e16 s0 nm0 r0 | T2 a0.5 scratch");
+
+  // Llama students: KV heads equal to the query heads are multi-head attention.
+  Candidate llama;
+  llama.architecture.family.kind = FamilyKind::kLlama;
+  Candidate mha = llama;
+  mha.architecture.num_kv_heads = 4;
+  mha.architecture.fixed_head_dim = 32;  // = 128 / 4
+  EXPECT_EQ(CandidateKey(llama), CandidateKey(mha));
+  EXPECT_NE(CandidateKey(llama), CandidateKey(Candidate()));
+  Candidate gqa = llama;
+  gqa.architecture.num_kv_heads = 2;
+  EXPECT_NE(CandidateKey(llama), CandidateKey(gqa));
+  EXPECT_EQ(CandidateKey(gqa),
+            "L4 d128 h4 ff512 c64 tie0 llama kv2 | w16 g0 e16 s0 nm0 r0 | T2 a0.5 scratch");
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "formats/hf_checkpoint.h"
+#include "formats/hf_kdnas_architecture.h"
 #include "formats/job_tokenizer.h"
 #include "proto/api_convert.h"
 #include "search/cost_model.h"
@@ -147,6 +148,64 @@ TEST(HfTeacherJob, AGpt2TeacherIsInheritable) {
   EXPECT_EQ(job->data_info().tokenizer(), v1::TOKENIZER_KIND_BPE);
 }
 
+// A teacher's students are of its family: the job's base family is the
+// teacher's (with its norm epsilon and rope), every leased candidate has it,
+// and a spec that names another, or a knob the family lacks, is refused.
+TEST(HfTeacherJob, StudentsAreOfTheTeachersFamily) {
+  Harness h(std::make_unique<MemoryStore>());
+  for (const std::string family : {"llama", "qwen2", "gpt2"}) {
+    SCOPED_TRACE(family);
+    v1::SubmitJobRequest request = HfJob(HfTeacherFixture(family));
+    if (family != "gpt2") {
+      auto* kv = request.mutable_spec()->mutable_space()->add_parameters();
+      kv->set_name("num_kv_heads");
+      for (double v : {1, 2}) kv->mutable_discrete()->add_values(v);
+    }
+    auto job = Submit(h, request);
+    ASSERT_TRUE(job.ok()) << job.status().ToString();
+    const auto headers = ReadHfCheckpointHeaders(HfTeacherFixture(family));
+    const BlockFamily want = StudentFamilyOf(headers->config);
+    EXPECT_EQ(FamilyFromProto(job->teacher_info().student_family()), want);
+    EXPECT_EQ(FamilyFromProto(job->spec().space().base().architecture().family()), want);
+    EXPECT_EQ(job->spec().space().base().architecture().has_family(), family != "gpt2");
+    auto lease = Lease(h, "w-" + family);
+    ASSERT_TRUE(lease.ok()) << lease.status().ToString();
+    const Candidate leased = CandidateFromProto(lease->trial().candidate());
+    EXPECT_EQ(leased.architecture.family, want);
+    if (family != "gpt2") {
+      EXPECT_LE(leased.architecture.num_kv_heads, 2);
+    }
+    ASSERT_TRUE(Call<v1::Job>([&](auto cb) { h.m().CancelJob(job->name(), cb); }).ok());
+  }
+  v1::SubmitJobRequest other = HfJob(HfTeacherFixture("llama"));
+  other.mutable_spec()
+      ->mutable_space()
+      ->mutable_base()
+      ->mutable_architecture()
+      ->mutable_family()
+      ->set_kind(v1::FAMILY_KIND_GPT2);
+  other.mutable_spec()
+      ->mutable_space()
+      ->mutable_base()
+      ->mutable_architecture()
+      ->mutable_family()
+      ->set_norm_eps(1e-5);
+  EXPECT_EQ(Refused(h, other).rfind(
+                "spec.space.base.architecture.family: this teacher's students are made "
+                "of llama blocks",
+                0),
+            0u);
+  v1::SubmitJobRequest gqa = HfJob(HfTeacherFixture("gpt2"));
+  auto* kv = gqa.mutable_spec()->mutable_space()->add_parameters();
+  kv->set_name("num_kv_heads");
+  for (double v : {1, 2}) kv->mutable_discrete()->add_values(v);
+  EXPECT_EQ(Refused(h, gqa).rfind(
+                "spec.space.parameters[2]: num_kv_heads (grouped-query attention) is for "
+                "Llama-family students",
+                0),
+            0u);
+}
+
 // The cost model prices students with config.json's vocabulary and the
 // bytes of the imported tokenizer every artifact stores.
 TEST(HfTeacherJob, StudentsAreSizedWithTheCheckpointsVocabularyAndTokenizer) {
@@ -226,7 +285,7 @@ TEST(HfTeacherJob, RefusalsNameTheField) {
   EXPECT_EQ(Refused(h, inherit),
             "spec.space.base.distillation.init: init: inherit copies the teacher's weights; "
             "inheriting from an imported LlamaForCausalLM teacher is not built yet (only "
-            "GPT2LMHeadModel teachers with layer_norm_epsilon 1e-5 are kdnas GPTs): use scratch");
+            "GPT2LMHeadModel teachers are kdnas GPTs): use scratch");
   v1::SubmitJobRequest searched_inherit = HfJob(dir);
   auto* init = searched_inherit.mutable_spec()->mutable_space()->add_parameters();
   init->set_name("init");

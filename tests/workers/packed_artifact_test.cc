@@ -28,10 +28,29 @@ Candidate RandomCandidate(Rng& rng) {
   a.d_ff = 8 * (2 + static_cast<int>(rng.Below(15)));
   a.context_length = Pick<int>(rng, {8, 16, 24});
   a.tie_embeddings = rng.Bernoulli(0.3);
+  a.family.kind =
+      Pick<FamilyKind>(rng, {FamilyKind::kGpt2, FamilyKind::kLlama, FamilyKind::kQwen2});
+  if (a.family.llama()) {
+    a.family.norm_eps = Pick<double>(rng, {1e-5, 1e-6});
+    a.family.rope.theta = Pick<double>(rng, {10000.0, 500000.0});
+    if (rng.Bernoulli(0.3)) {
+      a.family.rope.scaling = Rope::Scaling::kLlama3;
+      a.family.rope.factor = 8;
+      a.family.rope.original_max_position_embeddings = 16;
+    }
+    a.num_kv_heads = a.num_heads / Pick<int>(rng, {1, 2});
+    if (rng.Bernoulli(0.3)) a.fixed_head_dim = Pick<int>(rng, {4, 10, 16});
+  }
   if (rng.Bernoulli(0.3)) {
-    for (int l = 0; l < a.num_layers; ++l)
-      a.layers.push_back({1 + static_cast<int>(rng.Below(a.num_heads)),
-                          8 * (1 + static_cast<int>(rng.Below(16)))});
+    for (int l = 0; l < a.num_layers; ++l) {
+      LayerChoice layer{1 + static_cast<int>(rng.Below(a.num_heads)),
+                        8 * (1 + static_cast<int>(rng.Below(16)))};
+      if (a.family.llama() && layer.num_heads % 2 == 0 && rng.Bernoulli(0.5))
+        layer.num_kv_heads = layer.num_heads / 2;
+      else if (a.family.llama())
+        layer.num_kv_heads = layer.num_heads;
+      a.layers.push_back(layer);
+    }
   }
   auto& q = c.compression;
   q.weight_bits = Pick<int>(rng, {16, 8, 6, 4, 3, 2});
@@ -58,8 +77,9 @@ TEST(PackedArtifact, SizeEqualsTheCostModelToTheByteAndDecodesToTheDeployedWeigh
   Rng rng(7);
   const std::string dir = testing::MakeTempDir("packed");
   const std::string corpus = "the quick brown fox jumps over the lazy dog. THE END!\n\xc3\xa9";
-  int checked = 0, low_rank = 0, bitmap = 0, nofm = 0, sparse_dense = 0;
-  while (checked < 60) {
+  int checked = 0, low_rank = 0, bitmap = 0, nofm = 0, sparse_dense = 0, llama = 0, qwen2 = 0,
+      grouped = 0;
+  while (checked < 90) {
     Candidate c = RandomCandidate(rng);
     if (!ValidateCandidate(c).ok()) continue;
     auto tok = Tokenizer::Build(corpus.substr(0, 10 + rng.Below(corpus.size() - 12)) + "\xc3\xa9",
@@ -88,7 +108,18 @@ TEST(PackedArtifact, SizeEqualsTheCostModelToTheByteAndDecodesToTheDeployedWeigh
     auto art = ReadPackedArtifact(path);
     ASSERT_TRUE(art.ok()) << art.status().ToString();
     EXPECT_EQ(art->tokenizer.serialized(), tok->Serialize());
-    EXPECT_EQ(art->candidate.architecture.num_layers, c.architecture.num_layers);
+    const Architecture& read = art->candidate.architecture;
+    EXPECT_EQ(read.num_layers, c.architecture.num_layers);
+    EXPECT_EQ(read.family, c.architecture.family);
+    EXPECT_EQ(read.head_dim(), c.architecture.head_dim());
+    for (int l = 0; l < c.architecture.num_layers; ++l) {
+      EXPECT_EQ(read.layer_heads(l), c.architecture.layer_heads(l));
+      EXPECT_EQ(read.layer_kv_heads(l), c.architecture.layer_kv_heads(l));
+      EXPECT_EQ(read.layer_d_ff(l), c.architecture.layer_d_ff(l));
+      grouped += c.architecture.layer_kv_heads(l) < c.architecture.layer_heads(l);
+    }
+    llama += c.architecture.family.kind == FamilyKind::kLlama;
+    qwen2 += c.architecture.family.kind == FamilyKind::kQwen2;
     model->Deploy();
     auto weights = model->Weights();
     ASSERT_EQ(art->tensors.size(), weights.size());
@@ -109,6 +140,10 @@ TEST(PackedArtifact, SizeEqualsTheCostModelToTheByteAndDecodesToTheDeployedWeigh
   EXPECT_GT(bitmap, 0);
   EXPECT_GT(nofm, 0);
   EXPECT_GT(sparse_dense, 0);
+  // ... and both families, with grouped-query attention.
+  EXPECT_GT(llama, 0);
+  EXPECT_GT(qwen2, 0);
+  EXPECT_GT(grouped, 0);
   std::filesystem::remove_all(dir);
 }
 
@@ -134,6 +169,13 @@ TEST(PackedArtifact, ReaderRejectsCorruptFiles) {
   auto old = ParsePackedArtifact(v1);
   EXPECT_EQ(old.status().code(), StatusCode::kDataLoss);
   EXPECT_NE(old.status().message().find("GELU"), std::string::npos) << old.status().message();
+  // A version 2 file has GPT-2 blocks and a 64-byte header: refused, with the reason.
+  std::string v2 = bytes;
+  v2[4] = 2;
+  old = ParsePackedArtifact(v2);
+  EXPECT_EQ(old.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(old.status().message().find("64-byte header"), std::string::npos)
+      << old.status().message();
   EXPECT_EQ(ReadPackedArtifact(dir + "/missing.kdna").status().code(), StatusCode::kNotFound);
   std::filesystem::remove_all(dir);
 }

@@ -95,5 +95,28 @@ TEST(TorchScriptExport, TiedLowRankPerLayerQuantizedDeployed) {
   ExpectPythonAgrees(model, SmallTokenizer());
 }
 
+// Llama blocks (rotary positions with llama3 scaling, grouped-query
+// attention, SwiGLU, RMSNorm) and Qwen2's q/k/v biases, low rank and per-layer
+// heads and KV groups: PyTorch runs the exported source to the same logits.
+TEST(TorchScriptExport, LlamaFamilyStudents) {
+  for (FamilyKind kind : {FamilyKind::kLlama, FamilyKind::kQwen2}) {
+    SCOPED_TRACE(FamilyKindName(kind));
+    torch::manual_seed(4);
+    Candidate c = SmallCandidate();
+    BlockFamily& f = c.architecture.family;
+    f.kind = kind;
+    f.norm_eps = 1e-6;
+    f.rope = {Rope::Scaling::kLlama3, 500000.0, 8.0, 1.0, 4.0, 8};
+    c.architecture.num_kv_heads = 2;
+    c.architecture.layers = {{4, 48, 2}, {2, 64, 1}};
+    c.compression.low_rank_ratio = 0.25;
+    Gpt model(GptConfig{c.architecture, c.compression, SmallTokenizer().vocab_size()});
+    // Non-zero biases and norms, so each one's place is checked.
+    torch::NoGradGuard no_grad;
+    for (auto& p : model->parameters()) p.normal_(0, 0.3);
+    ExpectPythonAgrees(model, SmallTokenizer());
+  }
+}
+
 }  // namespace
 }  // namespace kdnas
