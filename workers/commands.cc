@@ -16,6 +16,8 @@
 #include "proto/candidate_json.h"
 #include "search/flags.h"
 #include "workers/generate.h"
+#include "workers/hf_export.h"
+#include "workers/inherit.h"
 #include "workers/run_candidate.h"
 #include "workers/torch_log.h"
 #include "workers/train_teacher.h"
@@ -386,6 +388,39 @@ int GenerateCommand(const std::vector<std::string>& args) {
   } catch (const std::exception& e) {
     return Fail("generate", Internal(e.what()));
   }
+  return 0;
+}
+
+int ExportHfCommand(const std::vector<std::string>& args) {
+  std::string model_path, out, dtype_name = "f16";
+  FlagSet flags(
+      "kdnas-worker export-hf --model student.pt --out DIR: write a student of an imported "
+      "teacher in the teacher's Hugging Face layout (config.json, model.safetensors, the "
+      "tokenizer's files).");
+  flags.String("model", &model_path, "TorchScript student (kdnas best --out).");
+  flags.String("out", &out, "Directory to create.");
+  flags.String("dtype", &dtype_name, "Weights' dtype in model.safetensors: f16, bf16 or f32.");
+  if (int rc = ParseCommandFlags(flags, args, "export-hf"); rc >= 0) return rc;
+  if (model_path.empty())
+    return Fail("export-hf", InvalidArgument("--model: a TorchScript student is required"));
+  if (out.empty()) return Fail("export-hf", InvalidArgument("--out: a directory is required"));
+  SafetensorsDtype dtype;
+  if (dtype_name == "f16") {
+    dtype = SafetensorsDtype::kF16;
+  } else if (dtype_name == "bf16") {
+    dtype = SafetensorsDtype::kBF16;
+  } else if (dtype_name == "f32") {
+    dtype = SafetensorsDtype::kF32;
+  } else {
+    return Fail("export-hf", InvalidArgument("--dtype: f16, bf16 or f32 (got " + dtype_name + ")"));
+  }
+  auto teacher = Teacher::Load(model_path);
+  if (!teacher.ok()) return Fail("export-hf", teacher.status());
+  auto student = TeacherAsGpt(*teacher);
+  if (!student.ok()) return Fail("export-hf", student.status());
+  Status s = WriteHfCheckpoint(**student, teacher->tokenizer(), out, dtype);
+  if (!s.ok()) return Fail("export-hf", s);
+  std::printf("%s\n", out.c_str());
   return 0;
 }
 

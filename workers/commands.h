@@ -20,5 +20,7 @@ int RunCandidateCommand(const std::vector<std::string>& args);
 // run-candidate for each JSON line of stdin, keeping the job loaded across them.
 int RunCandidatesCommand(const std::vector<std::string>& args);
 int GenerateCommand(const std::vector<std::string>& args);
+// A TorchScript student of an imported teacher in the teacher's Hugging Face layout.
+int ExportHfCommand(const std::vector<std::string>& args);
 
 }  // namespace kdnas

@@ -23,6 +23,8 @@ const char kUsage[] =
     "  run-candidates  Run-candidate for each JSON line of stdin, in one process that keeps\n"
     "                  the teacher, its output cache and the held-out set loaded.\n"
     "  generate        Sample text from a TorchScript model (teacher or student).\n"
+    "  export-hf       Write a student of an imported teacher in the teacher's Hugging Face\n"
+    "                  layout (config.json, model.safetensors, the tokenizer's files).\n"
     "  serve           Lease trials from a controller and run them (the worker process).\n"
     "  baseline-rtn    Round-to-nearest quantization of the teacher: the points a search should "
     "beat.\n"
@@ -52,6 +54,7 @@ int main(int argc, char** argv) {
   if (command == "run-candidate") return kdnas::RunCandidateCommand(args);
   if (command == "run-candidates") return kdnas::RunCandidatesCommand(args);
   if (command == "generate") return kdnas::GenerateCommand(args);
+  if (command == "export-hf") return kdnas::ExportHfCommand(args);
   if (command == "serve") return kdnas::ServeCommand(args);
   if (command == "baseline-rtn") return kdnas::RtnBaselineCommand(args);
   std::fprintf(stderr, "kdnas-worker: unknown command '%s'\n%s\n", command.c_str(), kUsage);

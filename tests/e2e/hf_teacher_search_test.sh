@@ -130,3 +130,33 @@ assert job["teacher_info"]["inheritable"] is True, job["teacher_info"]
 print(f"hf student as a teacher: {job['data_info']['tokenizer']}, "
       f"{job['data_info']['tokenizer_bytes']} tokenizer bytes, inheritable")
 PY
+
+# The Llama student written in its teacher's layout is itself a Hugging Face
+# teacher: kdnas-worker export-hf, then a job on that directory.
+"$WORKER" export-hf --model "$DIR/llama.pt" --out "$DIR/llama-hf" --dtype f32 >/dev/null
+sed -e 's/hf-student-as-teacher/hf-exported-student/' -e 's|teacher: {model: {path: gpt2.pt}}|teacher: {hf: {path: llama-hf}}|' \
+  -e 's/distillation: {init: inherit}/distillation: {init: scratch}/' \
+  "$DIR/student-teacher.yaml" >"$DIR/exported.yaml"
+JOB=$(cd "$DIR" && "$CLI" submit exported.yaml --json |
+  /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["name"])')
+timeout 240 "$CLI" watch "$JOB" >"$DIR/exported.watch" || { cat "$DIR/exported.watch" "$DIR/worker.log"; exit 1; }
+grep -q 'SUCCEEDED (trial budget reached' "$DIR/exported.watch" ||
+  { cat "$DIR/exported.watch" "$DIR/worker.log"; exit 1; }
+"$CLI" status "$JOB" --json >"$DIR/exported.status"
+/usr/bin/python3 - "$DIR" <<'PY'
+import json, os, sys
+d = sys.argv[1]
+job = json.load(open(f"{d}/exported.status"))
+best = json.load(open(f"{d}/llama.best"))
+config = json.load(open(f"{d}/llama-hf/config.json"))
+student = best["candidate"]["architecture"]
+assert config["architectures"] == ["LlamaForCausalLM"], config
+assert config["num_hidden_layers"] == int(student.get("num_layers", 4)), (config, student)
+assert sorted(os.listdir(f"{d}/llama-hf")) == ["config.json", "model.safetensors", "tokenizer.json",
+                                                "tokenizer_config.json"], os.listdir(f"{d}/llama-hf")
+hf = job["teacher_info"]["hf"]
+assert hf["architecture"] == "LlamaForCausalLM" and hf["weight_dtype"] == "F32", hf
+assert job["teacher_info"]["student_family"]["kind"] == "FAMILY_KIND_LLAMA", job["teacher_info"]
+print(f"hf exported student as a teacher: {hf['architecture']}, {hf['num_layers']} layers, "
+      f"{hf['num_kv_heads']} KV heads, {hf['parameters']} parameters in {hf['weight_dtype']}")
+PY
