@@ -191,7 +191,7 @@ void JobManager::ReportResult(v1::ReportResultRequest request,
     switch (request.outcome_case()) {
       case v1::ReportResultRequest::kSuccess: {
         const auto& s = request.success();
-        for (const std::string& a : {s.artifact(), s.torchscript_artifact()}) {
+        for (const std::string& a : {s.artifact(), s.torchscript_artifact(), s.hf_artifact()}) {
           if (!a.empty() && artifacts_.count(a) == 0) {
             return done(
                 InvalidArgument("success: artifact " + a.substr(0, 100) + " was not uploaded"));
@@ -204,6 +204,8 @@ void JobManager::ReportResult(v1::ReportResultRequest request,
                                                       std::max(0.0, s.metrics().worker_seconds()));
         t.trial.set_artifact(s.artifact());
         t.trial.set_torchscript_artifact(s.torchscript_artifact());
+        t.trial.set_hf_artifact(s.hf_artifact());
+        t.trial.set_hf_unavailable(s.hf_unavailable().substr(0, 1000));
         seconds = s.metrics().worker_seconds();
         // A trial missing a measurement the job needs cannot be judged.
         MeasuredCheck measured =

@@ -82,6 +82,8 @@ ExecutionResult EngineExecutor::Run(const v1::Lease& lease, TrialContext& contex
   result.metrics = report->metrics;
   result.packed_path = report->packed_path;
   result.torchscript_path = report->torchscript_path;
+  result.hf_path = report->hf_path;
+  result.hf_unavailable = report->hf_unavailable;
   return result;
 }
 

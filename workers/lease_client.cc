@@ -57,6 +57,7 @@ const char* kReportFile = "report.pb";
 const char* kTrialFile = "trial";  // the trial's name, for the log
 const char* kPackedFile = "student.kdna";
 const char* kTorchScriptFile = "student.pt";
+const char* kHfFile = "student-hf.tar";
 
 }  // namespace
 
@@ -261,15 +262,18 @@ Status LeaseClient::Deliver(const std::string& entry) {
     Status sent = Status::Ok();
     if (request.has_success()) {
       for (auto [file, kind] : {std::pair{kPackedFile, v1::ARTIFACT_KIND_PACKED},
-                                std::pair{kTorchScriptFile, v1::ARTIFACT_KIND_TORCHSCRIPT}}) {
+                                std::pair{kTorchScriptFile, v1::ARTIFACT_KIND_TORCHSCRIPT},
+                                std::pair{kHfFile, v1::ARTIFACT_KIND_HF}}) {
         if (!sent.ok() || !fs::exists(dir / file)) continue;
         auto name = UploadArtifact(request.lease_token(), (dir / file).string(), kind);
         if (!name.ok()) {
           sent = name.status();
         } else if (kind == v1::ARTIFACT_KIND_PACKED) {
           request.mutable_success()->set_artifact(*name);
-        } else {
+        } else if (kind == v1::ARTIFACT_KIND_TORCHSCRIPT) {
           request.mutable_success()->set_torchscript_artifact(*name);
+        } else {
+          request.mutable_success()->set_hf_artifact(*name);
         }
       }
     }
@@ -311,6 +315,8 @@ Status LeaseClient::Report(const v1::Lease& lease, const ExecutionResult& result
       if (!result.packed_path.empty()) fs::rename(result.packed_path, dir / kPackedFile, ec);
       if (!result.torchscript_path.empty())
         fs::rename(result.torchscript_path, dir / kTorchScriptFile, ec);
+      if (!result.hf_path.empty()) fs::rename(result.hf_path, dir / kHfFile, ec);
+      request.mutable_success()->set_hf_unavailable(result.hf_unavailable);
       break;
     case ExecutionResult::Kind::kFailed:
       request.mutable_failure()->set_error(result.error);

@@ -9,9 +9,11 @@
 #include <sstream>
 
 #include "evaluator/evaluate.h"
+#include "formats/tar_archive.h"
 #include "proto/candidate_json.h"
 #include "search/cost_model.h"
 #include "search/search_space.h"
+#include "workers/hf_export.h"
 #include "workers/inherit.h"
 #include "workers/packed_artifact.h"
 #include "workers/torch_status.h"
@@ -271,6 +273,20 @@ StatusOr<TrialReport> Run(const RunOptions& o, const ProgressCallback& progress)
   if (o.write_torchscript) {
     report.torchscript_path = out.Track("student.pt");
     KDNAS_RETURN_IF_ERROR(SaveTorchScript(*model, tokenizer, report.torchscript_path));
+  }
+  if (!tokenizer.files().empty()) {  // an imported teacher: the student in its layout too
+    const std::string dir = o.out_dir + "/student-hf";
+    Status written = WriteHfCheckpoint(*model, tokenizer, dir, SafetensorsDtype::kF16);
+    if (written.code() == StatusCode::kFailedPrecondition) {
+      report.hf_unavailable = written.message();
+    } else {
+      KDNAS_RETURN_IF_ERROR(written);
+      report.hf_path = out.Track("student-hf.tar");
+      Status packed = WriteTar(dir, report.hf_path);
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+      KDNAS_RETURN_IF_ERROR(packed);
+    }
   }
   m.set_worker_seconds(SecondsSince(o.started));
   report.metrics_path = out.Track("metrics.json");

@@ -113,6 +113,9 @@ struct TrialReport {
   std::vector<std::pair<int64_t, double>> val_losses;
   std::string init_summary;  // how the student was initialised
   std::string packed_path, torchscript_path, metrics_path;
+  // A student of an imported teacher in the teacher's layout (student-hf.tar:
+  // workers/hf_export.h), or why it has none.
+  std::string hf_path, hf_unavailable;
 };
 
 StatusOr<TrialReport> RunCandidate(const RunOptions& options,

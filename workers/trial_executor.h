@@ -47,6 +47,8 @@ struct ExecutionResult {
   v1::TrialMetrics metrics;      // kSucceeded
   std::string packed_path;       // kSucceeded, optional: uploaded as the artifact
   std::string torchscript_path;  // kSucceeded, optional
+  std::string hf_path;           // kSucceeded, optional: the Hugging Face checkpoint tar
+  std::string hf_unavailable;    // kSucceeded: why there is no hf_path (imported teachers)
   std::string error;             // kFailed
   bool retryable = false;        // kFailed: a transient error, try again
   v1::TrialProgress progress;    // kStopped: where it stopped

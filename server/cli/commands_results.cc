@@ -1,6 +1,8 @@
 // frontier, best, explain: reading what a search found.
 #include <cstdio>
+#include <filesystem>
 
+#include "formats/tar_archive.h"
 #include "kdnas/v1/search_service.grpc.pb.h"
 #include "server/cli/blob_upload.h"
 #include "server/cli/cli_context.h"
@@ -92,7 +94,7 @@ int RunFrontier(const Args& args) {
 
 int RunBest(const Args& args) {
   CliContext ctx;
-  std::string max_size, out, packed_out, objective;
+  std::string max_size, out, packed_out, hf_out, objective;
   int64_t max_params = 0;
   double max_latency_ms = 0;
   FlagSet flags(
@@ -106,7 +108,13 @@ int RunBest(const Args& args) {
   flags.String("out", &out, "Write the TorchScript student (loads with torch.jit.load) here.");
   flags.String("packed-out", &packed_out,
                "Write the packed artifact (docs/artifact-format.md) here.");
+  flags.String("hf-out", &hf_out,
+               "Create this directory with the student in its imported teacher's Hugging Face "
+               "layout (config.json, model.safetensors in F16, the tokenizer's files).");
   if (int rc = ParseCommandFlags(&flags, "best", args, 1, 1); rc >= 0) return rc;
+  if (!hf_out.empty() && std::filesystem::exists(hf_out)) {
+    return Fail("best", InvalidArgument("--hf-out: " + hf_out + " exists: give a new directory"));
+  }
   kdnas::v1::GetBestRequest request;
   request.set_job(JobName(flags.positional()[0]));
   if (!max_size.empty()) {
@@ -133,6 +141,20 @@ int RunBest(const Args& args) {
     Status s = DownloadArtifactFile(stub.get(), ctx, trial.artifact(), packed_out);
     if (!s.ok()) return Fail("best", s);
   }
+  if (!hf_out.empty()) {
+    if (trial.hf_artifact().empty()) {
+      return Fail("best",
+                  FailedPrecondition(trial.name() + " has no Hugging Face export: " +
+                                     (trial.hf_unavailable().empty()
+                                          ? "its job's teacher is not an imported checkpoint"
+                                          : trial.hf_unavailable())));
+    }
+    const std::string tar = hf_out + ".tar.tmp";
+    Status s = DownloadArtifactFile(stub.get(), ctx, trial.hf_artifact(), tar);
+    if (s.ok()) s = ExtractTar(tar, hf_out);
+    std::filesystem::remove(tar);
+    if (!s.ok()) return Fail("best", s);
+  }
   if (ctx.json) {
     ctx.PrintJson(trial);
     return 0;
@@ -149,6 +171,7 @@ int RunBest(const Args& args) {
                          : "latency not measured");
   if (!out.empty()) std::printf("wrote %s (TorchScript)\n", out.c_str());
   if (!packed_out.empty()) std::printf("wrote %s (packed)\n", packed_out.c_str());
+  if (!hf_out.empty()) std::printf("wrote %s (Hugging Face layout)\n", hf_out.c_str());
   return 0;
 }
 

@@ -42,6 +42,11 @@ grep -q 'SUCCEEDED (trial budget reached' "$DIR/watch.log" || { cat "$DIR/watch.
 test -s "$DIR/frontier.svg"
 grep -q 'frontier points' "$DIR/frontier.txt"
 "$CLI" best "$JOB" --json --out "$DIR/student.pt" --packed-out "$DIR/student.kdna" >"$DIR/best.json"
+# A kdnas teacher's students have no Hugging Face layout: said, nothing written.
+if "$CLI" best "$JOB" --hf-out "$DIR/hf" 2>"$DIR/hf.err"; then echo "FAILED: --hf-out of a kdnas job"; exit 1; fi
+grep -q "has no Hugging Face export: its job's teacher is not an imported checkpoint" "$DIR/hf.err" ||
+  { cat "$DIR/hf.err"; exit 1; }
+[ ! -e "$DIR/hf" ] || { echo "FAILED: --hf-out wrote $DIR/hf"; exit 1; }
 
 /usr/bin/python3 - "$DIR/best.json" "$DIR/student.pt" "$DIR/student.kdna" "$ROOT/data/tinyshakespeare.txt" <<'PY'
 import json, os, struct, sys

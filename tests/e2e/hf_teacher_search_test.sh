@@ -3,9 +3,11 @@
 # processes: `kdnas submit` packs the checkpoint directory into a tar blob,
 # the controller validates and sizes the job with the checkpoint's tokenizer,
 # a LibTorch worker unpacks and runs the teacher, and `kdnas best` pulls a
-# student that carries the checkpoint's tokenizer files and samples text.
-# That student is then a teacher itself (its tokenizer read back from the
-# TorchScript file), which students can inherit from.
+# student of the teacher's family that carries the checkpoint's tokenizer
+# files and samples text, and the same student in the teacher's layout
+# (--hf-out). A TorchScript student is then a teacher itself (its tokenizer
+# read back from the file), which students can inherit from, and so is a
+# student in the Hugging Face layout.
 # Usage: hf_teacher_search_test.sh KDNAS_CONTROLLER KDNAS_WORKER KDNAS_CLI
 set -euo pipefail
 CONTROLLER="$(realpath "$1")"; WORKER="$(realpath "$2")"; CLI="$(realpath "$3")"
@@ -53,7 +55,8 @@ JOB
   grep -q 'SUCCEEDED (trial budget reached' "$DIR/$family.watch" ||
     { cat "$DIR/$family.watch" "$DIR/worker.log"; exit 1; }
   "$CLI" status "$JOB" --json >"$DIR/$family.status"
-  "$CLI" best "$JOB" --json --out "$DIR/$family.pt" --packed-out "$DIR/$family.kdna" >"$DIR/$family.best"
+  "$CLI" best "$JOB" --json --out "$DIR/$family.pt" --packed-out "$DIR/$family.kdna" \
+    --hf-out "$DIR/$family-hf" >"$DIR/$family.best"
   "$WORKER" generate --model "$DIR/$family.pt" --tokens 24 --prompt "ROMEO:" --seed 1 >"$DIR/$family.sample"
   /usr/bin/python3 - "$DIR" "$family" <<'PY'
 import io, json, os, sys, tarfile
@@ -86,6 +89,13 @@ torch.jit.load(f"{d}/{family}.pt", _extra_files=extra)
 for architecture in (best["candidate"]["architecture"], json.loads(extra["kdnas/architecture.json"])):
     # proto3 JSON leaves out GPT-2's kind (0), and the whole family when it is kdnas's default.
     assert architecture.get("family", {}).get("kind") == want_family, (family, architecture)
+# kdnas best --hf-out: the student in the teacher's layout, with its tokenizer files.
+hf_dir = f"{d}/{family}-hf"
+exported = json.load(open(f"{hf_dir}/config.json"))
+assert exported["architectures"] == config["architectures"], (exported, config)
+assert exported["torch_dtype"] == "float16" and exported["vocab_size"] == config["vocab_size"], exported
+assert sorted(os.listdir(hf_dir)) == sorted(["config.json", "model.safetensors"] + hf["tokenizer_files"]), \
+    os.listdir(hf_dir)
 size = int(best["metrics"]["size_bytes"])
 assert size == os.path.getsize(f"{d}/{family}.kdna"), size
 sample = open(f"{d}/{family}.sample", encoding="utf-8", errors="replace").read()
@@ -131,9 +141,10 @@ print(f"hf student as a teacher: {job['data_info']['tokenizer']}, "
       f"{job['data_info']['tokenizer_bytes']} tokenizer bytes, inheritable")
 PY
 
-# The Llama student written in its teacher's layout is itself a Hugging Face
-# teacher: kdnas-worker export-hf, then a job on that directory.
-"$WORKER" export-hf --model "$DIR/llama.pt" --out "$DIR/llama-hf" --dtype f32 >/dev/null
+# The Llama student written in its teacher's layout (kdnas best --hf-out, in
+# F16) is itself a Hugging Face teacher: a job on that directory. kdnas-worker
+# export-hf writes the same checkpoint from the TorchScript student.
+"$WORKER" export-hf --model "$DIR/llama.pt" --out "$DIR/llama-hf32" --dtype f32 >/dev/null
 sed -e 's/hf-student-as-teacher/hf-exported-student/' -e 's|teacher: {model: {path: gpt2.pt}}|teacher: {hf: {path: llama-hf}}|' \
   -e 's/distillation: {init: inherit}/distillation: {init: scratch}/' \
   "$DIR/student-teacher.yaml" >"$DIR/exported.yaml"
@@ -154,8 +165,11 @@ assert config["architectures"] == ["LlamaForCausalLM"], config
 assert config["num_hidden_layers"] == int(student.get("num_layers", 4)), (config, student)
 assert sorted(os.listdir(f"{d}/llama-hf")) == ["config.json", "model.safetensors", "tokenizer.json",
                                                 "tokenizer_config.json"], os.listdir(f"{d}/llama-hf")
+f32 = json.load(open(f"{d}/llama-hf32/config.json"))
+assert f32.pop("torch_dtype") == "float32" and config.pop("torch_dtype") == "float16", (f32, config)
+assert f32 == config, (f32, config)
 hf = job["teacher_info"]["hf"]
-assert hf["architecture"] == "LlamaForCausalLM" and hf["weight_dtype"] == "F32", hf
+assert hf["architecture"] == "LlamaForCausalLM" and hf["weight_dtype"] == "F16", hf
 assert job["teacher_info"]["student_family"]["kind"] == "FAMILY_KIND_LLAMA", job["teacher_info"]
 print(f"hf exported student as a teacher: {hf['architecture']}, {hf['num_layers']} layers, "
       f"{hf['num_kv_heads']} KV heads, {hf['parameters']} parameters in {hf['weight_dtype']}")

@@ -8,6 +8,8 @@
 #include <cmath>
 #include <filesystem>
 
+#include "formats/hf_checkpoint.h"
+#include "formats/hf_kdnas_architecture.h"
 #include "formats/tar_archive.h"
 #include "search/cost_model.h"
 #include "test_util.h"
@@ -77,6 +79,8 @@ TEST_P(HfTeacherTest, AStudentTrainsAgainstTheCheckpointAndCarriesItsTokenizer) 
   o.job.data_path = "data/tinyshakespeare.txt";
   o.job.eval_tokens = 1024;
   o.candidate = Small();
+  // The controller makes students of the teacher's family.
+  o.candidate.architecture.family = StudentFamilyOf(ReadHfCheckpointHeaders(checkpoint)->config);
   o.out_dir = *dir_ + "/out-" + f.name;
   o.train_steps = 30;
   o.batch_size = 8;
@@ -117,6 +121,41 @@ TEST_P(HfTeacherTest, AStudentTrainsAgainstTheCheckpointAndCarriesItsTokenizer) 
   EXPECT_EQ(student->tokenizer().kind(), f.kind);
   EXPECT_EQ(student->tokenizer().serialized(), tokenizer.serialized());
   ASSERT_TRUE(student->CheckContext(32).ok());
+  // So is the student in the teacher's Hugging Face layout (F16 weights).
+  ASSERT_FALSE(report->hf_path.empty()) << report->hf_unavailable;
+  const std::string hf_dir = o.out_dir + "/hf";
+  ASSERT_TRUE(ExtractTar(report->hf_path, hf_dir).ok());
+  auto exported = Teacher::LoadHf(hf_dir);
+  ASSERT_TRUE(exported.ok()) << exported.status().ToString();
+  EXPECT_EQ(exported->tokenizer().serialized(), tokenizer.serialized());
+  auto ids = torch::randint(0, tokenizer.vocab_size(), {1, 32}, torch::kInt64);
+  auto want = student->Logits(ids), got = exported->Logits(ids);
+  ASSERT_TRUE(want.ok() && got.ok());
+  // 8-bit weights times fp16 scales, rounded to fp16 once more.
+  EXPECT_LT((*got - *want).abs().max().item<float>(), 2e-2);
+}
+
+// A student whose layers differ has no standard config.json: the trial says
+// why instead of exporting one.
+TEST_F(HfTeacherTest, AStudentWithoutAHuggingFaceFormSaysWhy) {
+  const std::string checkpoint = Checkpoint("llama");
+  RunOptions o;
+  o.job.hf_teacher_dir = checkpoint;
+  o.job.data_path = "data/tinyshakespeare.txt";
+  o.job.eval_tokens = 1024;
+  o.candidate = Small();
+  o.candidate.architecture.num_layers = 2;
+  o.candidate.architecture.layers = {{2, 64, 0}, {1, 32, 0}};
+  o.candidate.architecture.family = StudentFamilyOf(ReadHfCheckpointHeaders(checkpoint)->config);
+  o.out_dir = *dir_ + "/out-layers";
+  o.train_steps = 2;
+  o.batch_size = 2;
+  o.measure_latency = false;
+  auto report = RunCandidate(o);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_TRUE(report->hf_path.empty());
+  EXPECT_NE(report->hf_unavailable.find("uniform layers"), std::string::npos)
+      << report->hf_unavailable;
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, HfTeacherTest,
