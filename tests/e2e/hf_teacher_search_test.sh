@@ -15,6 +15,18 @@ ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 source "$ROOT/tests/e2e/processes.sh"
 
 FAMILIES=(llama qwen2 gpt2 llama-sp)
+# run_job NAME: submits $DIR/NAME.yaml, waits until its trial budget is
+# reached and writes $DIR/NAME.status; sets JOB.
+run_job() {
+  JOB=$(cd "$DIR" && "$CLI" submit "$1.yaml" --json |
+    /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["name"])')
+  kill -0 "$WORKER_PID" 2>/dev/null || { echo "the worker exited:"; cat "$DIR/worker.log"; exit 1; }
+  timeout 240 "$CLI" watch "$JOB" >"$DIR/$1.watch" || { cat "$DIR/$1.watch" "$DIR/worker.log"; exit 1; }
+  grep -q 'SUCCEEDED (trial budget reached' "$DIR/$1.watch" ||
+    { cat "$DIR/$1.watch" "$DIR/worker.log"; exit 1; }
+  "$CLI" status "$JOB" --json >"$DIR/$1.status"
+}
+
 for family in "${FAMILIES[@]}"; do
   /usr/bin/python3 "$ROOT/tests/fixtures/make_hf_teacher.py" "$family" "$DIR/$family" >/dev/null
 done
@@ -47,14 +59,7 @@ $kv
 budget: {max_trials: 2, train_steps: 20, eval_tokens: 1024}
 seed: 3
 JOB
-  JOB=$(cd "$DIR" && "$CLI" submit "$family.yaml" --json |
-    /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["name"])')
-  kill -0 "$WORKER_PID" 2>/dev/null || { echo "the worker exited:"; cat "$DIR/worker.log"; exit 1; }
-  timeout 240 "$CLI" watch "$JOB" >"$DIR/$family.watch" ||
-    { cat "$DIR/$family.watch" "$DIR/worker.log"; exit 1; }
-  grep -q 'SUCCEEDED (trial budget reached' "$DIR/$family.watch" ||
-    { cat "$DIR/$family.watch" "$DIR/worker.log"; exit 1; }
-  "$CLI" status "$JOB" --json >"$DIR/$family.status"
+  run_job "$family"
   "$CLI" best "$JOB" --json --out "$DIR/$family.pt" --packed-out "$DIR/$family.kdna" \
     --hf-out "$DIR/$family-hf" >"$DIR/$family.best"
   "$WORKER" generate --model "$DIR/$family.pt" --tokens 24 --prompt "ROMEO:" --seed 1 >"$DIR/$family.sample"
@@ -122,13 +127,7 @@ space:
     - {name: weight_bits, discrete: {values: [8, 4]}}
 budget: {max_trials: 1, train_steps: 10, eval_tokens: 1024}
 JOB
-JOB=$(cd "$DIR" && "$CLI" submit student-teacher.yaml --json |
-  /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["name"])')
-timeout 240 "$CLI" watch "$JOB" >"$DIR/student-teacher.watch" ||
-  { cat "$DIR/student-teacher.watch" "$DIR/worker.log"; exit 1; }
-grep -q 'SUCCEEDED (trial budget reached' "$DIR/student-teacher.watch" ||
-  { cat "$DIR/student-teacher.watch" "$DIR/worker.log"; exit 1; }
-"$CLI" status "$JOB" --json >"$DIR/student-teacher.status"
+run_job student-teacher
 /usr/bin/python3 - "$DIR" <<'PY'
 import json, sys
 d = sys.argv[1]
@@ -148,12 +147,7 @@ PY
 sed -e 's/hf-student-as-teacher/hf-exported-student/' -e 's|teacher: {model: {path: gpt2.pt}}|teacher: {hf: {path: llama-hf}}|' \
   -e 's/distillation: {init: inherit}/distillation: {init: scratch}/' \
   "$DIR/student-teacher.yaml" >"$DIR/exported.yaml"
-JOB=$(cd "$DIR" && "$CLI" submit exported.yaml --json |
-  /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["name"])')
-timeout 240 "$CLI" watch "$JOB" >"$DIR/exported.watch" || { cat "$DIR/exported.watch" "$DIR/worker.log"; exit 1; }
-grep -q 'SUCCEEDED (trial budget reached' "$DIR/exported.watch" ||
-  { cat "$DIR/exported.watch" "$DIR/worker.log"; exit 1; }
-"$CLI" status "$JOB" --json >"$DIR/exported.status"
+run_job exported
 /usr/bin/python3 - "$DIR" <<'PY'
 import json, os, sys
 d = sys.argv[1]

@@ -80,6 +80,13 @@ TEST(ArtifactLayout, LowRankFactorsOnlyWhenSmaller) {
   EXPECT_EQ(v.cols, 128);
 }
 
+// Bytes of a quantized tensor [r, c] at b bits with group g: 20 + r*ceil(c/g)*2 + ceil(r*c*b/8).
+int64_t q(int64_t r, int64_t cols, int b, int g) {
+  return 20 + r * ((cols + g - 1) / g) * 2 + (r * cols * b + 7) / 8;
+}
+// Bytes of an fp16 vector of n.
+int64_t vec(int64_t n) { return 20 + 2 * n; }
+
 TEST(CostModel, HandComputedSizeOfATinyStudent) {
   Candidate c = OneLayer(8, 16);
   c.architecture.context_length = 8;
@@ -87,11 +94,6 @@ TEST(CostModel, HandComputedSizeOfATinyStudent) {
   c.compression.group_size = 32;
   c.compression.embedding_bits = 8;
   const int64_t vocab = 10, tokenizer = 25;
-  // Quantized tensor [r, c] at b bits with group g: 20 + r*ceil(c/g)*2 + ceil(r*c*b/8).
-  auto q = [](int64_t r, int64_t cols, int b, int g) {
-    return 20 + r * ((cols + g - 1) / g) * 2 + (r * cols * b + 7) / 8;
-  };
-  auto vec = [](int64_t n) { return 20 + 2 * n; };
   int64_t expected = 128 + 12 + tokenizer;             // header, layer table, tokenizer
   expected += q(vocab, 8, 8, 32) + q(8, 8, 8, 32);     // embeddings
   expected += 2 * vec(8) + q(24, 8, 4, 32) + vec(24);  // ln1, qkv
@@ -117,10 +119,6 @@ TEST(CostModel, HandComputedSizeOfATinyLlamaStudentWithGroupedQueryAttention) {
   c.compression.group_size = 32;
   c.compression.embedding_bits = 8;
   const int64_t vocab = 10, tokenizer = 25;
-  auto q = [](int64_t r, int64_t cols, int b, int g) {
-    return 20 + r * ((cols + g - 1) / g) * 2 + (r * cols * b + 7) / 8;
-  };
-  auto vec = [](int64_t n) { return 20 + 2 * n; };
   int64_t expected = 128 + 12 + tokenizer;
   expected += q(vocab, 8, 8, 32);  // tok_emb; no positions
   expected += vec(8) + q(8, 8, 4, 32) + 2 * q(4, 8, 4, 32) + q(8, 8, 4, 32);  // ln1, q, k, v, o
