@@ -147,10 +147,10 @@ class GptImpl : public torch::nn::Module {
 
   const GptConfig& config() const { return config_; }
   const RotaryTables& rotary() const { return rotary_; }
-  // GPT-2 initialisation (std 0.02, residual projections 0.02 / sqrt(2 L);
-  // norms 1 and biases 0), for both families,
-  // low-rank factors from the SVD of the dense initial weight. Uses torch's
-  // global generator (seed it first).
+  // GPT-2's initialisation for both families (std 0.02, residual
+  // projections 0.02 / sqrt(2 L), norms 1, biases 0), low-rank factors from
+  // the SVD of the dense initial weight. Uses torch's global generator (seed
+  // it first).
   void InitScratch();
   // Every tensor in artifact order (matrices, embeddings and vectors).
   std::vector<WeightRef> Weights();
