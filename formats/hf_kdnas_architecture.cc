@@ -20,11 +20,7 @@ BlockFamily StudentFamilyOf(const HfModelConfig& config) {
   return f;
 }
 
-StatusOr<Architecture> KdnasArchitectureOf(const HfModelConfig& config) {
-  if (config.family != HfFamily::kGpt2) {
-    return FailedPrecondition("inheriting from a " + config.architecture +
-                              " teacher is not built yet: use init: scratch");
-  }
+Architecture KdnasArchitectureOf(const HfModelConfig& config) {
   Architecture a;
   a.num_layers = static_cast<int>(config.num_layers);
   a.d_model = static_cast<int>(config.hidden_size);
@@ -33,7 +29,15 @@ StatusOr<Architecture> KdnasArchitectureOf(const HfModelConfig& config) {
   a.context_length = static_cast<int>(config.max_position_embeddings);
   a.tie_embeddings = config.tie_word_embeddings;
   a.family = StudentFamilyOf(config);
+  if (a.family.llama()) {
+    if (config.num_kv_heads != config.num_heads)
+      a.num_kv_heads = static_cast<int>(config.num_kv_heads);
+    if (config.head_dim * config.num_heads != config.hidden_size)
+      a.fixed_head_dim = static_cast<int>(config.head_dim);
+  }
   return a;
 }
+
+bool StudentsInheritFrom(const HfModelConfig& config) { return config.family == HfFamily::kGpt2; }
 
 }  // namespace kdnas

@@ -1,11 +1,10 @@
 // What an imported checkpoint is in kdnas's terms. Its students are made of
 // blocks of its family (StudentFamilyOf): GPT-2 blocks for a GPT-2, Llama
 // blocks for a Llama, with the teacher's norm epsilon and rotary embedding.
-// A GPT-2 (GPT2LMHeadModel) is moreover exactly a kdnas GPT (pre-LayerNorm,
-// fused q/k/v with biases, gelu_new, learned positions, optionally tied
-// embeddings), so its weights can be copied into one and students inherit
-// from it as from a kdnas teacher. Torch-free: the controller decides at
-// submission what the students are and whether init: inherit can run.
+// Each is also exactly a kdnas Gpt of that family (KdnasArchitectureOf), so
+// its weights can be copied into one; students inherit from a GPT-2 as from
+// a kdnas teacher. Torch-free: the controller decides at submission what the
+// students are and whether init: inherit can run.
 #pragma once
 
 #include "formats/hf_config.h"
@@ -17,8 +16,12 @@ namespace kdnas {
 // The family of `config`'s students.
 BlockFamily StudentFamilyOf(const HfModelConfig& config);
 
-// The kdnas Architecture of `config`. FAILED_PRECONDITION with the reason
-// for a Llama or Qwen2 checkpoint (inheriting from those is not built yet).
-StatusOr<Architecture> KdnasArchitectureOf(const HfModelConfig& config);
+// The kdnas Architecture of `config`: a kdnas Gpt of it computes what the
+// checkpoint computes (workers/hf_as_gpt.h).
+Architecture KdnasArchitectureOf(const HfModelConfig& config);
+
+// Whether init: inherit runs from such a teacher: GPT-2 only (inheriting
+// into Llama-family students is not built yet).
+bool StudentsInheritFrom(const HfModelConfig& config);
 
 }  // namespace kdnas

@@ -58,10 +58,10 @@ StatusOr<TeacherInputs> InspectHfTeacher(const v1::FileRef& ref, const BlobStore
   if (!tokenizer.ok()) return Refuse(ref, path, tokenizer.status());
   v1::TeacherInfo info;
   info.set_size_bytes(headers->weight_bytes);
-  // A GPT-2 is a kdnas GPT: students inherit from it (workers/hf_as_gpt.h).
-  auto architecture = KdnasArchitectureOf(headers->config);
-  info.set_inheritable(architecture.ok());
-  if (architecture.ok()) *info.mutable_architecture() = ArchitectureToProto(*architecture);
+  // Every imported teacher is a kdnas Gpt (workers/hf_as_gpt.h); students
+  // inherit from a GPT-2 only, so far.
+  info.set_inheritable(StudentsInheritFrom(headers->config));
+  *info.mutable_architecture() = ArchitectureToProto(KdnasArchitectureOf(headers->config));
   *info.mutable_student_family() = FamilyToProto(StudentFamilyOf(headers->config));
   *info.mutable_hf() = InfoOf(*headers, *tokenizer);
   return TeacherInputs{std::move(*tokenizer), std::move(info)};

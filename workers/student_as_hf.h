@@ -3,7 +3,8 @@
 // LlamaForCausalLM, Qwen2ForCausalLM) and its tensor for each part of that
 // config's HfTensorTable, in the checkpoint's layout. Tests load a student
 // back as an HfModel through it (the same logits); the export of students
-// in their teacher's layout writes by it.
+// in their teacher's layout writes by it, and an imported teacher is copied
+// into a kdnas Gpt by its inverse (workers/hf_as_gpt.h).
 #pragma once
 
 #include <torch/torch.h>
@@ -26,5 +27,11 @@ StatusOr<HfModelConfig> HfConfigOfStudent(const Architecture& architecture, int6
 // out, pruned weights zero), GPT-2's Conv1D weights [in, out], its fused
 // c_attn from attn.qkv. Undefined when the family has no such part.
 torch::Tensor StudentTensor(GptImpl& student, HfPart part, int64_t layer);
+
+// The inverse for a dense student: copies `value`, in the checkpoint's
+// layout, into the student's tensor for `part`. INVALID_ARGUMENT when the
+// student has no such part or another shape; FAILED_PRECONDITION for a
+// low-rank matrix.
+Status SetStudentTensor(GptImpl& student, HfPart part, int64_t layer, const torch::Tensor& value);
 
 }  // namespace kdnas

@@ -190,16 +190,36 @@ TEST_F(HfTeacherTest, ATarBlobIsUnpackedOnceAndInheritingIsRefusedWithTheReason)
   o.job.hf_teacher_dir = *unpacked;
   o.job.data_path = "data/tinyshakespeare.txt";
   o.candidate = Small();
+  o.candidate.architecture.family = StudentFamilyOf(ReadHfCheckpointHeaders(checkpoint)->config);
   o.candidate.distillation.init = Init::kInherit;
   o.out_dir = *dir_ + "/out-inherit";
   o.train_steps = 2;
   o.measure_latency = false;
   auto report = RunCandidate(o);
   EXPECT_EQ(report.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_NE(report.status().message().find("Qwen2ForCausalLM teacher is not built yet"),
+  EXPECT_NE(report.status().message().find("from a qwen2 teacher is not built yet"),
             std::string::npos)
       << report.status().message();
   EXPECT_FALSE(fs::exists(o.out_dir));
+}
+
+// Every imported teacher is a kdnas Gpt of its family: copied part by part,
+// it computes the checkpoint's logits.
+TEST_F(HfTeacherTest, EveryImportedTeacherIsAKdnasGptOfItsFamily) {
+  for (const std::string family : {"llama", "qwen2", "llama-sp"}) {
+    SCOPED_TRACE(family);
+    auto teacher = Teacher::LoadHf(Checkpoint(family));
+    ASSERT_TRUE(teacher.ok()) << teacher.status().ToString();
+    auto gpt = TeacherAsGpt(*teacher);
+    ASSERT_TRUE(gpt.ok()) << gpt.status().ToString();
+    EXPECT_EQ((*gpt)->config().architecture.family, StudentFamilyOf(teacher->hf_model()->config()));
+    torch::manual_seed(6);
+    auto ids = torch::randint(0, teacher->vocab_size(), {2, 40}, torch::kInt64);
+    torch::NoGradGuard no_grad;
+    auto want = teacher->hf_model()->Logits(ids);
+    auto got = (*gpt)->forward(ids);
+    EXPECT_LT((got - want).abs().max().item<double>(), 1e-4);
+  }
 }
 
 // A GPT-2 checkpoint copied into a kdnas Gpt computes the same logits, and a
