@@ -64,14 +64,31 @@ std::string SummarizeInputs(const kdnas::v1::Job& job) {
         << FormatBytes(hf.weight_bytes()) << ")\n";
   } else if (teacher.size_bytes() > 0) {
     out << "  teacher: ";
-    if (teacher.inheritable()) {
+    if (teacher.has_architecture()) {
       kdnas::v1::Candidate c;
       *c.mutable_architecture() = teacher.architecture();
-      out << "kdnas GPT " << SummarizeCandidate(c) << " (inheritable), ";
+      out << "kdnas GPT " << SummarizeCandidate(c)
+          << (teacher.inheritable() ? " (inheritable), " : " (not inheritable yet), ");
     } else {
       out << "TorchScript module, ";
     }
     out << FormatBytes(teacher.size_bytes()) << "\n";
+  }
+  // What the students are made of (unset: kdnas's GPT-2 blocks).
+  const kdnas::v1::Family& family = teacher.student_family();
+  const double eps = family.norm_eps() != 0 ? family.norm_eps() : 1e-5;
+  if (family.kind() != kdnas::v1::FAMILY_KIND_GPT2) {
+    const kdnas::v1::Rope& rope = family.rope();
+    out << "  students: " << (family.kind() == kdnas::v1::FAMILY_KIND_QWEN2 ? "qwen2" : "llama")
+        << " blocks (RMSNorm eps " << eps << ", rope theta "
+        << (rope.theta() != 0 ? rope.theta() : 10000.0);
+    if (rope.scaling() == kdnas::v1::Rope::SCALING_LINEAR)
+      out << ", linear scaling " << rope.factor();
+    if (rope.scaling() == kdnas::v1::Rope::SCALING_LLAMA3)
+      out << ", llama3 scaling " << rope.factor();
+    out << ")\n";
+  } else if (teacher.size_bytes() > 0) {
+    out << "  students: gpt2 blocks (LayerNorm eps " << eps << ")\n";
   }
   if (data.vocab_size() > 0) {
     out << "  tokenizer: " << kdnas::TokenizerKindName(data.tokenizer());

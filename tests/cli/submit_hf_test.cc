@@ -105,7 +105,8 @@ TEST_F(SubmitHfTest, SubmitUploadsACheckpointDirectoryAsOneTarBlob) {
             vocab + ", tied; F32, ",
         "  tokenizer: bpe from tokenizer.json (files: tokenizer.json tokenizer_config.json), BOS " +
             bos + ", vocabulary " + vocab + ", ",
-        std::string(" in every student\n  corpus: 1.12 MB, ")}) {
+        std::string(" in every student\n  corpus: 1.12 MB, "),
+        std::string("  students: llama blocks (RMSNorm eps 1e-05, rope theta ")}) {
     EXPECT_NE(summary.find(line), std::string::npos) << line << "\nin:\n" << summary;
   }
 
