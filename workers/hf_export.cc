@@ -33,8 +33,9 @@ Status WriteBytes(const fs::path& path, const std::string& bytes) {
 
 }  // namespace
 
-Status WriteHfCheckpoint(GptImpl& student, const JobTokenizer& tokenizer, const std::string& dir,
-                         SafetensorsDtype dtype) {
+StatusOr<std::map<std::string, std::string>> HfCheckpointFiles(GptImpl& student,
+                                                               const JobTokenizer& tokenizer,
+                                                               SafetensorsDtype dtype) {
   if (tokenizer.files().empty()) {
     return FailedPrecondition(std::string("the student's tokenizer is kdnas's own (") +
                               KindName(tokenizer.kind()) +
@@ -45,8 +46,6 @@ Status WriteHfCheckpoint(GptImpl& student, const JobTokenizer& tokenizer, const 
       dtype != SafetensorsDtype::kBF16) {
     return InvalidArgument("dtype: F32, F16 or BF16");
   }
-  std::error_code ec;
-  if (fs::exists(dir, ec)) return FailedPrecondition("'" + dir + "' exists: give a new directory");
   KDNAS_ASSIGN_OR_RETURN(HfModelConfig config,
                          HfConfigOfStudent(student.config().architecture, tokenizer.vocab_size()));
   if (auto bos = tokenizer.bos_to_add()) config.bos_token_id = *bos;
@@ -62,16 +61,25 @@ Status WriteHfCheckpoint(GptImpl& student, const JobTokenizer& tokenizer, const 
     std::vector<float> values(t.data_ptr<float>(), t.data_ptr<float>() + t.numel());
     tensors.push_back({spec.name, dtype, spec.shape, EncodeFloats(values, dtype)});
   }
-  KDNAS_ASSIGN_OR_RETURN(std::string safetensors,
+  std::map<std::string, std::string> files = tokenizer.files();
+  KDNAS_ASSIGN_OR_RETURN(files["model.safetensors"],
                          SerializeSafetensors(std::move(tensors), {{"format", "pt"}}));
+  files["config.json"] = HfConfigJson(config, TorchDtypeName(dtype));
+  return files;
+}
+
+Status WriteHfCheckpoint(GptImpl& student, const JobTokenizer& tokenizer, const std::string& dir,
+                         SafetensorsDtype dtype) {
+  std::error_code ec;
+  if (fs::exists(dir, ec)) return FailedPrecondition("'" + dir + "' exists: give a new directory");
+  KDNAS_ASSIGN_OR_RETURN(auto files, HfCheckpointFiles(student, tokenizer, dtype));
   // Written beside `dir` and renamed into place: a directory that exists is complete.
   const fs::path tmp = dir + ".tmp";
   fs::remove_all(tmp, ec);
   fs::create_directories(tmp, ec);
   if (ec) return Internal("creating '" + tmp.string() + "': " + ec.message());
-  Status written = WriteBytes(tmp / "config.json", HfConfigJson(config, TorchDtypeName(dtype)));
-  if (written.ok()) written = WriteBytes(tmp / "model.safetensors", safetensors);
-  for (const auto& [name, bytes] : tokenizer.files()) {
+  Status written = Status::Ok();
+  for (const auto& [name, bytes] : files) {
     if (written.ok()) written = WriteBytes(tmp / name, bytes);
   }
   if (written.ok()) {

@@ -7,6 +7,7 @@
 // with the same logits (within 1e-4 in F32).
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "formats/job_tokenizer.h"
@@ -16,9 +17,15 @@
 
 namespace kdnas {
 
-// FAILED_PRECONDITION with the reason when the student has no Hugging Face
-// form (a kdnas char/byte tokenizer; layers of different widths or heads:
-// HfConfigOfStudent) or `dir` exists. dtype: F32, F16 or BF16.
+// The checkpoint's files by name (config.json, model.safetensors, the
+// tokenizer's files). FAILED_PRECONDITION with the reason when the student
+// has no Hugging Face form (a kdnas char/byte tokenizer; layers of different
+// widths or heads: HfConfigOfStudent). dtype: F32, F16 or BF16.
+StatusOr<std::map<std::string, std::string>> HfCheckpointFiles(GptImpl& student,
+                                                               const JobTokenizer& tokenizer,
+                                                               SafetensorsDtype dtype);
+
+// Writes them into the new directory `dir` (FAILED_PRECONDITION if it exists).
 Status WriteHfCheckpoint(GptImpl& student, const JobTokenizer& tokenizer, const std::string& dir,
                          SafetensorsDtype dtype);
 

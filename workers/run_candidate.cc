@@ -198,7 +198,7 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
 
 Status WriteFileAtomically(const std::string& path, const std::string& text) {
   {
-    std::ofstream f(path + ".tmp", std::ios::trunc);
+    std::ofstream f(path + ".tmp", std::ios::binary | std::ios::trunc);
     f << text;
     if (!f.good()) return Internal("cannot write '" + path + "'");
   }
@@ -275,17 +275,14 @@ StatusOr<TrialReport> Run(const RunOptions& o, const ProgressCallback& progress)
     KDNAS_RETURN_IF_ERROR(SaveTorchScript(*model, tokenizer, report.torchscript_path));
   }
   if (!tokenizer.files().empty()) {  // an imported teacher: the student in its layout too
-    const std::string dir = o.out_dir + "/student-hf";
-    Status written = WriteHfCheckpoint(*model, tokenizer, dir, SafetensorsDtype::kF16);
-    if (written.code() == StatusCode::kFailedPrecondition) {
-      report.hf_unavailable = written.message();
+    auto files = HfCheckpointFiles(*model, tokenizer, SafetensorsDtype::kF16);
+    if (files.status().code() == StatusCode::kFailedPrecondition) {
+      report.hf_unavailable = files.status().message();
     } else {
-      KDNAS_RETURN_IF_ERROR(written);
+      KDNAS_RETURN_IF_ERROR(files.status());
+      KDNAS_ASSIGN_OR_RETURN(std::string tar, TarOfFiles(*files));
       report.hf_path = out.Track("student-hf.tar");
-      Status packed = WriteTar(dir, report.hf_path);
-      std::error_code ec;
-      fs::remove_all(dir, ec);
-      KDNAS_RETURN_IF_ERROR(packed);
+      KDNAS_RETURN_IF_ERROR(WriteFileAtomically(report.hf_path, tar));
     }
   }
   m.set_worker_seconds(SecondsSince(o.started));
