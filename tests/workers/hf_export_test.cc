@@ -114,7 +114,11 @@ assert diff < 1e-4, diff
 TEST(HfExport, HalfAndBfloat16RoundAsTorchDoes) {
   torch::manual_seed(2);
   auto x = torch::cat({torch::randn({4096}) * 10, torch::randn({512}) * 1e-6,
-                       torch::tensor({65504.0f, 65520.0f, 1e-8f, -0.0f, 6.1e-5f, 5.96e-8f})});
+                       torch::tensor({65504.0f, 65520.0f, 1e-8f, -0.0f, 6.1e-5f, 5.96e-8f}),
+                       // Exact ties, which round to even: normal and subnormal halves, bfloat16.
+                       torch::tensor({1.0f + 0x1p-11f, 1.0f + 3 * 0x1p-11f, -(2.0f + 0x1p-10f),
+                                      0x1p-25f, 3 * 0x1p-25f, 0x1p-15f + 0x1p-25f, 1.0f + 0x1p-8f,
+                                      1.0f + 3 * 0x1p-8f, -(4.0f + 0x1p-6f)})});
   std::vector<float> values(x.data_ptr<float>(), x.data_ptr<float>() + x.numel());
   for (auto [dtype, torch_dtype] : {std::pair{SafetensorsDtype::kF16, torch::kHalf},
                                     std::pair{SafetensorsDtype::kBF16, torch::kBFloat16}}) {
