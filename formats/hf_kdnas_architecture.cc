@@ -38,6 +38,4 @@ Architecture KdnasArchitectureOf(const HfModelConfig& config) {
   return a;
 }
 
-bool StudentsInheritFrom(const HfModelConfig& config) { return config.family == HfFamily::kGpt2; }
-
 }  // namespace kdnas

@@ -2,9 +2,9 @@
 // blocks of its family (StudentFamilyOf): GPT-2 blocks for a GPT-2, Llama
 // blocks for a Llama, with the teacher's norm epsilon and rotary embedding.
 // Each is also exactly a kdnas Gpt of that family (KdnasArchitectureOf), so
-// its weights can be copied into one; students inherit from a GPT-2 as from
-// a kdnas teacher. Torch-free: the controller decides at submission what the
-// students are and whether init: inherit can run.
+// its weights can be copied into one and students inherit from it as from a
+// kdnas teacher. Torch-free: the controller decides at submission what the
+// students are.
 #pragma once
 
 #include "formats/hf_config.h"
@@ -19,9 +19,5 @@ BlockFamily StudentFamilyOf(const HfModelConfig& config);
 // The kdnas Architecture of `config`: a kdnas Gpt of it computes what the
 // checkpoint computes (workers/hf_as_gpt.h).
 Architecture KdnasArchitectureOf(const HfModelConfig& config);
-
-// Whether init: inherit runs from such a teacher: GPT-2 only (inheriting
-// into Llama-family students is not built yet).
-bool StudentsInheritFrom(const HfModelConfig& config);
 
 }  // namespace kdnas

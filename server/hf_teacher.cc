@@ -58,9 +58,9 @@ StatusOr<TeacherInputs> InspectHfTeacher(const v1::FileRef& ref, const BlobStore
   if (!tokenizer.ok()) return Refuse(ref, path, tokenizer.status());
   v1::TeacherInfo info;
   info.set_size_bytes(headers->weight_bytes);
-  // Every imported teacher is a kdnas Gpt (workers/hf_as_gpt.h); students
-  // inherit from a GPT-2 only, so far.
-  info.set_inheritable(StudentsInheritFrom(headers->config));
+  // Every imported teacher is a kdnas Gpt (workers/hf_as_gpt.h) that
+  // students inherit from.
+  info.set_inheritable(true);
   *info.mutable_architecture() = ArchitectureToProto(KdnasArchitectureOf(headers->config));
   *info.mutable_student_family() = FamilyToProto(StudentFamilyOf(headers->config));
   *info.mutable_hf() = InfoOf(*headers, *tokenizer);

@@ -240,6 +240,58 @@ Status ValidateJobSpec(const v1::JobSpec& spec, const std::optional<ModelContext
   return Status::Ok();
 }
 
+namespace {
+
+// The field through which the space can propose init: inherit, or "".
+std::string InheritField(const v1::JobSpec& spec) {
+  for (int i = 0; i < spec.space().parameters_size(); ++i) {
+    const v1::Parameter& p = spec.space().parameters(i);
+    if (p.name() != "init") continue;
+    const std::string field = "space.parameters[" + std::to_string(i) + "]";
+    for (int j = 0; j < p.categorical().values_size(); ++j) {
+      if (p.categorical().values(j) == "inherit")
+        return field + ".categorical.values[" + std::to_string(j) + "]";
+    }
+    for (int j = 0; j < p.discrete().values_size(); ++j) {
+      if (p.discrete().values(j) == static_cast<double>(v1::INIT_INHERIT))
+        return field + ".discrete.values[" + std::to_string(j) + "]";
+    }
+    if (p.has_integer_range() && p.integer_range().max() >= v1::INIT_INHERIT)
+      return field + ".integer_range";
+    return "";  // the searched knob replaces the base's value
+  }
+  if (spec.space().base().distillation().init() == v1::INIT_INHERIT)
+    return "space.base.distillation.init";
+  return "";
+}
+
+int HeadDimOf(const v1::Architecture& a) {
+  if (a.head_dim() > 0) return a.head_dim();
+  return a.num_heads() > 0 ? a.d_model() / a.num_heads() : 0;
+}
+
+// A field of the space that can propose a head_dim other than `teacher_dim`, or "".
+std::string OtherHeadDimField(const v1::JobSpec& spec, int teacher_dim) {
+  for (int i = 0; i < spec.space().parameters_size(); ++i) {
+    const v1::Parameter& p = spec.space().parameters(i);
+    if (p.name() != "head_dim") continue;
+    const std::string field = "space.parameters[" + std::to_string(i) + "]";
+    for (int j = 0; j < p.discrete().values_size(); ++j) {
+      if (p.discrete().values(j) != teacher_dim)
+        return field + ".discrete.values[" + std::to_string(j) + "]";
+    }
+    if (p.has_integer_range() &&
+        (p.integer_range().min() != teacher_dim || p.integer_range().max() != teacher_dim))
+      return field + ".integer_range";
+    return "";
+  }
+  if (HeadDimOf(spec.space().base().architecture()) != teacher_dim)
+    return "space.base.architecture.head_dim";
+  return "";
+}
+
+}  // namespace
+
 Status SetStudentFamily(v1::JobSpec* spec, const v1::TeacherInfo& teacher) {
   const BlockFamily family = FamilyFromProto(teacher.student_family());
   v1::Architecture* base = spec->mutable_space()->mutable_base()->mutable_architecture();
@@ -253,6 +305,10 @@ Status SetStudentFamily(v1::JobSpec* spec, const v1::TeacherInfo& teacher) {
   } else {
     *base->mutable_family() = FamilyToProto(family);
   }
+  // Llama-family students have their teacher's head width unless the spec
+  // says otherwise (as Minitron's pruned Llamas do).
+  if (family.llama() && base->head_dim() == 0 && teacher.has_architecture())
+    base->set_head_dim(HeadDimOf(teacher.architecture()));
   for (int i = 0; i < spec->space().parameters_size(); ++i) {
     if (spec->space().parameters(i).name() == "num_kv_heads" && !family.llama()) {
       return Bad(
@@ -265,41 +321,26 @@ Status SetStudentFamily(v1::JobSpec* spec, const v1::TeacherInfo& teacher) {
 }
 
 Status CheckInheritable(const v1::JobSpec& spec, const v1::TeacherInfo& teacher) {
-  if (teacher.inheritable()) return Status::Ok();
-  std::string why;
-  if (teacher.has_hf()) {
-    why = "init: inherit copies the teacher's weights; inheriting from an imported " +
-          teacher.hf().architecture() +
-          " teacher is not built yet (only GPT2LMHeadModel teachers are kdnas GPTs): use scratch";
-  } else if (teacher.has_architecture()) {
-    why = std::string("init: inherit copies the teacher's weights; inheriting from a kdnas ") +
-          FamilyKindName(FamilyFromProto(teacher.architecture().family()).kind) +
-          "-family student is not built yet (only GPT-2 blocks): use scratch";
-  } else {
-    why =
-        "init: inherit copies the teacher's weights, which needs a kdnas GPT teacher (its "
-        "archive holds kdnas/architecture.json); this teacher is another TorchScript module: "
-        "use scratch";
+  const std::string field = InheritField(spec);
+  if (field.empty()) return Status::Ok();
+  if (!teacher.inheritable()) {
+    return Bad(field,
+               "init: inherit copies the teacher's weights, which needs a kdnas GPT teacher (its "
+               "archive holds kdnas/architecture.json) or a Hugging Face one; this teacher is "
+               "another TorchScript module: use scratch");
   }
-  for (int i = 0; i < spec.space().parameters_size(); ++i) {
-    const v1::Parameter& p = spec.space().parameters(i);
-    if (p.name() != "init") continue;
-    const std::string field = "space.parameters[" + std::to_string(i) + "]";
-    for (int j = 0; j < p.categorical().values_size(); ++j) {
-      if (p.categorical().values(j) == "inherit")
-        return Bad(field + ".categorical.values[" + std::to_string(j) + "]", why);
-    }
-    for (int j = 0; j < p.discrete().values_size(); ++j) {
-      if (p.discrete().values(j) == static_cast<double>(v1::INIT_INHERIT))
-        return Bad(field + ".discrete.values[" + std::to_string(j) + "]", why);
-    }
-    if (p.has_integer_range() && p.integer_range().max() >= v1::INIT_INHERIT)
-      return Bad(field + ".integer_range", why);
-    return Status::Ok();  // the searched knob replaces the base's value
-  }
-  if (spec.space().base().distillation().init() == v1::INIT_INHERIT)
-    return Bad("space.base.distillation.init", why);
-  return Status::Ok();
+  const BlockFamily family = FamilyFromProto(teacher.student_family());
+  if (!family.llama()) return Status::Ok();
+  // Llama-family students inherit whole heads: rotary positions pair a
+  // head's dimensions, so a head cannot be narrowed by pruning.
+  const int teacher_dim = HeadDimOf(teacher.architecture());
+  const std::string other = OtherHeadDimField(spec, teacher_dim);
+  if (other.empty()) return Status::Ok();
+  return Bad(other, std::string("init: inherit (") + field + ") keeps whole heads of the " +
+                        FamilyKindName(family.kind) + " teacher's head_dim " +
+                        std::to_string(teacher_dim) +
+                        ", which rotary positions do not let it narrow: keep head_dim at " +
+                        std::to_string(teacher_dim) + " or use init: scratch");
 }
 
 namespace {

@@ -34,7 +34,8 @@ Status ValidateJobSpec(const v1::JobSpec& spec,
                        const JobLimits& limits = JobLimits());
 
 // Sets the space's base family to the teacher's student_family (kdnas's
-// GPT-2 blocks leave it unset). INVALID_ARGUMENT naming
+// GPT-2 blocks leave it unset) and, for the Llama family, the base head_dim
+// to the teacher's when the spec leaves it 0. INVALID_ARGUMENT naming
 // space.base.architecture.family when the spec sets another.
 Status SetStudentFamily(v1::JobSpec* spec, const v1::TeacherInfo& teacher);
 
@@ -50,9 +51,11 @@ Status CheckAgainstTeacher(const v1::JobSpec& spec, const v1::TeacherInfo& teach
 Status CheckCorpusLength(const v1::JobSpec& spec, const v1::DataInfo& data);
 
 // INVALID_ARGUMENT naming the field when the space can propose init:
-// inherit but the teacher is not a kdnas GPT (students cannot inherit from
-// it; a trial would otherwise train from scratch under an inherit label).
-// Inheriting from an imported (Hugging Face) teacher is not built yet.
+// inherit but the teacher is not a kdnas GPT or an imported checkpoint
+// (students cannot inherit from it; a trial would otherwise train from
+// scratch under an inherit label), or when a Llama-family space that can
+// inherit can also propose a head_dim other than the teacher's (students
+// inherit whole heads; call after SetStudentFamily).
 Status CheckInheritable(const v1::JobSpec& spec, const v1::TeacherInfo& teacher);
 
 // For a Hugging Face teacher: INVALID_ARGUMENT naming the field when the

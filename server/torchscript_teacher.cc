@@ -49,10 +49,9 @@ StatusOr<TeacherInputs> InspectTorchScriptTeacher(const v1::FileRef& ref, const 
       return InvalidArgument(field + ": " + path + ": " + kArchitectureFile +
                              " is not a kdnas.v1.Architecture: " + std::string(parsed.message()));
     }
-    // A student of an imported Llama is itself a Llama: its students are too
-    // (and cannot inherit from it yet).
+    // A student of an imported Llama is itself a Llama: its students are too.
     *info.mutable_student_family() = info.architecture().family();
-    info.set_inheritable(info.architecture().family().kind() == v1::FAMILY_KIND_GPT2);
+    info.set_inheritable(true);
   }
   return TeacherInputs{std::move(*tokenizer), std::move(info)};
 }

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <map>
 #include <numeric>
+#include <sstream>
 
 #include "workers/hf_as_gpt.h"
 #include "workers/torchscript_export.h"
@@ -83,62 +84,157 @@ struct ChannelMap {
   torch::Tensor d_dst, d_src;
 };
 
-// Attention of one block: the most important heads, then within each the
-// most important head dimensions (q/k share theirs; v has its own). Returns
-// the heads kept.
-int64_t InheritAttention(BlockImpl& sb, BlockImpl& tb, const LayerStats& ls, const ChannelMap& d) {
+// The rows `rows_src` of a teacher linear into rows `rows_dst` of the
+// student's, over the kept residual channels (the linear reads the residual
+// stream); biases follow their rows.
+void InheritRows(CompressedLinearImpl& s, const CompressedLinearImpl& t, const torch::Tensor& rd,
+                 const torch::Tensor& rs, const ChannelMap& d) {
+  auto w = s.DenseWeight();
+  CopySlice(w, t.weight, rd, rs, d.d_dst, d.d_src);
+  StoreDense(s, w);
+  if (s.bias.defined()) CopySlice(s.bias, t.bias, rd, rs);
+}
+
+// The columns `cs` of a teacher output projection into columns `cd` of the
+// student's, over the kept residual channels (its rows).
+void InheritColumns(CompressedLinearImpl& s, const CompressedLinearImpl& t, const torch::Tensor& cd,
+                    const torch::Tensor& cs, const ChannelMap& d) {
+  auto w = s.DenseWeight();
+  CopySlice(w, t.weight, d.d_dst, d.d_src, cd, cs);
+  StoreDense(s, w);
+  if (s.bias.defined()) CopySlice(s.bias, t.bias, d.d_dst, d.d_src);
+}
+
+// The rows of head h of width hd, offset by `base` (the index of a fused
+// projection's part).
+void AppendHeadRows(std::vector<int64_t>& rows, int64_t base, int64_t h, int64_t hd,
+                    const torch::Tensor& dims) {
+  for (int64_t i = 0; i < dims.numel(); ++i)
+    rows.push_back(base + h * hd + dims[i].item<int64_t>());
+}
+
+torch::Tensor Indices(const std::vector<int64_t>& v) { return torch::tensor(v, torch::kInt64); }
+
+// What one block's attention kept.
+struct AttentionKept {
+  int64_t heads = 0, kv_groups = 0;
+};
+
+// GPT-2 attention: the most important heads, then within each the most
+// important head dimensions (q/k share theirs; v has its own).
+AttentionKept InheritGpt2Attention(BlockImpl& sb, BlockImpl& tb, const LayerStats& ls,
+                                   const ChannelMap& d) {
   const int64_t Hs = sb.heads, Ht = tb.heads, hds = sb.head_dim, hdt = tb.head_dim;
   auto heads = TopSorted(ls.head_norm, std::min(Hs, Ht));
   const int64_t ndim = std::min(hds, hdt);
-  std::vector<int64_t> qkv_dst, qkv_src, v_dst, v_src;
-  std::vector<int64_t> q_rows;  // student q rows, rescaled below
+  const auto student_dims = Range(ndim);
+  std::vector<int64_t> qkv_dst, qkv_src, v_dst, v_src, q_rows;
   for (int64_t j = 0; j < heads.numel(); ++j) {
     const int64_t h = heads[j].item<int64_t>();
     auto qk_dims = TopSorted(ls.qk_dim_abs[h], ndim);
     auto v_dims = TopSorted(ls.v_dim_abs[h], ndim);
-    for (int64_t i = 0; i < ndim; ++i) {
-      const int64_t qi = qk_dims[i].item<int64_t>(), vi = v_dims[i].item<int64_t>();
-      for (int part = 0; part < 3; ++part) {
-        qkv_dst.push_back(part * Hs * hds + j * hds + i);
-        qkv_src.push_back(part * Ht * hdt + h * hdt + (part == 2 ? vi : qi));
-      }
-      q_rows.push_back(j * hds + i);
-      v_dst.push_back(j * hds + i);
-      v_src.push_back(h * hdt + vi);
+    for (int part = 0; part < 3; ++part) {
+      AppendHeadRows(qkv_dst, part * Hs * hds, j, hds, student_dims);
+      AppendHeadRows(qkv_src, part * Ht * hdt, h, hdt, part == 2 ? v_dims : qk_dims);
     }
+    AppendHeadRows(q_rows, 0, j, hds, student_dims);
+    AppendHeadRows(v_dst, 0, j, hds, student_dims);
+    AppendHeadRows(v_src, 0, h, hdt, v_dims);
   }
-  auto qd = torch::tensor(qkv_dst, torch::kInt64), qs = torch::tensor(qkv_src, torch::kInt64);
-  auto vd = torch::tensor(v_dst, torch::kInt64), vs = torch::tensor(v_src, torch::kInt64);
-  auto qkv = sb.qkv->DenseWeight();
-  CopySlice(qkv, tb.qkv->weight, qd, qs, d.d_dst, d.d_src);
-  CopySlice(sb.qkv->bias, tb.qkv->bias, qd, qs);
+  InheritRows(*sb.qkv, *tb.qkv, Indices(qkv_dst), Indices(qkv_src), d);
   if (hds != hdt) {  // keep the teacher's attention temperature
-    auto rows = torch::tensor(q_rows, torch::kInt64);
+    auto rows = Indices(q_rows);
     const double scale = std::sqrt(static_cast<double>(hds) / static_cast<double>(hdt));
+    auto qkv = sb.qkv->DenseWeight();
     qkv.index_put_({rows}, qkv.index({rows}) * scale);
+    StoreDense(*sb.qkv, qkv);
     sb.qkv->bias.index_put_({rows}, sb.qkv->bias.index({rows}) * scale);
   }
-  StoreDense(*sb.qkv, qkv);
-  auto proj = sb.attn_proj->DenseWeight();
-  CopySlice(proj, tb.attn_proj->weight, d.d_dst, d.d_src, vd, vs);
-  StoreDense(*sb.attn_proj, proj);
-  CopySlice(sb.attn_proj->bias, tb.attn_proj->bias, d.d_dst, d.d_src);
-  return heads.numel();
+  InheritColumns(*sb.attn_proj, *tb.attn_proj, Indices(v_dst), Indices(v_src), d);
+  return {heads.numel(), heads.numel()};
 }
 
-// The MLP of one block: its most active neurons. Returns the neurons kept.
+// Llama-family attention, whole heads of the teacher's head_dim (rotary
+// positions pair a head's dimensions, so they are not pruned one by one).
+// A student KV group takes one teacher KV group's key and value heads and up
+// to `gs` (the student's query heads per group) of its query heads. A
+// teacher group's heads, most important first, are cut into chunks of gs;
+// the student's groups take the most important chunks (summed per-head
+// output norms), so a student with smaller groups repeats a teacher group's
+// K and V (a multi-head student of a grouped-query teacher of its shape
+// computes what the teacher does) and one with larger groups keeps the
+// extra query heads from scratch.
+AttentionKept InheritLlamaAttention(BlockImpl& sb, BlockImpl& tb, const LayerStats& ls,
+                                    const ChannelMap& d) {
+  const int64_t hd = tb.head_dim;
+  const int64_t gs = sb.heads / sb.kv_heads, gt = tb.heads / tb.kv_heads;
+  struct Chunk {
+    int64_t group;
+    std::vector<int64_t> heads;  // teacher query heads, increasing
+    double score = 0;
+  };
+  std::vector<Chunk> chunks;
+  for (int64_t g = 0; g < tb.kv_heads; ++g) {
+    auto norms = ls.head_norm.narrow(0, g * gt, gt);
+    auto order = std::get<1>(torch::sort(norms, /*stable=*/true, 0, /*descending=*/true));
+    for (int64_t start = 0; start < gt; start += gs) {
+      Chunk c{g, {}, 0};
+      for (int64_t i = start; i < std::min(start + gs, gt); ++i) {
+        const int64_t h = order[i].item<int64_t>();
+        c.heads.push_back(g * gt + h);
+        c.score += norms[h].item<double>();
+      }
+      std::sort(c.heads.begin(), c.heads.end());
+      chunks.push_back(std::move(c));
+    }
+  }
+  std::stable_sort(chunks.begin(), chunks.end(),
+                   [](const Chunk& a, const Chunk& b) { return a.score > b.score; });
+  chunks.resize(std::min<size_t>(chunks.size(), static_cast<size_t>(sb.kv_heads)));
+  std::sort(chunks.begin(), chunks.end(), [](const Chunk& a, const Chunk& b) {
+    return std::pair{a.group, a.heads[0]} < std::pair{b.group, b.heads[0]};
+  });
+  const auto all_dims = Range(hd);
+  std::vector<int64_t> q_dst, q_src, kv_dst, kv_src;
+  AttentionKept kept;
+  for (size_t jg = 0; jg < chunks.size(); ++jg) {
+    AppendHeadRows(kv_dst, 0, static_cast<int64_t>(jg), hd, all_dims);
+    AppendHeadRows(kv_src, 0, chunks[jg].group, hd, all_dims);
+    for (size_t i = 0; i < chunks[jg].heads.size(); ++i) {
+      AppendHeadRows(q_dst, 0, static_cast<int64_t>(jg) * gs + static_cast<int64_t>(i), hd,
+                     all_dims);
+      AppendHeadRows(q_src, 0, chunks[jg].heads[i], hd, all_dims);
+    }
+    kept.heads += static_cast<int64_t>(chunks[jg].heads.size());
+  }
+  kept.kv_groups = static_cast<int64_t>(chunks.size());
+  InheritRows(*sb.q, *tb.q, Indices(q_dst), Indices(q_src), d);
+  InheritRows(*sb.k, *tb.k, Indices(kv_dst), Indices(kv_src), d);
+  InheritRows(*sb.v, *tb.v, Indices(kv_dst), Indices(kv_src), d);
+  InheritColumns(*sb.attn_proj, *tb.attn_proj, Indices(q_dst), Indices(q_src), d);
+  return kept;
+}
+
+// The MLP of one block: its most active neurons (GELU outputs, or the
+// SwiGLU products), with their rows of fc (or gate and up) and columns of
+// the projection. Returns the neurons kept.
 int64_t InheritMlp(BlockImpl& sb, BlockImpl& tb, const LayerStats& ls, const ChannelMap& d) {
   const int64_t nf = std::min<int64_t>(sb.d_ff, tb.d_ff);
   auto f_src = TopSorted(ls.mlp_abs, nf), f_dst = Range(nf);
-  auto fc = sb.fc->DenseWeight();
-  CopySlice(fc, tb.fc->weight, f_dst, f_src, d.d_dst, d.d_src);
-  StoreDense(*sb.fc, fc);
-  CopySlice(sb.fc->bias, tb.fc->bias, f_dst, f_src);
-  auto mproj = sb.mlp_proj->DenseWeight();
-  CopySlice(mproj, tb.mlp_proj->weight, d.d_dst, d.d_src, f_dst, f_src);
-  StoreDense(*sb.mlp_proj, mproj);
-  CopySlice(sb.mlp_proj->bias, tb.mlp_proj->bias, d.d_dst, d.d_src);
+  if (sb.llama) {
+    InheritRows(*sb.gate, *tb.gate, f_dst, f_src, d);
+    InheritRows(*sb.up, *tb.up, f_dst, f_src, d);
+  } else {
+    InheritRows(*sb.fc, *tb.fc, f_dst, f_src, d);
+  }
+  InheritColumns(*sb.mlp_proj, *tb.mlp_proj, f_dst, f_src, d);
   return nf;
+}
+
+// A norm's kept channels (RMSNorm has no bias).
+void InheritNorm(NormImpl& s, const NormImpl& t, const ChannelMap& d) {
+  CopySlice(s.weight, t.weight, d.d_dst, d.d_src);
+  if (s.bias.defined()) CopySlice(s.bias, t.bias, d.d_dst, d.d_src);
 }
 
 // Embeddings, the final norm and the head.
@@ -147,14 +243,34 @@ void InheritEnds(GptImpl& student, GptImpl& teacher, const ChannelMap& d) {
   const Architecture& ta = teacher.config().architecture;
   const int64_t V = student.config().vocab_size;
   CopySlice(student.tok_emb, teacher.tok_emb, Range(V), Range(V), d.d_dst, d.d_src);
-  const int64_t nc = std::min(sa.context_length, ta.context_length);
-  CopySlice(student.pos_emb, teacher.pos_emb, Range(nc), Range(nc), d.d_dst, d.d_src);
-  CopySlice(student.ln_f->weight, teacher.ln_f->weight, d.d_dst, d.d_src);
-  CopySlice(student.ln_f->bias, teacher.ln_f->bias, d.d_dst, d.d_src);
+  if (student.pos_emb.defined()) {  // GPT-2 (the Llama family has rotary positions)
+    const int64_t nc = std::min(sa.context_length, ta.context_length);
+    CopySlice(student.pos_emb, teacher.pos_emb, Range(nc), Range(nc), d.d_dst, d.d_src);
+  }
+  InheritNorm(*student.ln_f, *teacher.ln_f, d);
   if (student.lm_head_weight.defined()) {
     const auto& src = teacher.lm_head_weight.defined() ? teacher.lm_head_weight : teacher.tok_emb;
     CopySlice(student.lm_head_weight, src, Range(V), Range(V), d.d_dst, d.d_src);
   }
+}
+
+// Why `student` cannot inherit from `teacher`, or "".
+std::string WhyNotInheritable(const GptImpl& student, const GptImpl& teacher) {
+  const Architecture& sa = student.config().architecture;
+  const Architecture& ta = teacher.config().architecture;
+  if (student.config().vocab_size != teacher.config().vocab_size)
+    return "the student's vocabulary differs from the teacher's";
+  if (sa.family.kind != ta.family.kind) {
+    return std::string("a ") + FamilyKindName(sa.family.kind) + " student is not made of its " +
+           FamilyKindName(ta.family.kind) + " teacher's blocks";
+  }
+  if (!sa.family.llama()) return "";
+  if (sa.head_dim() != ta.head_dim()) {
+    return "a " + std::string(FamilyKindName(sa.family.kind)) +
+           " student inherits whole heads, so its head_dim must be the teacher's " +
+           std::to_string(ta.head_dim()) + " (it is " + std::to_string(sa.head_dim()) + ")";
+  }
+  return "";
 }
 
 }  // namespace
@@ -164,14 +280,8 @@ Status InheritFromTeacher(GptImpl& student, GptImpl& teacher, const torch::Tenso
   torch::NoGradGuard no_grad;
   const Architecture& sa = student.config().architecture;
   const Architecture& ta = teacher.config().architecture;
-  if (student.config().vocab_size != teacher.config().vocab_size) {
-    return InvalidArgument("inherit: the student's vocabulary differs from the teacher's");
-  }
-  if (sa.family.llama() || ta.family.llama()) {
-    return FailedPrecondition(std::string("inherit: inheriting into ") +
-                              FamilyKindName(sa.family.kind) + " students from a " +
-                              FamilyKindName(ta.family.kind) +
-                              " teacher is not built yet (GPT-2 blocks only): use init: scratch");
+  if (const std::string why = WhyNotInheritable(student, teacher); !why.empty()) {
+    return FailedPrecondition("inherit: " + why);
   }
   ActivationStats stats;
   teacher.forward(calibration_x, &stats);
@@ -191,25 +301,27 @@ Status InheritFromTeacher(GptImpl& student, GptImpl& teacher, const torch::Tenso
   const ChannelMap d{Range(nd), TopSorted(channel_scores, nd)};
   InheritEnds(student, teacher, d);
 
-  int64_t heads_kept = 0, neurons_kept = 0;
+  int64_t heads_kept = 0, groups_kept = 0, neurons_kept = 0;
   for (size_t sl = 0; sl < layer_map.size(); ++sl) {
     const int64_t tl = layer_map[sl];
     auto* sb = student.layers[sl]->as<BlockImpl>();
     auto* tb = teacher.layers[tl]->as<BlockImpl>();
-    for (auto [s, t] :
-         {std::pair{sb->ln1.get(), tb->ln1.get()}, std::pair{sb->ln2.get(), tb->ln2.get()}}) {
-      CopySlice(s->weight, t->weight, d.d_dst, d.d_src);
-      CopySlice(s->bias, t->bias, d.d_dst, d.d_src);
-    }
-    heads_kept += InheritAttention(*sb, *tb, stats.layers[tl], d);
+    InheritNorm(*sb->ln1, *tb->ln1, d);
+    InheritNorm(*sb->ln2, *tb->ln2, d);
+    const AttentionKept kept = sb->llama ? InheritLlamaAttention(*sb, *tb, stats.layers[tl], d)
+                                         : InheritGpt2Attention(*sb, *tb, stats.layers[tl], d);
+    heads_kept += kept.heads;
+    groups_kept += kept.kv_groups;
     neurons_kept += InheritMlp(*sb, *tb, stats.layers[tl], d);
   }
   if (summary) {
-    std::string layers;
-    for (int64_t l : layer_map) layers += (layers.empty() ? "" : ",") + std::to_string(l);
-    *summary = "inherited teacher layers [" + layers + "], " + std::to_string(nd) + "/" +
-               std::to_string(ta.d_model) + " channels, " + std::to_string(heads_kept) +
-               " heads, " + std::to_string(neurons_kept) + " MLP neurons";
+    std::ostringstream out;
+    out << "inherited teacher layers [";
+    for (size_t i = 0; i < layer_map.size(); ++i) out << (i > 0 ? "," : "") << layer_map[i];
+    out << "], " << nd << "/" << ta.d_model << " channels, " << heads_kept << " heads";
+    if (sa.family.llama()) out << " in " << groups_kept << " KV groups";
+    out << ", " << neurons_kept << " MLP neurons";
+    *summary = out.str();
   }
   return Status::Ok();
 }

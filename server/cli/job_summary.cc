@@ -68,7 +68,7 @@ std::string SummarizeInputs(const kdnas::v1::Job& job) {
       kdnas::v1::Candidate c;
       *c.mutable_architecture() = teacher.architecture();
       out << "kdnas GPT " << SummarizeCandidate(c)
-          << (teacher.inheritable() ? " (inheritable), " : " (not inheritable yet), ");
+          << (teacher.inheritable() ? " (inheritable), " : ", ");
     } else {
       out << "TorchScript module, ";
     }

@@ -7,7 +7,8 @@
 # files and samples text, and the same student in the teacher's layout
 # (--hf-out). A TorchScript student is then a teacher itself (its tokenizer
 # read back from the file), which students can inherit from, and so is a
-# student in the Hugging Face layout.
+# student in the Hugging Face layout. Students of every family inherit from
+# their teacher.
 # Usage: hf_teacher_search_test.sh KDNAS_CONTROLLER KDNAS_WORKER KDNAS_CLI
 set -euo pipefail
 CONTROLLER="$(realpath "$1")"; WORKER="$(realpath "$2")"; CLI="$(realpath "$3")"
@@ -39,8 +40,6 @@ WORKER_PID=$!
 PIDS+=($WORKER_PID)
 
 for family in "${FAMILIES[@]}"; do
-  # A GPT-2 is a kdnas GPT: its students inherit from it.
-  init=scratch; [ "$family" = gpt2 ] && init=inherit
   # Llama and Qwen2 students have grouped-query attention to search.
   kv=""; [ "$family" != gpt2 ] && kv="    - {name: num_kv_heads, discrete: {values: [1, 2]}}"
   cat >"$DIR/$family.yaml" <<JOB
@@ -51,7 +50,7 @@ space:
   base:
     architecture: {num_layers: 1, d_model: 32, num_heads: 2, d_ff: 64, context_length: 32}
     compression: {group_size: 32}
-    distillation: {init: $init}
+    distillation: {init: inherit}
   parameters:
     - {name: weight_bits, discrete: {values: [8, 4]}}
     - {name: num_layers, integer_range: {min: 1, max: 2}}
@@ -73,6 +72,9 @@ data, teacher = job["data_info"], job["teacher_info"]
 want_kind = "TOKENIZER_KIND_SENTENCEPIECE" if family == "llama-sp" else "TOKENIZER_KIND_BPE"
 assert data["tokenizer"] == want_kind, data
 hf = teacher["hf"]
+# Every trial inherited from the teacher (a worker that cannot inherit fails the trial).
+assert teacher["inheritable"] is True, teacher
+assert job["progress"].get("trials_failed", 0) == 0, job["progress"]
 config = json.load(open(f"{d}/{family}/config.json"))
 assert int(data["vocab_size"]) == config["vocab_size"] == hf["vocab_size"], (data, hf)
 # The student carries the checkpoint's tokenizer files, byte for byte.
@@ -111,13 +113,13 @@ print(f"hf {family}: {hf['architecture']} teacher, {data['tokenizer']} vocabular
 PY
 done
 
-# The GPT-2 student as a kdnas teacher: the same tokenizer, inheritable.
-# (Students of the Llama student are Llama students; inheriting into those
-# is not built yet.)
-cat >"$DIR/student-teacher.yaml" <<JOB
-display_name: hf-student-as-teacher
+# The GPT-2 and Llama students as kdnas teachers: the same tokenizer,
+# inheritable, their students of their family.
+for family in gpt2 llama; do
+  cat >"$DIR/$family-student-teacher.yaml" <<JOB
+display_name: hf-$family-student-as-teacher
 data: {text: {path: $ROOT/data/tinyshakespeare.txt}}
-teacher: {model: {path: gpt2.pt}}
+teacher: {model: {path: $family.pt}}
 space:
   base:
     architecture: {num_layers: 1, d_model: 32, num_heads: 2, d_ff: 64, context_length: 32}
@@ -127,26 +129,32 @@ space:
     - {name: weight_bits, discrete: {values: [8, 4]}}
 budget: {max_trials: 1, train_steps: 10, eval_tokens: 1024}
 JOB
-run_job student-teacher
-/usr/bin/python3 - "$DIR" <<'PY'
+  run_job "$family-student-teacher"
+  /usr/bin/python3 - "$DIR" "$family" <<'PY'
 import json, sys
-d = sys.argv[1]
-job = json.load(open(f"{d}/student-teacher.status"))
-gpt2 = json.load(open(f"{d}/gpt2.status"))
+d, family = sys.argv[1], sys.argv[2]
+job = json.load(open(f"{d}/{family}-student-teacher.status"))
+teacher = json.load(open(f"{d}/{family}.status"))
 assert job["data_info"]["tokenizer"] == "TOKENIZER_KIND_BPE", job["data_info"]
-assert job["data_info"]["tokenizer_bytes"] == gpt2["data_info"]["tokenizer_bytes"]
+assert job["data_info"]["tokenizer_bytes"] == teacher["data_info"]["tokenizer_bytes"]
 assert job["teacher_info"]["inheritable"] is True, job["teacher_info"]
-print(f"hf student as a teacher: {job['data_info']['tokenizer']}, "
+assert job["progress"].get("trials_failed", 0) == 0, job["progress"]
+kind = lambda info: info.get("student_family", {}).get("kind")  # GPT-2's kind (0) is left out
+assert kind(job["teacher_info"]) == kind(teacher["teacher_info"]), (job["teacher_info"], teacher["teacher_info"])
+print(f"hf {family} student as a teacher: {job['data_info']['tokenizer']}, "
       f"{job['data_info']['tokenizer_bytes']} tokenizer bytes, inheritable")
 PY
+done
 
 # The Llama student written in its teacher's layout (kdnas best --hf-out, in
-# F16) is itself a Hugging Face teacher: a job on that directory. kdnas-worker
+# F16) is itself a Hugging Face teacher: a job on that directory, whose
+# students inherit from it. kdnas-worker
 # export-hf writes the same checkpoint from the TorchScript student.
 "$WORKER" export-hf --model "$DIR/llama.pt" --out "$DIR/llama-hf32" --dtype f32 >/dev/null
-sed -e 's/hf-student-as-teacher/hf-exported-student/' -e 's|teacher: {model: {path: gpt2.pt}}|teacher: {hf: {path: llama-hf}}|' \
-  -e 's/distillation: {init: inherit}/distillation: {init: scratch}/' \
-  "$DIR/student-teacher.yaml" >"$DIR/exported.yaml"
+sed -e 's/hf-gpt2-student-as-teacher/hf-exported-student/' \
+  -e 's|teacher: {model: {path: gpt2.pt}}|teacher: {hf: {path: llama-hf}}|' \
+  "$DIR/gpt2-student-teacher.yaml" >"$DIR/exported.yaml"
+grep -q 'hf: {path: llama-hf}' "$DIR/exported.yaml"
 run_job exported
 /usr/bin/python3 - "$DIR" <<'PY'
 import json, os, sys
@@ -165,6 +173,7 @@ assert f32 == config, (f32, config)
 hf = job["teacher_info"]["hf"]
 assert hf["architecture"] == "LlamaForCausalLM" and hf["weight_dtype"] == "F16", hf
 assert job["teacher_info"]["student_family"]["kind"] == "FAMILY_KIND_LLAMA", job["teacher_info"]
+assert job["progress"].get("trials_failed", 0) == 0, job["progress"]
 print(f"hf exported student as a teacher: {hf['architecture']}, {hf['num_layers']} layers, "
       f"{hf['num_kv_heads']} KV heads, {hf['parameters']} parameters in {hf['weight_dtype']}")
 PY

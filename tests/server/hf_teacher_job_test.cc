@@ -99,7 +99,9 @@ TEST(HfTeacherJob, ADirectoryAndATarOfItAreReadAlike) {
     EXPECT_EQ(data.text_tokens(), static_cast<int64_t>(tokens->size()));
     EXPECT_EQ(data.text_bytes(), static_cast<int64_t>(fs::file_size("data/tinyshakespeare.txt")));
     const v1::TeacherInfo& teacher = job.teacher_info();
-    EXPECT_FALSE(teacher.inheritable());
+    EXPECT_TRUE(teacher.inheritable());
+    // Llama-family students have the teacher's head width by default.
+    EXPECT_EQ(job.spec().space().base().architecture().head_dim(), 16);
     EXPECT_EQ(teacher.size_bytes(), headers->weight_bytes);
     const v1::HfTeacherInfo& hf = teacher.hf();
     EXPECT_EQ(hf.architecture(), "LlamaForCausalLM");
@@ -279,19 +281,23 @@ TEST(HfTeacherJob, RefusalsNameTheField) {
                                                                          std::string(64, 'a'));
   starts(Refused(h, unknown_blob), "spec.teacher.hf.blob: ");
 
-  v1::SubmitJobRequest inherit = HfJob(dir);
-  inherit.mutable_spec()->mutable_space()->mutable_base()->mutable_distillation()->set_init(
+  // Students inherit whole heads of a Llama teacher's width (16 here).
+  const std::string whole_heads =
+      "init: inherit (space.base.distillation.init) keeps whole heads of the llama teacher's "
+      "head_dim 16, which rotary positions do not let it narrow: keep head_dim at 16 or use "
+      "init: scratch";
+  v1::SubmitJobRequest narrow = HfJob(dir);
+  auto* base = narrow.mutable_spec()->mutable_space()->mutable_base();
+  base->mutable_distillation()->set_init(v1::INIT_INHERIT);
+  base->mutable_architecture()->set_head_dim(8);
+  EXPECT_EQ(Refused(h, narrow), "spec.space.base.architecture.head_dim: " + whole_heads);
+  v1::SubmitJobRequest searched = HfJob(dir);
+  searched.mutable_spec()->mutable_space()->mutable_base()->mutable_distillation()->set_init(
       v1::INIT_INHERIT);
-  EXPECT_EQ(Refused(h, inherit),
-            "spec.space.base.distillation.init: init: inherit copies the teacher's weights; "
-            "inheriting from an imported LlamaForCausalLM teacher is not built yet (only "
-            "GPT2LMHeadModel teachers are kdnas GPTs): use scratch");
-  v1::SubmitJobRequest searched_inherit = HfJob(dir);
-  auto* init = searched_inherit.mutable_spec()->mutable_space()->add_parameters();
-  init->set_name("init");
-  init->mutable_categorical()->add_values("scratch");
-  init->mutable_categorical()->add_values("inherit");
-  starts(Refused(h, searched_inherit), "spec.space.parameters[2].categorical.values[1]: ");
+  auto* head_dim = searched.mutable_spec()->mutable_space()->add_parameters();
+  head_dim->set_name("head_dim");
+  for (double d : {16, 8}) head_dim->mutable_discrete()->add_values(d);
+  EXPECT_EQ(Refused(h, searched), "spec.space.parameters[2].discrete.values[1]: " + whole_heads);
 
   v1::SubmitJobRequest long_context = HfJob(dir);
   auto* context = long_context.mutable_spec()->mutable_space()->add_parameters();
