@@ -20,4 +20,12 @@ BlockFamily StudentFamilyOf(const HfModelConfig& config);
 // checkpoint computes (workers/hf_as_gpt.h).
 Architecture KdnasArchitectureOf(const HfModelConfig& config);
 
+// The inverse: the config.json of `architecture` over `vocab_size` logits,
+// the one its family's transformers class (GPT2LMHeadModel,
+// LlamaForCausalLM, Qwen2ForCausalLM) loads. FAILED_PRECONDITION with the
+// reason when a standard config.json cannot describe it: layers of
+// different widths or heads, or GPT-2 heads narrower or wider than
+// d_model / num_heads.
+StatusOr<HfModelConfig> HfConfigOf(const Architecture& architecture, int64_t vocab_size);
+
 }  // namespace kdnas

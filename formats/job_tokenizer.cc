@@ -92,6 +92,10 @@ std::optional<int32_t> JobTokenizer::bos_to_add() const {
   return kdnas_ ? std::nullopt : imported_->bos_to_add();
 }
 
+std::optional<int32_t> JobTokenizer::eos_id() const {
+  return kdnas_ ? std::nullopt : imported_->eos_id();
+}
+
 bool JobTokenizer::byte_level() const {
   return kdnas_ ? kind_ == Kind::kByte : imported_->byte_level();
 }

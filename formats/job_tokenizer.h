@@ -41,6 +41,8 @@ class JobTokenizer {
   std::string Decode(const std::vector<int32_t>& ids) const;
   // The id each window starts with, when the tokenizer adds one.
   std::optional<int32_t> bos_to_add() const;
+  // The imported tokenizer's end-of-sequence id, when it names one.
+  std::optional<int32_t> eos_id() const;
   // True when any bytes can be encoded (invalid UTF-8 included).
   bool byte_level() const;
 

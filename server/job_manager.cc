@@ -250,6 +250,8 @@ void JobManager::SubmitJob(v1::SubmitJobRequest request, Callback<v1::Job> done)
   if (!family.ok()) return done(family);
   Status long_enough = CheckCorpusLength(spec, inputs->data);
   if (!long_enough.ok()) return done(long_enough);
+  Status loadable = CheckHfLoadable(spec, inputs->data);
+  if (!loadable.ok()) return done(loadable);
   Status feasible = ValidateJobSpec(
       spec, ModelContext{inputs->data.vocab_size(), inputs->data.tokenizer_bytes()});
   if (!feasible.ok()) return done(feasible);

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <set>
 
+#include "formats/hf_kdnas_architecture.h"
 #include "proto/api_convert.h"
 #include "proto/tokenizer_kind_name.h"
 #include "search/feasibility.h"
@@ -285,8 +286,9 @@ std::string OtherHeadDimField(const v1::JobSpec& spec, int teacher_dim) {
       return field + ".integer_range";
     return "";
   }
-  if (HeadDimOf(spec.space().base().architecture()) != teacher_dim)
-    return "space.base.architecture.head_dim";
+  // An unset base head_dim is the teacher's (SetStudentFamily).
+  const int base = spec.space().base().architecture().head_dim();
+  if (base != 0 && base != teacher_dim) return "space.base.architecture.head_dim";
   return "";
 }
 
@@ -404,6 +406,39 @@ Status CheckCorpusLength(const v1::JobSpec& spec, const v1::DataInfo& data) {
                  std::to_string(spec.data().validation_fraction()) + "); context_length " +
                  std::to_string(largest.value) + " (" + largest.field + ") needs at least " +
                  std::to_string(2 * need) + " and " + std::to_string(need));
+}
+
+Status CheckHfLoadable(const v1::JobSpec& spec, const v1::DataInfo& data) {
+  if (!spec.export_().hf_loadable()) return Status::Ok();
+  if (data.tokenizer() != v1::TOKENIZER_KIND_BPE &&
+      data.tokenizer() != v1::TOKENIZER_KIND_SENTENCEPIECE) {
+    return Bad("export.hf_loadable",
+               std::string("the students' tokenizer is kdnas's own (") +
+                   TokenizerKindName(data.tokenizer()) +
+                   "), which has no Hugging Face form: only students of an imported teacher "
+                   "(teacher.hf, or a kdnas student of one) are written in its layout");
+  }
+  const v1::Architecture& base = spec.space().base().architecture();
+  const BlockFamily family = FamilyFromProto(base.family());
+  if (!family.llama()) {
+    if (base.head_dim() != 0) {
+      return Bad("space.base.architecture.head_dim",
+                 "export.hf_loadable: GPT-2's config.json has no head_dim (its heads are "
+                 "n_embd / n_head wide): leave it unset");
+    }
+    for (int i = 0; i < spec.space().parameters_size(); ++i) {
+      if (spec.space().parameters(i).name() == "head_dim") {
+        return Bad("space.parameters[" + std::to_string(i) + "]",
+                   "export.hf_loadable: GPT-2's config.json has no head_dim (its heads are "
+                   "n_embd / n_head wide): do not search it");
+      }
+    }
+  }
+  auto config = HfConfigOf(ArchitectureFromProto(base), data.vocab_size());
+  if (!config.ok()) {
+    return Bad("space.base.architecture", "export.hf_loadable: " + config.status().message());
+  }
+  return Status::Ok();
 }
 
 Status CheckAgainstTeacher(const v1::JobSpec& spec, const v1::TeacherInfo& teacher) {

@@ -44,6 +44,12 @@ Status SetStudentFamily(v1::JobSpec* spec, const v1::TeacherInfo& teacher);
 // CheckContextLength.
 Status CheckAgainstTeacher(const v1::JobSpec& spec, const v1::TeacherInfo& teacher);
 
+// With export.hf_loadable (call after SetStudentFamily): INVALID_ARGUMENT
+// naming the field when a student of the space could have no standard
+// config.json: kdnas's own tokenizer, layers that differ
+// (space.base.architecture.layers), or a GPT-2 head_dim.
+Status CheckHfLoadable(const v1::JobSpec& spec, const v1::DataInfo& data);
+
 // INVALID_ARGUMENT naming spec.data.text when the corpus, as the workers
 // split it (`spec` with its defaults applied), has too few training or
 // held-out tokens for the space's largest context_length: every trial

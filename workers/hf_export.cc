@@ -47,8 +47,9 @@ StatusOr<std::map<std::string, std::string>> HfCheckpointFiles(GptImpl& student,
     return InvalidArgument("dtype: F32, F16 or BF16");
   }
   KDNAS_ASSIGN_OR_RETURN(HfModelConfig config,
-                         HfConfigOfStudent(student.config().architecture, tokenizer.vocab_size()));
+                         HfConfigOf(student.config().architecture, tokenizer.vocab_size()));
   if (auto bos = tokenizer.bos_to_add()) config.bos_token_id = *bos;
+  if (auto eos = tokenizer.eos_id()) config.eos_token_ids = {*eos};
   const std::string prefix = config.family == HfFamily::kGpt2 ? "transformer." : "model.";
   std::vector<SafetensorsEntry> tensors;
   for (const HfTensorSpec& spec : HfTensorTable(config, prefix)) {

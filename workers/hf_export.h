@@ -20,7 +20,7 @@ namespace kdnas {
 // The checkpoint's files by name (config.json, model.safetensors, the
 // tokenizer's files). FAILED_PRECONDITION with the reason when the student
 // has no Hugging Face form (a kdnas char/byte tokenizer; layers of different
-// widths or heads: HfConfigOfStudent). dtype: F32, F16 or BF16.
+// widths or heads: HfConfigOf). dtype: F32, F16 or BF16.
 StatusOr<std::map<std::string, std::string>> HfCheckpointFiles(GptImpl& student,
                                                                const JobTokenizer& tokenizer,
                                                                SafetensorsDtype dtype);

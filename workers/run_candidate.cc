@@ -22,6 +22,18 @@
 namespace kdnas {
 namespace fs = std::filesystem;
 
+namespace {
+
+// A trial's Hugging Face export is in its teacher's dtype when the
+// checkpoint has one, else (mixed, or a TorchScript teacher) in F16.
+SafetensorsDtype HfExportDtype(const Teacher& teacher) {
+  if (teacher.hf_weight_dtype() == "F32") return SafetensorsDtype::kF32;
+  if (teacher.hf_weight_dtype() == "BF16") return SafetensorsDtype::kBF16;
+  return SafetensorsDtype::kF16;
+}
+
+}  // namespace
+
 StatusOr<std::shared_ptr<JobResources>> JobResources::Load(const JobOptions& o) {
   return CatchTorchErrors("loading the job", [&]() -> StatusOr<std::shared_ptr<JobResources>> {
     return LoadUnguarded(o);
@@ -275,7 +287,7 @@ StatusOr<TrialReport> Run(const RunOptions& o, const ProgressCallback& progress)
     KDNAS_RETURN_IF_ERROR(SaveTorchScript(*model, tokenizer, report.torchscript_path));
   }
   if (!tokenizer.files().empty()) {  // an imported teacher: the student in its layout too
-    auto files = HfCheckpointFiles(*model, tokenizer, SafetensorsDtype::kF16);
+    auto files = HfCheckpointFiles(*model, tokenizer, HfExportDtype(job->teacher()));
     if (files.status().code() == StatusCode::kFailedPrecondition) {
       report.hf_unavailable = files.status().message();
     } else {

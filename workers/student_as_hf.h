@@ -1,7 +1,6 @@
-// A student in Hugging Face terms: the config of the architecture its
-// family's transformers class would load (GPT2LMHeadModel,
-// LlamaForCausalLM, Qwen2ForCausalLM) and its tensor for each part of that
-// config's HfTensorTable, in the checkpoint's layout. Tests load a student
+// A student in Hugging Face terms: its tensor for each part of its config's
+// HfTensorTable (the config: HfConfigOf, formats/hf_kdnas_architecture.h),
+// in the checkpoint's layout. Tests load a student
 // back as an HfModel through it (the same logits); the export of students
 // in their teacher's layout writes by it, and an imported teacher is copied
 // into a kdnas Gpt by its inverse (workers/hf_as_gpt.h).
@@ -10,17 +9,13 @@
 #include <torch/torch.h>
 
 #include "formats/hf_config.h"
+#include "formats/hf_kdnas_architecture.h"
 #include "formats/hf_tensor_map.h"
 #include "search/candidate.h"
 #include "search/status.h"
 #include "workers/gpt.h"
 
 namespace kdnas {
-
-// FAILED_PRECONDITION with the reason when a standard config.json cannot
-// describe the architecture: layers of different widths or heads, or GPT-2
-// heads narrower or wider than d_model / num_heads.
-StatusOr<HfModelConfig> HfConfigOfStudent(const Architecture& architecture, int64_t vocab_size);
 
 // The student's tensor for `part` of `layer` (-1 outside the layers), fp32,
 // as the checkpoint stores it: linears dense (low-rank factors multiplied

@@ -74,6 +74,7 @@ StatusOr<Teacher> Teacher::LoadHf(const std::string& directory) {
   Teacher teacher(torch::jit::Module(), std::move(*tokenizer));
   teacher.hf_ = std::make_shared<const HfModel>(std::move(model));
   teacher.path_ = directory;
+  teacher.hf_weight_dtype_ = headers.weight_dtype;
   return teacher;
 }
 

@@ -44,6 +44,9 @@ class Teacher {
   torch::jit::Module* module() { return hf_ ? nullptr : &module_; }
   // The imported model; null for a TorchScript teacher.
   const HfModel* hf_model() const { return hf_.get(); }
+  // The imported checkpoint's stored dtype ("F32", "F16", "BF16" or
+  // "mixed"); empty for a TorchScript teacher.
+  const std::string& hf_weight_dtype() const { return hf_weight_dtype_; }
 
   // Runs the teacher once on [1, context] and checks the logits' shape
   // [1, context, vocab_size]; INVALID_ARGUMENT with the reason otherwise.
@@ -59,6 +62,7 @@ class Teacher {
   JobTokenizer tokenizer_;
   std::optional<Architecture> architecture_;
   std::string path_;
+  std::string hf_weight_dtype_;
 };
 
 }  // namespace kdnas

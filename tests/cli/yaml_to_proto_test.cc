@@ -43,9 +43,10 @@ TEST(YamlToProto, JsonAndCamelCaseGiveTheSameMessage) {
   ASSERT_TRUE(ParseYamlMessage("budget:\n  max_trials: 5\nstrategy: {name: random}\nseed: 7\n",
                                "a.yaml", &from_yaml)
                   .ok());
-  ASSERT_TRUE(ParseYamlMessage(R"({"budget": {"maxTrials": 5}, "strategy": {"name": "random"}, "seed": 7})",
-                               "a.json", &from_json)
-                  .ok());
+  ASSERT_TRUE(
+      ParseYamlMessage(R"({"budget": {"maxTrials": 5}, "strategy": {"name": "random"}, "seed": 7})",
+                       "a.json", &from_json)
+          .ok());
   EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(from_yaml, from_json));
 }
 
@@ -67,9 +68,11 @@ TEST(YamlToProto, ADisabledOptionIsPresent) {
 TEST(YamlToProto, ReadsAHuggingFaceTeacher) {
   JobSpec spec;
   ASSERT_TRUE(ParseYamlMessage("teacher: {hf: {path: ckpt/smollm}}\n"
-                               "data: {tokenizer: sentencepiece}\n",
+                               "data: {tokenizer: sentencepiece}\n"
+                               "export: {hf_loadable: true}\n",
                                "x", &spec)
                   .ok());
+  EXPECT_TRUE(spec.export_().hf_loadable());
   EXPECT_TRUE(spec.teacher().has_hf());
   EXPECT_FALSE(spec.teacher().has_model());
   EXPECT_EQ(spec.teacher().hf().path(), "ckpt/smollm");
@@ -91,7 +94,9 @@ objectives:
 space:
   base:
     compression: {sparsity_pattern: "2:4"}
-)", "x", &spec).ok());
+)",
+                               "x", &spec)
+                  .ok());
   EXPECT_EQ(spec.objectives(0).direction(), kdnas::v1::DIRECTION_MAXIMIZE);
   EXPECT_EQ(spec.space().base().compression().sparsity_pattern(), kdnas::v1::SPARSITY_PATTERN_2_4);
 }
@@ -100,7 +105,8 @@ TEST(YamlToProto, UnknownFieldIsNamedWithItsLine) {
   JobSpec spec;
   Status s = ParseYamlMessage("seed: 1\nbudget:\n  max_trails: 5\n", "job.yaml", &spec);
   ASSERT_EQ(s.code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(s.message(), "job.yaml: budget.max_trails (line 3): unknown field 'max_trails' of Budget");
+  EXPECT_EQ(s.message(),
+            "job.yaml: budget.max_trails (line 3): unknown field 'max_trails' of Budget");
 }
 
 TEST(YamlToProto, BadValuesAreNamed) {

@@ -55,6 +55,7 @@ space:
     - {name: weight_bits, discrete: {values: [8, 4]}}
     - {name: num_layers, integer_range: {min: 1, max: 2}}
 $kv
+export: {hf_loadable: true}
 budget: {max_trials: 2, train_steps: 20, eval_tokens: 1024}
 seed: 3
 JOB
@@ -100,7 +101,9 @@ for architecture in (best["candidate"]["architecture"], json.loads(extra["kdnas/
 hf_dir = f"{d}/{family}-hf"
 exported = json.load(open(f"{hf_dir}/config.json"))
 assert exported["architectures"] == config["architectures"], (exported, config)
-assert exported["torch_dtype"] == "float16" and exported["vocab_size"] == config["vocab_size"], exported
+# In the teacher's dtype (the fixtures are F32), with its tokenizer's EOS.
+assert exported["torch_dtype"] == "float32" and exported["vocab_size"] == config["vocab_size"], exported
+assert "eos_token_id" in exported, exported
 assert sorted(os.listdir(hf_dir)) == sorted(["config.json", "model.safetensors"] + hf["tokenizer_files"]), \
     os.listdir(hf_dir)
 size = int(best["metrics"]["size_bytes"])
@@ -147,10 +150,10 @@ PY
 done
 
 # The Llama student written in its teacher's layout (kdnas best --hf-out, in
-# F16) is itself a Hugging Face teacher: a job on that directory, whose
+# the teacher's F32) is itself a Hugging Face teacher: a job on that directory, whose
 # students inherit from it. kdnas-worker
 # export-hf writes the same checkpoint from the TorchScript student.
-"$WORKER" export-hf --model "$DIR/llama.pt" --out "$DIR/llama-hf32" --dtype f32 >/dev/null
+"$WORKER" export-hf --model "$DIR/llama.pt" --out "$DIR/llama-hf16" --dtype f16 >/dev/null
 sed -e 's/hf-gpt2-student-as-teacher/hf-exported-student/' \
   -e 's|teacher: {model: {path: gpt2.pt}}|teacher: {hf: {path: llama-hf}}|' \
   "$DIR/gpt2-student-teacher.yaml" >"$DIR/exported.yaml"
@@ -167,11 +170,11 @@ assert config["architectures"] == ["LlamaForCausalLM"], config
 assert config["num_hidden_layers"] == int(student.get("num_layers", 4)), (config, student)
 assert sorted(os.listdir(f"{d}/llama-hf")) == ["config.json", "model.safetensors", "tokenizer.json",
                                                 "tokenizer_config.json"], os.listdir(f"{d}/llama-hf")
-f32 = json.load(open(f"{d}/llama-hf32/config.json"))
-assert f32.pop("torch_dtype") == "float32" and config.pop("torch_dtype") == "float16", (f32, config)
-assert f32 == config, (f32, config)
+f16 = json.load(open(f"{d}/llama-hf16/config.json"))
+assert f16.pop("torch_dtype") == "float16" and config.pop("torch_dtype") == "float32", (f16, config)
+assert f16 == config, (f16, config)
 hf = job["teacher_info"]["hf"]
-assert hf["architecture"] == "LlamaForCausalLM" and hf["weight_dtype"] == "F16", hf
+assert hf["architecture"] == "LlamaForCausalLM" and hf["weight_dtype"] == "F32", hf
 assert job["teacher_info"]["student_family"]["kind"] == "FAMILY_KIND_LLAMA", job["teacher_info"]
 assert job["progress"].get("trials_failed", 0) == 0, job["progress"]
 print(f"hf exported student as a teacher: {hf['architecture']}, {hf['num_layers']} layers, "

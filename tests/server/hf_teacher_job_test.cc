@@ -281,7 +281,14 @@ TEST(HfTeacherJob, RefusalsNameTheField) {
                                                                          std::string(64, 'a'));
   starts(Refused(h, unknown_blob), "spec.teacher.hf.blob: ");
 
-  // Students inherit whole heads of a Llama teacher's width (16 here).
+  // Students inherit whole heads of a Llama teacher's width (16 here), which
+  // an unset head_dim is (the base's d_model / num_heads is 32).
+  v1::SubmitJobRequest inherit = HfJob(dir);
+  inherit.mutable_spec()->mutable_space()->mutable_base()->mutable_distillation()->set_init(
+      v1::INIT_INHERIT);
+  auto inheriting = Submit(h, inherit);
+  ASSERT_TRUE(inheriting.ok()) << inheriting.status().ToString();
+  EXPECT_EQ(inheriting->spec().space().base().architecture().head_dim(), 16);
   const std::string whole_heads =
       "init: inherit (space.base.distillation.init) keeps whole heads of the llama teacher's "
       "head_dim 16, which rotary positions do not let it narrow: keep head_dim at 16 or use "
@@ -376,6 +383,55 @@ TEST(HfTeacherJob, ACorpusTooShortForTheLargestContextIsRefused) {
   context->mutable_discrete()->set_values(1, static_cast<double>(held_out - 1));
   EXPECT_TRUE(Submit(h, request).ok());
   fs::remove(path);
+}
+
+// export.hf_loadable: every student of the space has a standard config.json,
+// checked at submission.
+TEST(HfTeacherJob, HfLoadableStudentsAreCheckedAtSubmission) {
+  Harness h(std::make_unique<MemoryStore>());
+  auto loadable = [](v1::SubmitJobRequest r) {
+    r.mutable_spec()->mutable_export_()->set_hf_loadable(true);
+    return r;
+  };
+  auto accepted = Submit(h, loadable(HfJob(HfTeacherFixture("llama"))));
+  ASSERT_TRUE(accepted.ok()) << accepted.status().ToString();
+  EXPECT_TRUE(accepted->spec().export_().hf_loadable());
+
+  EXPECT_EQ(Refused(h, loadable(DemoJob())),
+            "spec.export.hf_loadable: the students' tokenizer is kdnas's own (char), which has no "
+            "Hugging Face form: only students of an imported teacher (teacher.hf, or a kdnas "
+            "student of one) are written in its layout");
+
+  v1::SubmitJobRequest layers = loadable(HfJob(HfTeacherFixture("llama")));
+  auto* space = layers.mutable_spec()->mutable_space();
+  space->clear_parameters();
+  space->mutable_base()->mutable_architecture()->set_num_layers(2);
+  for (int heads : {4, 2}) {
+    auto* layer = space->mutable_base()->mutable_architecture()->add_layers();
+    layer->set_num_heads(heads);
+    layer->set_d_ff(96);
+  }
+  EXPECT_EQ(
+      Refused(h, layers),
+      "spec.space.base.architecture: export.hf_loadable: layer 1 differs from layer 0 in heads "
+      "or MLP width: a config.json describes uniform layers only");
+  space->mutable_base()->mutable_architecture()->mutable_layers(1)->set_num_heads(4);
+  auto uniform = Submit(h, layers);
+  EXPECT_TRUE(uniform.ok()) << uniform.status().ToString();
+
+  v1::SubmitJobRequest gpt2_head_dim = loadable(HfJob(HfTeacherFixture("gpt2")));
+  auto* head_dim = gpt2_head_dim.mutable_spec()->mutable_space()->add_parameters();
+  head_dim->set_name("head_dim");
+  for (double d : {16, 32}) head_dim->mutable_discrete()->add_values(d);
+  EXPECT_EQ(
+      Refused(h, gpt2_head_dim),
+      "spec.space.parameters[2]: export.hf_loadable: GPT-2's config.json has no head_dim (its "
+      "heads are n_embd / n_head wide): do not search it");
+  // Without the option, the same GPT-2 space is accepted (its trials record
+  // why a student has no Hugging Face form).
+  gpt2_head_dim.mutable_spec()->clear_export_();
+  auto unloadable = Submit(h, gpt2_head_dim);
+  EXPECT_TRUE(unloadable.ok()) << unloadable.status().ToString();
 }
 
 }  // namespace

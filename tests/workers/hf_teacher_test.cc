@@ -41,11 +41,15 @@ class HfTeacherTest : public ::testing::TestWithParam<Family> {
     delete dir_;
   }
   // The checkpoint of this test's family, made once.
+  // The stored dtype of each family's fixture: one of each.
+  static std::string DtypeOf(const std::string& family) {
+    return family == "qwen2" ? "BF16" : family == "gpt2" ? "F16" : "F32";
+  }
   static std::string Checkpoint(const std::string& family) {
     const std::string out = *dir_ + "/" + family;
     if (!fs::exists(out + "/config.json")) {
       const std::string cmd = "/usr/bin/python3 tests/fixtures/make_hf_teacher.py " + family + " " +
-                              out + " > " + out + ".log 2>&1";
+                              out + " " + DtypeOf(family) + " > " + out + ".log 2>&1";
       EXPECT_EQ(std::system(cmd.c_str()), 0) << testing::ReadFile(out + ".log");
     }
     return out;
@@ -121,13 +125,20 @@ TEST_P(HfTeacherTest, AStudentTrainsAgainstTheCheckpointAndCarriesItsTokenizer) 
   EXPECT_EQ(student->tokenizer().kind(), f.kind);
   EXPECT_EQ(student->tokenizer().serialized(), tokenizer.serialized());
   ASSERT_TRUE(student->CheckContext(32).ok());
-  // So is the student in the teacher's Hugging Face layout (F16 weights).
+  // So is the student in the teacher's Hugging Face layout, in the
+  // teacher's dtype, with its tokenizer's BOS and EOS ids.
   ASSERT_FALSE(report->hf_path.empty()) << report->hf_unavailable;
   const std::string hf_dir = o.out_dir + "/hf";
   ASSERT_TRUE(ExtractTar(report->hf_path, hf_dir).ok());
   auto exported = Teacher::LoadHf(hf_dir);
   ASSERT_TRUE(exported.ok()) << exported.status().ToString();
   EXPECT_EQ(exported->tokenizer().serialized(), tokenizer.serialized());
+  EXPECT_EQ(teacher->hf_weight_dtype(), DtypeOf(f.name));
+  EXPECT_EQ(exported->hf_weight_dtype(), DtypeOf(f.name));
+  const HfModelConfig& exported_config = exported->hf_model()->config();
+  EXPECT_EQ(exported_config.bos_token_id, tokenizer.bos_to_add());
+  ASSERT_TRUE(tokenizer.eos_id().has_value());
+  EXPECT_EQ(exported_config.eos_token_ids, std::vector<int64_t>{*tokenizer.eos_id()});
   auto ids = torch::randint(0, tokenizer.vocab_size(), {1, 32}, torch::kInt64);
   auto want = student->Logits(ids), got = exported->Logits(ids);
   ASSERT_TRUE(want.ok() && got.ok());

@@ -31,8 +31,7 @@ Candidate SmallStudent(FamilyKind kind) {
 }
 
 StatusOr<HfModel> AsHfModel(GptImpl& student) {
-  KDNAS_ASSIGN_OR_RETURN(HfModelConfig config,
-                         HfConfigOfStudent(student.config().architecture, kVocab));
+  KDNAS_ASSIGN_OR_RETURN(HfModelConfig config, HfConfigOf(student.config().architecture, kVocab));
   return HfModel::Create(config, "", [&](const HfTensorSpec& spec) -> StatusOr<torch::Tensor> {
     return StudentTensor(student, spec.part, spec.layer);
   });
@@ -69,16 +68,15 @@ TEST(StudentAsHf, EachFamilyComputesWhatTransformersComputes) {
 TEST(StudentAsHf, OnlyUniformLayersHaveAConfig) {
   Candidate c = SmallStudent(FamilyKind::kLlama);
   c.architecture.layers = {{4, 48, 2}, {4, 48, 1}};
-  auto config = HfConfigOfStudent(c.architecture, kVocab);
+  auto config = HfConfigOf(c.architecture, kVocab);
   EXPECT_EQ(config.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(config.status().message().find("layer 1"), std::string::npos);
   c = SmallStudent(FamilyKind::kGpt2);
   c.architecture.fixed_head_dim = 16;  // 4 heads of 16 in a 32-wide model
-  EXPECT_EQ(HfConfigOfStudent(c.architecture, kVocab).status().code(),
-            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(HfConfigOf(c.architecture, kVocab).status().code(), StatusCode::kFailedPrecondition);
   c = SmallStudent(FamilyKind::kLlama);
   c.architecture.fixed_head_dim = 16;  // Llama configs have head_dim
-  EXPECT_TRUE(HfConfigOfStudent(c.architecture, kVocab).ok());
+  EXPECT_TRUE(HfConfigOf(c.architecture, kVocab).ok());
 }
 
 }  // namespace
