@@ -62,6 +62,12 @@ JOB
   run_job "$family"
   "$CLI" best "$JOB" --json --out "$DIR/$family.pt" --packed-out "$DIR/$family.kdna" \
     --hf-out "$DIR/$family-hf" >"$DIR/$family.best"
+  # It never writes into an existing directory.
+  if "$CLI" best "$JOB" --hf-out "$DIR/$family-hf" >/dev/null 2>"$DIR/$family.again"; then
+    echo "kdnas best --hf-out wrote into an existing directory"; exit 1
+  fi
+  grep -q -- "--hf-out: $DIR/$family-hf exists: give a new directory" "$DIR/$family.again" ||
+    { cat "$DIR/$family.again"; exit 1; }
   "$WORKER" generate --model "$DIR/$family.pt" --tokens 24 --prompt "ROMEO:" --seed 1 >"$DIR/$family.sample"
   /usr/bin/python3 - "$DIR" "$family" <<'PY'
 import io, json, os, sys, tarfile
