@@ -7,13 +7,18 @@
 namespace kdnas {
 
 FeasibilityReport FindFeasiblePoint(const SearchSpace& space, const ModelContext& context,
-                                    const Constraints& constraints, uint64_t seed, int64_t max_tries) {
+                                    const Constraints& constraints, uint64_t seed,
+                                    int64_t max_tries) {
   FeasibilityReport report;
   report.violation = std::numeric_limits<double>::infinity();
   Rng rng(Rng::Mix(seed, 0xfea5));
   auto consider = [&](const Point& p) {
     Candidate c = space.Decode(p);
-    if (!ValidateCandidate(c).ok()) return false;
+    Status valid = ValidateCandidate(c);
+    if (!valid.ok()) {
+      if (report.invalid_example.empty()) report.invalid_example = valid.message();
+      return false;
+    }
     CostEstimate cost = EstimateCost(c, context);
     double violation = ConstraintViolation(cost, constraints);
     if (violation < report.violation) {
@@ -37,22 +42,23 @@ FeasibilityReport FindFeasiblePoint(const SearchSpace& space, const ModelContext
   return report;
 }
 
-Status CheckFeasible(const SearchSpace& space, const ModelContext& context, const Constraints& constraints,
-                     uint64_t seed, int64_t max_tries) {
+Status CheckFeasible(const SearchSpace& space, const ModelContext& context,
+                     const Constraints& constraints, uint64_t seed, int64_t max_tries) {
   FeasibilityReport r = FindFeasiblePoint(space, context, constraints, seed, max_tries);
   if (r.feasible) return Status::Ok();
+  if (!std::isfinite(r.violation)) {
+    return InvalidArgument("spec.space: none of the " + std::to_string(max_tries + 1) +
+                           " candidates tried is valid; for example " + r.invalid_example);
+  }
   std::ostringstream msg;
   msg << "spec.constraints: no candidate of the space satisfies";
   if (constraints.max_size_bytes > 0) msg << " max_size_bytes=" << constraints.max_size_bytes;
   if (constraints.max_params > 0) msg << " max_params=" << constraints.max_params;
-  if (constraints.max_flops_per_token > 0) msg << " max_flops_per_token=" << constraints.max_flops_per_token;
+  if (constraints.max_flops_per_token > 0)
+    msg << " max_flops_per_token=" << constraints.max_flops_per_token;
   msg << " after " << max_tries << " tries";
-  if (std::isfinite(r.violation)) {
-    msg << " (the closest found is " << r.cost.size_bytes << " bytes, " << r.cost.params << " params, "
-        << r.cost.flops_per_token << " FLOPs per token)";
-  } else {
-    msg << " (no valid candidate found: check the space's validity rules, e.g. d_model % num_heads == 0)";
-  }
+  msg << " (the closest found is " << r.cost.size_bytes << " bytes, " << r.cost.params
+      << " params, " << r.cost.flops_per_token << " FLOPs per token)";
   return InvalidArgument(msg.str());
 }
 

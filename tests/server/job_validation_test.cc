@@ -184,6 +184,22 @@ TEST(JobValidation, InvalidBaseCandidateIsNamed) {
       << s.message();
 }
 
+TEST(JobValidation, ASpaceWithoutAValidCandidateSaysWhy) {
+  v1::JobSpec spec = ValidSpec();
+  spec.mutable_space()->mutable_base()->mutable_architecture()->set_num_heads(3);
+  auto* d = spec.mutable_space()->add_parameters();
+  d->set_name("d_model");
+  for (double v : {100, 128}) d->mutable_discrete()->add_values(v);
+  Status s = ValidateJobSpec(spec, ModelContext{65, 200});
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message().rfind("spec.space: none of the 10001 candidates tried is valid; for "
+                              "example candidate.architecture.d_model: must be divisible by "
+                              "num_heads",
+                              0),
+            0u)
+      << s.message();
+}
+
 TEST(JobValidation, InfeasibleConstraintsAreRefused) {
   v1::JobSpec spec = ValidSpec();
   spec.mutable_constraints()->set_max_size_bytes(1000);
