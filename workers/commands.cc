@@ -249,6 +249,12 @@ int TrainTeacherCommand(const std::vector<std::string>& args) {
   flags.Int("heads", &o.architecture.num_heads, "Attention heads.");
   flags.Int("d-ff", &o.architecture.d_ff, "MLP width (0 = 4 * d-model).");
   flags.Int("context", &o.architecture.context_length, "Context length in tokens.");
+  std::string family = "gpt2";
+  flags.String("family", &family,
+               "Block family: gpt2 (LayerNorm, learned positions, GELU), llama (RMSNorm, rotary "
+               "positions, SwiGLU, grouped-query attention) or qwen2 (llama with q/k/v biases).");
+  flags.Int("kv-heads", &o.architecture.num_kv_heads,
+            "Key/value heads of the llama and qwen2 families (0 = heads).");
   flags.Int("steps", &o.steps, "Optimizer steps.");
   flags.Int("batch", &o.batch_size, "Sequences per step.");
   flags.Double("lr", &o.learning_rate, "Peak AdamW learning rate.");
@@ -262,6 +268,17 @@ int TrainTeacherCommand(const std::vector<std::string>& args) {
   if (int rc = ParseCommandFlags(flags, args, "train-teacher"); rc >= 0) return rc;
   o.seed = static_cast<uint64_t>(seed);
   if (o.architecture.d_ff == 0) o.architecture.d_ff = 4 * o.architecture.d_model;
+  bool known_family = false;
+  for (FamilyKind f : {FamilyKind::kGpt2, FamilyKind::kLlama, FamilyKind::kQwen2}) {
+    if (family == FamilyKindName(f)) {
+      o.architecture.family.kind = f;
+      known_family = true;
+    }
+  }
+  if (!known_family) {
+    return Fail("train-teacher",
+                InvalidArgument("--family: '" + family + "' is not gpt2, llama or qwen2"));
+  }
   if (o.threads == 0)
     o.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   auto k = ParseKind(kind);
