@@ -252,6 +252,9 @@ void JobManager::SubmitJob(v1::SubmitJobRequest request, Callback<v1::Job> done)
   if (!long_enough.ok()) return done(long_enough);
   Status loadable = CheckHfLoadable(spec, inputs->data);
   if (!loadable.ok()) return done(loadable);
+  // After the checks that name the context_length that sets the windows.
+  Status window = SetWindowLength(&spec);
+  if (!window.ok()) return done(window);
   Status feasible = ValidateJobSpec(
       spec, ModelContext{inputs->data.vocab_size(), inputs->data.tokenizer_bytes()});
   if (!feasible.ok()) return done(feasible);

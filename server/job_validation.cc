@@ -155,6 +155,60 @@ Status CheckStrategy(const v1::JobSpec& spec, const JobLimits& limits) {
   return Status::Ok();
 }
 
+// The largest context_length the space proposes and the field that sets it.
+struct LargestContext {
+  int64_t value = 0;
+  std::string field;
+};
+
+StatusOr<LargestContext> FindLargestContext(const v1::JobSpec& spec) {
+  auto space = SearchSpace::Create(SearchSpaceSpecFromProto(spec.space()));
+  if (!space.ok()) return InvalidArgument("spec." + space.status().message());
+  for (int i = 0; i < spec.space().parameters_size(); ++i) {
+    const v1::Parameter& p = spec.space().parameters(i);
+    if (p.name() != "context_length") continue;
+    const std::string field = "space.parameters[" + std::to_string(i) + "]";
+    LargestContext largest;
+    for (int j = 0; j < p.discrete().values_size(); ++j) {
+      const auto value = static_cast<int64_t>(p.discrete().values(j));
+      if (value > largest.value)
+        largest = {value, field + ".discrete.values[" + std::to_string(j) + "]"};
+    }
+    if (p.has_integer_range()) {
+      // The range's max, snapped to its step.
+      largest = {static_cast<int64_t>(space->parameters().Snap(
+                     static_cast<size_t>(i), static_cast<double>(p.integer_range().max()))),
+                 field + ".integer_range.max"};
+    }
+    return largest;  // the searched knob replaces the base's value
+  }
+  return LargestContext{space->base().architecture.context_length,
+                        "space.base.architecture.context_length"};
+}
+
+// The training windows' length and the field that sets it: data.window_length
+// when set, else the largest context_length.
+StatusOr<LargestContext> FindTrainingWindow(const v1::JobSpec& spec) {
+  if (spec.data().window_length() > 0)
+    return LargestContext{spec.data().window_length(), "data.window_length"};
+  return FindLargestContext(spec);
+}
+
+constexpr int64_t kMaxWindowLength = 65536;
+
+// data.window_length: unset, or from the largest context_length to kMaxWindowLength.
+Status CheckWindowLength(const v1::JobSpec& spec) {
+  const int64_t window = spec.data().window_length();
+  KDNAS_RETURN_IF_ERROR(CheckInt("data.window_length", window, 0, kMaxWindowLength));
+  if (window == 0) return Status::Ok();
+  KDNAS_ASSIGN_OR_RETURN(LargestContext largest, FindLargestContext(spec));
+  if (window >= largest.value) return Status::Ok();
+  return Bad("data.window_length", std::to_string(window) +
+                                       " is shorter than the space's largest context_length " +
+                                       std::to_string(largest.value) + " (" + largest.field +
+                                       "): students train on a prefix of each window");
+}
+
 }  // namespace
 
 Status ValidateJobSpec(const v1::JobSpec& spec, const std::optional<ModelContext>& context,
@@ -228,6 +282,7 @@ Status ValidateJobSpec(const v1::JobSpec& spec, const std::optional<ModelContext
   }
   auto space = SearchSpace::Create(SearchSpaceSpecFromProto(spec.space()));
   if (!space.ok()) return InvalidArgument("spec." + space.status().message());
+  KDNAS_RETURN_IF_ERROR(CheckWindowLength(spec));
   // The base's own rules depend on its family, which the teacher sets: they
   // are checked with the teacher's context (SetStudentFamily first).
   if (context.has_value() && spec.space().parameters_size() == 0) {
@@ -345,67 +400,43 @@ Status CheckInheritable(const v1::JobSpec& spec, const v1::TeacherInfo& teacher)
                         std::to_string(teacher_dim) + " or use init: scratch");
 }
 
-namespace {
-
-// The largest context_length the space proposes and the field that sets it.
-struct LargestContext {
-  int64_t value = 0;
-  std::string field;
-};
-
-StatusOr<LargestContext> FindLargestContext(const v1::JobSpec& spec) {
-  auto space = SearchSpace::Create(SearchSpaceSpecFromProto(spec.space()));
-  if (!space.ok()) return InvalidArgument("spec." + space.status().message());
-  for (int i = 0; i < spec.space().parameters_size(); ++i) {
-    const v1::Parameter& p = spec.space().parameters(i);
-    if (p.name() != "context_length") continue;
-    const std::string field = "space.parameters[" + std::to_string(i) + "]";
-    LargestContext largest;
-    for (int j = 0; j < p.discrete().values_size(); ++j) {
-      const auto value = static_cast<int64_t>(p.discrete().values(j));
-      if (value > largest.value)
-        largest = {value, field + ".discrete.values[" + std::to_string(j) + "]"};
-    }
-    if (p.has_integer_range()) {
-      // The range's max, snapped to its step.
-      largest = {static_cast<int64_t>(space->parameters().Snap(
-                     static_cast<size_t>(i), static_cast<double>(p.integer_range().max()))),
-                 field + ".integer_range.max"};
-    }
-    return largest;  // the searched knob replaces the base's value
-  }
-  return LargestContext{space->base().architecture.context_length,
-                        "space.base.architecture.context_length"};
-}
-
-}  // namespace
-
 Status CheckContextLength(const v1::JobSpec& spec, const v1::TeacherInfo& teacher) {
   if (!teacher.has_hf()) return Status::Ok();
   const int64_t limit = teacher.hf().max_position_embeddings();
-  KDNAS_ASSIGN_OR_RETURN(LargestContext largest, FindLargestContext(spec));
+  KDNAS_ASSIGN_OR_RETURN(LargestContext largest, FindTrainingWindow(spec));
   if (largest.value <= limit) return Status::Ok();
-  return Bad(largest.field, "context_length " + std::to_string(largest.value) +
+  const bool window = largest.field == "data.window_length";
+  return Bad(largest.field, std::string(window ? "window_length " : "context_length ") +
+                                std::to_string(largest.value) +
                                 " exceeds the teacher's max_position_embeddings " +
                                 std::to_string(limit) +
                                 " (config.json): the teacher runs on every student's windows");
 }
 
+Status SetWindowLength(v1::JobSpec* spec) {
+  if (spec->data().window_length() > 0) return Status::Ok();
+  KDNAS_ASSIGN_OR_RETURN(LargestContext largest, FindLargestContext(*spec));
+  spec->mutable_data()->set_window_length(static_cast<int32_t>(largest.value));
+  return Status::Ok();
+}
+
 Status CheckCorpusLength(const v1::JobSpec& spec, const v1::DataInfo& data) {
-  KDNAS_ASSIGN_OR_RETURN(LargestContext largest, FindLargestContext(spec));
+  KDNAS_ASSIGN_OR_RETURN(LargestContext largest, FindTrainingWindow(spec));
   // The workers' split and their minimum (workers/corpus.h, Corpus::CheckContext).
   const int64_t tokens = data.text_tokens();
   const auto validation = static_cast<int64_t>(
       std::floor(static_cast<double>(tokens) * spec.data().validation_fraction()));
   const int64_t train = tokens - validation, need = largest.value + 1;
   if (train >= 2 * need && validation >= need) return Status::Ok();
+  const bool window = largest.field == "data.window_length";
   return Bad("data.text",
              "the corpus has " + std::to_string(tokens) + " tokens under the teacher's " +
                  "tokenizer: " + std::to_string(train) + " for training and " +
                  std::to_string(validation) + " held out (data.validation_fraction " +
-                 std::to_string(spec.data().validation_fraction()) + "); context_length " +
-                 std::to_string(largest.value) + " (" + largest.field + ") needs at least " +
-                 std::to_string(2 * need) + " and " + std::to_string(need));
+                 std::to_string(spec.data().validation_fraction()) + "); " +
+                 (window ? "window_length " : "context_length ") + std::to_string(largest.value) +
+                 " (" + largest.field + ") needs at least " + std::to_string(2 * need) + " and " +
+                 std::to_string(need));
 }
 
 Status CheckHfLoadable(const v1::JobSpec& spec, const v1::DataInfo& data) {

@@ -39,6 +39,11 @@ Status ValidateJobSpec(const v1::JobSpec& spec,
 // space.base.architecture.family when the spec sets another.
 Status SetStudentFamily(v1::JobSpec* spec, const v1::TeacherInfo& teacher);
 
+// Sets data.window_length, when unset, to the space's largest
+// context_length (every trial's training windows: their teacher outputs are
+// shared by students of every context).
+Status SetWindowLength(v1::JobSpec* spec);
+
 // The checks of the spec against what was read from the teacher at
 // submission (server/job_inputs.h): CheckInheritable, then
 // CheckContextLength.
@@ -52,8 +57,8 @@ Status CheckHfLoadable(const v1::JobSpec& spec, const v1::DataInfo& data);
 
 // INVALID_ARGUMENT naming spec.data.text when the corpus, as the workers
 // split it (`spec` with its defaults applied), has too few training or
-// held-out tokens for the space's largest context_length: every trial
-// would fail on it.
+// held-out tokens for the training windows (data.window_length, else the
+// space's largest context_length): every trial would fail on it.
 Status CheckCorpusLength(const v1::JobSpec& spec, const v1::DataInfo& data);
 
 // INVALID_ARGUMENT naming the field when the space can propose init:
@@ -65,8 +70,8 @@ Status CheckCorpusLength(const v1::JobSpec& spec, const v1::DataInfo& data);
 Status CheckInheritable(const v1::JobSpec& spec, const v1::TeacherInfo& teacher);
 
 // For a Hugging Face teacher: INVALID_ARGUMENT naming the field when the
-// space can propose a context_length above the teacher's
-// max_position_embeddings (the teacher runs on every student's windows).
+// space can propose a context_length, or data.window_length is, above the
+// teacher's max_position_embeddings (the teacher runs on every window).
 // The spec must have passed ValidateJobSpec.
 Status CheckContextLength(const v1::JobSpec& spec, const v1::TeacherInfo& teacher);
 

@@ -106,6 +106,10 @@ void AddEngineFlags(FlagSet& flags, RunOptions& o, EngineFlags& e) {
   flags.Double("validation-fraction", &o.job.validation_fraction,
                "Held-out fraction of the tokens (the end).");
   flags.Int("eval-tokens", &o.job.eval_tokens, "Held-out tokens for the validation loss.");
+  flags.Int("window-length", &o.job.window_length,
+            "Training windows' length (0 = the candidate's context_length); the student trains "
+            "on each window's first context_length tokens, so candidates of every context share "
+            "the teacher cache (a job's is its largest context_length).");
   flags.Int("seed", &e.seed, "Student initialisation seed.");
   flags.Int("data-seed", &e.data_seed,
             "Batch seed (keep it per job: the teacher cache is keyed by batch).");

@@ -121,12 +121,15 @@ StatusOr<double> OptimizerStep(GptImpl& model, torch::optim::AdamW& optimizer, c
   for (auto& g : optimizer.param_groups())
     static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
   const auto& tokens = corpus.train_tokens();
-  *batch = MakeBatch(tokens, BatchStarts(o.data_seed, step, o.batch_size, tokens.numel(), context),
-                     context, corpus.bos());
+  const int window = std::max(o.window_length, context);
+  const auto starts = BatchStarts(o.data_seed, step, o.batch_size, tokens.numel(), window);
+  *batch = MakeBatch(tokens, starts, context, corpus.bos());
   TeacherTargets targets;
   if (o.alpha > 0) {
-    KDNAS_ASSIGN_OR_RETURN(targets,
-                           teacher->cache->Get(tokens, batch->starts, batch->x, teacher->logits));
+    const torch::Tensor window_x =
+        window == context ? batch->x : MakeBatch(tokens, starts, window, corpus.bos()).x;
+    KDNAS_ASSIGN_OR_RETURN(targets, teacher->cache->Get(tokens, starts, window_x, teacher->logits));
+    targets = targets.Prefix(context);
   }
   auto logits = model.forward(batch->x);
   auto loss = DistillationLoss(logits, batch->y, targets, o.temperature, o.alpha);

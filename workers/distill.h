@@ -34,6 +34,11 @@ struct TrainOptions {
   double temperature = 2.0;
   double alpha = 0.5;
   uint64_t data_seed = 0;  // batches (same for every trial of a job)
+  // Length of the training windows (0 = the student's context_length): a
+  // student trains on the first context_length tokens of each, and the
+  // teacher's outputs (causal, so the same on a prefix) are cached per
+  // window, so students of every context_length share them.
+  int window_length = 0;
   // Steps after which validation loss is measured and reported (the final
   // step always is).
   std::vector<int64_t> report_steps;

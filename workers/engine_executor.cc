@@ -27,6 +27,7 @@ StatusOr<std::shared_ptr<JobResources>> EngineExecutor::Resources(const v1::Tria
   }
   job.data_path = data;
   job.validation_fraction = work.data().validation_fraction();
+  job.window_length = work.data().window_length();
   job.eval_tokens = work.eval_tokens();
   KDNAS_ASSIGN_OR_RETURN(auto resources, JobResources::Load(job));
   while (jobs_.size() >= options_.max_cached_jobs && !jobs_.empty()) jobs_.erase(jobs_.begin());

@@ -236,8 +236,9 @@ StatusOr<TrialReport> Run(const RunOptions& o, const ProgressCallback& progress)
     KDNAS_ASSIGN_OR_RETURN(job, JobResources::Load(o.job));
   }
   const int C = c.architecture.context_length;
-  KDNAS_RETURN_IF_ERROR(job->corpus().CheckContext(C));
-  KDNAS_RETURN_IF_ERROR(job->CheckTeacher(C));
+  const int window = std::max(job->options().window_length, C);
+  KDNAS_RETURN_IF_ERROR(job->corpus().CheckContext(window));
+  KDNAS_RETURN_IF_ERROR(job->CheckTeacher(window));
   KDNAS_ASSIGN_OR_RETURN(const JobResources::EvalSet* eval, job->Eval(C));
   const JobTokenizer& tokenizer = job->corpus().tokenizer();
   const CostEstimate cost = EstimateCost(c, {tokenizer.vocab_size(), tokenizer.serialized_bytes()});
@@ -250,8 +251,10 @@ StatusOr<TrialReport> Run(const RunOptions& o, const ProgressCallback& progress)
                         [&](const torch::Tensor& x) { return job->TeacherLogits(x); }};
   LogitsFn fn = [&](const torch::Tensor& x) { return model->forward(x); };
   ValidateFn validate = [&] { return ValidationLoss(fn, eval->x, eval->y); };
+  TrainOptions training = TrainingOptions(o);
+  training.window_length = window;
   KDNAS_ASSIGN_OR_RETURN(TrainResult trained, Train(*model, job->corpus(), &teacher, c.compression,
-                                                    TrainingOptions(o), validate, progress));
+                                                    training, validate, progress));
   m.set_train_steps(trained.steps_run);
   m.set_train_loss(trained.train_loss);
   m.set_params(cost.params);

@@ -35,6 +35,10 @@ struct JobOptions {
   std::string hf_teacher_dir;
   std::string data_path;
   double validation_fraction = defaults::kValidationFraction;
+  // Training windows' length (TrainOptions::window_length; 0 = each
+  // student's context_length): the job's largest context_length, so every
+  // trial's teacher outputs come from one cache.
+  int window_length = 0;
   int64_t eval_tokens = defaults::kEvalTokens;  // held-out tokens for validation loss
   TeacherCacheOptions cache;
 };

@@ -40,6 +40,8 @@ struct TeacherTargets {
   // of the remaining probability mass [B, T] (float).
   torch::Tensor topk_index, topk_logprobs, rest_logprob;
   bool full() const { return logprobs.defined(); }
+  // The targets of the first `length` positions of each window.
+  TeacherTargets Prefix(int64_t length) const;
 };
 
 class TeacherCache {

@@ -174,6 +174,9 @@ TEST(HfTeacherJob, StudentsAreOfTheTeachersFamily) {
     ASSERT_TRUE(lease.ok()) << lease.status().ToString();
     const Candidate leased = CandidateFromProto(lease->trial().candidate());
     EXPECT_EQ(leased.architecture.family, want);
+    // The training windows are the space's largest context (the base's 64).
+    EXPECT_EQ(job->spec().data().window_length(), 64);
+    EXPECT_EQ(lease->work().data().window_length(), 64);
     if (family != "gpt2") {
       EXPECT_LE(leased.architecture.num_kv_heads, 2);
     }

@@ -246,6 +246,49 @@ TEST(JobValidation, AnImportedTeachersContextBoundsTheSpace) {
       << s.message();
   // A kdnas teacher's context is not known here.
   EXPECT_TRUE(CheckAgainstTeacher(spec, v1::TeacherInfo()).ok());
+  // Nor may the training windows be longer.
+  spec.mutable_space()->mutable_base()->mutable_architecture()->set_context_length(32);
+  spec.mutable_data()->set_window_length(128);
+  EXPECT_EQ(CheckAgainstTeacher(spec, teacher).message(),
+            "spec.data.window_length: window_length 128 exceeds the teacher's "
+            "max_position_embeddings 64 (config.json): the teacher runs on every student's "
+            "windows");
+}
+
+// Training windows default to the space's largest context_length, and may
+// not be shorter: students train on their prefixes.
+TEST(JobValidation, TrainingWindowsCoverEveryContext) {
+  v1::JobSpec spec = ValidSpec();
+  auto* context = spec.mutable_space()->add_parameters();
+  context->set_name("context_length");
+  for (double c : {32, 96, 64}) context->mutable_discrete()->add_values(c);
+  ASSERT_TRUE(SetWindowLength(&spec).ok());
+  EXPECT_EQ(spec.data().window_length(), 96);
+  EXPECT_TRUE(ValidateJobSpec(spec).ok());
+  spec.mutable_data()->set_window_length(128);  // longer is allowed
+  ASSERT_TRUE(SetWindowLength(&spec).ok());
+  EXPECT_EQ(spec.data().window_length(), 128);
+  EXPECT_TRUE(ValidateJobSpec(spec).ok());
+  spec.mutable_data()->set_window_length(64);
+  EXPECT_EQ(ValidateJobSpec(spec).message(),
+            "spec.data.window_length: 64 is shorter than the space's largest context_length 96 "
+            "(space.parameters[2].discrete.values[1]): students train on a prefix of each window");
+  spec.mutable_data()->set_window_length(65537);
+  EXPECT_EQ(
+      ValidateJobSpec(spec).message().rfind("spec.data.window_length: must be in 0..65536", 0), 0u);
+  // The corpus must hold two training windows.
+  spec.mutable_data()->set_window_length(1000);
+  v1::DataInfo data;
+  data.set_text_tokens(2200);
+  EXPECT_EQ(
+      CheckCorpusLength(ApplyJobDefaults(spec), data)
+          .message()
+          .rfind("spec.data.text: the corpus has 2200 tokens under the teacher's tokenizer: 1980 "
+                 "for training and 220 held out (data.validation_fraction 0.100000); "
+                 "window_length 1000 (data.window_length) needs at least 2002 and 1001",
+                 0),
+      0u)
+      << CheckCorpusLength(ApplyJobDefaults(spec), data).message();
 }
 
 }  // namespace

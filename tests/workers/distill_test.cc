@@ -141,6 +141,50 @@ TEST_F(TrainTest, LearnsAndReportsProgress) {
   EXPECT_EQ(seen[3].val_step, 20);
 }
 
+// With training windows of the largest context, students of a shorter
+// context train on the windows' prefixes, whose teacher outputs (a causal
+// teacher's) are the cached windows' first positions: a second student of
+// another context needs no teacher call.
+TEST_F(TrainTest, StudentsOfEveryContextShareTheTeachersWindows) {
+  Architecture ta = arch_;
+  ta.context_length = 32;
+  torch::manual_seed(3);
+  Gpt teacher(GptConfig{ta, compression_, corpus_->tokenizer().vocab_size(), false});
+  teacher->eval();
+  int calls = 0;
+  TeacherSource source;
+  TeacherCache cache(corpus_->tokenizer().vocab_size());
+  source.cache = &cache;
+  source.logits = [&](const torch::Tensor& x) -> StatusOr<torch::Tensor> {
+    ++calls;
+    EXPECT_EQ(x.size(1), 32);  // always whole windows
+    torch::NoGradGuard ng;
+    return teacher->forward(x);
+  };
+  TrainOptions o = Options();
+  o.steps = 5;
+  o.alpha = 0.5;
+  o.window_length = 32;
+  for (int context : {16, 32, 8}) {
+    arch_.context_length = context;
+    auto r = Train(*NewModel(), *corpus_, &source, compression_, o, nullptr, nullptr);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
+  EXPECT_EQ(calls, 5);  // the first student's steps only
+  EXPECT_EQ(cache.misses(), 5 * 4);
+  EXPECT_EQ(cache.hits(), 2 * 5 * 4);
+  // A prefix's targets are the teacher's outputs on the shorter window.
+  const std::vector<int64_t> starts = {0, 1000};
+  const auto& tokens = corpus_->train_tokens();
+  auto targets =
+      cache.Get(tokens, starts, MakeBatch(tokens, starts, 32, std::nullopt).x, source.logits);
+  ASSERT_TRUE(targets.ok());
+  torch::NoGradGuard ng;
+  auto short_logp =
+      torch::log_softmax(teacher->forward(MakeBatch(tokens, starts, 16, std::nullopt).x), -1);
+  EXPECT_LT((targets->Prefix(16).logprobs - short_logp).abs().max().item<float>(), 0.02);  // fp16
+}
+
 TEST_F(TrainTest, StopsWhenTheCallbackOrTheCancelFlagSays) {
   Gpt model = NewModel();
   auto r = Train(*model, *corpus_, nullptr, compression_, Options(), nullptr,
