@@ -86,13 +86,19 @@ struct ChannelMap {
 
 // The rows `rows_src` of a teacher linear into rows `rows_dst` of the
 // student's, over the kept residual channels (the linear reads the residual
-// stream); biases follow their rows.
+// stream); biases follow their rows. The student's rows `scaled` (if
+// given) are then multiplied by `scale`, weights and biases.
 void InheritRows(CompressedLinearImpl& s, const CompressedLinearImpl& t, const torch::Tensor& rd,
-                 const torch::Tensor& rs, const ChannelMap& d) {
+                 const torch::Tensor& rs, const ChannelMap& d,
+                 const torch::Tensor& scaled = torch::Tensor(), double scale = 1) {
   auto w = s.DenseWeight();
   CopySlice(w, t.weight, rd, rs, d.d_dst, d.d_src);
-  StoreDense(s, w);
   if (s.bias.defined()) CopySlice(s.bias, t.bias, rd, rs);
+  if (scaled.defined()) {
+    w.index_put_({scaled}, w.index({scaled}) * scale);
+    if (s.bias.defined()) s.bias.index_put_({scaled}, s.bias.index({scaled}) * scale);
+  }
+  StoreDense(s, w);
 }
 
 // The columns `cs` of a teacher output projection into columns `cd` of the
@@ -141,15 +147,12 @@ AttentionKept InheritGpt2Attention(BlockImpl& sb, BlockImpl& tb, const LayerStat
     AppendHeadRows(v_dst, 0, j, hds, student_dims);
     AppendHeadRows(v_src, 0, h, hdt, v_dims);
   }
-  InheritRows(*sb.qkv, *tb.qkv, Indices(qkv_dst), Indices(qkv_src), d);
-  if (hds != hdt) {  // keep the teacher's attention temperature
-    auto rows = Indices(q_rows);
-    const double scale = std::sqrt(static_cast<double>(hds) / static_cast<double>(hdt));
-    auto qkv = sb.qkv->DenseWeight();
-    qkv.index_put_({rows}, qkv.index({rows}) * scale);
-    StoreDense(*sb.qkv, qkv);
-    sb.qkv->bias.index_put_({rows}, sb.qkv->bias.index({rows}) * scale);
-  }
+  // Heads of another width keep the teacher's attention temperature: the
+  // query rows are rescaled before the weight is stored (low-rank students
+  // factor the rescaled weight).
+  const double scale = std::sqrt(static_cast<double>(hds) / static_cast<double>(hdt));
+  InheritRows(*sb.qkv, *tb.qkv, Indices(qkv_dst), Indices(qkv_src), d,
+              hds == hdt ? torch::Tensor() : Indices(q_rows), scale);
   InheritColumns(*sb.attn_proj, *tb.attn_proj, Indices(v_dst), Indices(v_src), d);
   return {heads.numel(), heads.numel()};
 }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -83,6 +84,26 @@ TEST(Inherit, KeepsTheMostImportantPartsOfASmallerStudent) {
     auto t_bias = teacher->layers[kept[sl]]->as<BlockImpl>()->fc->bias.detach();
     EXPECT_EQ(MatchInOrder(s_bias, t_bias, 0), Largest(stats.layers[kept[sl]].mlp_abs, 32))
         << "student layer " << sl << " from teacher layer " << kept[sl];
+  }
+}
+
+// Narrower heads keep the teacher's attention temperature: q rows (weights
+// and biases) are the teacher's times sqrt(student head_dim / teacher's),
+// k and v rows the teacher's.
+TEST(Inherit, NarrowerGpt2HeadsKeepTheTeachersAttentionTemperature) {
+  Gpt teacher = RandomGpt(Architecture{1, 32, 4, 64, 16, false, {}}, 11, 18);  // head_dim 8
+  Gpt student = RandomGpt(Architecture{1, 32, 8, 64, 16, false, {}}, 11, 19);  // head_dim 4
+  auto x = torch::randint(0, 11, {2, 16}, torch::kInt64);
+  ASSERT_TRUE(InheritFromTeacher(*student, *teacher, x).ok());
+  auto sb = student->layers[0]->as<BlockImpl>()->qkv->bias.detach();
+  auto tb = teacher->layers[0]->as<BlockImpl>()->qkv->bias.detach();
+  const double scale = std::sqrt(4.0 / 8.0);
+  auto found = [](const torch::Tensor& pool, double value) {
+    return (pool - value).abs().min().item<double>() < 1e-6;
+  };
+  for (int64_t i = 0; i < 16; ++i) {  // the 4 inherited heads' q and k rows
+    EXPECT_TRUE(found(tb.narrow(0, 0, 32), sb[i].item<double>() / scale)) << "q row " << i;
+    EXPECT_TRUE(found(tb.narrow(0, 32, 32), sb[32 + i].item<double>())) << "k row " << i;
   }
 }
 
