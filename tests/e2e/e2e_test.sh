@@ -12,6 +12,21 @@ source "$ROOT/tests/e2e/processes.sh"
 # A small teacher, trained here in seconds.
 "$WORKER" train-teacher --data "$ROOT/data/tinyshakespeare.txt" --out "$DIR/teacher.pt" --layers 2 --d-model 64 \
   --heads 4 --steps 300 --threads 1 --quiet
+# The same in Llama blocks with grouped-query attention (a few steps: only its form is checked).
+"$WORKER" train-teacher --data "$ROOT/data/tinyshakespeare.txt" --out "$DIR/llama-teacher.pt" --layers 1 \
+  --d-model 32 --heads 4 --family llama --kv-heads 2 --steps 3 --eval-tokens 256 --threads 1 --quiet
+/usr/bin/python3 - "$DIR/llama-teacher.pt" <<'PY'
+import json, sys
+import torch
+extra = {"kdnas/architecture.json": ""}
+torch.jit.load(sys.argv[1], _extra_files=extra)
+a = json.loads(extra["kdnas/architecture.json"])
+assert a["family"]["kind"] == "FAMILY_KIND_LLAMA" and a.get("numKvHeads", a.get("num_kv_heads")) == 2, a
+PY
+if "$WORKER" train-teacher --out "$DIR/x.pt" --family gpt3 2>"$DIR/family.err"; then
+  echo "train-teacher accepted --family gpt3"; exit 1
+fi
+grep -q -- "--family: 'gpt3' is not gpt2, llama or qwen2" "$DIR/family.err" || { cat "$DIR/family.err"; exit 1; }
 "$CONTROLLER" --listen "$KDNAS_ADDR" --data-dir "$DIR/data" --metrics-listen= >"$DIR/controller.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 100); do "$CLI" jobs >/dev/null 2>&1 && break; sleep 0.1; done
