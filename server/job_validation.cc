@@ -155,6 +155,17 @@ Status CheckStrategy(const v1::JobSpec& spec, const JobLimits& limits) {
   return Status::Ok();
 }
 
+// The index in space.parameters of the searched knob `name`, or -1. A
+// searched knob replaces the base's value.
+int SearchedKnob(const v1::JobSpec& spec, const std::string& name) {
+  for (int i = 0; i < spec.space().parameters_size(); ++i) {
+    if (spec.space().parameters(i).name() == name) return i;
+  }
+  return -1;
+}
+
+std::string KnobField(int i) { return "space.parameters[" + std::to_string(i) + "]"; }
+
 // The largest context_length the space proposes and the field that sets it.
 struct LargestContext {
   int64_t value = 0;
@@ -164,10 +175,9 @@ struct LargestContext {
 StatusOr<LargestContext> FindLargestContext(const v1::JobSpec& spec) {
   auto space = SearchSpace::Create(SearchSpaceSpecFromProto(spec.space()));
   if (!space.ok()) return InvalidArgument("spec." + space.status().message());
-  for (int i = 0; i < spec.space().parameters_size(); ++i) {
+  if (const int i = SearchedKnob(spec, "context_length"); i >= 0) {
     const v1::Parameter& p = spec.space().parameters(i);
-    if (p.name() != "context_length") continue;
-    const std::string field = "space.parameters[" + std::to_string(i) + "]";
+    const std::string field = KnobField(i);
     LargestContext largest;
     for (int j = 0; j < p.discrete().values_size(); ++j) {
       const auto value = static_cast<int64_t>(p.discrete().values(j));
@@ -180,7 +190,7 @@ StatusOr<LargestContext> FindLargestContext(const v1::JobSpec& spec) {
                      static_cast<size_t>(i), static_cast<double>(p.integer_range().max()))),
                  field + ".integer_range.max"};
     }
-    return largest;  // the searched knob replaces the base's value
+    return largest;
   }
   return LargestContext{space->base().architecture.context_length,
                         "space.base.architecture.context_length"};
@@ -300,10 +310,9 @@ namespace {
 
 // The field through which the space can propose init: inherit, or "".
 std::string InheritField(const v1::JobSpec& spec) {
-  for (int i = 0; i < spec.space().parameters_size(); ++i) {
+  if (const int i = SearchedKnob(spec, "init"); i >= 0) {
     const v1::Parameter& p = spec.space().parameters(i);
-    if (p.name() != "init") continue;
-    const std::string field = "space.parameters[" + std::to_string(i) + "]";
+    const std::string field = KnobField(i);
     for (int j = 0; j < p.categorical().values_size(); ++j) {
       if (p.categorical().values(j) == "inherit")
         return field + ".categorical.values[" + std::to_string(j) + "]";
@@ -314,7 +323,7 @@ std::string InheritField(const v1::JobSpec& spec) {
     }
     if (p.has_integer_range() && p.integer_range().max() >= v1::INIT_INHERIT)
       return field + ".integer_range";
-    return "";  // the searched knob replaces the base's value
+    return "";
   }
   if (spec.space().base().distillation().init() == v1::INIT_INHERIT)
     return "space.base.distillation.init";
@@ -328,10 +337,9 @@ int HeadDimOf(const v1::Architecture& a) {
 
 // A field of the space that can propose a head_dim other than `teacher_dim`, or "".
 std::string OtherHeadDimField(const v1::JobSpec& spec, int teacher_dim) {
-  for (int i = 0; i < spec.space().parameters_size(); ++i) {
+  if (const int i = SearchedKnob(spec, "head_dim"); i >= 0) {
     const v1::Parameter& p = spec.space().parameters(i);
-    if (p.name() != "head_dim") continue;
-    const std::string field = "space.parameters[" + std::to_string(i) + "]";
+    const std::string field = KnobField(i);
     for (int j = 0; j < p.discrete().values_size(); ++j) {
       if (p.discrete().values(j) != teacher_dim)
         return field + ".discrete.values[" + std::to_string(j) + "]";
@@ -366,13 +374,11 @@ Status SetStudentFamily(v1::JobSpec* spec, const v1::TeacherInfo& teacher) {
   // says otherwise (as Minitron's pruned Llamas do).
   if (family.llama() && base->head_dim() == 0 && teacher.has_architecture())
     base->set_head_dim(HeadDimOf(teacher.architecture()));
-  for (int i = 0; i < spec->space().parameters_size(); ++i) {
-    if (spec->space().parameters(i).name() == "num_kv_heads" && !family.llama()) {
-      return Bad(
-          "space.parameters[" + std::to_string(i) + "]",
-          "num_kv_heads (grouped-query attention) is for Llama-family students; this "
-          "teacher's students are made of GPT-2 blocks, with one key/value head per query head");
-    }
+  if (const int i = SearchedKnob(*spec, "num_kv_heads"); i >= 0 && !family.llama()) {
+    return Bad(
+        KnobField(i),
+        "num_kv_heads (grouped-query attention) is for Llama-family students; this "
+        "teacher's students are made of GPT-2 blocks, with one key/value head per query head");
   }
   return Status::Ok();
 }
@@ -457,12 +463,10 @@ Status CheckHfLoadable(const v1::JobSpec& spec, const v1::DataInfo& data) {
                  "export.hf_loadable: GPT-2's config.json has no head_dim (its heads are "
                  "n_embd / n_head wide): leave it unset");
     }
-    for (int i = 0; i < spec.space().parameters_size(); ++i) {
-      if (spec.space().parameters(i).name() == "head_dim") {
-        return Bad("space.parameters[" + std::to_string(i) + "]",
-                   "export.hf_loadable: GPT-2's config.json has no head_dim (its heads are "
-                   "n_embd / n_head wide): do not search it");
-      }
+    if (const int i = SearchedKnob(spec, "head_dim"); i >= 0) {
+      return Bad(KnobField(i),
+                 "export.hf_loadable: GPT-2's config.json has no head_dim (its heads are "
+                 "n_embd / n_head wide): do not search it");
     }
   }
   auto config = HfConfigOf(ArchitectureFromProto(base), data.vocab_size());
