@@ -122,13 +122,20 @@ StatusOr<double> OptimizerStep(GptImpl& model, torch::optim::AdamW& optimizer, c
     static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
   const auto& tokens = corpus.train_tokens();
   const int window = std::max(o.window_length, context);
-  const auto starts = BatchStarts(o.data_seed, step, o.batch_size, tokens.numel(), window);
-  *batch = MakeBatch(tokens, starts, context, corpus.bos());
+  const Batch windows =
+      MakeBatch(tokens, BatchStarts(o.data_seed, step, o.batch_size, tokens.numel(), window),
+                window, corpus.bos());
+  // The student's batch: each window's first `context` positions, which are
+  // what a window of that length would hold.
+  *batch = windows;
+  if (window > context) {
+    batch->x = windows.x.narrow(1, 0, context).contiguous();
+    batch->y = windows.y.narrow(1, 0, context).contiguous();
+  }
   TeacherTargets targets;
   if (o.alpha > 0) {
-    const torch::Tensor window_x =
-        window == context ? batch->x : MakeBatch(tokens, starts, window, corpus.bos()).x;
-    KDNAS_ASSIGN_OR_RETURN(targets, teacher->cache->Get(tokens, starts, window_x, teacher->logits));
+    KDNAS_ASSIGN_OR_RETURN(targets,
+                           teacher->cache->Get(tokens, windows.starts, windows.x, teacher->logits));
     targets = targets.Prefix(context);
   }
   auto logits = model.forward(batch->x);

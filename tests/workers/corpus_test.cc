@@ -60,6 +60,19 @@ TEST(Corpus, BatchesAreDeterministicWindowsWithShiftedTargets) {
   EXPECT_EQ(b.x[5][0].item<int64_t>(), train[a[5]].item<int64_t>());
 }
 
+// Training on a prefix of longer windows (TrainOptions::window_length) is
+// training on windows of the prefix's length, with or without a BOS.
+TEST(Corpus, AWindowsPrefixIsTheShorterWindow) {
+  auto tokens = torch::arange(1000, torch::kInt64);
+  const std::vector<int64_t> starts = {0, 17, 900};
+  for (std::optional<int32_t> bos : {std::optional<int32_t>(), std::optional<int32_t>(7)}) {
+    Batch long_windows = MakeBatch(tokens, starts, 64, bos);
+    Batch short_windows = MakeBatch(tokens, starts, 16, bos);
+    EXPECT_TRUE(long_windows.x.narrow(1, 0, 16).equal(short_windows.x));
+    EXPECT_TRUE(long_windows.y.narrow(1, 0, 16).equal(short_windows.y));
+  }
+}
+
 TEST(Corpus, EvalWindowsAreFixedAndSpreadOverTheSplit) {
   auto starts = EvalStarts(10000, 64, 16384);
   EXPECT_EQ(starts.size(), 10000u / 64);  // capped by what fits
