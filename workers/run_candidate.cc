@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "evaluator/evaluate.h"
+#include "formats/safetensors.h"
 #include "formats/tar_archive.h"
 #include "proto/candidate_json.h"
 #include "search/cost_model.h"
@@ -27,8 +28,10 @@ namespace {
 // A trial's Hugging Face export is in its teacher's dtype when the
 // checkpoint has one, else (mixed, or a TorchScript teacher) in F16.
 SafetensorsDtype HfExportDtype(const Teacher& teacher) {
-  if (teacher.hf_weight_dtype() == "F32") return SafetensorsDtype::kF32;
-  if (teacher.hf_weight_dtype() == "BF16") return SafetensorsDtype::kBF16;
+  SafetensorsDtype dtype;
+  if (ParseSafetensorsDtype(teacher.hf_weight_dtype(), &dtype) &&
+      (dtype == SafetensorsDtype::kF32 || dtype == SafetensorsDtype::kBF16))
+    return dtype;
   return SafetensorsDtype::kF16;
 }
 
