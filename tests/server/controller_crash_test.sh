@@ -27,12 +27,18 @@ STORE_FLAGS=()
 if [ "$STORE" = postgres ]; then
   # A PostgreSQL cluster of our own, run as the postgres user when we are root.
   BIN=$(ls -d /usr/lib/postgresql/*/bin | tail -n 1)
-  PG_CTL="$BIN/pg_ctl"; AS=""; PG_PORT=$(( PORT + 1 ))
+  PG_CTL="$BIN/pg_ctl"; AS=""
   mkdir -p "$DIR/pg"
   if [ "$(id -u)" = 0 ]; then chown postgres "$DIR" "$DIR/pg"; AS="runuser -u postgres --"; fi
   $AS "$BIN/initdb" -D "$DIR/pg/data" -A trust -U kdnas >"$DIR/initdb.log" 2>&1
-  $AS "$PG_CTL" -D "$DIR/pg/data" -l "$DIR/pg/server.log" -w \
-    -o "-k $DIR/pg -c listen_addresses=127.0.0.1 -p $PG_PORT" start >/dev/null
+  # A random port can be taken by a test running beside this one: try others,
+  # and show the server's own reason if none works.
+  for attempt in 1 2 3 4 5; do
+    PG_PORT=$(( 40000 + RANDOM % 20000 ))
+    $AS "$PG_CTL" -D "$DIR/pg/data" -l "$DIR/pg/server.log" -w \
+      -o "-k $DIR/pg -c listen_addresses=127.0.0.1 -p $PG_PORT" start >/dev/null && break
+    if [ "$attempt" = 5 ]; then echo "PostgreSQL did not start:"; cat "$DIR/pg/server.log"; exit 1; fi
+  done
   STORE_FLAGS=(--store "postgresql://kdnas@127.0.0.1:$PG_PORT/postgres")
 fi
 

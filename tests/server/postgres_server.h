@@ -11,6 +11,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <pqxx/pqxx>
 #include <string>
 
@@ -41,10 +43,21 @@ class PostgresServer {
     std::filesystem::remove_all(dir_);
   }
 
+  // The free port can be taken before the server binds it (tests run side by
+  // side): a failed start tries another port; the last failure shows the log.
   void Start() {
-    Run(as_ + (bin_ / "pg_ctl").string() + " -D " + dir_ + "/data -l " + dir_ +
-        "/server.log -w -o \"-k " + dir_ + " -c listen_addresses=127.0.0.1 -p " +
-        std::to_string(port_) + "\" start >/dev/null");
+    for (int attempt = 1;; ++attempt) {
+      const std::string command = as_ + (bin_ / "pg_ctl").string() + " -D " + dir_ + "/data -l " +
+                                  dir_ + "/server.log -w -o \"-k " + dir_ +
+                                  " -c listen_addresses=127.0.0.1 -p " + std::to_string(port_) +
+                                  "\" start >/dev/null";
+      if (std::system(command.c_str()) == 0) return;
+      if (attempt == 5) {
+        std::ifstream log(dir_ + "/server.log");
+        FAIL() << command << "\n" << std::string(std::istreambuf_iterator<char>(log), {});
+      }
+      port_ = FreePort();
+    }
   }
   // mode: smart, fast or immediate (a crash: no shutdown checkpoint).
   void Stop(const std::string& mode) {
