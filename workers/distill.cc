@@ -134,8 +134,12 @@ StatusOr<double> OptimizerStep(GptImpl& model, torch::optim::AdamW& optimizer, c
   }
   TeacherTargets targets;
   if (o.alpha > 0) {
-    KDNAS_ASSIGN_OR_RETURN(targets,
-                           teacher->cache->Get(tokens, windows.starts, windows.x, teacher->logits));
+    if (teacher->shards != nullptr) {
+      KDNAS_ASSIGN_OR_RETURN(targets, teacher->shards->Targets(step, windows.starts));
+    } else {
+      KDNAS_ASSIGN_OR_RETURN(
+          targets, teacher->cache->Get(tokens, windows.starts, windows.x, teacher->logits));
+    }
     targets = targets.Prefix(context);
   }
   auto logits = model.forward(batch->x);
@@ -162,7 +166,7 @@ StatusOr<TrainResult> Train(GptImpl& model, const Corpus& corpus, const TeacherS
   if (o.batch_size <= 0)
     return InvalidArgument("batch_size: must be > 0, got " + std::to_string(o.batch_size));
   if (!(o.learning_rate > 0)) return InvalidArgument("learning_rate: must be > 0");
-  if (o.alpha > 0 && (!teacher || !teacher->cache))
+  if (o.alpha > 0 && (!teacher || (!teacher->cache && !teacher->shards)))
     return InvalidArgument("distillation needs a teacher (alpha > 0)");
   const int context = model.config().architecture.context_length;
   KDNAS_RETURN_IF_ERROR(corpus.CheckContext(context));

@@ -19,6 +19,7 @@
 #include "workers/corpus.h"
 #include "workers/gpt.h"
 #include "workers/teacher_cache.h"
+#include "workers/teacher_shard.h"
 
 namespace kdnas {
 
@@ -78,11 +79,13 @@ struct TrainResult {
   std::vector<float> step_seconds;
 };
 
-// The teacher of the KD term: the cache and how to fill it. May be null when
-// alpha == 0.
+// The teacher of the KD term: the shards of the job's teacher pass, or else
+// the cache and how to fill it. May be null when alpha == 0.
 struct TeacherSource {
   TeacherCache* cache = nullptr;
   TeacherCache::LogitsFn logits;
+  // When set, every step's targets come from these (a step they miss fails).
+  const TeacherShardSet* shards = nullptr;
 };
 
 StatusOr<TrainResult> Train(GptImpl& model, const Corpus& corpus, const TeacherSource* teacher,

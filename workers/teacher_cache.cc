@@ -26,18 +26,37 @@ int64_t TeacherCache::entries() const {
   return static_cast<int64_t>(entries_.size());
 }
 
-TeacherCache::Entry TeacherCache::MakeEntry(const torch::Tensor& logp) const {
-  Entry e;
-  if (full_) {
+EncodedTargets EncodeTargets(const torch::Tensor& logp, bool full, int top_k) {
+  EncodedTargets e;
+  if (full) {
     e.a = logp.to(torch::kHalf).contiguous();
     return e;
   }
-  auto [values, index] = logp.topk(options_.top_k, -1);
+  auto [values, index] = logp.topk(top_k, -1);
   // log(1 - sum p_topk), clamped away from log(0).
   auto rest = torch::log1p(-values.exp().sum(-1).clamp_max(1.0 - 1e-6)).unsqueeze(-1);
   e.a = index.to(torch::kInt32).contiguous();
   e.b = torch::cat({values, rest}, -1).to(torch::kHalf).contiguous();
   return e;
+}
+
+TeacherTargets DecodeTargets(const std::vector<const EncodedTargets*>& windows, bool full) {
+  const size_t B = windows.size();
+  std::vector<torch::Tensor> a(B), b;
+  for (size_t i = 0; i < B; ++i) a[i] = windows[i]->a;
+  TeacherTargets out;
+  if (full) {
+    out.logprobs = torch::stack(a).to(torch::kFloat);
+    return out;
+  }
+  b.resize(B);
+  for (size_t i = 0; i < B; ++i) b[i] = windows[i]->b;
+  auto packed = torch::stack(b).to(torch::kFloat);
+  const int64_t k = packed.size(-1) - 1;
+  out.topk_index = torch::stack(a).to(torch::kInt64);
+  out.topk_logprobs = packed.narrow(-1, 0, k);
+  out.rest_logprob = packed.select(-1, k);
+  return out;
 }
 
 StatusOr<TeacherTargets> TeacherCache::Get(const torch::Tensor& tokens,
@@ -72,9 +91,8 @@ StatusOr<TeacherTargets> TeacherCache::Get(const torch::Tensor& tokens,
     std::lock_guard<std::mutex> lock(mu_);
     for (size_t j = 0; j < missing.size(); ++j) {
       const int64_t i = missing[j];
-      Entry e = MakeEntry(logp[static_cast<int64_t>(j)]);
-      const int64_t size =
-          e.a.numel() * e.a.element_size() + (e.b.defined() ? e.b.numel() * e.b.element_size() : 0);
+      Entry e = EncodeTargets(logp[static_cast<int64_t>(j)], full_, options_.top_k);
+      const int64_t size = e.bytes();
       if (bytes_ + size <= options_.max_bytes) {
         auto [it, inserted] = entries_.emplace(Key(starts[i], T), e);
         if (inserted) bytes_ += size;
@@ -86,21 +104,7 @@ StatusOr<TeacherTargets> TeacherCache::Get(const torch::Tensor& tokens,
     }
   }
   // Entries are never erased, so the pointers stay valid without the lock.
-  TeacherTargets out;
-  std::vector<torch::Tensor> a(B), b;
-  for (int64_t i = 0; i < B; ++i) a[i] = found[i]->a;
-  if (full_) {
-    out.logprobs = torch::stack(a).to(torch::kFloat);
-    return out;
-  }
-  b.resize(B);
-  for (int64_t i = 0; i < B; ++i) b[i] = found[i]->b;
-  auto packed = torch::stack(b).to(torch::kFloat);
-  const int64_t k = options_.top_k;
-  out.topk_index = torch::stack(a).to(torch::kInt64);
-  out.topk_logprobs = packed.narrow(-1, 0, k);
-  out.rest_logprob = packed.select(-1, k);
-  return out;
+  return DecodeTargets(found, full_);
 }
 
 torch::Tensor DistillationLoss(const torch::Tensor& student_logits, const torch::Tensor& targets,

@@ -44,6 +44,20 @@ struct TeacherTargets {
   TeacherTargets Prefix(int64_t length) const;
 };
 
+// One window's teacher outputs as kept (in the cache and in teacher-pass
+// shards): full log-probabilities fp16 [T, V] in `a`, or the top-k token ids
+// int32 [T, k] in `a` and their log-probabilities with the log of the
+// remaining mass last, fp16 [T, k + 1], in `b`.
+struct EncodedTargets {
+  torch::Tensor a, b;
+  int64_t bytes() const {
+    return a.numel() * a.element_size() + (b.defined() ? b.numel() * b.element_size() : 0);
+  }
+};
+EncodedTargets EncodeTargets(const torch::Tensor& logprobs_row, bool full, int top_k);
+// The targets of a batch of windows (float log-probabilities, int64 ids).
+TeacherTargets DecodeTargets(const std::vector<const EncodedTargets*>& windows, bool full);
+
 class TeacherCache {
  public:
   // Teacher logits [B, T, V] of windows x [B, T].
@@ -63,11 +77,7 @@ class TeacherCache {
   int64_t entries() const;
 
  private:
-  struct Entry {
-    torch::Tensor a;  // full: fp16 [T, V]; top-k: int32 indices [T, k]
-    torch::Tensor b;  // top-k: fp16 log-probs [T, k + 1] (last = rest)
-  };
-  Entry MakeEntry(const torch::Tensor& logprobs_row) const;
+  using Entry = EncodedTargets;
 
   const int64_t vocab_size_;
   const TeacherCacheOptions options_;

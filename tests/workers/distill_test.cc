@@ -185,6 +185,89 @@ TEST_F(TrainTest, StudentsOfEveryContextShareTheTeachersWindows) {
   EXPECT_LT((targets->Prefix(16).logprobs - short_logp).abs().max().item<float>(), 0.02);  // fp16
 }
 
+// A teacher pass in two shards holds, for every step, what the in-memory
+// cache computes for that step's windows (full and top-k), and training on
+// the shards is training on the cache: the same losses.
+TEST_F(TrainTest, TeacherShardsHoldEachStepsTargetsAndTrainLikeTheCache) {
+  Architecture ta = arch_;
+  ta.context_length = 32;
+  torch::manual_seed(3);
+  Gpt teacher(GptConfig{ta, compression_, corpus_->tokenizer().vocab_size(), false});
+  teacher->eval();
+  TeacherCache::LogitsFn logits = [&](const torch::Tensor& x) -> StatusOr<torch::Tensor> {
+    torch::NoGradGuard ng;
+    return teacher->forward(x);
+  };
+  const int64_t V = corpus_->tokenizer().vocab_size();
+  TrainOptions o = Options();
+  o.steps = 6;
+  o.alpha = 0.5;
+  o.window_length = 32;
+  for (bool full : {true, false}) {
+    SCOPED_TRACE(full ? "full" : "top-k");
+    TeacherCacheOptions co;
+    co.full_vocab_limit = full ? V : V - 1;
+    co.top_k = 8;
+    TeacherShardSet shards;
+    for (int64_t first : {0, 4}) {
+      TeacherShardSpec spec;
+      spec.data_seed = o.data_seed;
+      spec.batch_size = o.batch_size;
+      spec.window = 32;
+      spec.first_step = first;
+      spec.steps = first == 0 ? 4 : 2;
+      spec.vocab_size = V;
+      spec.cache = co;
+      const std::string path = dir_ + "/shard-" + std::to_string(first);
+      ASSERT_TRUE(WriteTeacherShard(spec, *corpus_, logits, path, nullptr).ok());
+      auto shard = TeacherShard::Open(path);
+      ASSERT_TRUE(shard.ok()) << shard.status().ToString();
+      EXPECT_EQ((*shard)->file_bytes(),
+                8 + 64 + spec.steps * 4 * (8 + 32 * (full ? V * 2 : 8 * 4 + 9 * 2)));
+      ASSERT_TRUE(shards.Add(*shard).ok());
+    }
+    EXPECT_EQ(shards.steps(), 6);
+    TeacherCache cache(V, co);
+    const auto& tokens = corpus_->train_tokens();
+    for (int64_t step : {0, 3, 5}) {
+      auto starts = BatchStarts(o.data_seed, step, 4, tokens.numel(), 32);
+      auto from_shard = shards.Targets(step, starts);
+      ASSERT_TRUE(from_shard.ok()) << from_shard.status().ToString();
+      auto from_cache =
+          cache.Get(tokens, starts, MakeBatch(tokens, starts, 32, std::nullopt).x, logits);
+      ASSERT_TRUE(from_cache.ok());
+      if (full) {
+        EXPECT_TRUE(torch::equal(from_shard->logprobs, from_cache->logprobs));
+      } else {
+        EXPECT_TRUE(torch::equal(from_shard->topk_index, from_cache->topk_index));
+        EXPECT_TRUE(torch::equal(from_shard->topk_logprobs, from_cache->topk_logprobs));
+        EXPECT_TRUE(torch::equal(from_shard->rest_logprob, from_cache->rest_logprob));
+      }
+      // Other windows than the shard's are refused.
+      starts[0] += 1;
+      EXPECT_EQ(shards.Targets(step, starts).status().code(), StatusCode::kFailedPrecondition);
+    }
+    EXPECT_EQ(shards.Targets(6, {}).status().code(), StatusCode::kFailedPrecondition);
+    TeacherSource from_cache{&cache, logits};
+    TeacherSource from_shards;
+    from_shards.shards = &shards;
+    std::vector<double> losses[2];
+    for (int i = 0; i < 2; ++i) {
+      arch_.context_length = 16;
+      auto r = Train(*NewModel(), *corpus_, i == 0 ? &from_cache : &from_shards, compression_, o,
+                     nullptr, [&](const TrainingProgress& p) {
+                       losses[i].push_back(p.train_loss);
+                       return true;
+                     });
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+    }
+    EXPECT_EQ(losses[0], losses[1]);
+  }
+  // A truncated shard is refused when opened.
+  std::filesystem::resize_file(dir_ + "/shard-4", 100);
+  EXPECT_EQ(TeacherShard::Open(dir_ + "/shard-4").status().code(), StatusCode::kDataLoss);
+}
+
 TEST_F(TrainTest, StopsWhenTheCallbackOrTheCancelFlagSays) {
   Gpt model = NewModel();
   auto r = Train(*model, *corpus_, nullptr, compression_, Options(), nullptr,
