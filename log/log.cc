@@ -5,6 +5,7 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <memory>
@@ -169,8 +170,10 @@ std::string JsonMembers(std::string_view message, const LogFields& fields) {
 LogFields TrialFields(std::string_view trial, std::string_view worker, LogFields more) {
   LogFields fields;
   if (!trial.empty()) {
-    fields.emplace_back("job", trial.substr(0, trial.find("/trials/")));
-    fields.emplace_back("trial", trial);
+    // A trial ("jobs/1/trials/2") or a shard of a teacher pass ("jobs/1/teacher-shards/0").
+    const size_t shard = trial.find("/teacher-shards/");
+    fields.emplace_back("job", trial.substr(0, std::min(shard, trial.find("/trials/"))));
+    fields.emplace_back(shard == std::string_view::npos ? "trial" : "shard", trial);
   }
   if (!worker.empty()) fields.emplace_back("worker", worker);
   fields.insert(fields.end(), more.begin(), more.end());

@@ -53,7 +53,8 @@ using LogFields = std::vector<LogField>;
 
 // The context of a line about a trial: job (from the trial's name
 // "jobs/{job}/trials/{id}"), trial and worker, each left out when empty,
-// then `more`.
+// then `more`. For a teacher shard ("jobs/{job}/teacher-shards/{i}") the
+// second field is `shard`.
 LogFields TrialFields(std::string_view trial, std::string_view worker, LogFields more = {});
 
 // Sets the level below which lines are dropped and the format, for the whole

@@ -1,5 +1,7 @@
 #include "proto/api_convert.h"
 
+#include <algorithm>
+
 #include "search/job_defaults.h"
 
 namespace kdnas {
@@ -210,6 +212,12 @@ v1::JobSpec ApplyJobDefaults(v1::JobSpec spec) {
   }
   if (s->predictor().enabled() && s->predictor().oversample() == 0)
     s->mutable_predictor()->set_oversample(defaults::kOversample);
+  auto* pass = spec.mutable_teacher_pass();
+  if (pass->top_k() == 0) pass->set_top_k(defaults::kTopK);
+  if (pass->steps_per_shard() == 0) {
+    const int64_t n = defaults::kTeacherShards;
+    pass->set_steps_per_shard(std::max<int64_t>(1, (b->train_steps() + n - 1) / n));
+  }
   return spec;
 }
 

@@ -19,5 +19,8 @@ inline constexpr int32_t kReductionFactor = 3;      // multi-fidelity
 inline constexpr int32_t kKeepRanks = 1;            // multi-fidelity
 inline constexpr int32_t kMinTrialsPerRung = 4;     // multi-fidelity
 inline constexpr int32_t kOversample = 4;           // predictors
+inline constexpr int64_t kTeacherShards = 8;        // shards of a teacher pass
+inline constexpr int32_t kTopK = 32;                // teacher log-probs kept per token
+inline constexpr int64_t kFullVocabLimit = 1024;    // vocabularies kept whole
 
 }  // namespace kdnas::defaults

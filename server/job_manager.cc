@@ -196,6 +196,11 @@ void JobManager::Publish(const std::vector<v1::JobEvent>& events) {
 
 void JobManager::RecomputeProgress(JobState& job) {
   v1::JobProgress& p = *job.job.mutable_progress();
+  p.set_teacher_shards(static_cast<int64_t>(job.pass.shards.size()));
+  p.set_teacher_shards_done(job.pass.finished);
+  int64_t reused = 0;
+  for (const ShardState& s : job.pass.shards) reused += s.reused ? 1 : 0;
+  p.set_teacher_shards_reused(reused);
   if (job.search) {
     p.set_hypervolume(job.search->hypervolume());
     p.set_frontier_size(static_cast<int64_t>(job.search->front().size()));
@@ -252,6 +257,8 @@ void JobManager::SubmitJob(v1::SubmitJobRequest request, Callback<v1::Job> done)
   if (!long_enough.ok()) return done(long_enough);
   Status loadable = CheckHfLoadable(spec, inputs->data);
   if (!loadable.ok()) return done(loadable);
+  Status pass = CheckTeacherPass(spec, inputs->data);
+  if (!pass.ok()) return done(pass);
   // After the checks that name the context_length that sets the windows.
   Status window = SetWindowLength(&spec);
   if (!window.ok()) return done(window);
@@ -288,6 +295,7 @@ void JobManager::SubmitJob(v1::SubmitJobRequest request, Callback<v1::Job> done)
       jobs_.erase(id);
       return done(built);
     }
+    PlanPass(job, /*recovered=*/false);
     if (!request.request_id().empty()) request_ids_[request.request_id()] = id;
     RecomputeProgress(job);
     WriteBatch batch;

@@ -146,8 +146,28 @@ class JobManager {
     bool early_stopped = false;  // stop_requested by a rung decision
     std::string stop_reason;
   };
+  // A shard of a job's teacher pass (teacher_pass.h) as it runs.
+  struct ShardState {
+    int64_t first_step = 0;
+    int64_t steps = 0;
+    std::string key;
+    v1::Artifact artifact;  // once finished
+    bool reused = false;    // finished by an earlier job
+    std::string lease_token, worker_id;
+    int64_t lease_deadline_ms = 0;
+    int64_t lease_start_ms = 0;
+    int32_t attempts = 0;
+    bool finished() const { return !artifact.name().empty(); }
+  };
+  struct TeacherPass {
+    uint64_t data_seed = 0;
+    std::vector<ShardState> shards;
+    int64_t finished = 0;
+    bool complete() const { return finished == static_cast<int64_t>(shards.size()); }
+  };
   struct JobState {
     int64_t id = 0;
+    TeacherPass pass;
     v1::Job job;
     std::unique_ptr<JobSearch> search;
     std::unique_ptr<RungTracker> rungs;  // multi-fidelity early stopping, or null
@@ -218,6 +238,25 @@ class JobManager {
   void SetTrialState(JobState& job, TrialState& t, v1::TrialState state,
                      const std::string& message);
 
+  // The teacher pass (job_manager_teacher_pass.cc): planned when the search
+  // is built; its shards are leased before the job's trials.
+  void PlanPass(JobState& job, bool recovered);
+  void RestoreTeacherShard(const BlobRecord& record);
+  static bool IsTeacherShardRecord(const std::string& name);
+  bool TryLeaseShard(const v1::LeaseTrialRequest& request, Worker& worker,
+                     Callback<v1::LeaseTrialResponse>& done);
+  v1::Lease MakeShardLease(const JobState& job, size_t index) const;
+  // These return false when the token is not a shard's lease.
+  bool HeartbeatShard(const v1::HeartbeatRequest& request, Callback<v1::HeartbeatResponse>& done);
+  bool ReportShard(const v1::ReportResultRequest& request,
+                   Callback<v1::ReportResultResponse>& done);
+  bool ExpireShardLease(const std::string& token, WriteBatch* batch);
+  // Marks the shard with `key` finished in every job that has it.
+  void FinishShard(const std::string& key, const v1::Artifact& artifact, WriteBatch* batch);
+  void EndShardLease(ShardState& shard);
+  void AddShardRefs(const JobState& job, v1::TrialWork* work) const;
+  static std::string ShardName(const JobState& job, size_t index);
+
   // The search loop.
   bool JobWantsMoreTrials(const JobState& job) const;
   // Creates new PENDING trials for a job (and REJECTED ones met on the way).
@@ -287,6 +326,12 @@ class JobManager {
   StatusOr<std::vector<v1::Trial>> ReadTrials(int64_t job_id, int64_t after_trial_id,
                                               int64_t limit);
   StatusOr<std::vector<v1::Trial>> SucceededTrials(int64_t job_id);
+  // Live shard leases: token -> (job, shard index); their deadlines are in
+  // lease_deadlines_ with the trials'.
+  std::unordered_map<std::string, std::pair<int64_t, size_t>> shard_leases_;
+  // Finished teacher shards of every job, by key (BlobRecord
+  // "teacher-shards/{key}").
+  std::map<std::string, v1::Artifact> teacher_shards_;
   std::map<std::string, Worker> workers_;
   std::deque<Waiter> waiters_;
   std::map<int64_t, Subscription> subscriptions_;

@@ -38,6 +38,9 @@ v1::Lease JobManager::MakeLease(const JobState& job, const TrialState& t) const 
   work->set_eval_tokens(spec.budget().eval_tokens());
   work->set_learning_rate(spec.budget().learning_rate());
   work->set_seed(Rng::Mix(spec.seed(), static_cast<uint64_t>(TrialIdOf(t.trial))));
+  work->set_data_seed(job.pass.data_seed);
+  work->set_top_k(spec.teacher_pass().top_k());
+  AddShardRefs(job, work);
   if (spec.strategy().multi_fidelity().enabled()) {
     for (int64_t step : spec.strategy().multi_fidelity().rung_steps()) work->add_report_steps(step);
   }
@@ -51,6 +54,13 @@ bool JobManager::TryLease(const v1::LeaseTrialRequest& request,
   worker.info.set_threads(request.threads());
   // Idempotent per worker: a live lease is handed out again.
   if (!worker.lease_token.empty()) {
+    auto shard = shard_leases_.find(worker.lease_token);
+    if (shard != shard_leases_.end()) {
+      v1::LeaseTrialResponse response;
+      *response.mutable_lease() = MakeShardLease(jobs_[shard->second.first], shard->second.second);
+      done(response);
+      return true;
+    }
     auto it = leases_.find(worker.lease_token);
     if (it != leases_.end()) {
       JobState& job = jobs_[it->second.first];
@@ -66,6 +76,7 @@ bool JobManager::TryLease(const v1::LeaseTrialRequest& request,
     }
     worker.lease_token.clear();
   }
+  if (TryLeaseShard(request, worker, done)) return true;
   WriteBatch batch;
   auto [job, trial] = NextTrial(&batch);
   if (job == nullptr) {
@@ -122,14 +133,15 @@ void JobManager::ServeWaiters() {
 
 void JobManager::CheckLease(std::string lease_token, Callback<bool> done) {
   Post([this, lease_token = std::move(lease_token), done = std::move(done)] {
-    auto it = leases_.find(lease_token);
-    if (it == leases_.end()) return done(FailedPrecondition("lease_token: not a live lease"));
+    if (leases_.count(lease_token) == 0 && shard_leases_.count(lease_token) == 0)
+      return done(FailedPrecondition("lease_token: not a live lease"));
     done(true);
   });
 }
 
 void JobManager::Heartbeat(v1::HeartbeatRequest request, Callback<v1::HeartbeatResponse> done) {
-  Post([this, request = std::move(request), done = std::move(done)] {
+  Post([this, request = std::move(request), done = std::move(done)]() mutable {
+    if (HeartbeatShard(request, done)) return;
     auto it = leases_.find(request.lease_token());
     if (it == leases_.end()) {
       LogDebug("heartbeat of a lease that is gone", {{"lease", request.lease_token()}});
@@ -228,7 +240,10 @@ void JobManager::ExpireLeases() {
     const std::string token = lease_deadlines_.begin()->second;
     lease_deadlines_.erase(lease_deadlines_.begin());
     auto it = leases_.find(token);
-    if (it == leases_.end()) continue;
+    if (it == leases_.end()) {
+      ExpireShardLease(token, &batch);
+      continue;
+    }
     JobState& job = jobs_[it->second.first];
     TrialState& t = job.trials[it->second.second];
     ++lease_expirations_;

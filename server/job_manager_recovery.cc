@@ -32,7 +32,9 @@ Status JobManager::Recover() {
 
 void JobManager::RestoreBlobs(const std::vector<BlobRecord>& blobs) {
   for (const BlobRecord& b : blobs) {
-    if (b.name.rfind("blobs/", 0) == 0) {
+    if (IsTeacherShardRecord(b.name)) {
+      RestoreTeacherShard(b);
+    } else if (b.name.rfind("blobs/", 0) == 0) {
       v1::Blob blob;
       if (blob.ParseFromString(b.blob)) blobs_meta_[b.name] = blob;
     } else {
@@ -49,6 +51,7 @@ Status JobManager::RestoreJobs(const StoreSnapshot& snapshot, int64_t now_ms) {
     if (!job.job.ParseFromString(r.job))
       return DataLoss("job " + std::to_string(r.id) + " is corrupt in the store");
     KDNAS_RETURN_IF_ERROR(BuildSearch(&job));
+    PlanPass(job, /*recovered=*/true);
     if (!r.request_id.empty()) request_ids_[r.request_id] = r.id;
     next_job_id_ = std::max(next_job_id_, r.id + 1);
     KDNAS_ASSIGN_OR_RETURN(job.last_event_seq, store_->LastEventSeq(r.id));
@@ -127,7 +130,11 @@ int64_t JobManager::RestoreLiveState(JobState& job, int64_t now_ms) {
 
 void JobManager::CountTrials(JobState& job) {
   v1::JobProgress& p = *job.job.mutable_progress();
+  // The teacher pass's worker-seconds are only in the job's record.
+  const double pass_seconds = p.teacher_pass_worker_seconds();
   p.Clear();
+  p.set_teacher_pass_worker_seconds(pass_seconds);
+  p.set_worker_seconds_used(pass_seconds);
   // Each trial keeps the worker-seconds of all its attempts.
   for (const auto& [tid, t] : job.trials) {
     (void)tid;

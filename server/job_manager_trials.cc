@@ -86,7 +86,8 @@ std::pair<JobManager::JobState*, JobManager::TrialState*> JobManager::NextTrial(
     if (start == jobs_.end()) start = jobs_.begin();
     JobState& job = start->second;
     ++start;
-    if (job.job.state() != v1::JOB_STATE_RUNNING) continue;
+    // A job's trials wait for its teacher pass.
+    if (job.job.state() != v1::JOB_STATE_RUNNING || !job.pass.complete()) continue;
     while (!job.pending.empty()) {
       int64_t id = job.pending.front();
       job.pending.pop_front();
@@ -168,7 +169,8 @@ void JobManager::FinishTrial(JobState& job, TrialState& t, v1::TrialState state,
 
 void JobManager::ReportResult(v1::ReportResultRequest request,
                               Callback<v1::ReportResultResponse> done) {
-  Post([this, request = std::move(request), done = std::move(done)] {
+  Post([this, request = std::move(request), done = std::move(done)]() mutable {
+    if (ReportShard(request, done)) return;
     auto it = leases_.find(request.lease_token());
     if (it == leases_.end()) {
       // A repeat of a report already applied gets the same answer.
@@ -270,7 +272,7 @@ void JobManager::RecordArtifact(std::string lease_token, v1::Artifact artifact,
                                 Callback<v1::Artifact> done) {
   Post([this, lease_token = std::move(lease_token), artifact = std::move(artifact),
         done = std::move(done)] {
-    if (leases_.count(lease_token) == 0)
+    if (leases_.count(lease_token) == 0 && shard_leases_.count(lease_token) == 0)
       return done(FailedPrecondition("lease_token: not a live lease"));
     if (artifacts_.count(artifact.name()) > 0) return done(artifacts_[artifact.name()]);
     artifacts_[artifact.name()] = artifact;

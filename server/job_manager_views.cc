@@ -322,7 +322,7 @@ void JobManager::Stats(Callback<JobManagerStats> done) {
       s.queue_depth += f.progress.trials_pending();
       s.jobs.push_back(std::move(f));
     }
-    s.leases_active = static_cast<int64_t>(leases_.size());
+    s.leases_active = static_cast<int64_t>(leases_.size() + shard_leases_.size());
     s.lease_expirations = lease_expirations_;
     for (const auto& [id, w] : workers_) {
       (void)id;

@@ -445,6 +445,19 @@ Status CheckCorpusLength(const v1::JobSpec& spec, const v1::DataInfo& data) {
                  std::to_string(need));
 }
 
+Status CheckTeacherPass(const v1::JobSpec& spec, const v1::DataInfo& data) {
+  const auto& pass = spec.teacher_pass();
+  if (pass.steps_per_shard() < 0)
+    return Bad("teacher_pass.steps_per_shard", "must be >= 0 (0 = train_steps / 8)");
+  if (pass.top_k() < 0) return Bad("teacher_pass.top_k", "must be >= 0 (0 = 32)");
+  if (data.vocab_size() > defaults::kFullVocabLimit && pass.top_k() >= data.vocab_size()) {
+    return Bad("teacher_pass.top_k", "must be below the vocabulary's " +
+                                         std::to_string(data.vocab_size()) + " tokens, got " +
+                                         std::to_string(pass.top_k()));
+  }
+  return Status::Ok();
+}
+
 Status CheckHfLoadable(const v1::JobSpec& spec, const v1::DataInfo& data) {
   if (!spec.export_().hf_loadable()) return Status::Ok();
   if (data.tokenizer() != v1::TOKENIZER_KIND_BPE &&

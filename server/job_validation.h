@@ -61,6 +61,11 @@ Status CheckHfLoadable(const v1::JobSpec& spec, const v1::DataInfo& data);
 // space's largest context_length): every trial would fail on it.
 Status CheckCorpusLength(const v1::JobSpec& spec, const v1::DataInfo& data);
 
+// INVALID_ARGUMENT naming spec.teacher_pass.{steps_per_shard,top_k} when
+// negative, or top_k when the vocabulary is kept as top-k (over 1024 tokens)
+// and top_k is not below it.
+Status CheckTeacherPass(const v1::JobSpec& spec, const v1::DataInfo& data);
+
 // INVALID_ARGUMENT naming the field when the space can propose init:
 // inherit but the teacher is not a kdnas GPT or an imported checkpoint
 // (students cannot inherit from it; a trial would otherwise train from

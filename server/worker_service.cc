@@ -4,8 +4,8 @@
 
 namespace kdnas {
 
-#define KDNAS_WORKER_UNARY(method)                                                           \
-  RpcTimer timer(observer_, method);                                                         \
+#define KDNAS_WORKER_UNARY(method)                                                                 \
+  RpcTimer timer(observer_, method);                                                               \
   if (Status s = admission_->Admit(*c, Permission::kWork); !s.ok()) return FailUnary(c, s, timer); \
   auto* reactor = c->DefaultReactor()
 
@@ -33,19 +33,21 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::ReportResult(grpc::CallbackServerCo
   return reactor;
 }
 
-grpc::ServerReadReactor<v1::UploadArtifactRequest>* WorkerServiceImpl::UploadArtifact(grpc::CallbackServerContext* c,
-                                                                                       v1::Artifact* response) {
-  return new UploadArtifactReactor(manager_, blobs_, response, admission_->Admit(*c, Permission::kWork),
+grpc::ServerReadReactor<v1::UploadArtifactRequest>* WorkerServiceImpl::UploadArtifact(
+    grpc::CallbackServerContext* c, v1::Artifact* response) {
+  return new UploadArtifactReactor(manager_, blobs_, response,
+                                   admission_->Admit(*c, Permission::kWork),
                                    RpcTimer(observer_, "UploadArtifact"));
 }
 
-grpc::ServerWriteReactor<v1::DataChunk>* WorkerServiceImpl::DownloadBlob(grpc::CallbackServerContext* c,
-                                                                         const v1::DownloadBlobRequest* request) {
+grpc::ServerWriteReactor<v1::DataChunk>* WorkerServiceImpl::DownloadBlob(
+    grpc::CallbackServerContext* c, const v1::DownloadBlobRequest* request) {
   Status allowed = admission_->Admit(*c, Permission::kWork);
   std::string path;
   if (allowed.ok()) {
-    if (request->name().rfind("blobs/", 0) != 0) {
-      allowed = InvalidArgument("name: \"" + request->name().substr(0, 100) + "\" is not blobs/<sha256>");
+    if (request->name().rfind("blobs/", 0) != 0 && request->name().rfind("artifacts/", 0) != 0) {
+      allowed = InvalidArgument("name: \"" + request->name().substr(0, 100) +
+                                "\" is not blobs/<sha256> or artifacts/<sha256>");
     } else {
       auto p = blobs_->PathOf(request->name());
       allowed = p.status();

@@ -1,9 +1,12 @@
 #include "workers/engine_executor.h"
 
+#include "log/log.h"
 #include "proto/candidate_json.h"
 #include "search/rng.h"
 #include "search/sha256.h"
 #include "workers/hf_weights.h"
+#include "workers/teacher_shard.h"
+#include "workers/torch_status.h"
 
 namespace kdnas {
 
@@ -29,13 +32,88 @@ StatusOr<std::shared_ptr<JobResources>> EngineExecutor::Resources(const v1::Tria
   job.validation_fraction = work.data().validation_fraction();
   job.window_length = work.data().window_length();
   job.eval_tokens = work.eval_tokens();
+  if (work.top_k() > 0) job.cache.top_k = work.top_k();
   KDNAS_ASSIGN_OR_RETURN(auto resources, JobResources::Load(job));
   while (jobs_.size() >= options_.max_cached_jobs && !jobs_.empty()) jobs_.erase(jobs_.begin());
   jobs_[key] = resources;
   return resources;
 }
 
+StatusOr<std::shared_ptr<const TeacherShardSet>> EngineExecutor::Shards(const v1::TrialWork& work,
+                                                                        TrialContext& context) {
+  auto set = std::make_shared<TeacherShardSet>();
+  for (const v1::TeacherShardRef& ref : work.teacher_shards()) {
+    v1::FileRef file;
+    file.set_blob(ref.artifact());
+    KDNAS_ASSIGN_OR_RETURN(std::string path, context.Fetch(file));
+    KDNAS_ASSIGN_OR_RETURN(auto shard, TeacherShard::Open(path));
+    if (shard->spec().first_step != ref.first_step() || shard->spec().steps != ref.steps() ||
+        shard->spec().data_seed != work.data_seed() ||
+        shard->spec().batch_size != work.batch_size()) {
+      return FailedPrecondition("teacher pass: " + ref.artifact() +
+                                " holds other steps or batches than the job's");
+    }
+    KDNAS_RETURN_IF_ERROR(set->Add(std::move(shard)));
+  }
+  LogInfo("teacher outputs from the teacher pass",
+          {{"job", work.job()}, {"shards", work.teacher_shards_size()}, {"bytes", set->bytes()}});
+  return std::shared_ptr<const TeacherShardSet>(std::move(set));
+}
+
+ExecutionResult EngineExecutor::RunShard(const v1::Lease& lease, TrialContext& context) {
+  const auto started = std::chrono::steady_clock::now();
+  const auto seconds = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  };
+  const v1::TeacherShardWork& w = lease.teacher_shard();
+  v1::TrialWork work;
+  work.set_job(w.job());
+  *work.mutable_data() = w.data();
+  *work.mutable_teacher() = w.teacher();
+  work.set_eval_tokens(w.eval_tokens());
+  work.set_top_k(w.top_k());
+  auto resources = Resources(work, context);
+  if (!resources.ok()) return ExecutionResult::Failure(resources.status(), seconds());
+  JobResources& job = **resources;
+  TeacherShardSpec spec;
+  spec.data_seed = w.data_seed();
+  spec.batch_size = w.batch_size();
+  spec.window = w.data().window_length();
+  spec.first_step = w.first_step();
+  spec.steps = w.steps();
+  spec.vocab_size = job.teacher().vocab_size();
+  spec.cache.top_k = w.top_k();
+  if (Status fits = job.CheckTeacher(spec.window); !fits.ok())
+    return ExecutionResult::Failure(fits, seconds());
+  const std::string path = context.scratch_dir() + "/teacher-shard.bin";
+  const Status written = CatchTorchErrors("teacher shard", [&]() -> Status {
+    return WriteTeacherShard(
+        spec, job.corpus(), [&](const torch::Tensor& x) { return job.TeacherLogits(x); }, path,
+        [&](int64_t done) {
+          v1::TrialProgress progress;
+          progress.set_step(done);
+          const double s = seconds();
+          if (s > 0)
+            progress.set_tokens_per_second(static_cast<double>(done) * spec.batch_size *
+                                           spec.window / s);
+          return context.Progress(progress);
+        });
+  });
+  ExecutionResult result;
+  if (written.code() == StatusCode::kCancelled) {
+    result.kind = ExecutionResult::Kind::kStopped;
+    result.worker_seconds = seconds();
+    return result;
+  }
+  if (!written.ok()) return ExecutionResult::Failure(written, seconds());
+  result.kind = ExecutionResult::Kind::kSucceeded;
+  result.metrics.set_worker_seconds(seconds());
+  result.teacher_shard_path = path;
+  return result;
+}
+
 ExecutionResult EngineExecutor::Run(const v1::Lease& lease, TrialContext& context) {
+  if (lease.has_teacher_shard()) return RunShard(lease, context);
   RunOptions run;
   const auto seconds = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - run.started).count();
@@ -50,8 +128,13 @@ ExecutionResult EngineExecutor::Run(const v1::Lease& lease, TrialContext& contex
   run.batch_size = work.batch_size();
   run.learning_rate = work.learning_rate();
   run.seed = work.seed();
-  // Every trial of a job sees the same batches, so the teacher-output cache is shared.
-  run.data_seed = std::stoull(Sha256Hex(work.job()).substr(0, 15), nullptr, 16);
+  // Every trial of a job sees the same batches: those of the teacher pass.
+  run.data_seed = work.data_seed();
+  if (work.teacher_shards_size() > 0) {
+    auto shards = Shards(work, context);
+    if (!shards.ok()) return ExecutionResult::Failure(shards.status(), seconds());
+    run.teacher_shards = *shards;
+  }
   run.report_steps.assign(work.report_steps().begin(), work.report_steps().end());
   run.threads = options_.threads;
   run.measure_latency = options_.measure_latency;

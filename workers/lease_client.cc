@@ -58,6 +58,12 @@ const char* kTrialFile = "trial";  // the trial's name, for the log
 const char* kPackedFile = "student.kdna";
 const char* kTorchScriptFile = "student.pt";
 const char* kHfFile = "student-hf.tar";
+const char* kShardFile = "teacher-shard.bin";
+
+// What a lease is for, in logs: its trial or its teacher shard.
+const std::string& LeaseName(const v1::Lease& lease) {
+  return lease.has_teacher_shard() ? lease.teacher_shard().name() : lease.trial().name();
+}
 
 }  // namespace
 
@@ -185,12 +191,16 @@ StatusOr<std::string> LeaseClient::Fetch(const v1::FileRef& ref) {
     if (!fs::exists(ref.path())) return NotFound(ref.path() + " does not exist on this worker");
     return ref.path();
   }
-  if (ref.source_case() != v1::FileRef::kBlob || ref.blob().rfind("blobs/", 0) != 0 ||
-      !IsSha256Hex(ref.blob().substr(6))) {
+  // Blobs and artifacts (teacher shards) are both content-addressed.
+  const std::string& name = ref.blob();
+  const size_t slash = name.find('/');
+  if (ref.source_case() != v1::FileRef::kBlob || slash == std::string::npos ||
+      (name.compare(0, slash, "blobs") != 0 && name.compare(0, slash, "artifacts") != 0) ||
+      !IsSha256Hex(name.substr(slash + 1))) {
     return InvalidArgument("the trial names no usable file");
   }
   std::lock_guard<std::mutex> lock(fetch_mu_);
-  const std::string sha = ref.blob().substr(6);
+  const std::string sha = name.substr(slash + 1);
   fs::path path = fs::path(options_.cache_dir) / "blobs" / sha;
   if (fs::exists(path)) return path.string();
   fs::path tmp = path;
@@ -262,13 +272,14 @@ Status LeaseClient::Deliver(const std::string& entry) {
     Status sent = Status::Ok();
     if (request.has_success()) {
       for (auto [file, kind] : {std::pair{kPackedFile, v1::ARTIFACT_KIND_PACKED},
+                                std::pair{kShardFile, v1::ARTIFACT_KIND_TEACHER_SHARD},
                                 std::pair{kTorchScriptFile, v1::ARTIFACT_KIND_TORCHSCRIPT},
                                 std::pair{kHfFile, v1::ARTIFACT_KIND_HF}}) {
         if (!sent.ok() || !fs::exists(dir / file)) continue;
         auto name = UploadArtifact(request.lease_token(), (dir / file).string(), kind);
         if (!name.ok()) {
           sent = name.status();
-        } else if (kind == v1::ARTIFACT_KIND_PACKED) {
+        } else if (kind == v1::ARTIFACT_KIND_PACKED || kind == v1::ARTIFACT_KIND_TEACHER_SHARD) {
           request.mutable_success()->set_artifact(*name);
         } else if (kind == v1::ARTIFACT_KIND_TORCHSCRIPT) {
           request.mutable_success()->set_torchscript_artifact(*name);
@@ -313,6 +324,8 @@ Status LeaseClient::Report(const v1::Lease& lease, const ExecutionResult& result
       *request.mutable_success()->mutable_metrics() = result.metrics;
       // The artifacts move into the spool entry with the report.
       if (!result.packed_path.empty()) fs::rename(result.packed_path, dir / kPackedFile, ec);
+      if (!result.teacher_shard_path.empty())
+        fs::rename(result.teacher_shard_path, dir / kShardFile, ec);
       if (!result.torchscript_path.empty())
         fs::rename(result.torchscript_path, dir / kTorchScriptFile, ec);
       if (!result.hf_path.empty()) fs::rename(result.hf_path, dir / kHfFile, ec);
@@ -328,7 +341,7 @@ Status LeaseClient::Report(const v1::Lease& lease, const ExecutionResult& result
       request.mutable_stopped()->set_worker_seconds(result.worker_seconds);
       break;
   }
-  (void)WriteFileAtomically(dir / kTrialFile, lease.trial().name());  // for the log only
+  (void)WriteFileAtomically(dir / kTrialFile, LeaseName(lease));  // for the log only
   // The report file is written last: its presence marks a complete entry.
   KDNAS_RETURN_IF_ERROR(WriteFileAtomically(dir / kReportFile, request.SerializeAsString()));
   return Deliver(dir.string());
@@ -372,8 +385,9 @@ StatusOr<int64_t> LeaseClient::Run(TrialExecutor& executor) {
     }
     idle = 0;
     const v1::Lease& lease = response.lease();
-    const std::string& trial = lease.trial().name();
-    LogInfo("running trial",
+    const std::string& trial = LeaseName(lease);
+    const bool shard = lease.has_teacher_shard();
+    LogInfo(shard ? "running teacher shard" : "running trial",
             TrialFields(trial, options_.worker_id, {{"attempt", lease.trial().attempts()}}));
     const fs::path scratch = fs::path(options_.cache_dir) / "scratch" / lease.token();
     fs::create_directories(scratch);
@@ -412,7 +426,7 @@ StatusOr<int64_t> LeaseClient::Run(TrialExecutor& executor) {
     }
     std::error_code ec;
     fs::remove_all(scratch, ec);
-    ++trials;
+    if (!shard) ++trials;  // max_trials counts trials, not teacher shards
   }
   return trials;
 }

@@ -251,7 +251,8 @@ StatusOr<TrialReport> Run(const RunOptions& o, const ProgressCallback& progress)
   KDNAS_ASSIGN_OR_RETURN(Gpt model,
                          BuildStudent(o, *job, tokenizer.vocab_size(), &report.init_summary));
   TeacherSource teacher{&job->cache(),
-                        [&](const torch::Tensor& x) { return job->TeacherLogits(x); }};
+                        [&](const torch::Tensor& x) { return job->TeacherLogits(x); },
+                        o.teacher_shards.get()};
   LogitsFn fn = [&](const torch::Tensor& x) { return model->forward(x); };
   ValidateFn validate = [&] { return ValidationLoss(fn, eval->x, eval->y); };
   TrainOptions training = TrainingOptions(o);

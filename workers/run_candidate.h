@@ -91,6 +91,9 @@ struct RunOptions {
   uint64_t seed = 1;  // student initialisation
   // Batches; keep it the same for every trial of a job (shared teacher cache).
   uint64_t data_seed = 1;
+  // The job's teacher pass: when set, every step's teacher outputs come from
+  // it (with the same data_seed, batch size and windows).
+  std::shared_ptr<const TeacherShardSet> teacher_shards;
   std::vector<int64_t> report_steps;  // intermediate validation (multi-fidelity rungs)
   int64_t stop_at_step = 0;           // stop (and checkpoint) after this step; 0 = none
   std::string checkpoint_path;        // "" = none; resumes when the file exists

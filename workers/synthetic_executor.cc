@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <fstream>
 #include <thread>
 
 #include "search/rng.h"
@@ -30,6 +31,22 @@ double SyntheticExecutor::Loss(const v1::Trial& trial, double fraction) {
 }
 
 ExecutionResult SyntheticExecutor::Run(const v1::Lease& lease, TrialContext& context) {
+  if (lease.has_teacher_shard()) {
+    // A stand-in for the teacher's outputs: the shard's own description.
+    const v1::TeacherShardWork& w = lease.teacher_shard();
+    ExecutionResult result;
+    v1::TrialProgress progress;
+    progress.set_step(w.steps());
+    if (context.Progress(progress)) {
+      result.kind = ExecutionResult::Kind::kStopped;
+      return result;
+    }
+    result.teacher_shard_path = context.scratch_dir() + "/synthetic-shard";
+    std::ofstream(result.teacher_shard_path)
+        << "synthetic teacher shard: " << w.ShortDebugString() << "\n";
+    result.kind = ExecutionResult::Kind::kSucceeded;
+    return result;
+  }
   const v1::Trial& trial = lease.trial();
   const auto start = std::chrono::steady_clock::now();
   const int64_t steps = std::max<int64_t>(1, lease.work().train_steps());

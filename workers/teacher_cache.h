@@ -18,15 +18,16 @@
 #include <unordered_map>
 #include <vector>
 
+#include "search/job_defaults.h"
 #include "search/status.h"
 
 namespace kdnas {
 
 struct TeacherCacheOptions {
   // Vocabularies up to this size are cached in full.
-  int64_t full_vocab_limit = 1024;
+  int64_t full_vocab_limit = defaults::kFullVocabLimit;
   // Entries kept per token for larger vocabularies.
-  int top_k = 32;
+  int top_k = defaults::kTopK;
   // Stop adding entries beyond this many bytes (later misses are computed
   // without caching).
   int64_t max_bytes = int64_t{4} << 30;

@@ -44,15 +44,16 @@ struct ExecutionResult {
     return r;
   }
   Kind kind = Kind::kFailed;
-  v1::TrialMetrics metrics;      // kSucceeded
-  std::string packed_path;       // kSucceeded, optional: uploaded as the artifact
-  std::string torchscript_path;  // kSucceeded, optional
-  std::string hf_path;           // kSucceeded, optional: the Hugging Face checkpoint tar
-  std::string hf_unavailable;    // kSucceeded: why there is no hf_path (imported teachers)
-  std::string error;             // kFailed
-  bool retryable = false;        // kFailed: a transient error, try again
-  v1::TrialProgress progress;    // kStopped: where it stopped
-  double worker_seconds = 0;     // kFailed / kStopped (kSucceeded: in metrics)
+  v1::TrialMetrics metrics;        // kSucceeded
+  std::string packed_path;         // kSucceeded, optional: uploaded as the artifact
+  std::string teacher_shard_path;  // kSucceeded of a teacher-shard lease: the shard
+  std::string torchscript_path;    // kSucceeded, optional
+  std::string hf_path;             // kSucceeded, optional: the Hugging Face checkpoint tar
+  std::string hf_unavailable;      // kSucceeded: why there is no hf_path (imported teachers)
+  std::string error;               // kFailed
+  bool retryable = false;          // kFailed: a transient error, try again
+  v1::TrialProgress progress;      // kStopped: where it stopped
+  double worker_seconds = 0;       // kFailed / kStopped (kSucceeded: in metrics)
 };
 
 class TrialContext {
@@ -69,6 +70,8 @@ class TrialContext {
   virtual std::string scratch_dir() const = 0;
 };
 
+// Runs a leased trial, or a shard of a teacher pass (lease.teacher_shard()
+// set: the result's teacher_shard_path names the shard written).
 class TrialExecutor {
  public:
   virtual ~TrialExecutor() = default;

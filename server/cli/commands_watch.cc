@@ -62,6 +62,13 @@ class WatchView {
         if (!TrialNote(t).empty()) line += "  (" + TrialNote(t) + ")";
         Print(line + "\n");
       }
+    } else if (e.has_job_state_changed() && !in_place_) {
+      // Plain lines: each change of the teacher pass once.
+      const auto& p = e.job_state_changed().progress();
+      if (p.teacher_shards() > 0 && p.teacher_shards_done() != shards_done_) {
+        shards_done_ = p.teacher_shards_done();
+        Print(TeacherPassLine(p) + "\n");
+      }
     } else if (e.has_frontier_changed() && !in_place_) {
       Print("frontier: " + std::to_string(e.frontier_changed().frontier_size()) +
             " points, hypervolume " + FormatFixed(e.frontier_changed().hypervolume(), 6) + "\n");
@@ -117,6 +124,7 @@ class WatchView {
   kdnas::v1::Job job_state_;
   kdnas::v1::Frontier frontier_;
   bool have_frontier_ = false;
+  int64_t shards_done_ = -1;  // teacher shards done, as last printed
   std::map<std::string, kdnas::v1::TrialProgress> progress_;
   int lines_drawn_ = 0;
 };

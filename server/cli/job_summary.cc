@@ -27,6 +27,16 @@ std::string TrialNote(const kdnas::v1::Trial& trial) {
   return trial.infeasible_reason().empty() ? trial.state_message() : trial.infeasible_reason();
 }
 
+std::string TeacherPassLine(const kdnas::v1::JobProgress& p) {
+  std::ostringstream out;
+  out << "teacher pass: " << p.teacher_shards_done() << " of " << p.teacher_shards()
+      << " shards done";
+  if (p.teacher_shards_reused() > 0) out << " (" << p.teacher_shards_reused() << " reused)";
+  out << ", " << FormatFixed(p.teacher_pass_worker_seconds(), 1) << " worker-seconds";
+  if (p.teacher_shards_done() < p.teacher_shards()) out << "; trials wait for it";
+  return out.str();
+}
+
 std::string SummarizeJob(const kdnas::v1::Job& job) {
   const auto& p = job.progress();
   const auto& budget = job.spec().budget();
@@ -44,7 +54,9 @@ std::string SummarizeJob(const kdnas::v1::Job& job) {
       << p.trials_rejected() << " rejected\n"
       << "  worker-seconds: " << FormatFixed(p.worker_seconds_used(), 1);
   if (budget.max_worker_seconds() > 0) out << " of " << FormatFixed(budget.max_worker_seconds(), 0);
-  out << "\n  frontier: " << p.frontier_size() << " points, hypervolume "
+  out << "\n";
+  if (p.teacher_shards() > 0) out << "  " << TeacherPassLine(p) << "\n";
+  out << "  frontier: " << p.frontier_size() << " points, hypervolume "
       << FormatFixed(p.hypervolume(), 6) << "\n";
   return out.str();
 }

@@ -129,7 +129,9 @@ progress = job["progress"]
 finished_states = ("TRIAL_STATE_SUCCEEDED", "TRIAL_STATE_STOPPED")
 succeeded = [t for t in trials if t["state"] == "TRIAL_STATE_SUCCEEDED"]
 finished = [t for t in trials if t["state"] in finished_states]
-acked = set(re.findall(r"delivered lease .*?\blease=(\S+) state=TRIAL_STATE_SUCCEEDED", log))
+# Trials only: teacher shards are delivered too.
+trial_lines = "\n".join(l for l in log.splitlines() if "teacher-shards" not in l)
+acked = set(re.findall(r"delivered lease .*?\blease=(\S+) state=TRIAL_STATE_SUCCEEDED", trial_lines))
 errors = []
 if job["state"] != "JOB_STATE_SUCCEEDED": errors.append(f"job ended {job['state']}")
 done = int(progress.get("trials_succeeded", 0)) + int(progress.get("trials_stopped", 0))

@@ -50,18 +50,6 @@ std::string Refused(Harness& h, const v1::SubmitJobRequest& request) {
   return job.status().message();
 }
 
-// Puts a file into the harness's blob store; its name.
-std::string PutBlob(Harness& h, const std::string& path) {
-  const std::string bytes = ReadFile(path);
-  const std::string sha = *Sha256File(path);
-  auto upload = h.blobs()->StartUpload("blobs", sha, static_cast<int64_t>(bytes.size()));
-  EXPECT_TRUE(upload.ok()) << upload.status().ToString();
-  EXPECT_TRUE((*upload)->Write(bytes).ok());
-  auto name = (*upload)->Finish();
-  EXPECT_TRUE(name.ok()) << name.status().ToString();
-  return *name;
-}
-
 std::string WriteTemp(const std::string& name, const std::string& bytes) {
   const fs::path path =
       fs::temp_directory_path() / ("kdnas-hfjob-" + std::to_string(::getpid()) + "-" + name);

@@ -6,11 +6,14 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <future>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <thread>
 
+#include "search/sha256.h"
 #include "server/job_manager.h"
 #include "tests/fixtures/teacher_fixture.h"
 #include "tests/server/demo_job.h"
@@ -89,8 +92,22 @@ inline v1::ReportResultRequest Success(const v1::Lease& lease, double loss) {
   return r;
 }
 
+// Puts a file into the harness's blob store; its name ("blobs/{sha256}").
+inline std::string PutBlob(Harness& h, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto upload =
+      h.blobs()->StartUpload("blobs", Sha256Hex(bytes), static_cast<int64_t>(bytes.size()));
+  EXPECT_TRUE(upload.ok()) << upload.status().ToString();
+  EXPECT_TRUE((*upload)->Write(bytes).ok());
+  auto name = (*upload)->Finish();
+  EXPECT_TRUE(name.ok()) << name.status().ToString();
+  return *name;
+}
+
 // Leases with a 1 ms long-poll; time is moved on until the poll answers.
-inline StatusOr<v1::Lease> Lease(Harness& h, const std::string& worker) {
+// Any lease: a trial's or a teacher shard's.
+inline StatusOr<v1::Lease> LeaseAny(Harness& h, const std::string& worker) {
   std::promise<StatusOr<v1::LeaseTrialResponse>> p;
   auto future = p.get_future();
   h.m().LeaseTrial(LeaseRequest(worker),
@@ -103,6 +120,33 @@ inline StatusOr<v1::Lease> Lease(Harness& h, const std::string& worker) {
   if (!r.ok()) return r.status();
   if (!r->has_lease()) return NotFound("no lease");
   return r->lease();
+}
+
+// Records a (pretend) uploaded teacher shard of a shard lease and reports it
+// finished; the report's answer.
+inline StatusOr<v1::ReportResultResponse> FinishShard(Harness& h, const v1::Lease& lease) {
+  v1::Artifact artifact;
+  artifact.set_name("artifacts/" + Sha256Hex(lease.teacher_shard().name()));
+  artifact.set_kind(v1::ARTIFACT_KIND_TEACHER_SHARD);
+  auto recorded =
+      Call<v1::Artifact>([&](auto cb) { h.m().RecordArtifact(lease.token(), artifact, cb); });
+  if (!recorded.ok()) return recorded.status();
+  v1::ReportResultRequest r;
+  r.set_lease_token(lease.token());
+  r.mutable_success()->set_artifact(artifact.name());
+  r.mutable_success()->mutable_metrics()->set_worker_seconds(0);
+  return Call<v1::ReportResultResponse>([&](auto cb) { h.m().ReportResult(r, cb); });
+}
+
+// The next trial lease. Shards of a teacher pass met on the way are
+// reported finished, for tests about trials rather than the pass.
+inline StatusOr<v1::Lease> Lease(Harness& h, const std::string& worker) {
+  for (;;) {
+    auto lease = LeaseAny(h, worker);
+    if (!lease.ok() || !lease->has_teacher_shard()) return lease;
+    auto finished = FinishShard(h, *lease);
+    if (!finished.ok()) return finished.status();
+  }
 }
 
 }  // namespace kdnas
