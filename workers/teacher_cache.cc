@@ -35,9 +35,17 @@ EncodedTargets EncodeTargets(const torch::Tensor& logp, bool full, int top_k) {
   auto [values, index] = logp.topk(top_k, -1);
   // log(1 - sum p_topk), clamped away from log(0).
   auto rest = torch::log1p(-values.exp().sum(-1).clamp_max(1.0 - 1e-6)).unsqueeze(-1);
-  e.a = index.to(torch::kInt32).contiguous();
+  const torch::ScalarType ids = TopKIdType(logp.size(-1));
+  // Ids from 32,768 on wrap to negative int16 values; reading takes them modulo 2^16.
+  e.a = (ids == torch::kShort ? index - index.ge(32768).to(torch::kLong) * 65536 : index)
+            .to(ids)
+            .contiguous();
   e.b = torch::cat({values, rest}, -1).to(torch::kHalf).contiguous();
   return e;
+}
+
+torch::ScalarType TopKIdType(int64_t vocab_size) {
+  return vocab_size <= 65536 ? torch::kShort : torch::kInt32;
 }
 
 TeacherTargets DecodeTargets(const std::vector<const EncodedTargets*>& windows, bool full) {
@@ -54,6 +62,7 @@ TeacherTargets DecodeTargets(const std::vector<const EncodedTargets*>& windows, 
   auto packed = torch::stack(b).to(torch::kFloat);
   const int64_t k = packed.size(-1) - 1;
   out.topk_index = torch::stack(a).to(torch::kInt64);
+  if (windows[0]->a.scalar_type() == torch::kShort) out.topk_index.bitwise_and_(0xFFFF);
   out.topk_logprobs = packed.narrow(-1, 0, k);
   out.rest_logprob = packed.select(-1, k);
   return out;

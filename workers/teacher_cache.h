@@ -47,8 +47,9 @@ struct TeacherTargets {
 
 // One window's teacher outputs as kept (in the cache and in teacher-pass
 // shards): full log-probabilities fp16 [T, V] in `a`, or the top-k token ids
-// int32 [T, k] in `a` and their log-probabilities with the log of the
-// remaining mass last, fp16 [T, k + 1], in `b`.
+// [T, k] in `a` (16 bits for vocabularies up to 65,536, stored as int16 and
+// read back modulo 2^16; int32 above) and their log-probabilities with the
+// log of the remaining mass last, fp16 [T, k + 1], in `b`.
 struct EncodedTargets {
   torch::Tensor a, b;
   int64_t bytes() const {
@@ -56,6 +57,8 @@ struct EncodedTargets {
   }
 };
 EncodedTargets EncodeTargets(const torch::Tensor& logprobs_row, bool full, int top_k);
+// The dtype of the top-k ids of a vocabulary.
+torch::ScalarType TopKIdType(int64_t vocab_size);
 // The targets of a batch of windows (float log-probabilities, int64 ids).
 TeacherTargets DecodeTargets(const std::vector<const EncodedTargets*>& windows, bool full);
 

@@ -124,7 +124,8 @@ TeacherShard::~TeacherShard() {
 int64_t TeacherShard::WindowBytes() const {
   const int64_t T = spec_.window;
   if (spec_.full()) return T * spec_.vocab_size * 2;
-  return T * spec_.cache.top_k * 4 + T * (spec_.cache.top_k + 1) * 2;
+  const int64_t id_bytes = TopKIdType(spec_.vocab_size) == torch::kShort ? 2 : 4;
+  return T * spec_.cache.top_k * id_bytes + T * (spec_.cache.top_k + 1) * 2;
 }
 
 StatusOr<TeacherTargets> TeacherShard::Targets(int64_t step,
@@ -149,7 +150,7 @@ StatusOr<TeacherTargets> TeacherShard::Targets(int64_t step,
     if (s.full()) {
       e.a = torch::empty({T, s.vocab_size}, torch::kHalf);
     } else {
-      e.a = torch::empty({T, k}, torch::kInt32);
+      e.a = torch::empty({T, k}, TopKIdType(s.vocab_size));
       e.b = torch::empty({T, k + 1}, torch::kHalf);
     }
     for (torch::Tensor* t : {&e.a, &e.b}) {

@@ -8,7 +8,8 @@
 //
 //   "KDNASTS1", then int64 vocab, full (0/1), top_k, batch_size, window,
 //   data_seed, first_step, steps; then per step the batch_size window starts
-//   (int64) and each window's EncodedTargets (a's bytes, then b's).
+//   (int64) and each window's EncodedTargets (a's bytes, then b's; the ids'
+//   width follows the vocabulary, TopKIdType).
 #pragma once
 
 #include <atomic>

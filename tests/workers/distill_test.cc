@@ -78,7 +78,7 @@ TEST(TeacherCache, FullLogProbsAreCachedAndTopKApproximatesThem) {
   auto t = topk.Get(tokens, starts, b.x, teacher);
   ASSERT_TRUE(t.ok());
   ASSERT_FALSE(t->full());
-  EXPECT_EQ(topk.bytes(), 3 * 16 * (32 * 4 + 33 * 2));
+  EXPECT_EQ(topk.bytes(), 3 * 16 * (32 * 2 + 33 * 2));  // 16-bit ids
   auto s = torch::randn({3, 16, 300});
   auto y = torch::randint(0, 300, {3, 16}, torch::kInt64);
   double kd_full = 0, kd_topk = 0;
@@ -88,6 +88,22 @@ TEST(TeacherCache, FullLogProbsAreCachedAndTopKApproximatesThem) {
   // A different token stream is refused.
   auto other = torch::randint(0, 50, {999}, torch::kInt64);
   EXPECT_FALSE(full.Get(other, starts, b.x, teacher).ok());
+}
+
+// Top-k ids take 16 bits up to a vocabulary of 65,536 (ids from 32,768 on
+// wrap in int16 and come back whole) and 32 bits above.
+TEST(TeacherCache, TopKIdsTakeTheFewestWholeBytes) {
+  for (int64_t V : {40000, 70000}) {
+    auto logits = torch::zeros({3, V});
+    for (int64_t id : {V - 1, int64_t{32768}, int64_t{32767}, int64_t{5}})
+      logits.select(1, id).fill_(10.0 + static_cast<double>(id % 7));
+    auto logp = torch::log_softmax(logits, -1);
+    EncodedTargets e = EncodeTargets(logp, /*full=*/false, 4);
+    EXPECT_EQ(e.a.scalar_type(), V <= 65536 ? torch::kShort : torch::kInt);
+    EXPECT_EQ(e.bytes(), 3 * (4 * (V <= 65536 ? 2 : 4) + 5 * 2));
+    TeacherTargets t = DecodeTargets({&e}, /*full=*/false);
+    EXPECT_TRUE(torch::equal(t.topk_index[0], std::get<1>(logp.topk(4, -1))));
+  }
 }
 
 class TrainTest : public ::testing::Test {
@@ -223,7 +239,7 @@ TEST_F(TrainTest, TeacherShardsHoldEachStepsTargetsAndTrainLikeTheCache) {
       auto shard = TeacherShard::Open(path);
       ASSERT_TRUE(shard.ok()) << shard.status().ToString();
       EXPECT_EQ((*shard)->file_bytes(),
-                8 + 64 + spec.steps * 4 * (8 + 32 * (full ? V * 2 : 8 * 4 + 9 * 2)));
+                8 + 64 + spec.steps * 4 * (8 + 32 * (full ? V * 2 : 8 * 2 + 9 * 2)));
       ASSERT_TRUE(shards.Add(*shard).ok());
     }
     EXPECT_EQ(shards.steps(), 6);
