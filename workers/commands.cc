@@ -110,6 +110,12 @@ void AddEngineFlags(FlagSet& flags, RunOptions& o, EngineFlags& e) {
             "Training windows' length (0 = the candidate's context_length); the student trains "
             "on each window's first context_length tokens, so candidates of every context share "
             "the teacher cache (a job's is its largest context_length).");
+  flags.Int("top-k", &o.job.cache.top_k,
+            "Teacher log-probabilities kept per token (with the log of the rest's mass) for "
+            "vocabularies over --full-vocab-limit.");
+  flags.Int("full-vocab-limit", &o.job.cache.full_vocab_limit,
+            "Vocabularies up to this size keep the teacher's full log-probabilities (fp16); "
+            "larger ones keep the top-k.");
   flags.Int("seed", &e.seed, "Student initialisation seed.");
   flags.Int("data-seed", &e.data_seed,
             "Batch seed (keep it per job: the teacher cache is keyed by batch).");
@@ -121,6 +127,8 @@ void AddEngineFlags(FlagSet& flags, RunOptions& o, EngineFlags& e) {
 }
 
 Status ApplyEngineFlags(const EngineFlags& e, RunOptions& o) {
+  if (o.job.cache.top_k < 1) return InvalidArgument("--top-k: must be >= 1");
+  if (o.job.cache.full_vocab_limit < 0) return InvalidArgument("--full-vocab-limit: must be >= 0");
   o.seed = static_cast<uint64_t>(e.seed);
   o.data_seed = static_cast<uint64_t>(e.data_seed);
   o.measure_latency = !e.no_latency;

@@ -1,5 +1,7 @@
 #include "workers/engine_executor.h"
 
+#include <algorithm>
+
 #include "log/log.h"
 #include "proto/candidate_json.h"
 #include "search/rng.h"
@@ -55,8 +57,13 @@ StatusOr<std::shared_ptr<const TeacherShardSet>> EngineExecutor::Shards(const v1
     }
     KDNAS_RETURN_IF_ERROR(set->Add(std::move(shard)));
   }
+  const double tokens = static_cast<double>(set->steps()) * work.batch_size() *
+                        std::max(1, work.data().window_length());
   LogInfo("teacher outputs from the teacher pass",
-          {{"job", work.job()}, {"shards", work.teacher_shards_size()}, {"bytes", set->bytes()}});
+          {{"job", work.job()},
+           {"shards", work.teacher_shards_size()},
+           {"bytes", set->bytes()},
+           {"bytes_per_token", tokens > 0 ? static_cast<double>(set->bytes()) / tokens : 0.0}});
   return std::shared_ptr<const TeacherShardSet>(std::move(set));
 }
 

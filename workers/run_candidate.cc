@@ -63,7 +63,13 @@ StatusOr<std::shared_ptr<JobResources>> JobResources::LoadUnguarded(const JobOpt
   KDNAS_ASSIGN_OR_RETURN(Corpus corpus,
                          Corpus::FromFile(o.data_path, &r->teacher_->tokenizer(), co));
   r->corpus_ = std::make_unique<Corpus>(std::move(corpus));
-  r->cache_ = std::make_unique<TeacherCache>(r->teacher_->vocab_size(), o.cache);
+  const int64_t vocab = r->teacher_->vocab_size();
+  if (vocab > o.cache.full_vocab_limit && (o.cache.top_k < 1 || o.cache.top_k >= vocab)) {
+    return InvalidArgument("top_k: must be in [1, " + std::to_string(vocab - 1) +
+                           "] for the teacher's vocabulary of " + std::to_string(vocab) + ", got " +
+                           std::to_string(o.cache.top_k));
+  }
+  r->cache_ = std::make_unique<TeacherCache>(vocab, o.cache);
   return r;
 }
 

@@ -334,6 +334,11 @@ TEST_F(RunCandidateTest, BadInputGetsOneClearLineAndLeavesNothingBehind) {
       {"--candidate " + dir_ + "/long.json --teacher " + teacher,
        "exceeds the teacher's context length 32"},
       {"--candidate " + dir_ + "/good.json --teacher " + teacher + " --steps=abc", "--steps"},
+      {"--candidate " + dir_ + "/good.json --teacher " + teacher + " --top-k 0",
+       "--top-k: must be >= 1"},
+      {"--candidate " + dir_ + "/good.json --teacher " + teacher +
+           " --full-vocab-limit 0 --top-k 500",
+       "top_k: must be in [1, "},
   };
   for (const auto& c : cases) {
     auto r = Worker("run-candidate" + base + " " + c.args, dir_);
