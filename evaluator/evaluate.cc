@@ -9,7 +9,7 @@
 namespace kdnas {
 
 QualityMetrics EvaluateQuality(const LogitsFn& student, const torch::Tensor& x,
-                               const torch::Tensor& y, const torch::Tensor& teacher_logprobs,
+                               const torch::Tensor& y, const TeacherTargets& teacher,
                                int batch_size) {
   torch::NoGradGuard no_grad;
   QualityMetrics m;
@@ -22,17 +22,27 @@ QualityMetrics EvaluateQuality(const LogitsFn& student, const torch::Tensor& x,
     auto logp = torch::log_softmax(logits.reshape({-1, V}), -1);
     auto targets = y.narrow(0, i, b).reshape({-1});
     ce_sum += -logp.gather(1, targets.unsqueeze(1)).sum().item<double>();
-    if (teacher_logprobs.defined()) {
-      auto t = teacher_logprobs.narrow(0, i, b).reshape({-1, V});
+    if (teacher.full()) {
+      auto t = teacher.logprobs.narrow(0, i, b).reshape({-1, V});
       kl_sum += (t.exp() * (t - logp)).sum().item<double>();
       agree += (t.argmax(-1) == logp.argmax(-1)).sum().item<double>();
+    } else if (teacher.defined()) {
+      const TeacherTargets w = teacher.Windows(i, b);
+      const int64_t k = w.topk_index.size(-1);
+      auto index = w.topk_index.reshape({-1, k});
+      auto t = torch::cat({w.topk_logprobs.reshape({-1, k}), w.rest_logprob.reshape({-1, 1})}, -1);
+      auto s_top = logp.gather(1, index);
+      auto s_rest = torch::log1p(-s_top.exp().sum(-1, true).clamp_max(1.0 - 1e-6));
+      auto s = torch::cat({s_top, s_rest}, -1);
+      kl_sum += (t.exp() * (t - s)).sum().item<double>();
+      agree += (index.select(1, 0) == logp.argmax(-1)).sum().item<double>();
     }
     m.tokens += targets.numel();
   }
   if (m.tokens == 0) return m;
   m.val_loss = ce_sum / static_cast<double>(m.tokens);
   m.perplexity = std::exp(m.val_loss);
-  if (teacher_logprobs.defined()) {
+  if (teacher.defined()) {
     m.kl_to_teacher = kl_sum / static_cast<double>(m.tokens);
     m.teacher_agreement = agree / static_cast<double>(m.tokens);
   }
@@ -41,7 +51,7 @@ QualityMetrics EvaluateQuality(const LogitsFn& student, const torch::Tensor& x,
 
 double ValidationLoss(const LogitsFn& student, const torch::Tensor& x, const torch::Tensor& y,
                       int batch_size) {
-  return EvaluateQuality(student, x, y, torch::Tensor(), batch_size).val_loss;
+  return EvaluateQuality(student, x, y, TeacherTargets(), batch_size).val_loss;
 }
 
 torch::Tensor LogProbs(const LogitsFn& model, const torch::Tensor& x, int batch_size) {

@@ -10,6 +10,8 @@
 #include <functional>
 #include <string>
 
+#include "evaluator/teacher_targets.h"
+
 namespace kdnas {
 
 // int64 token ids [B, T] -> logits [B, T, V]. Called under no-grad.
@@ -23,11 +25,13 @@ struct QualityMetrics {
   int64_t tokens = 0;
 };
 
-// x, y: int64 [N, T] held-out inputs and targets. teacher_logprobs: float
-// [N, T, V] log-softmax of the teacher on x, or undefined (agreement and KL
-// are then 0). Runs in chunks of batch_size windows.
+// x, y: int64 [N, T] held-out inputs and targets. teacher: the teacher's
+// outputs on x, or undefined (agreement and KL are then 0). With top-k
+// outputs the agreement is exact (the teacher's argmax is its first entry)
+// and the KL is over k + 1 outcomes, the k tokens and the rest of the mass
+// as one (a lower bound of the full KL). Runs in chunks of batch_size windows.
 QualityMetrics EvaluateQuality(const LogitsFn& student, const torch::Tensor& x,
-                               const torch::Tensor& y, const torch::Tensor& teacher_logprobs,
+                               const torch::Tensor& y, const TeacherTargets& teacher,
                                int batch_size = 32);
 
 // Mean cross-entropy only.

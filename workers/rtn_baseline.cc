@@ -43,7 +43,7 @@ StatusOr<std::vector<RtnPoint>> Quantize(const JobOptions& job_options,
     KDNAS_RETURN_IF_ERROR(InheritFromTeacher(*model, *teacher, calib.x, &summary));
     model->Deploy();  // round to nearest, per group, fp16 scales
     LogitsFn fn = [&](const torch::Tensor& x) { return model->forward(x); };
-    QualityMetrics q = EvaluateQuality(fn, eval->x, eval->y, eval->teacher_logprobs);
+    QualityMetrics q = EvaluateQuality(fn, eval->x, eval->y, eval->teacher);
     RtnPoint p;
     p.bits = b;
     p.group_size = group_size;

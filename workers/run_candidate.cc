@@ -93,13 +93,28 @@ StatusOr<const JobResources::EvalSet*> JobResources::Eval(int context) {
   const auto& val = corpus_->val_tokens();
   Batch b = MakeBatch(val, EvalStarts(val.numel(), context, options_.eval_tokens), context,
                       corpus_->bos());
+  const bool full = teacher_->vocab_size() <= options_.cache.full_vocab_limit;
   std::vector<torch::Tensor> parts;
+  std::vector<EncodedTargets> encoded;
   for (int64_t i = 0; i < b.x.size(0); i += 32) {
     KDNAS_ASSIGN_OR_RETURN(torch::Tensor logits,
                            TeacherLogits(b.x.narrow(0, i, std::min<int64_t>(32, b.x.size(0) - i))));
-    parts.push_back(torch::log_softmax(logits, -1));
+    auto logp = torch::log_softmax(logits.to(torch::kFloat), -1);
+    if (full) {
+      parts.push_back(logp);
+    } else {
+      for (int64_t w = 0; w < logp.size(0); ++w)
+        encoded.push_back(EncodeTargets(logp[w], false, options_.cache.top_k));
+    }
   }
-  EvalSet e{b.x, b.y, torch::cat(parts, 0)};
+  EvalSet e{b.x, b.y, {}};
+  if (full) {
+    e.teacher.logprobs = torch::cat(parts, 0);
+  } else {
+    std::vector<const EncodedTargets*> windows;
+    for (const auto& w : encoded) windows.push_back(&w);
+    e.teacher = DecodeTargets(windows, false);
+  }
   return &eval_.emplace(context, e).first->second;
 }
 
@@ -285,7 +300,7 @@ StatusOr<TrialReport> Run(const RunOptions& o, const ProgressCallback& progress)
   KDNAS_RETURN_IF_ERROR(WritePacked(*model, c, tokenizer, cost, report.packed_path));
   m.set_size_bytes(cost.size_bytes);
   model->Deploy();
-  QualityMetrics q = EvaluateQuality(fn, eval->x, eval->y, eval->teacher_logprobs);
+  QualityMetrics q = EvaluateQuality(fn, eval->x, eval->y, eval->teacher);
   m.set_val_loss(q.val_loss);
   m.set_perplexity(q.perplexity);
   m.set_teacher_agreement(q.teacher_agreement);

@@ -53,8 +53,11 @@ class JobResources {
   const Corpus& corpus() const { return *corpus_; }
   TeacherCache& cache() { return *cache_; }
   // Held-out windows of `context` tokens and the teacher's log-probs on them.
+  // The teacher's outputs are full for vocabularies up to the cache's
+  // full_vocab_limit and top-k above (a few MB rather than V floats a token).
   struct EvalSet {
-    torch::Tensor x, y, teacher_logprobs;
+    torch::Tensor x, y;
+    TeacherTargets teacher;
   };
   StatusOr<const EvalSet*> Eval(int context);
   // The teacher as a dense Gpt for inheritance (kdnas teachers only);

@@ -11,13 +11,6 @@ uint64_t Key(int64_t start, int64_t context) {
 
 }  // namespace
 
-TeacherTargets TeacherTargets::Prefix(int64_t length) const {
-  auto cut = [length](const torch::Tensor& t) {
-    return t.defined() && t.size(1) > length ? t.narrow(1, 0, length) : t;
-  };
-  return {cut(logprobs), cut(topk_index), cut(topk_logprobs), cut(rest_logprob)};
-}
-
 TeacherCache::TeacherCache(int64_t vocab_size, TeacherCacheOptions options)
     : vocab_size_(vocab_size), options_(options), full_(vocab_size <= options.full_vocab_limit) {}
 

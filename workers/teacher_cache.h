@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "evaluator/teacher_targets.h"
 #include "search/job_defaults.h"
 #include "search/status.h"
 
@@ -31,18 +32,6 @@ struct TeacherCacheOptions {
   // Stop adding entries beyond this many bytes (later misses are computed
   // without caching).
   int64_t max_bytes = int64_t{4} << 30;
-};
-
-// Teacher targets of one batch.
-struct TeacherTargets {
-  // Full: log-probabilities [B, T, V] (float).
-  torch::Tensor logprobs;
-  // Top-k: indices [B, T, k] (int64), log-probabilities [B, T, k] and the log
-  // of the remaining probability mass [B, T] (float).
-  torch::Tensor topk_index, topk_logprobs, rest_logprob;
-  bool full() const { return logprobs.defined(); }
-  // The targets of the first `length` positions of each window.
-  TeacherTargets Prefix(int64_t length) const;
 };
 
 // One window's teacher outputs as kept (in the cache and in teacher-pass

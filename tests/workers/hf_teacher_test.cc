@@ -270,7 +270,9 @@ TEST_F(HfTeacherTest, AStudentOfTheTeachersShapeInheritsAllOfIt) {
     EXPECT_GT(inherited->metrics.teacher_agreement(), 0.99);
     auto scratch = run(Init::kScratch);
     ASSERT_TRUE(scratch.ok()) << scratch.status().ToString();
-    EXPECT_GT(scratch->metrics.kl_to_teacher(), 0.5);
+    // (Over the teacher's top-32 and the rest for a vocabulary over 1024, as
+    // qwen2's: a lower bound of the full KL, smaller for a flat random teacher.)
+    EXPECT_GT(scratch->metrics.kl_to_teacher(), 0.1);
   }
 }
 

@@ -14,6 +14,7 @@
 #include <sstream>
 #include <vector>
 
+#include "evaluator/evaluate.h"
 #include "proto/candidate_json.h"
 #include "search/cost_model.h"
 #include "test_util.h"
@@ -274,6 +275,35 @@ TEST_F(RunCandidateTest, RunCandidatesKeepsTheJobAcrossTrialsAndMatchesRunCandid
 
 // Module boundaries return a Status: LibTorch's exceptions never reach the
 // lease loop, and whether a trial is retried follows one rule.
+// The held-out teacher outputs are full up to the cache's full_vocab_limit
+// and top-k above it; the teacher's agreement with any student is the same
+// either way.
+TEST_F(RunCandidateTest, HeldOutTeacherOutputsAreTopKAboveTheFullVocabularyLimit) {
+  JobOptions full = Options("unused").job;
+  JobOptions topk = full;
+  topk.cache.full_vocab_limit = 0;
+  topk.cache.top_k = 8;
+  auto a = JobResources::Load(full);
+  auto b = JobResources::Load(topk);
+  ASSERT_TRUE(a.ok() && b.ok());
+  auto ea = (*a)->Eval(32);
+  auto eb = (*b)->Eval(32);
+  ASSERT_TRUE(ea.ok() && eb.ok());
+  ASSERT_TRUE((*ea)->teacher.full());
+  ASSERT_FALSE((*eb)->teacher.full());
+  EXPECT_EQ((*eb)->teacher.topk_index.size(-1), 8);
+  EXPECT_FALSE((*eb)->teacher.logprobs.defined());
+  torch::manual_seed(2);
+  Gpt student(GptConfig{{1, 32, 2, 64, 32, false, {}}, {}, (*a)->teacher().vocab_size(), true});
+  student->eval();
+  LogitsFn fn = [&](const torch::Tensor& x) { return student->forward(x); };
+  const QualityMetrics qa = EvaluateQuality(fn, (*ea)->x, (*ea)->y, (*ea)->teacher);
+  const QualityMetrics qb = EvaluateQuality(fn, (*eb)->x, (*eb)->y, (*eb)->teacher);
+  EXPECT_DOUBLE_EQ(qa.val_loss, qb.val_loss);
+  EXPECT_DOUBLE_EQ(qa.teacher_agreement, qb.teacher_agreement);
+  EXPECT_LE(qb.kl_to_teacher, qa.kl_to_teacher + 1e-3);
+}
+
 TEST_F(RunCandidateTest, ErrorsComeBackAsStatusesNotExceptions) {
   Status thrown = CatchTorchErrors("stage", []() -> Status {
     TORCH_CHECK(false, "boom");
