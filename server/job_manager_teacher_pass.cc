@@ -26,6 +26,7 @@ void JobManager::PlanPass(JobState& job, bool recovered) {
   const TeacherPassPlan plan = PlanTeacherPass(job.job);
   job.pass = TeacherPass();
   job.pass.data_seed = plan.data_seed;
+  job.job.mutable_data_info()->set_data_seed(plan.data_seed);
   for (const TeacherPassPlan::Shard& p : plan.shards) {
     ShardState shard;
     shard.first_step = p.first_step;

@@ -14,7 +14,6 @@ trial of every run) and ends with one JSON line.
 """
 import argparse
 import concurrent.futures
-import hashlib
 import json
 import math
 import os
@@ -100,12 +99,46 @@ space:
 objectives: [{{metric: val_loss}}, {{metric: size_bytes}}]
 constraints: {{max_size_bytes: {MAX_SIZE}}}
 budget: {{max_trials: 1000, max_worker_seconds: {budget}, train_steps: {TRAIN_STEPS}, eval_tokens: 8192}}
+# Each worker runs the teacher in its first trial, as the Optuna peer's engines do (a shared
+# teacher pass would be worker time outside the trials, which the curves count).
+teacher_pass: {{per_worker: true}}
 strategy:
   name: {strategy}
   nsga2: {{population_size: 8}}
   regularized_evolution: {{population_size: 8, sample_size: 3}}
 {extra}seed: {seed}
 """
+
+
+def start_controller(build, work):
+    """A controller on a free port; (its process, the CLI's environment)."""
+    addr = f"127.0.0.1:{free_port()}"
+    env = dict(os.environ, KDNAS_ADDR=addr, OMP_NUM_THREADS="1")
+    proc = subprocess.Popen([f"{build}/server/kdnas-controller", f"--listen={addr}", f"--data-dir={work}/data",
+                             "--metrics-listen="], stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        if subprocess.run([f"{build}/server/cli/kdnas", "jobs"], env=env, capture_output=True).returncode == 0:
+            break
+        time.sleep(0.1)
+    return proc, env
+
+
+def kdnas_data_seed(build, teacher, tmp):
+    """The seed of the batches kdnas's workers draw in these runs (Job.data_info.data_seed: the
+    controller's, from the job's data and teacher and, for files named by path, its name jobs/1)."""
+    work = tempfile.mkdtemp(dir=tmp)
+    proc, env = start_controller(build, work)
+    cli = f"{build}/server/cli/kdnas"
+    try:
+        open(f"{work}/job.yaml", "w").write(job_yaml(teacher, "random", 1, 60, False, False))
+        subprocess.run([cli, "submit", f"{work}/job.yaml", "--no-upload"], env=env, check=True, capture_output=True)
+        job = json.loads(subprocess.run([cli, "status", "1", "--json"], env=env, capture_output=True, text=True,
+                                        check=True).stdout)
+        subprocess.run([cli, "cancel", "1"], env=env, capture_output=True)
+    finally:
+        proc.terminate()
+        proc.wait()
+    return int(job["data_info"]["data_seed"])
 
 
 def run_kdnas(build, teacher, strategy, seed, budget, workers, multi_fidelity, predictor, tmp):
@@ -145,23 +178,18 @@ def run_kdnas(build, teacher, strategy, seed, budget, workers, multi_fidelity, p
     return trials
 
 
-# The batches kdnas's workers draw: their data seed comes from the job's name
-# (workers/engine_executor.cc), and each run's controller names its job jobs/1.
-DATA_SEED = int(hashlib.sha256(b"jobs/1").hexdigest()[:15], 16)
-
-
 class WarmEngine:
     """One `kdnas-worker run-candidates` process: like a kdnas worker, it loads the teacher,
     corpus, held-out set and teacher-output cache with its first trial and keeps them, and it
     reports each trial's worker-seconds the way a kdnas worker does (the first includes that load
     and the teacher's pass over the batches)."""
 
-    def __init__(self, build, teacher):
+    def __init__(self, build, teacher, data_seed):
         self.started = time.time()
         self.proc = subprocess.Popen(
             [f"{build}/workers/kdnas-worker", "run-candidates", "--teacher", teacher, "--data", DATA,
              "--steps", str(TRAIN_STEPS), "--eval-tokens", "8192", "--threads", "1", "--no-latency", "--quiet",
-             "--data-seed", str(DATA_SEED)],
+             "--data-seed", str(data_seed)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
             env=dict(os.environ, OMP_NUM_THREADS="1"))
         self.start_seconds = None  # from launch to reading the first line: not counted, as for kdnas
@@ -182,7 +210,7 @@ class WarmEngine:
         self.proc.wait()
 
 
-def run_optuna(build, teacher, seed, budget, workers, tmp, starts):
+def run_optuna(build, teacher, seed, budget, workers, tmp, starts, data_seed):
     import optuna
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(directions=["minimize", "minimize"],
@@ -222,7 +250,7 @@ def run_optuna(build, teacher, seed, budget, workers, tmp, starts):
         return True
 
     def loop():
-        engine = WarmEngine(build, teacher)
+        engine = WarmEngine(build, teacher, data_seed)
         try:
             while one(engine):
                 pass
@@ -252,12 +280,16 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     tmp = tempfile.mkdtemp()
     curves, runs, starts = {}, [], []
+    data_seed = None
     try:
         for method in args.methods.split(","):
             for seed in range(1, args.seeds + 1):
                 t0 = time.time()
                 if method == "optuna-nsga2":
-                    trials = run_optuna(args.build, args.teacher, seed, args.budget, args.workers, tmp, starts)
+                    if data_seed is None:
+                        data_seed = kdnas_data_seed(args.build, args.teacher, tmp)
+                    trials = run_optuna(args.build, args.teacher, seed, args.budget, args.workers, tmp, starts,
+                                        data_seed)
                 else:
                     # METHOD is a strategy name with options: -mf (multi-fidelity), -pred (predictors).
                     strategy, *options = method.split("-")

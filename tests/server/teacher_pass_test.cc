@@ -69,6 +69,7 @@ TEST(TeacherPass, ShardsComeBeforeTrialsAndALostShardIsLeasedAgain) {
     EXPECT_EQ(w.data().window_length(), job->spec().data().window_length());
     EXPECT_GT(w.data().window_length(), 0);
     data_seed = w.data_seed();
+    EXPECT_EQ(GetJob(h, "jobs/1").data_info().data_seed(), data_seed);
     EXPECT_EQ(second->teacher_shard().data_seed(), data_seed);
     // Asking again hands the same shard back.
     EXPECT_EQ(LeaseAny(h, "w1")->token(), first->token());
