@@ -89,6 +89,7 @@ caches=("${WORKERS[@]}")
 # (its lease expires and the trial runs again), so it is not a lost result.
 spooled=0
 for c in "${caches[@]}"; do
+  [ -d "$c" ] || continue  # a worker that never held a lease has no cache yet
   spooled=$((spooled + $(find "$c" -path '*/spool/*/report.pb' | wc -l)))
 done
 echo "controller down: $spooled finished result(s) waiting in the spools of the workers restarted"
