@@ -97,7 +97,15 @@ TEST(TeacherPass, ShardsComeBeforeTrialsAndALostShardIsLeasedAgain) {
     auto done = FinishShard(h, *first);
     ASSERT_TRUE(done.ok()) << done.status().ToString();
     EXPECT_FALSE(done->duplicate());
-    EXPECT_TRUE(FinishShard(h, *first)->duplicate());
+    // The same report again (its response was lost) gets the same answer.
+    v1::ReportResultRequest repeat;
+    repeat.set_lease_token(first->token());
+    repeat.mutable_success()->set_artifact("artifacts/" + Sha256Hex(w.name()));
+    auto repeated =
+        Call<v1::ReportResultResponse>([&](auto cb) { h.m().ReportResult(repeat, cb); });
+    ASSERT_TRUE(repeated.ok()) << repeated.status().ToString();
+    EXPECT_TRUE(repeated->duplicate());
+    EXPECT_EQ(repeated->trial_state(), v1::TRIAL_STATE_SUCCEEDED);
     EXPECT_EQ(GetJob(h, "jobs/1").progress().teacher_shards_done(), 1);
 
     // Trials wait for the whole pass.
