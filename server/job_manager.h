@@ -160,7 +160,6 @@ class JobManager {
     bool finished() const { return !artifact.name().empty(); }
   };
   struct TeacherPass {
-    uint64_t data_seed = 0;
     std::vector<ShardState> shards;
     int64_t finished = 0;
     bool complete() const { return finished == static_cast<int64_t>(shards.size()); }

@@ -38,7 +38,7 @@ v1::Lease JobManager::MakeLease(const JobState& job, const TrialState& t) const 
   work->set_eval_tokens(spec.budget().eval_tokens());
   work->set_learning_rate(spec.budget().learning_rate());
   work->set_seed(Rng::Mix(spec.seed(), static_cast<uint64_t>(TrialIdOf(t.trial))));
-  work->set_data_seed(job.pass.data_seed);
+  work->set_data_seed(job.job.data_info().data_seed());
   work->set_top_k(spec.teacher_pass().top_k());
   AddShardRefs(job, work);
   if (spec.strategy().multi_fidelity().enabled()) {

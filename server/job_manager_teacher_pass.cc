@@ -25,7 +25,6 @@ std::string JobManager::ShardName(const JobState& job, size_t index) {
 void JobManager::PlanPass(JobState& job, bool recovered) {
   const TeacherPassPlan plan = PlanTeacherPass(job.job);
   job.pass = TeacherPass();
-  job.pass.data_seed = plan.data_seed;
   job.job.mutable_data_info()->set_data_seed(plan.data_seed);
   for (const TeacherPassPlan::Shard& p : plan.shards) {
     ShardState shard;
@@ -68,7 +67,7 @@ v1::Lease JobManager::MakeShardLease(const JobState& job, size_t index) const {
   *w->mutable_data() = spec.data();
   *w->mutable_teacher() = spec.teacher();
   w->set_batch_size(spec.budget().batch_size());
-  w->set_data_seed(job.pass.data_seed);
+  w->set_data_seed(job.job.data_info().data_seed());
   w->set_first_step(s.first_step);
   w->set_steps(s.steps);
   w->set_top_k(spec.teacher_pass().top_k());
