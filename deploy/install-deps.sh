@@ -65,7 +65,14 @@ fi
 
 # Node packages the tests compare against (deploy/npm/package.json, pinned in
 # its package-lock.json): Hugging Face's tokenizers, for the BPE tokenizer
-# tests. Installed once; `npm ci` again when the lock file changes.
+# tests, and node-llama-cpp 3.21.1, for llama.cpp's prebuilt linux-x64
+# libraries (@node-llama-cpp/linux-x64: libllama, libggml-base and the CPU
+# backends) and the source of the same llama.cpp release, which it carries as
+# a git bundle and which is checked out into deploy/npm/llama.cpp (its
+# headers build kdnas's llama.cpp runner; its tools build for the
+# benchmarks). Optional packages (the CUDA, Vulkan and other platforms'
+# builds) and install scripts (node-llama-cpp's would fetch or build
+# llama.cpp) are left out. Installed once; again when the lock file changes.
 if [ "${1:-all}" = all ]; then
   NPM_DIR="$(cd "$(dirname "$0")" && pwd)/npm"
   # The machine image's Node.js may come with its own npm, which Debian's
@@ -75,7 +82,15 @@ if [ "${1:-all}" = all ]; then
   fi
   if [ ! -f "$NPM_DIR/node_modules/.package-lock.json" ] ||
     [ "$NPM_DIR/package-lock.json" -nt "$NPM_DIR/node_modules/.package-lock.json" ]; then
-    npm ci --prefix "$NPM_DIR" --no-audit --no-fund --loglevel=error
+    npm ci --prefix "$NPM_DIR" --omit=optional --ignore-scripts --no-audit --no-fund --loglevel=error
     echo "install-deps: installed the node packages in deploy/npm"
+  fi
+  BUNDLE="$NPM_DIR/node_modules/node-llama-cpp/llama/gitRelease.bundle"
+  if [ ! -f "$NPM_DIR/llama.cpp/.kdnas-bundle" ] || [ "$BUNDLE" -nt "$NPM_DIR/llama.cpp/.kdnas-bundle" ]; then
+    rm -rf "$NPM_DIR/llama.cpp"
+    git -c advice.detachedHead=false clone -q "$BUNDLE" "$NPM_DIR/llama.cpp"
+    sha256sum "$BUNDLE" >"$NPM_DIR/llama.cpp/.kdnas-bundle"
+    echo "install-deps: checked out llama.cpp $(sed -n 's/.*"tag": "\(.*\)".*/\1/p' \
+      "$NPM_DIR/node_modules/node-llama-cpp/llama/llama.cpp.info.json") in deploy/npm/llama.cpp"
   fi
 fi
