@@ -16,7 +16,6 @@
 #include "proto/candidate_json.h"
 #include "search/flags.h"
 #include "workers/generate.h"
-#include "workers/hf_export.h"
 #include "workers/inherit.h"
 #include "workers/run_candidate.h"
 #include "workers/torch_log.h"
@@ -35,11 +34,6 @@ std::string OneLine(const std::string& message) {
   }
   while (!out.empty() && out.back() == ' ') out.pop_back();
   return out;
-}
-
-int Fail(const char* name, const Status& s) {
-  std::fprintf(stderr, "kdnas-worker %s: %s\n", name, OneLine(s.message()).c_str());
-  return 1;
 }
 
 StatusOr<std::vector<int64_t>> ParseSteps(const std::string& text, const std::string& flag) {
@@ -225,6 +219,11 @@ std::string RunTrialLine(const std::string& line, int64_t n, const RunOptions& b
 
 }  // namespace
 
+int FailCommand(const char* name, const Status& s) {
+  std::fprintf(stderr, "kdnas-worker %s: %s\n", name, OneLine(s.message()).c_str());
+  return 1;
+}
+
 int ParseCommandFlags(FlagSet& flags, const std::vector<std::string>& args, const char* name) {
   // The two flags are set only by this Parse: log_flags may go after it.
   LogFlags log_flags(flags);
@@ -288,16 +287,16 @@ int TrainTeacherCommand(const std::vector<std::string>& args) {
     }
   }
   if (!known_family) {
-    return Fail("train-teacher",
-                InvalidArgument("--family: '" + family + "' is not gpt2, llama or qwen2"));
+    return FailCommand("train-teacher",
+                       InvalidArgument("--family: '" + family + "' is not gpt2, llama or qwen2"));
   }
   if (o.threads == 0)
     o.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   auto k = ParseKind(kind);
-  if (!k.ok()) return Fail("train-teacher", k.status());
+  if (!k.ok()) return FailCommand("train-teacher", k.status());
   o.tokenizer_kind = *k;
   auto r = TrainTeacher(o, PrintProgress(quiet));
-  if (!r.ok()) return Fail("train-teacher", r.status());
+  if (!r.ok()) return FailCommand("train-teacher", r.status());
   std::printf("teacher %s: %lld params, vocab %d, val_loss %.4f, train %.1f s\n",
               o.out_path.c_str(), static_cast<long long>(r->params), r->vocab_size, r->val_loss,
               r->train_seconds);
@@ -324,21 +323,23 @@ int RunCandidateCommand(const std::vector<std::string>& args) {
   flags.Int("checkpoint-every", &o.checkpoint_every_steps,
             "Also checkpoint every N steps (0 = only when stopping).");
   if (int rc = ParseCommandFlags(flags, args, "run-candidate"); rc >= 0) return rc;
-  if (auto s = ApplyEngineFlags(e, o); !s.ok()) return Fail("run-candidate", s);
+  if (auto s = ApplyEngineFlags(e, o); !s.ok()) return FailCommand("run-candidate", s);
   if (candidate_path.empty())
-    return Fail("run-candidate", InvalidArgument("--candidate: a candidate JSON file is required"));
+    return FailCommand("run-candidate",
+                       InvalidArgument("--candidate: a candidate JSON file is required"));
   if (o.out_dir.empty())
-    return Fail("run-candidate", InvalidArgument("--out: an output directory is required"));
+    return FailCommand("run-candidate", InvalidArgument("--out: an output directory is required"));
   std::ifstream in(candidate_path);
   if (!in)
-    return Fail("run-candidate", NotFound("--candidate: cannot open '" + candidate_path + "'"));
+    return FailCommand("run-candidate",
+                       NotFound("--candidate: cannot open '" + candidate_path + "'"));
   std::stringstream ss;
   ss << in.rdbuf();
   auto candidate = CandidateFromJson(ss.str());
-  if (!candidate.ok()) return Fail("run-candidate", candidate.status());
+  if (!candidate.ok()) return FailCommand("run-candidate", candidate.status());
   o.candidate = *candidate;
   auto r = RunCandidate(o, PrintProgress(e.quiet));
-  if (!r.ok()) return Fail("run-candidate", r.status());
+  if (!r.ok()) return FailCommand("run-candidate", r.status());
   const v1::TrialMetrics& m = r->metrics;
   if (r->stopped) {
     std::printf("stopped at step %lld: train_loss %.4f\n", static_cast<long long>(m.train_steps()),
@@ -379,7 +380,7 @@ int RunCandidatesCommand(const std::vector<std::string>& args) {
       "of stdin. Keep --data-seed fixed so every trial draws the same batches and the cache hits.");
   AddEngineFlags(flags, base, e);
   if (int rc = ParseCommandFlags(flags, args, "run-candidates"); rc >= 0) return rc;
-  if (auto s = ApplyEngineFlags(e, base); !s.ok()) return Fail("run-candidates", s);
+  if (auto s = ApplyEngineFlags(e, base); !s.ok()) return FailCommand("run-candidates", s);
   std::shared_ptr<JobResources> job;
   std::string line;
   for (int64_t n = 1; std::getline(std::cin, line); ++n) {
@@ -407,49 +408,16 @@ int GenerateCommand(const std::vector<std::string>& args) {
   if (int rc = ParseCommandFlags(flags, args, "generate"); rc >= 0) return rc;
   g.seed = static_cast<uint64_t>(seed);
   if (model_path.empty())
-    return Fail("generate", InvalidArgument("--model: a TorchScript file is required"));
+    return FailCommand("generate", InvalidArgument("--model: a TorchScript file is required"));
   auto model = Teacher::Load(model_path, tokenizer_path);
-  if (!model.ok()) return Fail("generate", model.status());
+  if (!model.ok()) return FailCommand("generate", model.status());
   try {
     auto text = Generate(*model, g);
-    if (!text.ok()) return Fail("generate", text.status());
+    if (!text.ok()) return FailCommand("generate", text.status());
     std::printf("%s\n", text->c_str());
   } catch (const std::exception& e) {
-    return Fail("generate", Internal(e.what()));
+    return FailCommand("generate", Internal(e.what()));
   }
-  return 0;
-}
-
-int ExportHfCommand(const std::vector<std::string>& args) {
-  std::string model_path, out, dtype_name = "f16";
-  FlagSet flags(
-      "kdnas-worker export-hf --model student.pt --out DIR: write a student of an imported "
-      "teacher in the teacher's Hugging Face layout (config.json, model.safetensors, the "
-      "tokenizer's files).");
-  flags.String("model", &model_path, "TorchScript student (kdnas best --out).");
-  flags.String("out", &out, "Directory to create.");
-  flags.String("dtype", &dtype_name, "Weights' dtype in model.safetensors: f16, bf16 or f32.");
-  if (int rc = ParseCommandFlags(flags, args, "export-hf"); rc >= 0) return rc;
-  if (model_path.empty())
-    return Fail("export-hf", InvalidArgument("--model: a TorchScript student is required"));
-  if (out.empty()) return Fail("export-hf", InvalidArgument("--out: a directory is required"));
-  SafetensorsDtype dtype;
-  if (dtype_name == "f16") {
-    dtype = SafetensorsDtype::kF16;
-  } else if (dtype_name == "bf16") {
-    dtype = SafetensorsDtype::kBF16;
-  } else if (dtype_name == "f32") {
-    dtype = SafetensorsDtype::kF32;
-  } else {
-    return Fail("export-hf", InvalidArgument("--dtype: f16, bf16 or f32 (got " + dtype_name + ")"));
-  }
-  auto teacher = Teacher::Load(model_path);
-  if (!teacher.ok()) return Fail("export-hf", teacher.status());
-  auto student = TeacherAsGpt(*teacher);
-  if (!student.ok()) return Fail("export-hf", student.status());
-  Status s = WriteHfCheckpoint(**student, teacher->tokenizer(), out, dtype);
-  if (!s.ok()) return Fail("export-hf", s);
-  std::printf("%s\n", out.c_str());
   return 0;
 }
 

@@ -1,0 +1,29 @@
+// A job's tokenizer as llama.cpp reads it from a GGUF file (the
+// tokenizer.ggml.* keys), so that llama.cpp tokenizes the corpus to the ids
+// kdnas trained on.
+//
+// kdnas's own tokenizers become llama.cpp "gpt2" (byte-level BPE) vocabularies
+// with the same ids:
+//  - byte: 256 tokens, token b the byte-level character of byte b, no merges:
+//    llama.cpp splits any text into its bytes;
+//  - char: one token per character, the byte-level form of its UTF-8, and for
+//    each character of two or more bytes the merges that join its bytes in
+//    order (llama.cpp ranks a merge by its two strings, which need not be
+//    tokens themselves). UTF-8 being prefix-free, merges never join bytes of
+//    different characters, so every character becomes its own token.
+// Neither has BOS or EOS: add_bos_token is false, and llama.cpp's default
+// BPE special id 11 stays its end-of-generation token (a generation that
+// should run to its length samples past it).
+#pragma once
+
+#include "formats/gguf_file.h"
+#include "formats/job_tokenizer.h"
+#include "search/status.h"
+
+namespace kdnas {
+
+// The tokenizer.ggml.* metadata of `tokenizer`. FAILED_PRECONDITION for an
+// imported (BPE, SentencePiece) tokenizer, not written yet.
+StatusOr<GgufMetadata> GgufTokenizerMetadata(const JobTokenizer& tokenizer);
+
+}  // namespace kdnas
