@@ -268,7 +268,7 @@ StatusOr<LlamaSpeed> LlamaRuntime::MeasureSpeed(int prompt_tokens, int decode_to
 }
 
 StatusOr<std::string> LlamaRuntime::Generate(std::string_view prompt, int max_tokens, uint64_t seed,
-                                             float temperature) {
+                                             float temperature, bool stop_at_end_of_generation) {
   if (max_tokens < 0) return InvalidArgument("Generate: max_tokens must be >= 0");
   KDNAS_ASSIGN_OR_RETURN(std::vector<int32_t> tokens, Tokenize(prompt, true, true));
   if (tokens.empty() || static_cast<int>(tokens.size()) > batch_size_ ||
@@ -299,7 +299,7 @@ StatusOr<std::string> LlamaRuntime::Generate(std::string_view prompt, int max_to
   int pos = static_cast<int>(tokens.size());
   for (int i = 0; i < max_tokens; ++i) {
     const llama_token token = llama_sampler_sample(chain.get(), ctx_, -1);
-    if (llama_vocab_is_eog(vocab, token)) break;
+    if (stop_at_end_of_generation && llama_vocab_is_eog(vocab, token)) break;
     int32_t n = llama_token_to_piece(vocab, token, piece.data(), static_cast<int32_t>(piece.size()),
                                      0, false);
     if (n < 0) {

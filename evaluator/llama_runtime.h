@@ -74,10 +74,13 @@ class LlamaRuntime {
   StatusOr<LlamaSpeed> MeasureSpeed(int prompt_tokens, int decode_tokens);
 
   // Up to `max_tokens` tokens after `prompt` (tokenized with special tokens),
-  // stopping at an end-of-generation token or the context's end. Sampling
-  // with `temperature` and `seed`; temperature <= 0 is greedy.
+  // stopping at the context's end and, with `stop_at_end_of_generation`, at
+  // an end-of-generation token (a vocabulary without one, like kdnas's char
+  // and byte tokenizers in GGUF, still has llama.cpp's default BPE id 11:
+  // docs/gguf.md). Sampling with `temperature` and `seed`; temperature <= 0
+  // is greedy.
   StatusOr<std::string> Generate(std::string_view prompt, int max_tokens, uint64_t seed,
-                                 float temperature);
+                                 float temperature, bool stop_at_end_of_generation = true);
 
   int n_vocab() const;
   int n_ctx_train() const;

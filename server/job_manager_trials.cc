@@ -193,7 +193,8 @@ void JobManager::ReportResult(v1::ReportResultRequest request,
     switch (request.outcome_case()) {
       case v1::ReportResultRequest::kSuccess: {
         const auto& s = request.success();
-        for (const std::string& a : {s.artifact(), s.torchscript_artifact(), s.hf_artifact()}) {
+        for (const std::string& a :
+             {s.artifact(), s.torchscript_artifact(), s.hf_artifact(), s.gguf_artifact()}) {
           if (!a.empty() && artifacts_.count(a) == 0) {
             return done(
                 InvalidArgument("success: artifact " + a.substr(0, 100) + " was not uploaded"));
@@ -208,6 +209,8 @@ void JobManager::ReportResult(v1::ReportResultRequest request,
         t.trial.set_torchscript_artifact(s.torchscript_artifact());
         t.trial.set_hf_artifact(s.hf_artifact());
         t.trial.set_hf_unavailable(s.hf_unavailable().substr(0, 1000));
+        t.trial.set_gguf_artifact(s.gguf_artifact());
+        t.trial.set_gguf_unavailable(s.gguf_unavailable().substr(0, 1000));
         seconds = s.metrics().worker_seconds();
         // A trial missing a measurement the job needs cannot be judged.
         MeasuredCheck measured =

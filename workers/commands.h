@@ -28,5 +28,7 @@ int GenerateCommand(const std::vector<std::string>& args);
 int ExportHfCommand(const std::vector<std::string>& args);
 // A TorchScript model as a GGUF file for llama.cpp.
 int ExportGgufCommand(const std::vector<std::string>& args);
+// A GGUF file run by llama.cpp: held-out NLL, a sample, speed (llama_command.cc).
+int LlamaCommand(const std::vector<std::string>& args);
 
 }  // namespace kdnas

@@ -175,6 +175,8 @@ ExecutionResult EngineExecutor::Run(const v1::Lease& lease, TrialContext& contex
   result.torchscript_path = report->torchscript_path;
   result.hf_path = report->hf_path;
   result.hf_unavailable = report->hf_unavailable;
+  result.gguf_path = report->gguf_path;
+  result.gguf_unavailable = report->gguf_unavailable;
   return result;
 }
 

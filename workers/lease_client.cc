@@ -58,6 +58,7 @@ const char* kTrialFile = "trial";  // the trial's name, for the log
 const char* kPackedFile = "student.kdna";
 const char* kTorchScriptFile = "student.pt";
 const char* kHfFile = "student-hf.tar";
+const char* kGgufFile = "student.gguf";
 const char* kShardFile = "teacher-shard.bin";
 
 // What a lease is for, in logs: its trial or its teacher shard.
@@ -274,7 +275,8 @@ Status LeaseClient::Deliver(const std::string& entry) {
       for (auto [file, kind] : {std::pair{kPackedFile, v1::ARTIFACT_KIND_PACKED},
                                 std::pair{kShardFile, v1::ARTIFACT_KIND_TEACHER_SHARD},
                                 std::pair{kTorchScriptFile, v1::ARTIFACT_KIND_TORCHSCRIPT},
-                                std::pair{kHfFile, v1::ARTIFACT_KIND_HF}}) {
+                                std::pair{kHfFile, v1::ARTIFACT_KIND_HF},
+                                std::pair{kGgufFile, v1::ARTIFACT_KIND_GGUF}}) {
         if (!sent.ok() || !fs::exists(dir / file)) continue;
         auto name = UploadArtifact(request.lease_token(), (dir / file).string(), kind);
         if (!name.ok()) {
@@ -283,8 +285,10 @@ Status LeaseClient::Deliver(const std::string& entry) {
           request.mutable_success()->set_artifact(*name);
         } else if (kind == v1::ARTIFACT_KIND_TORCHSCRIPT) {
           request.mutable_success()->set_torchscript_artifact(*name);
-        } else {
+        } else if (kind == v1::ARTIFACT_KIND_HF) {
           request.mutable_success()->set_hf_artifact(*name);
+        } else {
+          request.mutable_success()->set_gguf_artifact(*name);
         }
       }
     }
@@ -330,6 +334,8 @@ Status LeaseClient::Report(const v1::Lease& lease, const ExecutionResult& result
         fs::rename(result.torchscript_path, dir / kTorchScriptFile, ec);
       if (!result.hf_path.empty()) fs::rename(result.hf_path, dir / kHfFile, ec);
       request.mutable_success()->set_hf_unavailable(result.hf_unavailable);
+      if (!result.gguf_path.empty()) fs::rename(result.gguf_path, dir / kGgufFile, ec);
+      request.mutable_success()->set_gguf_unavailable(result.gguf_unavailable);
       break;
     case ExecutionResult::Kind::kFailed:
       request.mutable_failure()->set_error(result.error);

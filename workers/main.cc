@@ -27,6 +27,8 @@ const char kUsage[] =
     "                  layout (config.json, model.safetensors, the tokenizer's files).\n"
     "  export-gguf     Write a TorchScript model as a GGUF file for llama.cpp, in one of\n"
     "                  llama.cpp's types (f16, q8_0, q4_k, ...).\n"
+    "  llama           Run a GGUF file in llama.cpp: held-out NLL on a corpus, a sample, and\n"
+    "                  decode speed.\n"
     "  serve           Lease trials from a controller and run them (the worker process).\n"
     "  baseline-rtn    Round-to-nearest quantization of the teacher: the points a search should "
     "beat.\n"
@@ -58,6 +60,7 @@ int main(int argc, char** argv) {
   if (command == "generate") return kdnas::GenerateCommand(args);
   if (command == "export-hf") return kdnas::ExportHfCommand(args);
   if (command == "export-gguf") return kdnas::ExportGgufCommand(args);
+  if (command == "llama") return kdnas::LlamaCommand(args);
   if (command == "serve") return kdnas::ServeCommand(args);
   if (command == "baseline-rtn") return kdnas::RtnBaselineCommand(args);
   std::fprintf(stderr, "kdnas-worker: unknown command '%s'\n%s\n", command.c_str(), kUsage);

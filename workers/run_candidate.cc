@@ -14,6 +14,7 @@
 #include "proto/candidate_json.h"
 #include "search/cost_model.h"
 #include "search/search_space.h"
+#include "workers/gguf_export.h"
 #include "workers/hf_export.h"
 #include "workers/inherit.h"
 #include "workers/packed_artifact.h"
@@ -323,6 +324,20 @@ StatusOr<TrialReport> Run(const RunOptions& o, const ProgressCallback& progress)
       KDNAS_ASSIGN_OR_RETURN(std::string tar, TarOfFiles(*files));
       report.hf_path = out.Track("student-hf.tar");
       KDNAS_RETURN_IF_ERROR(WriteFileAtomically(report.hf_path, tar));
+    }
+  }
+  {
+    // Its weights as they run, in F16 (the GGUF formats of weight_format
+    // are not trained yet).
+    const std::string gguf_path = out.Track("student.gguf");
+    auto gguf = WriteGgufFile(*model, tokenizer, GgufWeightTypes::All(GgmlType::kF16),
+                              "kdnas student", gguf_path);
+    if (gguf.status().code() == StatusCode::kFailedPrecondition) {
+      report.gguf_unavailable = gguf.status().message();
+    } else {
+      KDNAS_RETURN_IF_ERROR(gguf.status());
+      report.gguf_path = gguf_path;
+      m.set_gguf_size_bytes(gguf->file_bytes);
     }
   }
   m.set_worker_seconds(SecondsSince(o.started));

@@ -126,6 +126,9 @@ struct TrialReport {
   // A student of an imported teacher in the teacher's layout (student-hf.tar:
   // workers/hf_export.h), or why it has none.
   std::string hf_path, hf_unavailable;
+  // The student as a GGUF file for llama.cpp (student.gguf: F16, the
+  // weights as they run; workers/gguf_export.h), or why it has none.
+  std::string gguf_path, gguf_unavailable;
 };
 
 StatusOr<TrialReport> RunCandidate(const RunOptions& options,

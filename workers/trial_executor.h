@@ -50,6 +50,8 @@ struct ExecutionResult {
   std::string torchscript_path;    // kSucceeded, optional
   std::string hf_path;             // kSucceeded, optional: the Hugging Face checkpoint tar
   std::string hf_unavailable;      // kSucceeded: why there is no hf_path (imported teachers)
+  std::string gguf_path;           // kSucceeded, optional: the GGUF file
+  std::string gguf_unavailable;    // kSucceeded: why there is no gguf_path
   std::string error;               // kFailed
   bool retryable = false;          // kFailed: a transient error, try again
   v1::TrialProgress progress;      // kStopped: where it stopped

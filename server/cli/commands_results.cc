@@ -94,7 +94,7 @@ int RunFrontier(const Args& args) {
 
 int RunBest(const Args& args) {
   CliContext ctx;
-  std::string max_size, out, packed_out, hf_out, objective;
+  std::string max_size, out, packed_out, hf_out, gguf_out, objective;
   int64_t max_params = 0;
   double max_latency_ms = 0;
   FlagSet flags(
@@ -111,6 +111,8 @@ int RunBest(const Args& args) {
   flags.String("hf-out", &hf_out,
                "Create this directory with the student in its imported teacher's Hugging Face "
                "layout (config.json, model.safetensors in F16, the tokenizer's files).");
+  flags.String("gguf-out", &gguf_out,
+               "Write the student as a GGUF file that llama.cpp runs (docs/gguf.md) here.");
   if (int rc = ParseCommandFlags(&flags, "best", args, 1, 1); rc >= 0) return rc;
   if (!hf_out.empty() && std::filesystem::exists(hf_out)) {
     return Fail("best", InvalidArgument("--hf-out: " + hf_out + " exists: give a new directory"));
@@ -155,6 +157,16 @@ int RunBest(const Args& args) {
     std::filesystem::remove(tar);
     if (!s.ok()) return Fail("best", s);
   }
+  if (!gguf_out.empty()) {
+    if (trial.gguf_artifact().empty()) {
+      return Fail("best", FailedPrecondition(trial.name() + " has no GGUF export: " +
+                                             (trial.gguf_unavailable().empty()
+                                                  ? "its worker wrote none"
+                                                  : trial.gguf_unavailable())));
+    }
+    Status s = DownloadArtifactFile(stub.get(), ctx, trial.gguf_artifact(), gguf_out);
+    if (!s.ok()) return Fail("best", s);
+  }
   if (ctx.json) {
     ctx.PrintJson(trial);
     return 0;
@@ -172,6 +184,10 @@ int RunBest(const Args& args) {
   if (!out.empty()) std::printf("wrote %s (TorchScript)\n", out.c_str());
   if (!packed_out.empty()) std::printf("wrote %s (packed)\n", packed_out.c_str());
   if (!hf_out.empty()) std::printf("wrote %s (Hugging Face layout)\n", hf_out.c_str());
+  if (!gguf_out.empty()) {
+    std::printf("wrote %s (GGUF, %s)\n", gguf_out.c_str(),
+                FormatBytes(m.gguf_size_bytes()).c_str());
+  }
   return 0;
 }
 

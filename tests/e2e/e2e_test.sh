@@ -62,12 +62,29 @@ if "$CLI" best "$JOB" --hf-out "$DIR/hf" 2>"$DIR/hf.err"; then echo "FAILED: --h
 grep -q "has no Hugging Face export: its job's teacher is not an imported checkpoint" "$DIR/hf.err" ||
   { cat "$DIR/hf.err"; exit 1; }
 [ ! -e "$DIR/hf" ] || { echo "FAILED: --hf-out wrote $DIR/hf"; exit 1; }
+# The student as GGUF: llama.cpp runs it, and its held-out NLL (llama.cpp
+# tokenizing the corpus itself) is the worker's val_loss.
+"$CLI" best "$JOB" --gguf-out "$DIR/student.gguf" >"$DIR/gguf.txt"
+grep -q "wrote $DIR/student.gguf (GGUF" "$DIR/gguf.txt" || { cat "$DIR/gguf.txt"; exit 1; }
+"$WORKER" llama --gguf "$DIR/student.gguf" --data "$ROOT/data/tinyshakespeare.txt" --context 64 \
+  --eval-tokens 4096 --tokens 40 --prompt "ROMEO:" --speed-tokens 16 >"$DIR/llama.txt"
+cat "$DIR/llama.txt"
 
-/usr/bin/python3 - "$DIR/best.json" "$DIR/student.pt" "$DIR/student.kdna" "$ROOT/data/tinyshakespeare.txt" <<'PY'
-import json, os, struct, sys
+/usr/bin/python3 - "$DIR/best.json" "$DIR/student.pt" "$DIR/student.kdna" "$ROOT/data/tinyshakespeare.txt" \
+  "$DIR/llama.txt" "$DIR/student.gguf" <<'PY'
+import json, os, re, struct, sys
 import torch
 best = json.load(open(sys.argv[1]))
 metrics = best["metrics"]
+llama = open(sys.argv[5]).read()
+llama_nll = float(re.search(r"held-out NLL ([0-9.]+)", llama).group(1))
+assert abs(llama_nll - metrics["val_loss"]) < 0.01, (llama_nll, metrics["val_loss"])
+assert int(metrics["ggufSizeBytes"] if "ggufSizeBytes" in metrics else metrics["gguf_size_bytes"]) \
+    == os.path.getsize(sys.argv[6]), metrics
+assert re.search(r"sample: ROMEO:.{10,}", llama, re.S), llama
+assert re.search(r"decode [0-9.]+ ms/token", llama), llama
+print(f"e2e: llama.cpp's held-out NLL of the GGUF student {llama_nll:.4f}, the worker's val_loss "
+      f"{metrics['val_loss']:.4f}")
 extra = {"kdnas/tokenizer.bin": ""}
 model = torch.jit.load(sys.argv[2], _extra_files=extra)
 blob = extra["kdnas/tokenizer.bin"]

@@ -119,6 +119,12 @@ TEST_F(RunCandidateTest, WritesConsistentArtifactsOfThePredictedSize) {
   const std::string metrics = testing::ReadFile(r->metrics_path);
   EXPECT_NE(metrics.find("\"size_bytes\": " + std::to_string(cost.size_bytes)), std::string::npos)
       << metrics;
+  // Its GPT-2 layers differ in heads and width, which llama.cpp's gpt2 cannot
+  // run: no GGUF, and the reason (tests/e2e/e2e_test.sh pulls one that has).
+  EXPECT_TRUE(r->gguf_path.empty());
+  EXPECT_EQ(r->metrics.gguf_size_bytes(), 0);
+  EXPECT_NE(r->gguf_unavailable.find("layers of one width"), std::string::npos)
+      << r->gguf_unavailable;
 
   // The TorchScript student holds exactly the packed artifact's weights: each
   // packed tensor is a parameter of the script module ('.' -> '_', a dense
