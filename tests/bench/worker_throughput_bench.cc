@@ -5,9 +5,7 @@
 // eager KD loop) from the same initial weights on the same batches, so both
 // meet the same background load. Prints one JSON object on stdout.
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <torch/torch.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -23,6 +21,7 @@
 #include "evaluator/evaluate.h"
 #include "search/cost_model.h"
 #include "search/flags.h"
+#include "tests/bench/python_peer.h"
 #include "workers/distill.h"
 #include "workers/run_candidate.h"
 #include "workers/torchscript_export.h"
@@ -73,63 +72,6 @@ double Median(std::vector<T> v) {
 
 double Seconds(std::chrono::steady_clock::time_point a) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count();
-}
-
-// The PyTorch peer (worker_throughput_torch.py) as a child process speaking
-// one JSON line per command.
-class PythonPeer {
- public:
-  bool Start(const std::string& script, int threads) {
-    int to_child[2], from_child[2];
-    if (pipe(to_child) != 0 || pipe(from_child) != 0) return false;
-    pid_ = fork();
-    if (pid_ < 0) return false;
-    if (pid_ == 0) {
-      dup2(to_child[0], 0);
-      dup2(from_child[1], 1);
-      close(to_child[1]);
-      close(from_child[0]);
-      setenv("OMP_NUM_THREADS", std::to_string(threads).c_str(), 1);
-      execl("/usr/bin/python3", "python3", script.c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    close(to_child[0]);
-    close(from_child[1]);
-    out_ = fdopen(to_child[1], "w");
-    in_ = fdopen(from_child[0], "r");
-    return out_ && in_;
-  }
-  // Sends one command and returns its reply line ("" if the peer died).
-  std::string Call(const std::string& line) {
-    std::fprintf(out_, "%s\n", line.c_str());
-    std::fflush(out_);
-    char* buf = nullptr;
-    size_t cap = 0;
-    ssize_t n = getline(&buf, &cap, in_);
-    std::string reply = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
-    free(buf);
-    return reply;
-  }
-  ~PythonPeer() {
-    if (out_) {
-      std::fprintf(out_, "quit\n");
-      std::fclose(out_);
-    }
-    if (in_) std::fclose(in_);
-    if (pid_ > 0) waitpid(pid_, nullptr, 0);
-  }
-
- private:
-  pid_t pid_ = -1;
-  FILE* out_ = nullptr;
-  FILE* in_ = nullptr;
-};
-
-// The number after "key": in a flat JSON object, NaN if absent.
-double JsonNumber(const std::string& json, const std::string& key) {
-  auto pos = json.find("\"" + key + "\":");
-  if (pos == std::string::npos) return std::nan("");
-  return std::strtod(json.c_str() + pos + key.size() + 3, nullptr);
 }
 
 int Main(int argc, char** argv) {
@@ -213,7 +155,7 @@ int Main(int argc, char** argv) {
     setup << "setup {\"dir\": \"" << out_dir << "\", \"teacher\": \"" << teacher_path
           << "\", \"threads\": " << threads << ", \"batch\": " << batch << ", \"context\": " << C
           << ", \"steps\": " << steps << "}";
-    if (peer.Call(setup.str()).find("\"ok\"") == std::string::npos) {
+    if (!PeerOk(peer.Call(setup.str()))) {
       std::fprintf(stderr, "the PyTorch peer failed to set up\n");
       return 1;
     }
@@ -236,22 +178,15 @@ int Main(int argc, char** argv) {
          << ", \"heads\": " << st.arch.num_heads << ", \"d_ff\": " << st.arch.d_ff
          << ", \"temperature\": " << st.temperature << ", \"alpha\": " << st.alpha
          << ", \"init\": \"" << init << "\"";
-    if (with_peer && peer.Call("student " + spec.str() + "}").find("\"ok\"") == std::string::npos) {
+    if (with_peer && !PeerOk(peer.Call("student " + spec.str() + "}"))) {
       std::fprintf(stderr, "the PyTorch peer failed on %s\n", st.name.c_str());
       return 1;
     }
     // The two sides alternate every `chunk` steps (the callback runs the
     // peer's share; kdnas counts only its own step times).
-    double torch_seconds = 0;
-    int64_t torch_steps = 0;
-    bool peer_ok = true;
+    PeerClock peer_clock(&peer);
     auto run_peer = [&](int64_t upto) {
-      if (!with_peer || upto <= torch_steps) return;
-      std::string reply = peer.Call("run " + std::to_string(upto - torch_steps));
-      const double secs = JsonNumber(reply, "seconds");
-      if (std::isnan(secs)) peer_ok = false;
-      torch_seconds += secs;
-      torch_steps = upto;
+      if (with_peer) peer_clock.RunUpTo(upto);
     };
     TrainOptions t;
     t.steps = steps;
@@ -276,7 +211,7 @@ int Main(int argc, char** argv) {
     LogitsFn fn = [&](const torch::Tensor& x) { return model->forward(x); };
     const double val = ValidationLoss(fn, eval.x, eval.y);
     const double torch_val = with_peer ? JsonNumber(peer.Call("eval"), "val_loss") : std::nan("");
-    if (!peer_ok) {
+    if (!peer_clock.ok()) {
       std::fprintf(stderr, "the PyTorch peer failed while training %s\n", st.name.c_str());
       return 1;
     }
@@ -285,11 +220,12 @@ int Main(int argc, char** argv) {
     const CostEstimate cost = EstimateCost(c, {job->corpus().tokenizer().vocab_size(), 0});
     const double tokens = static_cast<double>(steps * batch * C);
     std::fprintf(stderr, "%-16s kdnas %7.0f tok/s  val %.4f   torch %7.0f tok/s  val %.4f\n",
-                 st.name.c_str(), tokens / kdnas_seconds, val, tokens / torch_seconds, torch_val);
+                 st.name.c_str(), tokens / kdnas_seconds, val, tokens / peer_clock.seconds(),
+                 torch_val);
     students << (index ? ",\n" : "") << "  " << spec.str() << ", \"tokens\": " << steps * batch * C
              << ", \"kdnas_seconds\": " << kdnas_seconds
              << ", \"kdnas_median_step_seconds\": " << Median(r->step_seconds)
-             << ", \"kdnas_val_loss\": " << val << ", \"torch_seconds\": " << torch_seconds
+             << ", \"kdnas_val_loss\": " << val << ", \"torch_seconds\": " << peer_clock.seconds()
              << ", \"torch_val_loss\": " << torch_val
              << ", \"train_flops_per_token\": " << cost.train_flops_per_token << "}";
     ++index;
