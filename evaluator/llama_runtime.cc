@@ -135,6 +135,12 @@ int LlamaRuntime::n_vocab() const { return llama_vocab_n_tokens(llama_model_get_
 int LlamaRuntime::n_ctx_train() const { return llama_model_n_ctx_train(model_); }
 int LlamaRuntime::n_ctx() const { return static_cast<int>(llama_n_ctx(ctx_)); }
 uint64_t LlamaRuntime::model_size_bytes() const { return llama_model_size(model_); }
+std::optional<int32_t> LlamaRuntime::bos_to_add() const {
+  const llama_vocab* vocab = llama_model_get_vocab(model_);
+  if (!llama_vocab_get_add_bos(vocab) || llama_vocab_bos(vocab) == LLAMA_TOKEN_NULL)
+    return std::nullopt;
+  return llama_vocab_bos(vocab);
+}
 
 StatusOr<std::vector<int32_t>> LlamaRuntime::Tokenize(std::string_view text, bool add_special,
                                                       bool parse_special) const {

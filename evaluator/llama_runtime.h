@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -86,6 +87,8 @@ class LlamaRuntime {
   int n_ctx_train() const;
   int n_ctx() const;  // the context's, as llama.cpp rounded it
   uint64_t model_size_bytes() const;
+  // The token llama.cpp puts before a sequence (tokenizer.ggml.add_bos_token).
+  std::optional<int32_t> bos_to_add() const;
   const std::string& architecture() const { return architecture_; }
 
  private:

@@ -298,3 +298,20 @@ StatusOr<GgufMetadata> GgufArchitectureMetadata(const Architecture& architecture
 }
 
 }  // namespace kdnas
+
+namespace kdnas {
+
+StatusOr<int64_t> GgufModelFileBytes(const Architecture& architecture, int64_t vocab_size,
+                                     const GgufWeightTypes& types, const std::string& name,
+                                     const GgufMetadata& tokenizer_metadata) {
+  KDNAS_ASSIGN_OR_RETURN(std::vector<GgufModelTensor> tensors,
+                         GgufModelTensors(architecture, vocab_size, types));
+  KDNAS_ASSIGN_OR_RETURN(GgufMetadata metadata,
+                         GgufArchitectureMetadata(architecture, vocab_size, name, tensors));
+  metadata.insert(metadata.end(), tokenizer_metadata.begin(), tokenizer_metadata.end());
+  std::vector<GgufTensorInfo> infos;
+  for (const GgufModelTensor& t : tensors) infos.push_back(t.info);
+  return GgufFileBytes(metadata, infos);
+}
+
+}  // namespace kdnas

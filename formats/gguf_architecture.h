@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "formats/gguf_file.h"
+#include "formats/gguf_writer.h"
 #include "formats/hf_tensor_map.h"
 #include "search/candidate.h"
 #include "search/ggml_types.h"
@@ -101,6 +102,14 @@ StatusOr<std::vector<GgufModelTensor>> GgufModelTensors(const Architecture& arch
 StatusOr<GgufMetadata> GgufArchitectureMetadata(const Architecture& architecture,
                                                 int64_t vocab_size, const std::string& name,
                                                 const std::vector<GgufModelTensor>& tensors);
+
+// The exact size in bytes of the GGUF file of such a model (what
+// WriteGgufFile writes: the architecture's metadata, then
+// `tokenizer_metadata`, then the tensors), without its weights: the cost
+// model's size of a GGUF student.
+StatusOr<int64_t> GgufModelFileBytes(const Architecture& architecture, int64_t vocab_size,
+                                     const GgufWeightTypes& types, const std::string& name,
+                                     const GgufMetadata& tokenizer_metadata);
 
 // llama.cpp's enum llama_ftype for a file whose feed-forward matrices are
 // `type` ("mostly q4_0"): 0 all F32, 1 F16, 2 Q4_0, ..., 32 BF16.

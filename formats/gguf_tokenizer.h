@@ -14,6 +14,14 @@
 // Neither has BOS or EOS: add_bos_token is false, and llama.cpp's default
 // BPE special id 11 stays its end-of-generation token (a generation that
 // should run to its length samples past it).
+//
+// An imported byte-level BPE tokenizer (tokenizer.json, or vocab.json and
+// merges.txt) is written as convert_hf_to_gguf.py writes it: its vocabulary
+// and merges, added tokens as control (special) or user-defined tokens,
+// ids up to the model's vocabulary padded with unused "[PAD<id>]" tokens,
+// its BOS (added when it adds one) and EOS, and llama.cpp's name of its
+// pre-tokenizer ("gpt-2", "llama-bpe", "qwen2", "smollm"); another
+// pre-tokenizer is FAILED_PRECONDITION.
 #pragma once
 
 #include "formats/gguf_file.h"
@@ -22,8 +30,9 @@
 
 namespace kdnas {
 
-// The tokenizer.ggml.* metadata of `tokenizer`. FAILED_PRECONDITION for an
-// imported (BPE, SentencePiece) tokenizer, not written yet.
+// The tokenizer.ggml.* metadata of `tokenizer`. FAILED_PRECONDITION for a
+// SentencePiece tokenizer (not written yet) and a BPE pre-tokenizer
+// llama.cpp has no name for.
 StatusOr<GgufMetadata> GgufTokenizerMetadata(const JobTokenizer& tokenizer);
 
 }  // namespace kdnas

@@ -25,11 +25,13 @@ StatusOr<std::string> ReadText(const std::string& path) {
   return text.str();
 }
 
-// The held-out windows kdnas evaluates on (Corpus, EvalStarts), from the
-// ids llama.cpp gives the text: each window is x[0..context] for MeanNll.
+// The held-out windows kdnas evaluates on (Corpus, EvalStarts, MakeBatch),
+// from the ids llama.cpp gives the text: each window is x[0..context] for
+// MeanNll, and with `bos` it starts with BOS and holds `context` tokens.
 StatusOr<std::vector<std::vector<int32_t>>> HeldOutWindows(const std::vector<int32_t>& ids,
                                                            double validation_fraction, int context,
-                                                           int64_t eval_tokens) {
+                                                           int64_t eval_tokens,
+                                                           std::optional<int32_t> bos) {
   const int64_t n = static_cast<int64_t>(ids.size());
   const int64_t n_val =
       static_cast<int64_t>(std::floor(static_cast<double>(n) * validation_fraction));
@@ -41,7 +43,12 @@ StatusOr<std::vector<std::vector<int32_t>>> HeldOutWindows(const std::vector<int
   std::vector<std::vector<int32_t>> windows;
   for (int64_t start : EvalStarts(n_val, context, eval_tokens)) {
     auto first = ids.begin() + (n - n_val) + start;
-    windows.emplace_back(first, first + context + 1);
+    if (bos) {
+      windows.emplace_back(1, *bos);
+      windows.back().insert(windows.back().end(), first, first + context);
+    } else {
+      windows.emplace_back(first, first + context + 1);
+    }
   }
   return windows;
 }
@@ -107,8 +114,8 @@ int LlamaCommand(const std::vector<std::string>& args) {
     if (!text.ok()) return FailCommand("llama", text.status());
     auto ids = llama.Tokenize(*text, false, false);
     if (!ids.ok()) return FailCommand("llama", ids.status());
-    auto windows =
-        HeldOutWindows(*ids, validation_fraction, static_cast<int>(context), eval_tokens);
+    auto windows = HeldOutWindows(*ids, validation_fraction, static_cast<int>(context), eval_tokens,
+                                  llama.bos_to_add());
     if (!windows.ok()) return FailCommand("llama", windows.status());
     auto nll = llama.MeanNll(*windows);
     if (!nll.ok()) return FailCommand("llama", nll.status());

@@ -16,8 +16,13 @@
 #include "evaluator/evaluate.h"
 #include "evaluator/llama_runtime.h"
 #include "formats/gguf_reader.h"
+#include "formats/gguf_tokenizer.h"
+#include "formats/hf_checkpoint.h"
+#include "formats/hf_kdnas_architecture.h"
 #include "test_util.h"
+#include "tests/fixtures/hf_teacher_fixture.h"
 #include "workers/corpus.h"
+#include "workers/teacher.h"
 
 namespace kdnas {
 namespace {
@@ -73,16 +78,16 @@ struct Fixture {
   std::vector<std::vector<int32_t>> windows;  // each held-out window's x and last target
 };
 
-Fixture MakeFixture(TokenizerKind kind) {
+Fixture MakeFixture(JobTokenizer tokenizer) {
   const std::string text = Text();
-  auto own = Tokenizer::Build(text, kind);
-  EXPECT_TRUE(own.ok()) << own.status().ToString();
-  Fixture f{JobTokenizer(*own), {}, {}, {}};
+  Fixture f{std::move(tokenizer), {}, {}, {}};
   auto ids = f.tokenizer.Encode(text);
   EXPECT_TRUE(ids.ok());
   f.ids = *ids;
   auto tokens = torch::tensor(std::vector<int64_t>(f.ids.begin(), f.ids.end()), torch::kInt64);
-  f.held_out = MakeBatch(tokens, EvalStarts(tokens.numel(), kContext, 512), kContext, std::nullopt);
+  // With BOS, x is BOS and the window's first context - 1 tokens.
+  f.held_out = MakeBatch(tokens, EvalStarts(tokens.numel(), kContext, 512), kContext,
+                         f.tokenizer.bos_to_add());
   for (int64_t w = 0; w < f.held_out.x.size(0); ++w) {
     std::vector<int32_t> window;
     for (int64_t t = 0; t < kContext; ++t) window.push_back(f.held_out.x[w][t].item<int32_t>());
@@ -109,10 +114,16 @@ std::map<std::string, double>& LargestDifference() {
   return largest;
 }
 
-void ExpectAgreement(FamilyKind family, TokenizerKind tokenizer_kind,
+JobTokenizer OwnTokenizer(TokenizerKind kind) {
+  auto own = Tokenizer::Build(Text(), kind);
+  EXPECT_TRUE(own.ok()) << own.status().ToString();
+  return JobTokenizer(*own);
+}
+
+void ExpectAgreement(const Architecture& arch, JobTokenizer tokenizer,
                      const std::vector<std::string>& formats) {
-  const Fixture f = MakeFixture(tokenizer_kind);
-  const Architecture arch = ArchitectureOf(family);
+  const FamilyKind family = arch.family.kind;
+  const Fixture f = MakeFixture(std::move(tokenizer));
   const std::string dir = testing::MakeTempDir("gguf-export");
   for (const std::string& format : formats) {
     SCOPED_TRACE(std::string(FamilyKindName(family)) + " " + format);
@@ -123,6 +134,13 @@ void ExpectAgreement(FamilyKind family, TokenizerKind tokenizer_kind,
     auto written = WriteGgufFile(*model, f.tokenizer, types, "test", path);
     ASSERT_TRUE(written.ok()) << written.status().ToString();
     EXPECT_EQ(written->file_bytes, static_cast<int64_t>(fs::file_size(path)));
+    // Predicted to the byte without the weights (the cost model's size).
+    auto tokenizer_metadata = GgufTokenizerMetadata(f.tokenizer);
+    ASSERT_TRUE(tokenizer_metadata.ok());
+    auto predicted =
+        GgufModelFileBytes(arch, f.tokenizer.vocab_size(), types, "test", *tokenizer_metadata);
+    ASSERT_TRUE(predicted.ok()) << predicted.status().ToString();
+    EXPECT_EQ(*predicted, written->file_bytes);
     for (const GgufTensorInfo& t : written->tensors) {
       if (t.shape.size() == 2 && t.name != "position_embd.weight") {
         EXPECT_EQ(t.type, type) << t.name;
@@ -141,7 +159,7 @@ void ExpectAgreement(FamilyKind family, TokenizerKind tokenizer_kind,
     EXPECT_EQ(runtime->n_vocab(), f.tokenizer.vocab_size());
     EXPECT_EQ(runtime->architecture(), GgufArchitectureName(family));
     if (format == formats.front()) {
-      auto ids = runtime->Tokenize(Text(), false, false);
+      auto ids = runtime->Tokenize(Text(), false, true);
       ASSERT_TRUE(ids.ok()) << ids.status().ToString();
       EXPECT_EQ(*ids, f.ids);
     }
@@ -164,19 +182,52 @@ const std::vector<std::string> kAllFormats = {"f32",  "f16",  "bf16", "q8_0", "q
                                               "q4_0", "q3_k", "q2_k"};
 
 TEST(GgufExport, Gpt2WithTheCharTokenizerAgreesWithLlamaCpp) {
-  ExpectAgreement(FamilyKind::kGpt2, TokenizerKind::kChar, kAllFormats);
+  ExpectAgreement(ArchitectureOf(FamilyKind::kGpt2), OwnTokenizer(TokenizerKind::kChar),
+                  kAllFormats);
 }
 
 TEST(GgufExport, Gpt2WithTheByteTokenizerAgreesWithLlamaCpp) {
-  ExpectAgreement(FamilyKind::kGpt2, TokenizerKind::kByte, {"f32", "q8_0", "q4_k"});
+  ExpectAgreement(ArchitectureOf(FamilyKind::kGpt2), OwnTokenizer(TokenizerKind::kByte),
+                  {"f32", "q8_0", "q4_k"});
 }
 
 TEST(GgufExport, LlamaAgreesWithLlamaCpp) {
-  ExpectAgreement(FamilyKind::kLlama, TokenizerKind::kChar, kAllFormats);
+  ExpectAgreement(ArchitectureOf(FamilyKind::kLlama), OwnTokenizer(TokenizerKind::kChar),
+                  kAllFormats);
 }
 
 TEST(GgufExport, Qwen2AgreesWithLlamaCpp) {
-  ExpectAgreement(FamilyKind::kQwen2, TokenizerKind::kChar, {"f32", "f16", "q8_0", "q4_0", "q6_k"});
+  ExpectAgreement(ArchitectureOf(FamilyKind::kQwen2), OwnTokenizer(TokenizerKind::kChar),
+                  {"f32", "f16", "q8_0", "q4_0", "q6_k"});
+}
+
+// Students of imported teachers with their byte-level BPE tokenizers: a
+// Llama-3-style tokenizer.json that adds BOS, a Qwen2-style one, GPT-2's
+// vocab.json + merges.txt (tests/fixtures/make_hf_teacher.py).
+TEST(GgufExport, ImportedBpeTokenizersTokenizeAsKdnasDoes) {
+  for (const std::string family : {"llama", "qwen2", "gpt2"}) {
+    SCOPED_TRACE(family);
+    const std::string dir = HfTeacherFixture(family);
+    auto teacher = Teacher::LoadHf(dir);
+    ASSERT_TRUE(teacher.ok()) << teacher.status().ToString();
+    auto headers = ReadHfCheckpointHeaders(dir);
+    ASSERT_TRUE(headers.ok()) << headers.status().ToString();
+    Architecture arch = ArchitectureOf(FamilyKind::kGpt2);
+    arch.family = StudentFamilyOf(headers->config);
+    if (arch.family.llama()) arch.num_kv_heads = 2;
+    ExpectAgreement(arch, teacher->tokenizer(), {"f32", "q4_0"});
+  }
+}
+
+TEST(GgufExport, SentencePieceIsRefusedWithTheReason) {
+  auto teacher = Teacher::LoadHf(HfTeacherFixture("llama-sp"));
+  ASSERT_TRUE(teacher.ok()) << teacher.status().ToString();
+  Gpt model = RandomModel(ArchitectureOf(FamilyKind::kLlama), teacher->vocab_size());
+  auto writer =
+      GgufWriterOf(*model, teacher->tokenizer(), GgufWeightTypes::All(GgmlType::kF16), "x");
+  EXPECT_EQ(writer.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(writer.status().message().find("not written into GGUF files yet"), std::string::npos)
+      << writer.status().message();
 }
 
 TEST(GgufExport, RowsNoBlockDividesFallBackAsLlamaQuantizeDoes) {
