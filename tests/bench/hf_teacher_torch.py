@@ -19,7 +19,6 @@ Driven by hf_teacher_bench over stdin/stdout, one JSON reply per line:
 import json
 import math
 import os
-import resource
 import struct
 import sys
 import time
@@ -28,6 +27,9 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peer_protocol import serve  # noqa: E402
 
 
 def read_safetensors(path):
@@ -298,29 +300,7 @@ class Peer:
 
 
 def main():
-    peer = Peer()
-    for line in sys.stdin:
-        cmd, _, arg = line.strip().partition(" ")
-        try:
-            if cmd == "setup":
-                reply = peer.setup(json.loads(arg))
-            elif cmd == "student":
-                reply = peer.student(json.loads(arg))
-            elif cmd == "run":
-                reply = peer.run(int(arg))
-            elif cmd == "eval":
-                reply = peer.evaluate()
-            elif cmd == "rss":
-                reply = {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
-                         "torch": torch.__version__, "threads": torch.get_num_threads()}
-            elif cmd == "quit":
-                break
-            else:
-                reply = {"error": "unknown command " + cmd}
-        except Exception as e:  # noqa: BLE001 - the driver prints it and stops
-            print(f"hf_teacher_torch: {cmd}: {e}", file=sys.stderr)
-            reply = {"error": str(e)}
-        print(json.dumps(reply), flush=True)
+    serve(Peer(), "hf_teacher_torch")
 
 
 if __name__ == "__main__":

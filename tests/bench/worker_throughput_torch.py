@@ -7,8 +7,8 @@ same initial weights, the same batches and the same thread count as kdnas.
 Run by worker_throughput_bench (see Peer below), not by hand.
 """
 import json
+import os
 import math
-import resource
 import sys
 import time
 
@@ -16,6 +16,9 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peer_protocol import serve  # noqa: E402
 
 
 class Block(nn.Module):
@@ -169,25 +172,7 @@ class Peer:
 
 
 def main():
-    peer = Peer()
-    for line in sys.stdin:
-        cmd, _, arg = line.strip().partition(" ")
-        if cmd == "setup":
-            reply = peer.setup(json.loads(arg))
-        elif cmd == "student":
-            reply = peer.student(json.loads(arg))
-        elif cmd == "run":
-            reply = peer.run(int(arg))
-        elif cmd == "eval":
-            reply = peer.evaluate()
-        elif cmd == "rss":
-            reply = {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
-                     "torch": torch.__version__, "threads": torch.get_num_threads()}
-        elif cmd == "quit":
-            break
-        else:
-            reply = {"error": "unknown command " + cmd}
-        print(json.dumps(reply), flush=True)
+    serve(Peer(), "worker_throughput_torch")
 
 
 def _extra(path, name):
