@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT="$PWD"
 STEPS=20 BATCH=8 CONTEXT=128 LAYERS=2,3,4 THREADS=2 CHUNK=5
-SEARCH_STEPS=16 SEARCH_TRIALS=4 SKIP_SEARCH=0
+SEARCH_STEPS=16 SEARCH_TRIALS=2 SKIP_SEARCH=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --steps) STEPS="$2"; shift 2 ;;
