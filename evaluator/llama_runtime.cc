@@ -133,7 +133,11 @@ LlamaRuntime::~LlamaRuntime() {
 
 int LlamaRuntime::n_vocab() const { return llama_vocab_n_tokens(llama_model_get_vocab(model_)); }
 int LlamaRuntime::n_ctx_train() const { return llama_model_n_ctx_train(model_); }
-int LlamaRuntime::n_ctx() const { return static_cast<int>(llama_n_ctx(ctx_)); }
+int LlamaRuntime::n_ctx() const {
+  // llama.cpp rounds the context up (to 256); a GPT-2's learned positions
+  // still end at its training context.
+  return std::min(static_cast<int>(llama_n_ctx(ctx_)), n_ctx_train());
+}
 uint64_t LlamaRuntime::model_size_bytes() const { return llama_model_size(model_); }
 std::optional<int32_t> LlamaRuntime::bos_to_add() const {
   const llama_vocab* vocab = llama_model_get_vocab(model_);

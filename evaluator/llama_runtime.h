@@ -22,7 +22,8 @@ struct LlamaRuntimeOptions {
   // CPU threads for both prompt and single-token decoding; 0 = all cores.
   int threads = 0;
   // Context length in tokens (the KV cache holds this many); >= 1. llama.cpp
-  // rounds it up to a multiple of 256: n_ctx() says what it chose.
+  // rounds it up to a multiple of 256; n_ctx() says how many positions can
+  // be used.
   int n_ctx = 512;
   // Most tokens one decode takes, so the longest MeanNll window and the
   // longest MeasureSpeed prompt; clamped to n_ctx.
@@ -85,7 +86,10 @@ class LlamaRuntime {
 
   int n_vocab() const;
   int n_ctx_train() const;
-  int n_ctx() const;  // the context's, as llama.cpp rounded it
+  // Positions usable: the context's, as llama.cpp rounded it, but at most
+  // the model's training context (a GPT-2's learned positions end there;
+  // past them llama.cpp aborts).
+  int n_ctx() const;
   uint64_t model_size_bytes() const;
   // The token llama.cpp puts before a sequence (tokenizer.ggml.add_bos_token).
   std::optional<int32_t> bos_to_add() const;

@@ -84,7 +84,8 @@ int LlamaCommand(const std::vector<std::string>& args) {
   if (gguf.empty()) return FailCommand("llama", InvalidArgument("--gguf: a GGUF file is required"));
   if (threads < 1) return FailCommand("llama", InvalidArgument("--threads: must be >= 1"));
 
-  // The model's context first, to size the runtime's.
+  // The model's context first; then one context of that length serves the
+  // windows, the sample and the speed measurement.
   LlamaRuntimeOptions probe;
   probe.threads = static_cast<int>(threads);
   probe.n_ctx = 16;
@@ -93,18 +94,18 @@ int LlamaCommand(const std::vector<std::string>& args) {
   if (!probed.ok()) return FailCommand("llama", probed.status());
   const int model_context = (*probed)->n_ctx_train();
   probed->reset();
+  LlamaRuntimeOptions options;
+  options.threads = static_cast<int>(threads);
+  options.n_ctx = model_context;
+  options.batch_size = model_context;
+  auto runtime = LlamaRuntime::Load(gguf, options);
+  if (!runtime.ok()) return FailCommand("llama", runtime.status());
+  LlamaRuntime& llama = **runtime;
   if (context <= 0) context = model_context;
   if (context < 2 || context > model_context) {
     return FailCommand(
         "llama", InvalidArgument("--context: must be in 2.." + std::to_string(model_context)));
   }
-  LlamaRuntimeOptions options;
-  options.threads = static_cast<int>(threads);
-  options.n_ctx = static_cast<int>(context) + 1;
-  options.batch_size = static_cast<int>(context) + 1;
-  auto runtime = LlamaRuntime::Load(gguf, options);
-  if (!runtime.ok()) return FailCommand("llama", runtime.status());
-  LlamaRuntime& llama = **runtime;
   std::printf("%s: llama.cpp %s model, %lld bytes, vocabulary %d, context %d\n", gguf.c_str(),
               llama.architecture().c_str(),
               static_cast<long long>(std::filesystem::file_size(gguf)), llama.n_vocab(),
@@ -134,12 +135,7 @@ int LlamaCommand(const std::vector<std::string>& args) {
     const int prompt_tokens = std::max(1, model_context / 2);
     const int decode_tokens =
         static_cast<int>(std::min<int64_t>(speed_tokens, model_context - prompt_tokens));
-    LlamaRuntimeOptions speed_options = options;
-    speed_options.n_ctx = model_context;
-    speed_options.batch_size = prompt_tokens;
-    auto timed = LlamaRuntime::Load(gguf, speed_options);
-    if (!timed.ok()) return FailCommand("llama", timed.status());
-    auto speed = (*timed)->MeasureSpeed(prompt_tokens, decode_tokens);
+    auto speed = llama.MeasureSpeed(prompt_tokens, decode_tokens);
     if (!speed.ok()) return FailCommand("llama", speed.status());
     std::printf("speed: decode %.3f ms/token, prompt %.0f tokens/s (%s)\n",
                 speed->decode_ms_per_token, speed->prompt_tokens_per_second,

@@ -67,7 +67,7 @@ grep -q "has no Hugging Face export: its job's teacher is not an imported checkp
 "$CLI" best "$JOB" --gguf-out "$DIR/student.gguf" >"$DIR/gguf.txt"
 grep -q "wrote $DIR/student.gguf (GGUF" "$DIR/gguf.txt" || { cat "$DIR/gguf.txt"; exit 1; }
 "$WORKER" llama --gguf "$DIR/student.gguf" --data "$ROOT/data/tinyshakespeare.txt" --context 64 \
-  --eval-tokens 4096 --tokens 40 --prompt "ROMEO:" --speed-tokens 16 >"$DIR/llama.txt"
+  --eval-tokens 4096 --tokens 100 --prompt "ROMEO:" --speed-tokens 16 >"$DIR/llama.txt"
 cat "$DIR/llama.txt"
 
 /usr/bin/python3 - "$DIR/best.json" "$DIR/student.pt" "$DIR/student.kdna" "$ROOT/data/tinyshakespeare.txt" \
