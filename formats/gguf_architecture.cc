@@ -297,21 +297,26 @@ StatusOr<GgufMetadata> GgufArchitectureMetadata(const Architecture& architecture
   return m;
 }
 
-}  // namespace kdnas
-
-namespace kdnas {
+StatusOr<GgufModelLayout> GgufModelLayoutOf(const Architecture& architecture, int64_t vocab_size,
+                                            const GgufWeightTypes& types, const std::string& name,
+                                            const GgufMetadata& tokenizer_metadata) {
+  GgufModelLayout layout;
+  KDNAS_ASSIGN_OR_RETURN(layout.tensors, GgufModelTensors(architecture, vocab_size, types));
+  KDNAS_ASSIGN_OR_RETURN(layout.metadata,
+                         GgufArchitectureMetadata(architecture, vocab_size, name, layout.tensors));
+  layout.metadata.insert(layout.metadata.end(), tokenizer_metadata.begin(),
+                         tokenizer_metadata.end());
+  return layout;
+}
 
 StatusOr<int64_t> GgufModelFileBytes(const Architecture& architecture, int64_t vocab_size,
                                      const GgufWeightTypes& types, const std::string& name,
                                      const GgufMetadata& tokenizer_metadata) {
-  KDNAS_ASSIGN_OR_RETURN(std::vector<GgufModelTensor> tensors,
-                         GgufModelTensors(architecture, vocab_size, types));
-  KDNAS_ASSIGN_OR_RETURN(GgufMetadata metadata,
-                         GgufArchitectureMetadata(architecture, vocab_size, name, tensors));
-  metadata.insert(metadata.end(), tokenizer_metadata.begin(), tokenizer_metadata.end());
+  KDNAS_ASSIGN_OR_RETURN(GgufModelLayout layout, GgufModelLayoutOf(architecture, vocab_size, types,
+                                                                   name, tokenizer_metadata));
   std::vector<GgufTensorInfo> infos;
-  for (const GgufModelTensor& t : tensors) infos.push_back(t.info);
-  return GgufFileBytes(metadata, infos);
+  for (const GgufModelTensor& t : layout.tensors) infos.push_back(t.info);
+  return GgufFileBytes(layout.metadata, infos);
 }
 
 }  // namespace kdnas

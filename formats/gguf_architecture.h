@@ -103,9 +103,19 @@ StatusOr<GgufMetadata> GgufArchitectureMetadata(const Architecture& architecture
                                                 int64_t vocab_size, const std::string& name,
                                                 const std::vector<GgufModelTensor>& tensors);
 
-// The exact size in bytes of the GGUF file of such a model (what
-// WriteGgufFile writes: the architecture's metadata, then
-// `tokenizer_metadata`, then the tensors), without its weights: the cost
+// Everything the GGUF file of such a model holds but its weights: the
+// metadata (the architecture's, then `tokenizer_metadata`) and the tensors.
+// The writer (workers/gguf_export.h) and GgufModelFileBytes both lay a file
+// out from it, so the predicted size is the written one.
+struct GgufModelLayout {
+  GgufMetadata metadata;
+  std::vector<GgufModelTensor> tensors;
+};
+StatusOr<GgufModelLayout> GgufModelLayoutOf(const Architecture& architecture, int64_t vocab_size,
+                                            const GgufWeightTypes& types, const std::string& name,
+                                            const GgufMetadata& tokenizer_metadata);
+
+// The exact size in bytes of that file, without its weights: the cost
 // model's size of a GGUF student.
 StatusOr<int64_t> GgufModelFileBytes(const Architecture& architecture, int64_t vocab_size,
                                      const GgufWeightTypes& types, const std::string& name,

@@ -45,20 +45,15 @@ StatusOr<std::string> TensorBytes(GptImpl& model, const GgufModelTensor& spec) {
 
 StatusOr<GgufWriter> GgufWriterOf(GptImpl& model, const JobTokenizer& tokenizer,
                                   const GgufWeightTypes& types, const std::string& name) {
-  const Architecture& arch = model.config().architecture;
-  const int64_t vocab = tokenizer.vocab_size();
-  KDNAS_ASSIGN_OR_RETURN(std::vector<GgufModelTensor> tensors,
-                         GgufModelTensors(arch, vocab, types));
-  KDNAS_ASSIGN_OR_RETURN(GgufMetadata metadata,
-                         GgufArchitectureMetadata(arch, vocab, name, tensors));
   KDNAS_ASSIGN_OR_RETURN(GgufMetadata tokenizer_metadata, GgufTokenizerMetadata(tokenizer));
+  KDNAS_ASSIGN_OR_RETURN(GgufModelLayout layout,
+                         GgufModelLayoutOf(model.config().architecture, tokenizer.vocab_size(),
+                                           types, name, tokenizer_metadata));
   GgufWriter writer;
-  for (GgufMetadata* m : {&metadata, &tokenizer_metadata}) {
-    for (GgufKeyValue& kv : *m)
-      KDNAS_RETURN_IF_ERROR(writer.AddMetadata(std::move(kv.key), std::move(kv.value)));
-  }
+  for (GgufKeyValue& kv : layout.metadata)
+    KDNAS_RETURN_IF_ERROR(writer.AddMetadata(std::move(kv.key), std::move(kv.value)));
   GptImpl* model_ptr = &model;
-  for (const GgufModelTensor& t : tensors) {
+  for (const GgufModelTensor& t : layout.tensors) {
     KDNAS_RETURN_IF_ERROR(writer.AddTensor(t.info.name, t.info.shape, t.info.type,
                                            [model_ptr, t] { return TensorBytes(*model_ptr, t); }));
   }
