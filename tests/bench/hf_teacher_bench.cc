@@ -34,17 +34,6 @@ namespace {
 
 using namespace kdnas;
 
-void WriteRaw(const std::string& path, const torch::Tensor& t) {
-  auto c = t.contiguous();
-  std::ofstream out(path, std::ios::binary);
-  out.write(static_cast<const char*>(c.data_ptr()),
-            static_cast<std::streamsize>(c.numel() * c.element_size()));
-}
-
-double Seconds(std::chrono::steady_clock::time_point a) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count();
-}
-
 double PeakRssMb() {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);

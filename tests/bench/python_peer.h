@@ -1,17 +1,33 @@
 // A benchmark's Python peer as a child process that answers one JSON line per
-// command line (worker_throughput_torch.py, hf_teacher_torch.py), and the
-// clock of a peer that trains in chunks of steps alongside kdnas.
+// command line (worker_throughput_torch.py, hf_teacher_torch.py), the clock
+// of a peer that trains in chunks of steps alongside kdnas, and the raw
+// tensor files the peers read.
 #pragma once
 
 #include <sys/wait.h>
+#include <torch/torch.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <string>
 
 namespace kdnas {
+
+// A tensor's bytes as they lie in memory (numpy.fromfile reads them back).
+inline void WriteRaw(const std::string& path, const torch::Tensor& t) {
+  auto c = t.contiguous();
+  std::ofstream out(path, std::ios::binary);
+  out.write(static_cast<const char*>(c.data_ptr()),
+            static_cast<std::streamsize>(c.numel() * c.element_size()));
+}
+
+inline double Seconds(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
 
 class PythonPeer {
  public:

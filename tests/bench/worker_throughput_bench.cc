@@ -56,22 +56,11 @@ std::vector<Student> Students() {
   };
 }
 
-void WriteRaw(const std::string& path, const torch::Tensor& t) {
-  auto c = t.contiguous();
-  std::ofstream out(path, std::ios::binary);
-  out.write(static_cast<const char*>(c.data_ptr()),
-            static_cast<std::streamsize>(c.numel() * c.element_size()));
-}
-
 template <typename T>
 double Median(std::vector<T> v) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
   return static_cast<double>(v[v.size() / 2]);
-}
-
-double Seconds(std::chrono::steady_clock::time_point a) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count();
 }
 
 int Main(int argc, char** argv) {
