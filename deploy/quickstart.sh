@@ -96,5 +96,16 @@ step "Best student under $MAX_SIZE"
 step "Loading the student in PyTorch and sampling from it"
 /usr/bin/python3 deploy/load_student.py "$DATA/student.pt"
 
+step "Running the student in llama.cpp, against the teacher's F16 GGUF measured the same way"
+"$KDNAS" best "$JOB" --max-size "$MAX_SIZE" --gguf-out "$DATA/student.gguf"
+"$WORKER" export-gguf --model "$DATA/teacher/teacher.pt" --out "$DATA/teacher/teacher-f16.gguf" \
+  --format f16 >/dev/null
+"$WORKER" llama --gguf "$DATA/student.gguf" --prompt "ROMEO:" --tokens 120 --speed-tokens 32 \
+  --threads 1 >"$DATA/llama-student.txt"
+"$WORKER" llama --gguf "$DATA/teacher/teacher-f16.gguf" --speed-tokens 32 --threads 1 \
+  >"$DATA/llama-teacher.txt"
+/usr/bin/python3 deploy/llama_vs_teacher.py "$DATA/llama-student.txt" "$DATA/student.gguf" \
+  "$DATA/llama-teacher.txt" "$DATA/teacher/teacher-f16.gguf"
+
 step "Done in $(( $(date +%s) - START )) s"
-echo "frontier plot: $DATA/frontier.png   student: $DATA/student.pt   logs: $DATA/logs/"
+echo "frontier plot: $DATA/frontier.png   student: $DATA/student.pt (GGUF: $DATA/student.gguf)   logs: $DATA/logs/"

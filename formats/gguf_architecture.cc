@@ -152,29 +152,37 @@ GgufWeightTypes GgufWeightTypes::All(GgmlType type) {
   return t;
 }
 
-StatusOr<GgufWeightTypes> GgufWeightTypesOf(const GgufFormatNames& names,
-                                            const GgufFormatFields& fields) {
-  auto parse = [](const std::string& name, const std::string& field) -> StatusOr<GgmlType> {
-    if (auto type = ParseGgmlType(name)) return *type;
-    std::string known;
-    for (const GgmlTypeInfo& t : GgmlTypes())
-      known += (known.empty() ? "" : ", ") + std::string(t.name);
-    return InvalidArgument(field + ": '" + name + "' is not one of llama.cpp's types (" + known +
-                           ")");
-  };
-  KDNAS_ASSIGN_OR_RETURN(GgmlType all, parse(names.weight_format, fields.weight_format));
-  GgufWeightTypes types = GgufWeightTypes::All(all);
-  const std::pair<const std::string*, const std::string*> overrides[] = {
-      {&names.attention_format, &fields.attention_format},
-      {&names.ffn_format, &fields.ffn_format},
-      {&names.embedding_format, &fields.embedding_format},
-      {&names.output_format, &fields.output_format}};
-  GgmlType* slots[] = {&types.attention, &types.ffn, &types.token_embedding, &types.output};
-  for (size_t i = 0; i < std::size(overrides); ++i) {
-    if (overrides[i].first->empty()) continue;
-    KDNAS_ASSIGN_OR_RETURN(*slots[i], parse(*overrides[i].first, *overrides[i].second));
-  }
+GgufWeightTypes GgufWeightTypesOf(const GgufFormats& formats) {
+  GgufWeightTypes types = GgufWeightTypes::All(*formats.weight);
+  types.attention = formats.attention_type();
+  types.ffn = formats.ffn_type();
+  types.token_embedding = formats.embedding_type();
+  types.output = formats.output_type();
   return types;
+}
+
+std::string GgufTensorTypesText(const std::vector<GgufTensorInfo>& tensors) {
+  std::vector<std::pair<std::string, std::vector<GgmlType>>> names;
+  for (const GgufTensorInfo& t : tensors) {
+    if (t.type == GgmlType::kF32 && t.shape.size() == 1) continue;
+    std::string name = t.name;
+    if (name.rfind("blk.", 0) == 0) name = name.substr(name.find('.', 4) + 1);
+    auto it = std::find_if(names.begin(), names.end(),
+                           [&](const auto& entry) { return entry.first == name; });
+    if (it == names.end()) it = names.insert(names.end(), {name, {}});
+    if (std::find(it->second.begin(), it->second.end(), t.type) == it->second.end())
+      it->second.push_back(t.type);
+  }
+  std::string text;
+  for (const auto& [name, types] : names) {
+    if (!text.empty()) text.append(", ");
+    text.append(name).append(" ");
+    for (size_t i = 0; i < types.size(); ++i) {
+      if (i > 0) text.append("/");
+      text.append(GgmlTypeName(types[i]));
+    }
+  }
+  return text;
 }
 
 const char* GgufArchitectureName(FamilyKind kind) {

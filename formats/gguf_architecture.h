@@ -52,21 +52,9 @@ struct GgufWeightTypes {
   static GgufWeightTypes All(GgmlType type);
 };
 
-// The types of weight_format `weight_format` ("q4_k") with the per-class
-// overrides that are not empty. INVALID_ARGUMENT naming the field (the
-// `*_field` names, e.g. "--attention-format") for a name that is not one of
-// llama.cpp's types kdnas writes (f32 f16 bf16 q8_0 q6_k q5_0 q5_1 q5_k q4_0
-// q4_1 q4_k q3_k q2_k).
-struct GgufFormatNames {
-  std::string weight_format, attention_format, ffn_format, embedding_format, output_format;
-};
-struct GgufFormatFields {
-  std::string weight_format = "weight_format", attention_format = "attention_format",
-              ffn_format = "ffn_format", embedding_format = "embedding_format",
-              output_format = "output_format";
-};
-StatusOr<GgufWeightTypes> GgufWeightTypesOf(const GgufFormatNames& names,
-                                            const GgufFormatFields& fields = {});
+// The types of a student's formats (formats.set(): weight_format and its
+// overrides).
+GgufWeightTypes GgufWeightTypesOf(const GgufFormats& formats);
 
 struct GgufModelTensor {
   GgufTensorInfo info;  // name, ggml shape, the type stored (after the fallback)
@@ -120,6 +108,12 @@ StatusOr<GgufModelLayout> GgufModelLayoutOf(const Architecture& architecture, in
 StatusOr<int64_t> GgufModelFileBytes(const Architecture& architecture, int64_t vocab_size,
                                      const GgufWeightTypes& types, const std::string& name,
                                      const GgufMetadata& tokenizer_metadata);
+
+// The type of each tensor, by name without its "blk.N." and in file order,
+// skipping F32 vectors: "token_embd.weight q4_k, attn_qkv.weight q4_k,
+// ffn_down.weight q5_0". A name whose layers differ lists each type once
+// ("q4_k/q5_0"). Trial.gguf_tensor_types.
+std::string GgufTensorTypesText(const std::vector<GgufTensorInfo>& tensors);
 
 // llama.cpp's enum llama_ftype for a file whose feed-forward matrices are
 // `type` ("mostly q4_0"): 0 all F32, 1 F16, 2 Q4_0, ..., 32 BF16.

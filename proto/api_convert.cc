@@ -107,6 +107,23 @@ v1::Architecture ArchitectureToProto(const Architecture& a) {
   return p;
 }
 
+namespace {
+
+GgufFormatNames FormatNamesOf(const v1::Compression& q) {
+  return {q.weight_format(), q.attention_format(), q.ffn_format(), q.embedding_format(),
+          q.output_format()};
+}
+
+}  // namespace
+
+Status CheckFormatNames(const v1::Compression& proto, const std::string& at) {
+  const std::string p = at + ".";
+  return ParseGgufFormats(FormatNamesOf(proto),
+                          {p + "weight_format", p + "attention_format", p + "ffn_format",
+                           p + "embedding_format", p + "output_format"})
+      .status();
+}
+
 Candidate CandidateFromProto(const v1::Candidate& p) {
   Candidate c;
   c.architecture = ArchitectureFromProto(p.architecture());
@@ -117,6 +134,8 @@ Candidate CandidateFromProto(const v1::Candidate& p) {
   c.compression.sparsity = q.sparsity();
   c.compression.sparsity_pattern = static_cast<SparsityPattern>(q.sparsity_pattern());
   c.compression.low_rank_ratio = q.low_rank_ratio();
+  if (auto formats = ParseGgufFormats(FormatNamesOf(q)); formats.ok())
+    c.compression.gguf = *formats;
   const auto& d = p.distillation();
   c.distillation.temperature = d.temperature() != 0 ? d.temperature() : 2.0;
   c.distillation.alpha = d.has_alpha() ? d.alpha() : 0.5;
@@ -134,6 +153,12 @@ v1::Candidate CandidateToProto(const Candidate& c) {
   q->set_sparsity(c.compression.sparsity);
   q->set_sparsity_pattern(static_cast<v1::SparsityPattern>(c.compression.sparsity_pattern));
   q->set_low_rank_ratio(c.compression.low_rank_ratio);
+  const GgufFormatNames formats = GgufFormatNamesOf(c.compression.gguf);
+  q->set_weight_format(formats.weight_format);
+  q->set_attention_format(formats.attention_format);
+  q->set_ffn_format(formats.ffn_format);
+  q->set_embedding_format(formats.embedding_format);
+  q->set_output_format(formats.output_format);
   auto* d = p.mutable_distillation();
   d->set_temperature(c.distillation.temperature);
   d->set_alpha(c.distillation.alpha);

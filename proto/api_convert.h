@@ -16,7 +16,13 @@
 
 namespace kdnas {
 
+// A format name CandidateFromProto cannot parse is left unset: check the
+// names first with CheckFormatNames.
 Candidate CandidateFromProto(const v1::Candidate& proto);
+// INVALID_ARGUMENT naming `at`.<field> ("spec.space.base.compression.
+// weight_format: ...") for a format name that is neither kdnas's nor one of
+// llama.cpp's types.
+Status CheckFormatNames(const v1::Compression& proto, const std::string& at);
 v1::Candidate CandidateToProto(const Candidate& candidate);
 Architecture ArchitectureFromProto(const v1::Architecture& proto);
 v1::Architecture ArchitectureToProto(const Architecture& architecture);

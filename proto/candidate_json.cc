@@ -41,6 +41,7 @@ StatusOr<Candidate> CandidateFromJson(const std::string& json) {
   if (init < 0 || init > 1) {
     return InvalidArgument("candidate.distillation.init: unknown value " + std::to_string(init));
   }
+  KDNAS_RETURN_IF_ERROR(CheckFormatNames(proto.compression(), "candidate.compression"));
   Candidate c = CandidateFromProto(proto);
   KDNAS_RETURN_IF_ERROR(ValidateCandidate(c, "candidate"));
   return c;

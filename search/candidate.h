@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "search/gguf_formats.h"
 #include "search/rope.h"
 
 namespace kdnas {
@@ -88,6 +89,7 @@ struct Compression {
   double sparsity = 0.0;    // unstructured fraction of zeros, [0, 0.99]
   SparsityPattern sparsity_pattern = SparsityPattern::kUnstructured;
   double low_rank_ratio = 0.0;  // 0 = none, else (0, 1]
+  GgufFormats gguf;             // llama.cpp's types instead of the group-wise formats above
 
   static constexpr int kPerChannel = -1;
   bool operator==(const Compression&) const = default;

@@ -29,6 +29,11 @@ Candidate Canonicalize(const Candidate& in) {
       a.layers.clear();
     }
   }
+  if (q.gguf.set()) {  // llama.cpp's types imply the group-wise settings
+    q.weight_bits = q.embedding_bits = 16;
+    for (auto* o : {&q.gguf.attention, &q.gguf.ffn, &q.gguf.embedding, &q.gguf.output})
+      if (*o == q.gguf.weight) o->reset();
+  }
   if (q.weight_bits == 16 && q.embedding_bits == 16) q.group_size = 0;
   if (q.sparsity_pattern != SparsityPattern::kUnstructured) q.sparsity = 0;
   if (c.distillation.alpha == 0) c.distillation.temperature = 0;
@@ -57,6 +62,7 @@ std::string CandidateKey(const Candidate& candidate) {
   key << " | w" << q.weight_bits << " g" << q.group_size << " e" << q.embedding_bits << " s"
       << NumberText(q.sparsity) << " nm" << static_cast<int>(q.sparsity_pattern) << " r"
       << NumberText(q.low_rank_ratio);
+  if (q.gguf.set()) key << " gguf " << GgufFormatsText(q.gguf);
   key << " | T" << NumberText(d.temperature) << " a" << NumberText(d.alpha)
       << (d.init == Init::kInherit ? " inherit" : " scratch");
   return key.str();

@@ -5,7 +5,8 @@
 namespace kdnas {
 
 CostEstimate EstimateCost(const Candidate& c, const ModelContext& context) {
-  ArtifactLayout layout = LayoutArtifact(c, context.vocab_size, context.tokenizer_bytes, /*with_names=*/false);
+  ArtifactLayout layout =
+      LayoutArtifact(c, context.vocab_size, context.tokenizer_bytes, /*with_names=*/false);
   CostEstimate e;
   int64_t linear_weights = 0;
   for (const TensorLayout& t : layout.tensors) {
@@ -21,10 +22,14 @@ CostEstimate EstimateCost(const Candidate& c, const ModelContext& context) {
   e.flops_per_token = 2 * linear_weights + 2 * context.vocab_size * a.d_model + attention;
   e.train_flops_per_token = 3 * e.flops_per_token;
   e.size_bytes = layout.total_bytes;
+  if (c.compression.gguf.set())
+    e.size_bytes = context.gguf_file_bytes ? context.gguf_file_bytes(c) : -1;
   return e;
 }
 
 double ConstraintViolation(const CostEstimate& cost, const Constraints& limits) {
+  // An unknown size admits no constraint, and weighs more than any known one.
+  if (cost.size_bytes < 0) return 1e12;
   double violation = 0;
   auto add = [&](double value, double limit) {
     if (limit > 0 && value > limit) violation += value / limit - 1.0;
@@ -36,6 +41,10 @@ double ConstraintViolation(const CostEstimate& cost, const Constraints& limits) 
 }
 
 Status CheckConstraints(const CostEstimate& cost, const Constraints& limits) {
+  if (cost.size_bytes < 0) {
+    return FailedPrecondition(
+        "size_bytes: unknown: the candidate's GGUF file cannot be laid out for this job");
+  }
   if (limits.max_size_bytes > 0 && cost.size_bytes > limits.max_size_bytes) {
     return FailedPrecondition("constraints.max_size_bytes: " + std::to_string(cost.size_bytes) +
                               " bytes > " + std::to_string(limits.max_size_bytes));
@@ -45,8 +54,9 @@ Status CheckConstraints(const CostEstimate& cost, const Constraints& limits) {
                               std::to_string(limits.max_params));
   }
   if (limits.max_flops_per_token > 0 && cost.flops_per_token > limits.max_flops_per_token) {
-    return FailedPrecondition("constraints.max_flops_per_token: " + std::to_string(cost.flops_per_token) +
-                              " > " + std::to_string(limits.max_flops_per_token));
+    return FailedPrecondition(
+        "constraints.max_flops_per_token: " + std::to_string(cost.flops_per_token) + " > " +
+        std::to_string(limits.max_flops_per_token));
   }
   return Status::Ok();
 }

@@ -8,19 +8,19 @@ namespace kdnas {
 const std::vector<GgmlTypeInfo>& GgmlTypes() {
   // Block layouts: ggml-common.h (QK4_0 = QK5_0 = QK8_0 = 32, QK_K = 256).
   static const std::vector<GgmlTypeInfo> types = {
-      {GgmlType::kF32, "f32", 1, 4, false},
-      {GgmlType::kF16, "f16", 1, 2, false},
-      {GgmlType::kQ4_0, "q4_0", 32, 2 + 16, true},             // d, 32 nibbles
-      {GgmlType::kQ4_1, "q4_1", 32, 2 + 2 + 16, true},         // d, m, 32 nibbles
-      {GgmlType::kQ5_0, "q5_0", 32, 2 + 4 + 16, true},         // d, high bits, nibbles
-      {GgmlType::kQ5_1, "q5_1", 32, 2 + 2 + 4 + 16, true},     // d, m, high bits, nibbles
-      {GgmlType::kQ8_0, "q8_0", 32, 2 + 32, true},             // d, 32 int8
-      {GgmlType::kQ2_K, "q2_k", 256, 16 + 64 + 2 + 2, true},   // scales, 2-bit, d, dmin
-      {GgmlType::kQ3_K, "q3_k", 256, 32 + 64 + 12 + 2, true},  // hmask, 2-bit, scales, d
-      {GgmlType::kQ4_K, "q4_k", 256, 2 + 2 + 12 + 128, true},  // d, dmin, scales, nibbles
-      {GgmlType::kQ5_K, "q5_k", 256, 2 + 2 + 12 + 32 + 128, true},
-      {GgmlType::kQ6_K, "q6_k", 256, 128 + 64 + 16 + 2, true},  // low 4, high 2, scales, d
-      {GgmlType::kBF16, "bf16", 1, 2, false},
+      {GgmlType::kF32, "f32", 1, 4, false, 32},
+      {GgmlType::kF16, "f16", 1, 2, false, 16},
+      {GgmlType::kQ4_0, "q4_0", 32, 2 + 16, true, 4},             // d, 32 nibbles
+      {GgmlType::kQ4_1, "q4_1", 32, 2 + 2 + 16, true, 4},         // d, m, 32 nibbles
+      {GgmlType::kQ5_0, "q5_0", 32, 2 + 4 + 16, true, 5},         // d, high bits, nibbles
+      {GgmlType::kQ5_1, "q5_1", 32, 2 + 2 + 4 + 16, true, 5},     // d, m, high bits, nibbles
+      {GgmlType::kQ8_0, "q8_0", 32, 2 + 32, true, 8},             // d, 32 int8
+      {GgmlType::kQ2_K, "q2_k", 256, 16 + 64 + 2 + 2, true, 2},   // scales, 2-bit, d, dmin
+      {GgmlType::kQ3_K, "q3_k", 256, 32 + 64 + 12 + 2, true, 3},  // hmask, 2-bit, scales, d
+      {GgmlType::kQ4_K, "q4_k", 256, 2 + 2 + 12 + 128, true, 4},  // d, dmin, scales, nibbles
+      {GgmlType::kQ5_K, "q5_k", 256, 2 + 2 + 12 + 32 + 128, true, 5},
+      {GgmlType::kQ6_K, "q6_k", 256, 128 + 64 + 16 + 2, true, 6},  // low 4, high 2, scales, d
+      {GgmlType::kBF16, "bf16", 1, 2, false, 16},
   };
   return types;
 }

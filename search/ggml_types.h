@@ -36,6 +36,9 @@ struct GgmlTypeInfo {
   int block_elements;     // values per block (1 for the float types)
   int block_bytes;        // bytes per block
   bool quantized;
+  // The bits a weight is stored in, without block scales: what weight_bits
+  // and embedding_bits a weight_format implies (32 for f32, 5 for q5_*).
+  int nominal_bits;
 };
 
 // Every type above, in enum order.

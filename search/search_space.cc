@@ -30,7 +30,53 @@ constexpr KnobInfo kKnobs[] = {
     {Knob::kInit, "init"},
     {Knob::kNumKvHeads, "num_kv_heads"},
     {Knob::kHeadDim, "head_dim"},
+    {Knob::kWeightFormat, "weight_format"},
+    {Knob::kAttentionFormat, "attention_format"},
+    {Knob::kFfnFormat, "ffn_format"},
+    {Knob::kEmbeddingFormat, "embedding_format"},
+    {Knob::kOutputFormat, "output_format"},
 };
+
+bool FormatKnob(Knob knob) {
+  return knob == Knob::kWeightFormat || knob == Knob::kAttentionFormat ||
+         knob == Knob::kFfnFormat || knob == Knob::kEmbeddingFormat || knob == Knob::kOutputFormat;
+}
+
+// A format knob's labels: `unset` ("kdnas" or "same"), then llama.cpp's
+// types in GgmlTypes() order, so label i > 0 is GgmlTypes()[i - 1].
+std::vector<std::string> FormatLabels(const char* unset) {
+  std::vector<std::string> labels = {unset};
+  for (const GgmlTypeInfo& t : GgmlTypes()) labels.emplace_back(t.name);
+  return labels;
+}
+
+std::optional<GgmlType> FormatOfIndex(int i) {
+  if (i <= 0) return std::nullopt;
+  return GgmlTypes()[static_cast<size_t>(i - 1)].type;
+}
+
+double IndexOfFormat(const std::optional<GgmlType>& type) {
+  if (!type) return 0;
+  const auto& types = GgmlTypes();
+  for (size_t i = 0; i < types.size(); ++i)
+    if (types[i].type == *type) return static_cast<double>(i + 1);
+  return 0;
+}
+
+std::optional<GgmlType>* FormatField(Knob knob, GgufFormats* f) {
+  switch (knob) {
+    case Knob::kAttentionFormat:
+      return &f->attention;
+    case Knob::kFfnFormat:
+      return &f->ffn;
+    case Knob::kEmbeddingFormat:
+      return &f->embedding;
+    case Knob::kOutputFormat:
+      return &f->output;
+    default:
+      return &f->weight;
+  }
+}
 
 bool LegalBits(double v) { return v == 16 || v == 8 || v == 6 || v == 4 || v == 3 || v == 2; }
 bool LegalGroup(double v) { return v == 32 || v == 64 || v == 128 || v == -1; }
@@ -40,7 +86,16 @@ const std::vector<std::string>* KnobLabels(Knob knob) {
   static const std::vector<std::string> kBool = {"false", "true"};
   static const std::vector<std::string> kPattern = {"unstructured", "2:4", "1:4"};
   static const std::vector<std::string> kInit = {"scratch", "inherit"};
+  static const std::vector<std::string> kWeightFormat = FormatLabels("kdnas");
+  static const std::vector<std::string> kOverrideFormat = FormatLabels("same");
   switch (knob) {
+    case Knob::kWeightFormat:
+      return &kWeightFormat;
+    case Knob::kAttentionFormat:
+    case Knob::kFfnFormat:
+    case Knob::kEmbeddingFormat:
+    case Knob::kOutputFormat:
+      return &kOverrideFormat;
     case Knob::kTieEmbeddings:
       return &kBool;
     case Knob::kSparsityPattern:
@@ -52,8 +107,9 @@ const std::vector<std::string>* KnobLabels(Knob knob) {
   }
 }
 
-// Checks one numeric value of a knob's domain.
-Status CheckValue(Knob knob, double v, const std::string& at) {
+}  // namespace
+
+Status CheckKnobValue(Knob knob, double v, const std::string& at) {
   auto fail = [&](const std::string& why) {
     return InvalidArgument(at + ": " + KnobName(knob) + " " + why + " (got " + NumberText(v) + ")");
   };
@@ -99,7 +155,12 @@ Status CheckValue(Knob knob, double v, const std::string& at) {
       break;
     case Knob::kTieEmbeddings:
     case Knob::kSparsityPattern:
-    case Knob::kInit: {
+    case Knob::kInit:
+    case Knob::kWeightFormat:
+    case Knob::kAttentionFormat:
+    case Knob::kFfnFormat:
+    case Knob::kEmbeddingFormat:
+    case Knob::kOutputFormat: {
       const auto* labels = KnobLabels(knob);
       if (!integral() || v < 0 || v >= static_cast<double>(labels->size())) {
         return fail("must be an index below " + std::to_string(labels->size()));
@@ -109,6 +170,8 @@ Status CheckValue(Knob knob, double v, const std::string& at) {
   }
   return Status::Ok();
 }
+
+namespace {
 
 // Sets one knob of `c` from a value of its parameter.
 void SetKnob(Knob knob, double v, Candidate* c) {
@@ -168,6 +231,13 @@ void SetKnob(Knob knob, double v, Candidate* c) {
     case Knob::kHeadDim:
       a.fixed_head_dim = i;
       break;
+    case Knob::kWeightFormat:
+    case Knob::kAttentionFormat:
+    case Knob::kFfnFormat:
+    case Knob::kEmbeddingFormat:
+    case Knob::kOutputFormat:
+      *FormatField(knob, &q.gguf) = FormatOfIndex(i);
+      break;
   }
 }
 
@@ -210,6 +280,14 @@ double GetKnob(Knob knob, const Candidate& c) {
       return a.num_kv_heads > 0 ? a.num_kv_heads : a.num_heads;
     case Knob::kHeadDim:
       return a.head_dim();
+    case Knob::kWeightFormat:
+    case Knob::kAttentionFormat:
+    case Knob::kFfnFormat:
+    case Knob::kEmbeddingFormat:
+    case Knob::kOutputFormat: {
+      GgufFormats f = q.gguf;
+      return IndexOfFormat(*FormatField(knob, &f));
+    }
   }
   return 0;
 }
@@ -272,6 +350,9 @@ StatusOr<SearchSpace> SearchSpace::Create(const SearchSpaceSpec& spec) {
           std::string label = p.labels[k];
           if (knob == Knob::kSparsityPattern && (label == "none" || label == "dense"))
             label = "unstructured";
+          if (FormatKnob(knob)) {  // llama.cpp's own spelling too: "Q4_K"
+            if (auto type = ParseGgmlType(label)) label = std::string(GgmlTypeName(*type));
+          }
           size_t found = labels->size();
           for (size_t m = 0; m < labels->size(); ++m) {
             if ((*labels)[m] == label) found = m;
@@ -298,7 +379,7 @@ StatusOr<SearchSpace> SearchSpace::Create(const SearchSpaceSpec& spec) {
     if (p.type == ParameterType::kDiscrete) {
       for (size_t k = 0; k < p.values.size(); ++k) {
         KDNAS_RETURN_IF_ERROR(
-            CheckValue(knob, p.values[k], at + ".discrete.values[" + std::to_string(k) + "]"));
+            CheckKnobValue(knob, p.values[k], at + ".discrete.values[" + std::to_string(k) + "]"));
       }
     } else if (p.type == ParameterType::kInteger || p.type == ParameterType::kDouble) {
       const std::string range =
@@ -315,8 +396,8 @@ StatusOr<SearchSpace> SearchSpace::Create(const SearchSpaceSpec& spec) {
       if (integer_knob && p.type == ParameterType::kDouble) {
         return InvalidArgument(range + ": " + p.name + " is an integer; use integer_range");
       }
-      if (std::isfinite(p.min)) KDNAS_RETURN_IF_ERROR(CheckValue(knob, p.min, range + ".min"));
-      if (std::isfinite(p.max)) KDNAS_RETURN_IF_ERROR(CheckValue(knob, p.max, range + ".max"));
+      if (std::isfinite(p.min)) KDNAS_RETURN_IF_ERROR(CheckKnobValue(knob, p.min, range + ".min"));
+      if (std::isfinite(p.max)) KDNAS_RETURN_IF_ERROR(CheckKnobValue(knob, p.max, range + ".max"));
     }
     space.knobs_.push_back(knob);
   }
@@ -367,126 +448,6 @@ Point SearchSpace::Encode(const Candidate& candidate) const {
 
 bool SearchSpace::IsValid(const Point& point) const {
   return ValidateCandidate(Decode(point)).ok();
-}
-
-namespace {
-
-// The family's own rules: GPT-2 blocks have one KV head per query head;
-// rotary embeddings rotate pairs of channels, so Llama heads are even.
-Status ValidateFamily(const Architecture& a, const std::string& arch) {
-  const BlockFamily& f = a.family;
-  const std::string family = arch + "family.";
-  if (!(f.norm_eps > 0 && f.norm_eps < 1)) {
-    return InvalidArgument(family + "norm_eps: must be in (0, 1) (got " + NumberText(f.norm_eps) +
-                           ")");
-  }
-  for (int l = 0; l < a.num_layers; ++l) {
-    const int heads = a.layer_heads(l), kv = a.layer_kv_heads(l);
-    const std::string at =
-        a.layers.empty() ? arch + "num_kv_heads" : arch + "layers[" + std::to_string(l) + "]";
-    if (!f.llama() && kv != heads) {
-      return InvalidArgument(at + ": GPT-2 blocks have as many key/value heads as query heads (" +
-                             std::to_string(kv) + " != " + std::to_string(heads) +
-                             "); grouped-query attention is for the Llama family");
-    }
-    if (kv > heads || heads % kv != 0) {
-      return InvalidArgument(at + ": the query heads (" + std::to_string(heads) +
-                             ") must be a multiple of the key/value heads (" + std::to_string(kv) +
-                             ")");
-    }
-  }
-  if (!f.llama()) return Status::Ok();
-  if (a.head_dim() % 2 != 0) {
-    return InvalidArgument(arch + (a.fixed_head_dim > 0 ? "head_dim" : "num_heads") +
-                           ": rotary positions need an even head width (got " +
-                           std::to_string(a.head_dim()) + ")");
-  }
-  const Rope& r = f.rope;
-  if (!(r.theta > 0 && std::isfinite(r.theta))) {
-    return InvalidArgument(family + "rope.theta: must be positive (got " + NumberText(r.theta) +
-                           ")");
-  }
-  if (r.scaling != Rope::Scaling::kNone && !(r.factor > 0 && std::isfinite(r.factor))) {
-    return InvalidArgument(family + "rope.factor: must be positive (got " + NumberText(r.factor) +
-                           ")");
-  }
-  if (r.scaling == Rope::Scaling::kLlama3 &&
-      (r.original_max_position_embeddings <= 0 || !(r.low_freq_factor > 0) ||
-       !(r.high_freq_factor > r.low_freq_factor))) {
-    return InvalidArgument(family +
-                           "rope: llama3 scaling needs original_max_position_embeddings > 0 and "
-                           "0 < low_freq_factor < high_freq_factor");
-  }
-  return Status::Ok();
-}
-
-}  // namespace
-
-Status ValidateCandidate(const Candidate& c, const std::string& prefix) {
-  const auto& a = c.architecture;
-  const auto& q = c.compression;
-  const auto& d = c.distillation;
-  const std::string arch = prefix + ".architecture.";
-  const std::string comp = prefix + ".compression.";
-  KDNAS_RETURN_IF_ERROR(CheckValue(Knob::kNumLayers, a.num_layers, arch + "num_layers"));
-  KDNAS_RETURN_IF_ERROR(CheckValue(Knob::kDModel, a.d_model, arch + "d_model"));
-  KDNAS_RETURN_IF_ERROR(CheckValue(Knob::kNumHeads, a.num_heads, arch + "num_heads"));
-  KDNAS_RETURN_IF_ERROR(CheckValue(Knob::kDFf, a.d_ff, arch + "d_ff"));
-  KDNAS_RETURN_IF_ERROR(
-      CheckValue(Knob::kContextLength, a.context_length, arch + "context_length"));
-  if (a.fixed_head_dim > 0) {
-    KDNAS_RETURN_IF_ERROR(CheckValue(Knob::kHeadDim, a.fixed_head_dim, arch + "head_dim"));
-  } else if (a.d_model % a.num_heads != 0) {
-    return InvalidArgument(arch + "d_model: must be divisible by num_heads (" +
-                           std::to_string(a.d_model) + " % " + std::to_string(a.num_heads) +
-                           " != 0), or set head_dim");
-  }
-  if (a.num_kv_heads > 0)
-    KDNAS_RETURN_IF_ERROR(CheckValue(Knob::kNumKvHeads, a.num_kv_heads, arch + "num_kv_heads"));
-  if (!a.layers.empty() && static_cast<int>(a.layers.size()) != a.num_layers) {
-    return InvalidArgument(arch + "layers: has " + std::to_string(a.layers.size()) +
-                           " entries; must be empty or num_layers (" +
-                           std::to_string(a.num_layers) + ")");
-  }
-  for (size_t l = 0; l < a.layers.size(); ++l) {
-    const std::string at = arch + "layers[" + std::to_string(l) + "].";
-    if (a.layers[l].num_heads < 1 || a.layers[l].num_heads > a.num_heads) {
-      return InvalidArgument(at + "num_heads: must be in 1..num_heads (" +
-                             std::to_string(a.num_heads) + ")");
-    }
-    KDNAS_RETURN_IF_ERROR(CheckValue(Knob::kDFf, a.layers[l].d_ff, at + "d_ff"));
-    if (a.layers[l].num_kv_heads < 0 || a.layers[l].num_kv_heads > a.layers[l].num_heads) {
-      return InvalidArgument(at + "num_kv_heads: must be in 0..num_heads of the layer (" +
-                             std::to_string(a.layers[l].num_heads) + ")");
-    }
-  }
-  KDNAS_RETURN_IF_ERROR(ValidateFamily(a, arch));
-  KDNAS_RETURN_IF_ERROR(CheckValue(Knob::kWeightBits, q.weight_bits, comp + "weight_bits"));
-  KDNAS_RETURN_IF_ERROR(CheckValue(Knob::kGroupSize, q.group_size, comp + "group_size"));
-  KDNAS_RETURN_IF_ERROR(
-      CheckValue(Knob::kEmbeddingBits, q.embedding_bits, comp + "embedding_bits"));
-  KDNAS_RETURN_IF_ERROR(CheckValue(Knob::kSparsity, q.sparsity, comp + "sparsity"));
-  KDNAS_RETURN_IF_ERROR(CheckValue(Knob::kLowRankRatio, q.low_rank_ratio, comp + "low_rank_ratio"));
-  NofM nm = PatternNofM(q.sparsity_pattern);
-  if (nm.m > 0) {
-    // Every pruned matrix's input dimension must split into groups of M.
-    for (int l = 0; l < a.num_layers; ++l) {
-      int attn = a.layer_heads(l) * a.head_dim();
-      int ff = a.layer_d_ff(l);
-      for (int cols : {a.d_model, attn, ff}) {
-        if (cols % nm.m != 0) {
-          return InvalidArgument(comp + "sparsity_pattern: " + std::to_string(nm.n) + ":" +
-                                 std::to_string(nm.m) + " needs every layer width divisible by " +
-                                 std::to_string(nm.m) + " (layer " + std::to_string(l) + " has " +
-                                 std::to_string(cols) + ")");
-        }
-      }
-    }
-  }
-  KDNAS_RETURN_IF_ERROR(
-      CheckValue(Knob::kTemperature, d.temperature, prefix + ".distillation.temperature"));
-  KDNAS_RETURN_IF_ERROR(CheckValue(Knob::kAlpha, d.alpha, prefix + ".distillation.alpha"));
-  return Status::Ok();
 }
 
 }  // namespace kdnas

@@ -30,6 +30,13 @@ enum class Knob {
   kInit,
   kNumKvHeads,
   kHeadDim,
+  // llama.cpp's types (Compression::gguf), categorical: weight_format takes
+  // "kdnas" or a type name, an override "same" (follow weight_format) or one.
+  kWeightFormat,
+  kAttentionFormat,
+  kFfnFormat,
+  kEmbeddingFormat,
+  kOutputFormat,
 };
 
 // "num_layers", ... ; and back (false if unknown).
@@ -37,6 +44,9 @@ const char* KnobName(Knob knob);
 bool ParseKnob(const std::string& name, Knob* knob);
 // Every knob name, comma-separated, for error messages.
 std::string KnownKnobNames();
+// OK, or INVALID_ARGUMENT "<at>: <knob> must be ... (got v)" for a value
+// outside the knob's domain (an enumerated knob's: its label index).
+Status CheckKnobValue(Knob knob, double v, const std::string& at);
 
 struct SearchSpaceSpec {
   // Knobs that are not searched take the base's values. A base d_ff of 0
@@ -70,7 +80,8 @@ class SearchSpace {
 };
 
 // The validity rules of a candidate (d_model % num_heads == 0, legal bits and
-// group sizes, N:M divisibility, ranges). Errors name `prefix`.<field>.
+// group sizes, N:M divisibility, ranges, what llama.cpp's types allow).
+// Errors name `prefix`.<field>. In search/candidate_validation.cc.
 Status ValidateCandidate(const Candidate& candidate, const std::string& prefix = "candidate");
 
 }  // namespace kdnas

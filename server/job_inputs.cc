@@ -3,6 +3,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "formats/gguf_size.h"
+#include "formats/gguf_tokenizer.h"
 #include "formats/utf8.h"
 #include "proto/tokenizer_kind_name.h"
 #include "search/tokenizer.h"
@@ -81,11 +83,26 @@ StatusOr<JobInputs> InspectJobInputs(const v1::JobSpec& spec, const BlobStore& b
   JobInputs inputs;
   inputs.data.set_vocab_size(tokenizer.vocab_size());
   inputs.data.set_tokenizer_bytes(tokenizer.serialized_bytes());
+  auto gguf_tokenizer = GgufTokenizerMetadata(tokenizer);
+  StatusOr<int64_t> gguf_bytes =
+      gguf_tokenizer.ok() ? GgufMetadataBytes(*gguf_tokenizer) : gguf_tokenizer.status();
+  if (gguf_bytes.ok()) {
+    inputs.data.set_gguf_tokenizer_bytes(*gguf_bytes);
+  } else {
+    inputs.data.set_gguf_unavailable(gguf_bytes.status().message());
+  }
   inputs.data.set_text_bytes(static_cast<int64_t>(corpus.size()));
   inputs.data.set_tokenizer(kind);
   inputs.data.set_text_tokens(static_cast<int64_t>(tokens->size()));
   inputs.teacher = std::move(teacher.info);
   return inputs;
+}
+
+ModelContext ModelContextOf(const v1::DataInfo& data) {
+  ModelContext context{data.vocab_size(), data.tokenizer_bytes()};
+  if (data.gguf_unavailable().empty())
+    context.gguf_file_bytes = GgufStudentSizer(data.vocab_size(), data.gguf_tokenizer_bytes());
+  return context;
 }
 
 }  // namespace kdnas

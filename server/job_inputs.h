@@ -7,6 +7,7 @@
 #pragma once
 
 #include "kdnas/v1/job.pb.h"
+#include "search/cost_model.h"
 #include "search/status.h"
 #include "server/blob_store.h"
 
@@ -22,12 +23,17 @@ struct JobInputs {
 // encodes the corpus with it. DataInfo: the tokenizer's kind, vocab_size
 // (the model's logits; config.json's vocab_size for an imported teacher),
 // tokenizer_bytes (JobTokenizer::serialized_bytes(), what every artifact
-// stores), the corpus's bytes and tokens (no BOS). INVALID_ARGUMENT naming
+// stores), gguf_tokenizer_bytes (or gguf_unavailable), the corpus's bytes
+// and tokens (no BOS). INVALID_ARGUMENT naming
 // the field: an unreadable file, a teacher that is not a TorchScript file
 // with an embedded tokenizer or a checkpoint kdnas runs, spec.data.tokenizer
 // set to another kind than the teacher's, an empty corpus, or one the
 // tokenizer cannot encode (invalid UTF-8 with the byte offset, unless the
 // tokenizer is byte-level).
 StatusOr<JobInputs> InspectJobInputs(const v1::JobSpec& spec, const BlobStore& blobs);
+
+// What the cost model needs of a job's data (DataInfo), the size of GGUF
+// students included.
+ModelContext ModelContextOf(const v1::DataInfo& data);
 
 }  // namespace kdnas

@@ -13,6 +13,7 @@
 #include "proto/api_convert.h"
 #include "server/job_inputs.h"
 #include "server/job_validation.h"
+#include "server/latency_method.h"
 #include "server/resource_names.h"
 
 namespace kdnas {
@@ -81,7 +82,7 @@ Status JobManager::BuildSearch(JobState* job) {
   o.strategy = StrategyOptionsFromProto(spec);
   o.objectives = ObjectivesFromProto(spec);
   o.constraints = ConstraintsFromProto(spec.constraints());
-  o.context = {job->job.data_info().vocab_size(), job->job.data_info().tokenizer_bytes()};
+  o.context = ModelContextOf(job->job.data_info());
   o.use_predictor = spec.strategy().predictor().enabled();
   o.oversample = std::max(1, spec.strategy().predictor().oversample());
   KDNAS_ASSIGN_OR_RETURN(job->search, JobSearch::Create(o));
@@ -262,8 +263,9 @@ void JobManager::SubmitJob(v1::SubmitJobRequest request, Callback<v1::Job> done)
   // After the checks that name the context_length that sets the windows.
   Status window = SetWindowLength(&spec);
   if (!window.ok()) return done(window);
-  Status feasible = ValidateJobSpec(
-      spec, ModelContext{inputs->data.vocab_size(), inputs->data.tokenizer_bytes()});
+  Status writable = CheckGgufWritable(spec, inputs->data);
+  if (!writable.ok()) return done(writable);
+  Status feasible = ValidateJobSpec(spec, ModelContextOf(inputs->data));
   if (!feasible.ok()) return done(feasible);
   Post([this, request = std::move(request), spec = std::move(spec), inputs = std::move(*inputs),
         done = std::move(done)]() mutable {
@@ -287,6 +289,10 @@ void JobManager::SubmitJob(v1::SubmitJobRequest request, Callback<v1::Job> done)
     job.job.set_request_id(request.request_id());
     *job.job.mutable_data_info() = inputs.data;
     *job.job.mutable_teacher_info() = inputs.teacher;
+    const LatencyMethodChoice latency =
+        ChooseLatencyMethod(job.job.spec(), inputs.data, inputs.teacher);
+    job.job.set_latency_method(latency.method);
+    job.job.set_latency_method_reason(latency.reason);
     *job.job.mutable_create_time() = TimeUtil::MillisecondsToTimestamp(clock_->NowMs());
     *job.job.mutable_start_time() = job.job.create_time();
     job.last_progress_ms = clock_->NowMs();

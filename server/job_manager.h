@@ -10,6 +10,7 @@
 // clang-format off
 #include <utility>
 #include <boost/asio.hpp>
+#include <cmath>
 // clang-format on
 
 #include <deque>
@@ -47,7 +48,13 @@ struct JobManagerStats {
     v1::JobProgress progress;
     double worker_seconds_budget = 0;
     int64_t last_progress_ms = 0;
-    std::vector<std::pair<int64_t, double>> best_loss_by_budget;  // (bytes, val loss)
+    // The best trial within each size budget: its val loss, and its
+    // compression_ratio and speedup (NaN when unmeasured).
+    struct BudgetBest {
+      int64_t size_budget_bytes = 0;
+      double val_loss = NAN, compression_ratio = NAN, speedup = NAN;
+    };
+    std::vector<BudgetBest> best_by_budget;
     double tokens_per_second = 0;
     int64_t end_ms = 0;  // 0 while running
     std::map<v1::TrialState, int64_t> trials_by_state;

@@ -40,6 +40,7 @@ v1::Lease JobManager::MakeLease(const JobState& job, const TrialState& t) const 
   work->set_seed(Rng::Mix(spec.seed(), static_cast<uint64_t>(TrialIdOf(t.trial))));
   work->set_data_seed(job.job.data_info().data_seed());
   work->set_top_k(spec.teacher_pass().top_k());
+  work->set_latency_method(job.job.latency_method());
   AddShardRefs(job, work);
   if (spec.strategy().multi_fidelity().enabled()) {
     for (int64_t step : spec.strategy().multi_fidelity().rung_steps()) work->add_report_steps(step);

@@ -211,6 +211,8 @@ void JobManager::ReportResult(v1::ReportResultRequest request,
         t.trial.set_hf_unavailable(s.hf_unavailable().substr(0, 1000));
         t.trial.set_gguf_artifact(s.gguf_artifact());
         t.trial.set_gguf_unavailable(s.gguf_unavailable().substr(0, 1000));
+        t.trial.set_gguf_tensor_types(s.gguf_tensor_types().substr(0, 1000));
+        t.trial.set_latency_measured_with(s.latency_measured_with().substr(0, 1000));
         seconds = s.metrics().worker_seconds();
         // A trial missing a measurement the job needs cannot be judged.
         MeasuredCheck measured =

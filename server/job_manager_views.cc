@@ -8,6 +8,7 @@
 
 #include "proto/api_convert.h"
 #include "search/explain.h"
+#include "server/job_inputs.h"
 #include "server/job_manager.h"
 #include "server/resource_names.h"
 
@@ -247,10 +248,8 @@ void JobManager::ExplainJob(std::string name, Callback<v1::Explanation> done) {
   }
   std::vector<std::string> metrics;
   for (const auto& o : view->job.spec().objectives()) metrics.push_back(o.metric());
-  Explanation e =
-      Explain(*view->space, metrics, trials, view->frontier,
-              {view->job.data_info().vocab_size(), view->job.data_info().tokenizer_bytes()},
-              view->job.spec().seed());
+  Explanation e = Explain(*view->space, metrics, trials, view->frontier,
+                          ModelContextOf(view->job.data_info()), view->job.spec().seed());
   v1::Explanation out;
   out.set_job(view->job.name());
   for (const auto& k : e.importances) {
@@ -309,15 +308,20 @@ void JobManager::Stats(Callback<JobManagerStats> done) {
                            {v1::TRIAL_STATE_REJECTED, p.trials_rejected()},
                            {v1::TRIAL_STATE_STOPPED, p.trials_stopped()}};
       for (int64_t budget : job.job.spec().report_size_budgets_bytes()) {
-        double best = NAN;
+        JobManagerStats::JobFigures::BudgetBest best;
+        best.size_budget_bytes = budget;
         for (const auto& member : job.search->front().Members()) {
           auto t = job.front.find(member.id);
           if (t == job.front.end()) continue;
           const auto& m = t->second.metrics();
-          if (m.size_bytes() <= budget && (std::isnan(best) || m.val_loss() < best))
-            best = m.val_loss();
+          if (m.size_bytes() > budget ||
+              (!std::isnan(best.val_loss) && m.val_loss() >= best.val_loss))
+            continue;
+          best.val_loss = m.val_loss();
+          best.compression_ratio = m.has_compression_ratio() ? m.compression_ratio() : NAN;
+          best.speedup = m.has_speedup() ? m.speedup() : NAN;
         }
-        f.best_loss_by_budget.push_back({budget, best});
+        f.best_by_budget.push_back(best);
       }
       s.queue_depth += f.progress.trials_pending();
       s.jobs.push_back(std::move(f));

@@ -290,6 +290,8 @@ Status ValidateJobSpec(const v1::JobSpec& spec, const std::optional<ModelContext
                  "needs a domain: integer_range, double_range, discrete or categorical");
     }
   }
+  KDNAS_RETURN_IF_ERROR(
+      CheckFormatNames(spec.space().base().compression(), "spec.space.base.compression"));
   auto space = SearchSpace::Create(SearchSpaceSpecFromProto(spec.space()));
   if (!space.ok()) return InvalidArgument("spec." + space.status().message());
   KDNAS_RETURN_IF_ERROR(CheckWindowLength(spec));
@@ -485,6 +487,24 @@ Status CheckHfLoadable(const v1::JobSpec& spec, const v1::DataInfo& data) {
   auto config = HfConfigOf(ArchitectureFromProto(base), data.vocab_size());
   if (!config.ok()) {
     return Bad("space.base.architecture", "export.hf_loadable: " + config.status().message());
+  }
+  return Status::Ok();
+}
+
+Status CheckGgufWritable(const v1::JobSpec& spec, const v1::DataInfo& data) {
+  if (data.gguf_unavailable().empty()) return Status::Ok();
+  const std::string why =
+      "a student with one of llama.cpp's types is a GGUF file, and this "
+      "job's tokenizer cannot be written to one: " +
+      data.gguf_unavailable();
+  const std::string& base = spec.space().base().compression().weight_format();
+  if (!base.empty() && base != "kdnas") return Bad("space.base.compression.weight_format", why);
+  if (const int i = SearchedKnob(spec, "weight_format"); i >= 0) {
+    const v1::Parameter& p = spec.space().parameters(i);
+    for (const std::string& value : p.categorical().values())
+      if (value != "kdnas") return Bad(KnobField(i), why);
+    for (double value : p.discrete().values())
+      if (value != 0) return Bad(KnobField(i), why);
   }
   return Status::Ok();
 }

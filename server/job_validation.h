@@ -55,6 +55,11 @@ Status CheckAgainstTeacher(const v1::JobSpec& spec, const v1::TeacherInfo& teach
 // (space.base.architecture.layers), or a GPT-2 head_dim.
 Status CheckHfLoadable(const v1::JobSpec& spec, const v1::DataInfo& data);
 
+// INVALID_ARGUMENT naming the field when a student of the space has one of
+// llama.cpp's types (a weight_format) and the job's tokenizer cannot be
+// written to GGUF (data.gguf_unavailable says why).
+Status CheckGgufWritable(const v1::JobSpec& spec, const v1::DataInfo& data);
+
 // INVALID_ARGUMENT naming spec.data.text when the corpus, as the workers
 // split it (`spec` with its defaults applied), has too few training or
 // held-out tokens for the training windows (data.window_length, else the

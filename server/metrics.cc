@@ -89,6 +89,15 @@ class ControllerMetrics::CoreCollector : public prometheus::Collectable {
     auto best = Family("kdnas_job_best_val_loss",
                        "Best validation loss of a trial within the size budget (bytes).",
                        MetricType::Gauge);
+    auto compression =
+        Family("kdnas_job_best_compression_ratio",
+               "The teacher's F16 GGUF bytes over those of the best trial within the size budget "
+               "(bytes), with llama.cpp latency.",
+               MetricType::Gauge);
+    auto speedup = Family("kdnas_job_best_speedup",
+                          "The teacher's llama.cpp decode latency over that of the best trial "
+                          "within the size budget (bytes).",
+                          MetricType::Gauge);
     auto progress =
         Family("kdnas_job_last_progress_timestamp_seconds",
                "Unix time of the job's last finished trial or heartbeat.", MetricType::Gauge);
@@ -118,15 +127,18 @@ class ControllerMetrics::CoreCollector : public prometheus::Collectable {
       AddValue(&budget, {{"kdnas_job", j.job}}, j.worker_seconds_budget);
       AddValue(&hv, {{"kdnas_job", j.job}}, j.progress.hypervolume());
       AddValue(&size, {{"kdnas_job", j.job}}, static_cast<double>(j.progress.frontier_size()));
-      for (const auto& [bytes, loss] : j.best_loss_by_budget) {
-        if (!std::isnan(loss))
-          AddValue(&best, {{"kdnas_job", j.job}, {"size_budget", std::to_string(bytes)}}, loss);
+      for (const auto& b : j.best_by_budget) {
+        const std::vector<ClientMetric::Label> labels = {
+            {"kdnas_job", j.job}, {"size_budget", std::to_string(b.size_budget_bytes)}};
+        if (!std::isnan(b.val_loss)) AddValue(&best, labels, b.val_loss);
+        if (!std::isnan(b.compression_ratio)) AddValue(&compression, labels, b.compression_ratio);
+        if (!std::isnan(b.speedup)) AddValue(&speedup, labels, b.speedup);
       }
       AddValue(&progress, {{"kdnas_job", j.job}}, static_cast<double>(j.last_progress_ms) / 1000.0);
       AddValue(&tps, {{"kdnas_job", j.job}}, j.tokens_per_second);
     }
-    std::vector<MetricFamily> out = {trials, job_state, used, shards,   budget,
-                                     hv,     size,      best, progress, tps};
+    std::vector<MetricFamily> out = {trials, job_state, used,        shards,  budget,   hv,
+                                     size,   best,      compression, speedup, progress, tps};
     auto scalar = [&](const char* name, const char* help, MetricType type, double value) {
       auto f = Family(name, help, type);
       AddValue(&f, {}, value);

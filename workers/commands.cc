@@ -81,6 +81,7 @@ ProgressCallback PrintProgress(bool quiet) {
 struct EngineFlags {
   int64_t seed = 1, data_seed = 1;
   std::string report_steps;
+  std::string latency = "torch";
   bool quiet = false, no_latency = false;
 };
 
@@ -117,6 +118,10 @@ void AddEngineFlags(FlagSet& flags, RunOptions& o, EngineFlags& e) {
                "Comma-separated steps with an intermediate validation loss.");
   flags.Int("threads", &o.threads, "LibTorch threads (0 = all cores).");
   flags.Bool("no-latency", &e.no_latency, "Skip the latency measurement.");
+  flags.String("latency", &e.latency,
+               "How latency is measured (docs/metrics.md): torch (LibTorch on the deployed "
+               "student) or llama.cpp (the student's GGUF file, and the teacher's for speedup "
+               "and compression_ratio).");
   flags.Bool("quiet", &e.quiet, "No progress lines.");
 }
 
@@ -126,6 +131,13 @@ Status ApplyEngineFlags(const EngineFlags& e, RunOptions& o) {
   o.seed = static_cast<uint64_t>(e.seed);
   o.data_seed = static_cast<uint64_t>(e.data_seed);
   o.measure_latency = !e.no_latency;
+  if (e.latency == "llama.cpp") {
+    o.latency_method = LatencyMethod::kLlamaCpp;
+  } else if (e.latency == "torch") {
+    o.latency_method = LatencyMethod::kTorch;
+  } else {
+    return InvalidArgument("--latency: '" + e.latency + "' is not torch or llama.cpp");
+  }
   if (o.threads == 0)
     o.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   KDNAS_ASSIGN_OR_RETURN(o.report_steps, ParseSteps(e.report_steps, "report-steps"));

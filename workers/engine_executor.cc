@@ -145,6 +145,9 @@ ExecutionResult EngineExecutor::Run(const v1::Lease& lease, TrialContext& contex
   run.report_steps.assign(work.report_steps().begin(), work.report_steps().end());
   run.threads = options_.threads;
   run.measure_latency = options_.measure_latency;
+  run.latency_method = work.latency_method() == v1::LATENCY_METHOD_LLAMA_CPP
+                           ? LatencyMethod::kLlamaCpp
+                           : LatencyMethod::kTorch;
   run.write_torchscript = options_.write_torchscript;
   run.cancel = &context.stop_flag();
   auto report = RunCandidate(run, [&](const TrainingProgress& p) {
@@ -177,6 +180,8 @@ ExecutionResult EngineExecutor::Run(const v1::Lease& lease, TrialContext& contex
   result.hf_unavailable = report->hf_unavailable;
   result.gguf_path = report->gguf_path;
   result.gguf_unavailable = report->gguf_unavailable;
+  result.gguf_tensor_types = report->gguf_tensor_types;
+  result.latency_measured_with = report->latency_measured_with;
   return result;
 }
 

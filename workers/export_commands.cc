@@ -77,14 +77,19 @@ int ExportGgufCommand(const std::vector<std::string>& args) {
     return FailCommand("export-gguf", InvalidArgument("--out: a file name is required"));
   GgufFormatFields fields{"--format", "--attention-format", "--ffn-format", "--embedding-format",
                           "--output-format"};
-  auto types = GgufWeightTypesOf(formats, fields);
-  if (!types.ok()) return FailCommand("export-gguf", types.status());
+  auto parsed = ParseGgufFormats(formats, fields);
+  if (!parsed.ok()) return FailCommand("export-gguf", parsed.status());
+  if (!parsed->set()) {
+    return FailCommand("export-gguf",
+                       InvalidArgument("--format: one of llama.cpp's types is required"));
+  }
+  const GgufWeightTypes types = GgufWeightTypesOf(*parsed);
   auto model = Teacher::Load(model_path);
   if (!model.ok()) return FailCommand("export-gguf", model.status());
   auto gpt = TeacherAsGpt(*model);
   if (!gpt.ok()) return FailCommand("export-gguf", gpt.status());
   if (name.empty()) name = std::filesystem::path(model_path).stem().string();
-  auto written = WriteGgufFile(**gpt, model->tokenizer(), *types, name, out);
+  auto written = WriteGgufFile(**gpt, model->tokenizer(), types, name, out);
   if (!written.ok()) return FailCommand("export-gguf", written.status());
   std::printf("%s: %lld bytes\n", out.c_str(), static_cast<long long>(written->file_bytes));
   for (const GgufTensorInfo& t : written->tensors) {

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 
+#include "workers/gguf_quantize.h"
 #include "workers/pruning.h"
 #include "workers/quantize.h"
 
@@ -39,6 +40,7 @@ torch::Tensor CompressedLinearImpl::Effective(const torch::Tensor& p,
                                               const torch::Tensor& mask) const {
   if (deployed) return p;
   torch::Tensor w = mask.defined() ? p * mask : p;
+  if (qat && gguf_type) return GgufFakeQuantize(w, *gguf_type);
   if (qat && bits < 16) w = FakeQuantize(w, bits, EffectiveGroupSize(bits, group_size, w.size(1)));
   return w;
 }
@@ -82,10 +84,25 @@ bool Masked(const Compression& c) {
   return c.sparsity > 0 || c.sparsity_pattern != SparsityPattern::kUnstructured;
 }
 
-CompressedLinear MakeLinear(const GptConfig& config, int64_t out, int64_t in, bool bias = true) {
+// With llama.cpp's types: the type a GGUF file stores a matrix of `cols`-value
+// rows in when `asked` is asked for it (llama.cpp's fallback, as
+// formats/gguf_architecture.h lays the file out).
+std::optional<GgmlType> GgufStored(const Compression& c, GgmlType (GgufFormats::*asked)() const,
+                                   int64_t cols) {
+  if (!c.gguf.set()) return std::nullopt;
+  return GgmlFallbackType((c.gguf.*asked)(), cols);
+}
+
+enum class LinearClass { kAttention, kFfn };
+
+CompressedLinear MakeLinear(const GptConfig& config, LinearClass cls, int64_t out, int64_t in,
+                            bool bias = true) {
   const Compression& c = config.compression;
   CompressedLinear lin(out, in, LowRankRank(out, in, c.low_rank_ratio), Masked(c), bias);
-  lin->bits = c.weight_bits;
+  lin->gguf_type = GgufStored(
+      c, cls == LinearClass::kAttention ? &GgufFormats::attention_type : &GgufFormats::ffn_type,
+      in);
+  lin->bits = lin->gguf_type ? 16 : c.weight_bits;
   lin->group_size = c.group_size;
   lin->qat = config.quantization_aware;
   return lin;
@@ -126,23 +143,27 @@ BlockImpl::BlockImpl(const GptConfig& config, int layer) {
   attn = register_module("attn", std::make_shared<torch::nn::Module>());
   if (llama) {
     const bool bias = a.family.qkv_bias();
-    q = attn->register_module("q", MakeLinear(config, width, d, bias));
-    k = attn->register_module("k", MakeLinear(config, kv_width, d, bias));
-    v = attn->register_module("v", MakeLinear(config, kv_width, d, bias));
-    attn_proj = attn->register_module("proj", MakeLinear(config, d, width, /*bias=*/false));
+    q = attn->register_module("q", MakeLinear(config, LinearClass::kAttention, width, d, bias));
+    k = attn->register_module("k", MakeLinear(config, LinearClass::kAttention, kv_width, d, bias));
+    v = attn->register_module("v", MakeLinear(config, LinearClass::kAttention, kv_width, d, bias));
+    attn_proj = attn->register_module(
+        "proj", MakeLinear(config, LinearClass::kAttention, d, width, /*bias=*/false));
   } else {
-    qkv = attn->register_module("qkv", MakeLinear(config, 3 * width, d));
-    attn_proj = attn->register_module("proj", MakeLinear(config, d, width));
+    qkv = attn->register_module("qkv", MakeLinear(config, LinearClass::kAttention, 3 * width, d));
+    attn_proj =
+        attn->register_module("proj", MakeLinear(config, LinearClass::kAttention, d, width));
   }
   ln2 = register_module("ln2", Norm(d, a.family));
   mlp = register_module("mlp", std::make_shared<torch::nn::Module>());
   if (llama) {
-    gate = mlp->register_module("gate", MakeLinear(config, d_ff, d, /*bias=*/false));
-    up = mlp->register_module("up", MakeLinear(config, d_ff, d, /*bias=*/false));
-    mlp_proj = mlp->register_module("proj", MakeLinear(config, d, d_ff, /*bias=*/false));
+    gate = mlp->register_module("gate",
+                                MakeLinear(config, LinearClass::kFfn, d_ff, d, /*bias=*/false));
+    up = mlp->register_module("up", MakeLinear(config, LinearClass::kFfn, d_ff, d, /*bias=*/false));
+    mlp_proj = mlp->register_module("proj",
+                                    MakeLinear(config, LinearClass::kFfn, d, d_ff, /*bias=*/false));
   } else {
-    fc = mlp->register_module("fc", MakeLinear(config, d_ff, d));
-    mlp_proj = mlp->register_module("proj", MakeLinear(config, d, d_ff));
+    fc = mlp->register_module("fc", MakeLinear(config, LinearClass::kFfn, d_ff, d));
+    mlp_proj = mlp->register_module("proj", MakeLinear(config, LinearClass::kFfn, d, d_ff));
   }
 }
 
@@ -235,6 +256,11 @@ GptImpl::GptImpl(const GptConfig& config) : config_(config) {
   causal_bias_ = register_buffer(
       "causal_bias", torch::full({C, C}, -std::numeric_limits<float>::infinity()).triu(1));
   if (a.family.llama()) rotary_ = MakeRotaryTables(a.family.rope, a.head_dim(), C);
+  const Compression& c = config.compression;
+  tok_emb_gguf_ = GgufStored(c, &GgufFormats::embedding_type, d);
+  if (c.gguf.set() && pos_emb.defined())  // positions are not quantized
+    pos_emb_gguf_ = *c.gguf.weight == GgmlType::kF32 ? GgmlType::kF32 : GgmlType::kF16;
+  if (lm_head_weight.defined()) lm_head_gguf_ = GgufStored(c, &GgufFormats::output_type, d);
   InitScratch();
 }
 
@@ -281,17 +307,19 @@ void GptImpl::InitScratch() {
   if (ln_f->bias.defined()) ln_f->bias.zero_();
 }
 
-torch::Tensor GptImpl::EffectiveEmbedding(const torch::Tensor& e) const {
+torch::Tensor GptImpl::EffectiveEmbedding(const torch::Tensor& e,
+                                          const std::optional<GgmlType>& gguf) const {
   if (deployed_ || !config_.quantization_aware) return e;
+  if (gguf) return GgufFakeQuantize(e, *gguf);
   const int bits = config_.compression.embedding_bits;
   return FakeQuantize(e, bits, EffectiveGroupSize(bits, config_.compression.group_size, e.size(1)));
 }
 
 torch::Tensor GptImpl::forward(const torch::Tensor& idx, ActivationStats* stats) {
   const int64_t T = idx.size(1);
-  auto tok = EffectiveEmbedding(tok_emb);
+  auto tok = EffectiveEmbedding(tok_emb, tok_emb_gguf_);
   auto x = torch::embedding(tok, idx);
-  if (pos_emb.defined()) x = x + EffectiveEmbedding(pos_emb).narrow(0, 0, T);
+  if (pos_emb.defined()) x = x + EffectiveEmbedding(pos_emb, pos_emb_gguf_).narrow(0, 0, T);
   if (stats && stats->layers.empty()) {  // zeros of the blocks' shapes
     for (auto& m : *layers) {
       auto* b = m->as<BlockImpl>();
@@ -314,7 +342,9 @@ torch::Tensor GptImpl::forward(const torch::Tensor& idx, ActivationStats* stats)
   x = ln_f(x);
   if (lm_head_weight.defined()) {
     torch::Tensor w = lm_head_weight;
-    if (!deployed_ && config_.quantization_aware && config_.compression.weight_bits < 16) {
+    if (!deployed_ && config_.quantization_aware && lm_head_gguf_) {
+      w = GgufFakeQuantize(w, *lm_head_gguf_);
+    } else if (!deployed_ && config_.quantization_aware && config_.compression.weight_bits < 16) {
       const int bits = config_.compression.weight_bits;
       w = FakeQuantize(w, bits,
                        EffectiveGroupSize(bits, config_.compression.group_size, w.size(1)));
@@ -327,14 +357,18 @@ torch::Tensor GptImpl::forward(const torch::Tensor& idx, ActivationStats* stats)
 std::vector<WeightRef> GptImpl::Weights() {
   const Compression& c = config_.compression;
   std::vector<WeightRef> out;
+  // With llama.cpp's types, every tensor's GGUF type stands for bits.
+  const int embedding_bits = c.gguf.set() ? 16 : c.embedding_bits;
+  const std::optional<GgmlType> vector_gguf =
+      c.gguf.set() ? std::optional<GgmlType>(GgmlType::kF32) : std::nullopt;
   auto vec = [&](const std::string& name, torch::Tensor* p) {
-    out.push_back({name, TensorRole::kVector, p, nullptr, 16, 0});
+    out.push_back({name, TensorRole::kVector, p, nullptr, 16, 0, vector_gguf});
   };
-  out.push_back(
-      {"tok_emb", TensorRole::kEmbedding, &tok_emb, nullptr, c.embedding_bits, c.group_size});
+  out.push_back({"tok_emb", TensorRole::kEmbedding, &tok_emb, nullptr, embedding_bits, c.group_size,
+                 tok_emb_gguf_});
   if (pos_emb.defined()) {
-    out.push_back(
-        {"pos_emb", TensorRole::kEmbedding, &pos_emb, nullptr, c.embedding_bits, c.group_size});
+    out.push_back({"pos_emb", TensorRole::kEmbedding, &pos_emb, nullptr, embedding_bits,
+                   c.group_size, pos_emb_gguf_});
   }
   auto norm = [&](const std::string& name, NormImpl* n) {
     vec(name + ".weight", &n->weight);
@@ -347,8 +381,8 @@ std::vector<WeightRef> GptImpl::Weights() {
     auto add = [&](const std::vector<BlockImpl::NamedLinear>& linears) {
       for (const auto& [name, lin] : linears) {
         for (auto& mat : lin->matrices()) {
-          out.push_back({p + name + mat.suffix, TensorRole::kLinear, mat.param, mat.mask,
-                         c.weight_bits, c.group_size});
+          out.push_back({p + name + mat.suffix, TensorRole::kLinear, mat.param, mat.mask, lin->bits,
+                         c.group_size, lin->gguf_type});
         }
         if (lin->bias.defined()) vec(p + name + ".bias", &lin->bias);
       }
@@ -360,8 +394,8 @@ std::vector<WeightRef> GptImpl::Weights() {
   }
   norm("ln_f", ln_f.get());
   if (lm_head_weight.defined()) {
-    out.push_back(
-        {"lm_head", TensorRole::kHead, &lm_head_weight, nullptr, c.weight_bits, c.group_size});
+    out.push_back({"lm_head", TensorRole::kHead, &lm_head_weight, nullptr,
+                   lm_head_gguf_ ? 16 : c.weight_bits, c.group_size, lm_head_gguf_});
   }
   return out;
 }
@@ -380,6 +414,10 @@ void GptImpl::Deploy() {
   for (auto& w : Weights()) {
     torch::Tensor value = *w.param;
     if (w.mask && w.mask->defined()) value = value * *w.mask;
+    if (w.gguf_type) {
+      w.param->copy_(GgufRoundTrip(value, *w.gguf_type));
+      continue;
+    }
     const int64_t cols = value.dim() == 2 ? value.size(1) : value.size(0);
     w.param->copy_(DeployedValue(value, w.bits, EffectiveGroupSize(w.bits, w.group_size, cols)));
   }

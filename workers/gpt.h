@@ -8,8 +8,10 @@
 //   projections with grouped-query attention (Qwen2: with biases), SwiGLU,
 //   no other biases.
 // Both may tie the output projection to the token embedding. Compression is
-// simulated in the forward pass: pruning masks, fake quantization (QAT) and
-// low-rank factors (u [out,k] then v [k,in]).
+// simulated in the forward pass: pruning masks, fake quantization (QAT: on
+// kdnas's group-wise grid, or with llama.cpp's types on each matrix's GGUF
+// type's, workers/gguf_quantize.h) and low-rank factors (u [out,k] then
+// v [k,in]).
 //
 // Parameter names: the artifact's tensor name, or that name + ".weight" for
 // matrices and norm weights stored under a module ("lm_head.weight",
@@ -18,6 +20,7 @@
 
 #include <torch/torch.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -74,6 +77,9 @@ class CompressedLinearImpl : public torch::nn::Module {
   torch::Tensor weight_mask, u_mask, v_mask;
   int bits = 16;       // fake quantization when < 16 and qat
   int group_size = 0;  // configured group (-1 per channel)
+  // llama.cpp's type the GGUF file stores the matrix in (after the fallback
+  // for its rows): fake quantization on its grid instead of `bits`.
+  std::optional<GgmlType> gguf_type;
   bool qat = false;
   bool deployed = false;  // weights hold their deployed values: no mask, no fake quant
 
@@ -137,6 +143,9 @@ struct WeightRef {
   torch::Tensor* mask;  // nullptr or undefined: unpruned
   int bits;
   int group_size;  // configured (-1 per channel); see EffectiveGroupSize
+  // With llama.cpp's types: the type its GGUF file stores it in (F32 for
+  // norms and biases), which replaces bits and group_size.
+  std::optional<GgmlType> gguf_type;
 };
 
 class GptImpl : public torch::nn::Module {
@@ -155,8 +164,9 @@ class GptImpl : public torch::nn::Module {
   // Every tensor in artifact order (matrices, embeddings and vectors).
   std::vector<WeightRef> Weights();
   // Replaces every weight by its deployed value (mask applied, quantized and
-  // dequantized, fp16-rounded at 16 bits) and turns off masks and fake
-  // quantization: the model then computes exactly what the artifact holds.
+  // dequantized, fp16-rounded at 16 bits; with llama.cpp's types, what its
+  // GGUF file holds) and turns off masks and fake quantization: the model
+  // then computes exactly what the artifact holds.
   void Deploy();
   bool deployed() const { return deployed_; }
   // Recomputes the pruning masks of the linear matrices by magnitude, at
@@ -171,12 +181,15 @@ class GptImpl : public torch::nn::Module {
   torch::Tensor lm_head_weight;
 
  private:
-  torch::Tensor EffectiveEmbedding(const torch::Tensor& e) const;
+  torch::Tensor EffectiveEmbedding(const torch::Tensor& e,
+                                   const std::optional<GgmlType>& gguf) const;
   std::vector<CompressedLinearImpl*> Linears();
   GptConfig config_;
   torch::Tensor causal_bias_;  // [C, C] 0 / -inf
   RotaryTables rotary_;        // [C, head_dim] (Llama family)
   bool deployed_ = false;
+  // With llama.cpp's types: the GGUF types of the embeddings and the head.
+  std::optional<GgmlType> tok_emb_gguf_, pos_emb_gguf_, lm_head_gguf_;
 };
 TORCH_MODULE(Gpt);
 

@@ -336,6 +336,8 @@ Status LeaseClient::Report(const v1::Lease& lease, const ExecutionResult& result
       request.mutable_success()->set_hf_unavailable(result.hf_unavailable);
       if (!result.gguf_path.empty()) fs::rename(result.gguf_path, dir / kGgufFile, ec);
       request.mutable_success()->set_gguf_unavailable(result.gguf_unavailable);
+      request.mutable_success()->set_gguf_tensor_types(result.gguf_tensor_types);
+      request.mutable_success()->set_latency_measured_with(result.latency_measured_with);
       break;
     case ExecutionResult::Kind::kFailed:
       request.mutable_failure()->set_error(result.error);

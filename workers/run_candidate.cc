@@ -9,6 +9,8 @@
 #include <sstream>
 
 #include "evaluator/evaluate.h"
+#include "formats/gguf_size.h"
+#include "formats/gguf_tokenizer.h"
 #include "formats/safetensors.h"
 #include "formats/tar_archive.h"
 #include "proto/candidate_json.h"
@@ -20,6 +22,7 @@
 #include "workers/packed_artifact.h"
 #include "workers/torch_status.h"
 #include "workers/torchscript_export.h"
+#include "workers/trial_latency.h"
 
 namespace kdnas {
 namespace fs = std::filesystem;
@@ -133,6 +136,20 @@ StatusOr<GptImpl*> JobResources::TeacherModel() {
   return teacher_model_.get();
 }
 
+StatusOr<TeacherGguf*> JobResources::TeacherAsGguf() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!teacher_gguf_ && teacher_gguf_error_.ok()) {
+    auto written = TeacherGguf::Write(*teacher_, corpus_->tokenizer());
+    if (written.ok()) {
+      teacher_gguf_ = std::move(*written);
+    } else {
+      teacher_gguf_error_ = written.status();
+    }
+  }
+  if (!teacher_gguf_) return teacher_gguf_error_;
+  return teacher_gguf_.get();
+}
+
 namespace {
 
 // Removes what a failed run wrote, so no partial artifact is left behind.
@@ -229,6 +246,18 @@ Status WritePacked(GptImpl& model, const Candidate& c, const JobTokenizer& token
   return Status::Ok();
 }
 
+// The cost model's context of the job's students; the GGUF size only for a
+// candidate with llama.cpp's types (the tokenizer's GGUF metadata is laid out
+// for it).
+StatusOr<ModelContext> ModelContextOf(const JobTokenizer& tokenizer, const Candidate& c) {
+  ModelContext context{tokenizer.vocab_size(), tokenizer.serialized_bytes()};
+  if (!c.compression.gguf.set()) return context;
+  KDNAS_ASSIGN_OR_RETURN(GgufMetadata metadata, GgufTokenizerMetadata(tokenizer));
+  KDNAS_ASSIGN_OR_RETURN(int64_t metadata_bytes, GgufMetadataBytes(metadata));
+  context.gguf_file_bytes = GgufStudentSizer(tokenizer.vocab_size(), metadata_bytes);
+  return context;
+}
+
 double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
@@ -266,7 +295,8 @@ StatusOr<TrialReport> Run(const RunOptions& o, const ProgressCallback& progress)
   KDNAS_RETURN_IF_ERROR(job->CheckTeacher(window));
   KDNAS_ASSIGN_OR_RETURN(const JobResources::EvalSet* eval, job->Eval(C));
   const JobTokenizer& tokenizer = job->corpus().tokenizer();
-  const CostEstimate cost = EstimateCost(c, {tokenizer.vocab_size(), tokenizer.serialized_bytes()});
+  KDNAS_ASSIGN_OR_RETURN(const ModelContext context, ModelContextOf(tokenizer, c));
+  const CostEstimate cost = EstimateCost(c, context);
 
   TrialReport report;
   v1::TrialMetrics& m = report.metrics;
@@ -297,8 +327,25 @@ StatusOr<TrialReport> Run(const RunOptions& o, const ProgressCallback& progress)
 
   OutputGuard out(o.out_dir);
   KDNAS_RETURN_IF_ERROR(out.Create());
-  report.packed_path = out.Track("student.kdna");
-  KDNAS_RETURN_IF_ERROR(WritePacked(*model, c, tokenizer, cost, report.packed_path));
+  if (c.compression.gguf.set()) {
+    // Its GGUF file is the student: written from the trained weights, the
+    // file holds what Deploy() then sets them to.
+    report.gguf_path = out.Track("student.gguf");
+    KDNAS_ASSIGN_OR_RETURN(GgufExportResult gguf,
+                           WriteGgufFile(*model, tokenizer, GgufWeightTypesOf(c.compression.gguf),
+                                         kGgufStudentName, report.gguf_path));
+    if (gguf.file_bytes != cost.size_bytes) {
+      return FailedPrecondition("the GGUF file has " + std::to_string(gguf.file_bytes) +
+                                " bytes but the cost model predicted " +
+                                std::to_string(cost.size_bytes) +
+                                " (a kdnas bug: the cost model and the GGUF writer disagree)");
+    }
+    report.gguf_tensor_types = GgufTensorTypesText(gguf.tensors);
+    m.set_gguf_size_bytes(gguf.file_bytes);
+  } else {
+    report.packed_path = out.Track("student.kdna");
+    KDNAS_RETURN_IF_ERROR(WritePacked(*model, c, tokenizer, cost, report.packed_path));
+  }
   m.set_size_bytes(cost.size_bytes);
   model->Deploy();
   QualityMetrics q = EvaluateQuality(fn, eval->x, eval->y, eval->teacher);
@@ -306,11 +353,6 @@ StatusOr<TrialReport> Run(const RunOptions& o, const ProgressCallback& progress)
   m.set_perplexity(q.perplexity);
   m.set_teacher_agreement(q.teacher_agreement);
   m.set_kl_to_teacher(q.kl_to_teacher);
-  if (o.measure_latency) {
-    LatencyMetrics latency = MeasureLatency(fn, C, 64, o.latency_repeats);
-    m.set_latency_ms(latency.latency_ms);
-    m.set_tokens_per_second(latency.tokens_per_second);
-  }
   if (o.write_torchscript) {
     report.torchscript_path = out.Track("student.pt");
     KDNAS_RETURN_IF_ERROR(SaveTorchScript(*model, tokenizer, report.torchscript_path));
@@ -326,9 +368,8 @@ StatusOr<TrialReport> Run(const RunOptions& o, const ProgressCallback& progress)
       KDNAS_RETURN_IF_ERROR(WriteFileAtomically(report.hf_path, tar));
     }
   }
-  {
-    // Its weights as they run, in F16 (the GGUF formats of weight_format
-    // are not trained yet).
+  if (!c.compression.gguf.set()) {
+    // Its weights as they run, in F16.
     const std::string gguf_path = out.Track("student.gguf");
     auto gguf = WriteGgufFile(*model, tokenizer, GgufWeightTypes::All(GgmlType::kF16),
                               "kdnas student", gguf_path);
@@ -337,9 +378,11 @@ StatusOr<TrialReport> Run(const RunOptions& o, const ProgressCallback& progress)
     } else {
       KDNAS_RETURN_IF_ERROR(gguf.status());
       report.gguf_path = gguf_path;
+      report.gguf_tensor_types = GgufTensorTypesText(gguf->tensors);
       m.set_gguf_size_bytes(gguf->file_bytes);
     }
   }
+  if (o.measure_latency) KDNAS_RETURN_IF_ERROR(MeasureTrialLatency(o, *job, fn, &report));
   m.set_worker_seconds(SecondsSince(o.started));
   report.metrics_path = out.Track("metrics.json");
   KDNAS_RETURN_IF_ERROR(WriteFileAtomically(report.metrics_path, TrialReportJson(report, c)));
@@ -374,6 +417,8 @@ std::string TrialReportJson(const TrialReport& r, const Candidate& c) {
   }
   j["train_tokens_per_second"] = r.train_tokens_per_second;
   j["init"] = r.init_summary;
+  if (!r.gguf_tensor_types.empty()) j["gguf_tensor_types"] = r.gguf_tensor_types;
+  if (!r.latency_measured_with.empty()) j["latency_measured_with"] = r.latency_measured_with;
   j["val_history"] = r.val_losses;
   j["candidate"] = nlohmann::ordered_json::parse(CandidateToJson(c));
   return j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";

@@ -24,8 +24,14 @@
 #include "workers/gpt.h"
 #include "workers/teacher.h"
 #include "workers/teacher_cache.h"
+#include "workers/teacher_gguf.h"
 
 namespace kdnas {
+
+// Job.latency_method: LibTorch on the deployed student, or llama.cpp on its
+// GGUF file (workers/llama_latency.h), with the teacher measured the same
+// way for the trial's speedup and compression_ratio.
+enum class LatencyMethod { kTorch, kLlamaCpp };
 
 struct JobOptions {
   // Exactly one of teacher_path (TorchScript) and hf_teacher_dir (a Hugging
@@ -67,6 +73,9 @@ class JobResources {
   StatusOr<torch::Tensor> TeacherLogits(const torch::Tensor& x);
   // Teacher::CheckContext once per context length.
   Status CheckTeacher(int context);
+  // The teacher as an F16 GGUF file, written on first use; its error (a
+  // teacher llama.cpp cannot run) on every call.
+  StatusOr<TeacherGguf*> TeacherAsGguf();
 
  private:
   static StatusOr<std::shared_ptr<JobResources>> LoadUnguarded(const JobOptions& options);
@@ -81,6 +90,8 @@ class JobResources {
   std::map<int, EvalSet> eval_;
   Gpt teacher_model_{nullptr};
   std::string teacher_model_error_;
+  std::unique_ptr<TeacherGguf> teacher_gguf_;
+  Status teacher_gguf_error_;
 };
 
 struct RunOptions {
@@ -103,6 +114,8 @@ struct RunOptions {
   int64_t checkpoint_every_steps = 0;
   int threads = 0;  // LibTorch intra-op threads; 0 = unchanged
   bool measure_latency = true;
+  // How latency_ms is measured (Job.latency_method; docs/metrics.md).
+  LatencyMethod latency_method = LatencyMethod::kTorch;
   int latency_repeats = 5;
   bool write_torchscript = true;
   const std::atomic<bool>* cancel = nullptr;
@@ -129,6 +142,8 @@ struct TrialReport {
   // The student as a GGUF file for llama.cpp (student.gguf: F16, the
   // weights as they run; workers/gguf_export.h), or why it has none.
   std::string gguf_path, gguf_unavailable;
+  std::string gguf_tensor_types;      // GgufTensorTypesText of gguf_path
+  std::string latency_measured_with;  // Trial.latency_measured_with
 };
 
 StatusOr<TrialReport> RunCandidate(const RunOptions& options,

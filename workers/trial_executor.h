@@ -44,18 +44,20 @@ struct ExecutionResult {
     return r;
   }
   Kind kind = Kind::kFailed;
-  v1::TrialMetrics metrics;        // kSucceeded
-  std::string packed_path;         // kSucceeded, optional: uploaded as the artifact
-  std::string teacher_shard_path;  // kSucceeded of a teacher-shard lease: the shard
-  std::string torchscript_path;    // kSucceeded, optional
-  std::string hf_path;             // kSucceeded, optional: the Hugging Face checkpoint tar
-  std::string hf_unavailable;      // kSucceeded: why there is no hf_path (imported teachers)
-  std::string gguf_path;           // kSucceeded, optional: the GGUF file
-  std::string gguf_unavailable;    // kSucceeded: why there is no gguf_path
-  std::string error;               // kFailed
-  bool retryable = false;          // kFailed: a transient error, try again
-  v1::TrialProgress progress;      // kStopped: where it stopped
-  double worker_seconds = 0;       // kFailed / kStopped (kSucceeded: in metrics)
+  v1::TrialMetrics metrics;           // kSucceeded
+  std::string packed_path;            // kSucceeded, optional: uploaded as the artifact
+  std::string teacher_shard_path;     // kSucceeded of a teacher-shard lease: the shard
+  std::string torchscript_path;       // kSucceeded, optional
+  std::string hf_path;                // kSucceeded, optional: the Hugging Face checkpoint tar
+  std::string hf_unavailable;         // kSucceeded: why there is no hf_path (imported teachers)
+  std::string gguf_path;              // kSucceeded, optional: the GGUF file
+  std::string gguf_unavailable;       // kSucceeded: why there is no gguf_path
+  std::string gguf_tensor_types;      // kSucceeded: Trial.gguf_tensor_types
+  std::string latency_measured_with;  // kSucceeded: Trial.latency_measured_with
+  std::string error;                  // kFailed
+  bool retryable = false;             // kFailed: a transient error, try again
+  v1::TrialProgress progress;         // kStopped: where it stopped
+  double worker_seconds = 0;          // kFailed / kStopped (kSucceeded: in metrics)
 };
 
 class TrialContext {

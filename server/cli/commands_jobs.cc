@@ -247,13 +247,16 @@ int RunTrials(const Args& args) {
     ctx.PrintJson(all);
     return 0;
   }
-  Table table({"TRIAL", "STATE", "CANDIDATE", "SIZE", "VAL-LOSS", "WORKER-S", "NOTE"});
+  Table table({"TRIAL", "STATE", "CANDIDATE", "SIZE", "VAL-LOSS", "COMPRESSION", "SPEEDUP",
+               "WORKER-S", "NOTE"});
   for (const auto& t : all.trials()) {
     bool done = t.state() == kdnas::v1::TRIAL_STATE_SUCCEEDED;
     int64_t size = done ? t.metrics().size_bytes() : t.predicted().size_bytes();
     table.AddRow(
         {t.name(), TrialStateLabel(t), SummarizeCandidate(t.candidate()),
          size > 0 ? FormatBytes(size) : "", done ? FormatFixed(t.metrics().val_loss(), 4) : "",
+         FormatRatio(t.metrics().has_compression_ratio(), t.metrics().compression_ratio()),
+         FormatRatio(t.metrics().has_speedup(), t.metrics().speedup()),
          t.metrics().worker_seconds() > 0 ? FormatFixed(t.metrics().worker_seconds(), 1) : "",
          TrialNote(t)});
   }

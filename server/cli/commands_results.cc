@@ -61,8 +61,8 @@ int RunFrontier(const Args& args) {
   if (ctx.json) {
     ctx.PrintJson(frontier);
   } else {
-    std::vector<std::string> header = {"TRIAL", "SIZE",   "VAL-LOSS",
-                                       "AGREE", "PARAMS", "LATENCY-MS"};
+    std::vector<std::string> header = {"TRIAL",  "SIZE",       "VAL-LOSS",    "AGREE",
+                                       "PARAMS", "LATENCY-MS", "COMPRESSION", "SPEEDUP"};
     header.push_back("CANDIDATE");
     Table table(header);
     std::vector<ScatterPoint> points;
@@ -71,7 +71,8 @@ int RunFrontier(const Args& args) {
       table.AddRow({p.trial(), FormatBytes(m.size_bytes()), FormatFixed(m.val_loss(), 4),
                     FormatFixed(m.teacher_agreement(), 3), FormatCount(m.params()),
                     m.has_latency_ms() ? FormatFixed(m.latency_ms(), 3) : "-",
-                    SummarizeCandidate(p.candidate())});
+                    FormatRatio(m.has_compression_ratio(), m.compression_ratio()),
+                    FormatRatio(m.has_speedup(), m.speedup()), SummarizeCandidate(p.candidate())});
       points.push_back({static_cast<double>(m.size_bytes()), m.val_loss(), '*'});
     }
     std::printf("%s: %d frontier points, hypervolume %s\n\n%s", frontier.job().c_str(),
@@ -140,6 +141,12 @@ int RunBest(const Args& args) {
     if (!s.ok()) return Fail("best", s);
   }
   if (!packed_out.empty()) {
+    if (trial.artifact().empty()) {
+      return Fail("best", FailedPrecondition(
+                              trial.name() + " has no packed artifact: it is a student in " +
+                              "llama.cpp's " + trial.candidate().compression().weight_format() +
+                              ", which its GGUF file holds (--gguf-out)"));
+    }
     Status s = DownloadArtifactFile(stub.get(), ctx, trial.artifact(), packed_out);
     if (!s.ok()) return Fail("best", s);
   }
@@ -181,6 +188,13 @@ int RunBest(const Args& args) {
       FormatCount(m.params()).c_str(), FormatCount(m.nonzero_params()).c_str(),
       m.has_latency_ms() ? (FormatFixed(m.latency_ms(), 3) + " ms/token").c_str()
                          : "latency not measured");
+  if (m.has_speedup()) {
+    std::printf("  against the teacher's F16 GGUF: %s smaller, %s faster to decode\n",
+                FormatRatio(true, m.compression_ratio()).c_str(),
+                FormatRatio(true, m.speedup()).c_str());
+  }
+  if (!trial.latency_measured_with().empty())
+    std::printf("  latency measured with %s\n", trial.latency_measured_with().c_str());
   if (!out.empty()) std::printf("wrote %s (TorchScript)\n", out.c_str());
   if (!packed_out.empty()) std::printf("wrote %s (packed)\n", packed_out.c_str());
   if (!hf_out.empty()) std::printf("wrote %s (Hugging Face layout)\n", hf_out.c_str());

@@ -14,6 +14,10 @@ std::string FormatFixed(double value, int digits) {
   return buf;
 }
 
+std::string FormatRatio(bool has, double ratio) {
+  return has ? FormatFixed(ratio, ratio < 10 ? 2 : 1) + "x" : "-";
+}
+
 std::string FormatBytes(int64_t bytes) {
   const char* units[] = {"B", "KB", "MB", "GB", "TB"};
   double v = static_cast<double>(bytes);
@@ -83,8 +87,14 @@ std::string RenderScatter(const std::vector<ScatterPoint>& points, const std::st
     y0 = std::min(y0, p.y);
     y1 = std::max(y1, p.y);
   }
-  if (x1 - x0 < 1e-12) { x0 -= 0.5; x1 += 0.5; }
-  if (y1 - y0 < 1e-12) { y0 -= 0.5; y1 += 0.5; }
+  if (x1 - x0 < 1e-12) {
+    x0 -= 0.5;
+    x1 += 0.5;
+  }
+  if (y1 - y0 < 1e-12) {
+    y0 -= 0.5;
+    y1 += 0.5;
+  }
   std::vector<std::string> grid(height, std::string(width, ' '));
   for (const auto& p : points) {
     int col = static_cast<int>(std::lround((tx(p.x) - x0) / (x1 - x0) * (width - 1)));

@@ -13,6 +13,8 @@ std::string FormatBytes(int64_t bytes);
 std::string FormatCount(int64_t count);
 // Fixed-point with `digits` decimals.
 std::string FormatFixed(double value, int digits);
+// "12.3x"; "-" when the ratio was not measured (has == false).
+std::string FormatRatio(bool has, double ratio);
 
 // A table with a header row; columns are left-aligned for text and
 // right-aligned when every cell below the header looks like a number.

@@ -118,6 +118,11 @@ std::string SummarizeInputs(const kdnas::v1::Job& job) {
     out << "  corpus: " << FormatBytes(data.text_bytes()) << ", " << FormatCount(data.text_tokens())
         << " tokens\n";
   }
+  if (job.latency_method() == kdnas::v1::LATENCY_METHOD_LLAMA_CPP) {
+    out << "  latency: llama.cpp on each student's GGUF file, against the teacher's F16 GGUF\n";
+  } else if (job.latency_method() == kdnas::v1::LATENCY_METHOD_TORCH) {
+    out << "  latency: LibTorch (not llama.cpp: " << job.latency_method_reason() << ")\n";
+  }
   return out.str();
 }
 
@@ -128,7 +133,15 @@ std::string SummarizeCandidate(const kdnas::v1::Candidate& c) {
   out << a.num_layers() << "L d" << a.d_model() << " h" << a.num_heads() << " ff" << a.d_ff()
       << " ctx" << a.context_length();
   if (a.tie_embeddings()) out << " tied";
-  if (q.weight_bits() > 0 && q.weight_bits() < 16) {
+  if (!q.weight_format().empty() && q.weight_format() != "kdnas") {
+    out << " " << q.weight_format();
+    const std::pair<const char*, const std::string*> overrides[] = {{"attn", &q.attention_format()},
+                                                                    {"ffn", &q.ffn_format()},
+                                                                    {"emb", &q.embedding_format()},
+                                                                    {"out", &q.output_format()}};
+    for (const auto& [name, format] : overrides)
+      if (!format->empty() && *format != q.weight_format()) out << " " << name << "=" << *format;
+  } else if (q.weight_bits() > 0 && q.weight_bits() < 16) {
     out << " w" << q.weight_bits() << "/";
     if (q.group_size() < 0) {
       out << "ch";

@@ -109,4 +109,52 @@ assert abs(loss - metrics["val_loss"]) < 0.15, "the downloaded student does not 
 assert packed == int(metrics["size_bytes"]), "the packed artifact's size differs from the reported size"
 assert int(metrics["size_bytes"]) == int(best["predicted"]["size_bytes"]), "size differs from the cost model"
 PY
+
+# A search over llama.cpp's types: the students are GGUF files of the
+# predicted size, and llama.cpp measures the best one as the worker did.
+cat >"$DIR/gguf-job.yaml" <<JOB
+display_name: e2e-gguf
+data: {text: {path: $ROOT/data/tinyshakespeare.txt}}
+teacher: {model: {path: teacher.pt}}
+space:
+  base:
+    architecture: {num_layers: 2, d_model: 64, num_heads: 4, context_length: 64}
+    distillation: {init: inherit}
+  parameters:
+    - {name: weight_format, categorical: {values: [q8_0, Q4_0]}}
+    - {name: embedding_format, categorical: {values: [same, q4_1]}}
+budget: {max_trials: 3, train_steps: 40, eval_tokens: 4096}
+seed: 5
+JOB
+GJOB=$("$CLI" submit "$DIR/gguf-job.yaml" --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["name"])')
+timeout 240 "$CLI" watch "$GJOB" >"$DIR/gguf-watch.log"
+grep -q 'SUCCEEDED (trial budget reached' "$DIR/gguf-watch.log" || { cat "$DIR/gguf-watch.log" "$DIR"/w*.log; exit 1; }
+"$CLI" status "$GJOB" >"$DIR/gguf-status.txt"
+grep -q "latency: llama.cpp on each student's GGUF file" "$DIR/gguf-status.txt" || { cat "$DIR/gguf-status.txt"; exit 1; }
+"$CLI" trials "$GJOB" >"$DIR/gguf-trials.txt"
+grep -Eq 'q(8|4)_0' "$DIR/gguf-trials.txt" || { cat "$DIR/gguf-trials.txt"; exit 1; }
+"$CLI" best "$GJOB" --json --gguf-out "$DIR/gguf-student.gguf" >"$DIR/gguf-best.json"
+"$CLI" best "$GJOB" >"$DIR/gguf-best.txt"
+grep -q "against the teacher's F16 GGUF: .*x smaller, .*x faster to decode" "$DIR/gguf-best.txt" || { cat "$DIR/gguf-best.txt"; exit 1; }
+if "$CLI" best "$GJOB" --packed-out "$DIR/none.kdna" 2>"$DIR/packed.err"; then echo "FAILED: --packed-out of a GGUF student"; exit 1; fi
+grep -q "has no packed artifact: it is a student in llama.cpp's" "$DIR/packed.err" || { cat "$DIR/packed.err"; exit 1; }
+"$WORKER" llama --gguf "$DIR/gguf-student.gguf" --data "$ROOT/data/tinyshakespeare.txt" --context 64 \
+  --eval-tokens 4096 >"$DIR/gguf-llama.txt"
+/usr/bin/python3 - "$DIR/gguf-best.json" "$DIR/gguf-llama.txt" "$DIR/gguf-student.gguf" <<'PY'
+import json, os, re, sys
+best = json.load(open(sys.argv[1]))
+metrics = best["metrics"]
+size = int(metrics["size_bytes"])
+assert size == os.path.getsize(sys.argv[3]) == int(best["predicted"]["size_bytes"]), (size, best["predicted"])
+assert int(metrics["gguf_size_bytes"]) == size, metrics
+assert best["gguf_tensor_types"], best
+assert metrics["compression_ratio"] > 1 and metrics["speedup"] > 0, metrics
+assert "llama.cpp" in best["latency_measured_with"], best
+nll = float(re.search(r"held-out NLL ([0-9.]+)", open(sys.argv[2]).read()).group(1))
+assert abs(nll - metrics["val_loss"]) < 0.01, (nll, metrics["val_loss"])
+print(f"e2e: GGUF student {best['candidate']['compression']} ({best['gguf_tensor_types']}): "
+      f"{size} bytes as predicted; llama.cpp NLL {nll:.4f}, the worker's val_loss {metrics['val_loss']:.4f}; "
+      f"{metrics['compression_ratio']:.2f}x smaller and {metrics['speedup']:.2f}x faster than the teacher's F16 GGUF "
+      f"({best['latency_measured_with']})")
+PY
 echo "e2e test passed"

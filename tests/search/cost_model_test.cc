@@ -175,5 +175,26 @@ TEST(Constraints, NameTheViolatedLimit) {
   EXPECT_DOUBLE_EQ(ConstraintViolation(cost, limits), 1.25);
 }
 
+// A student in llama.cpp's types is sized by its GGUF file, which only the
+// context's gguf_file_bytes can lay out; without it the size is unknown, and
+// no constraint admits the candidate.
+TEST(CostModel, LlamaCppTypesAreSizedByTheGgufFile) {
+  Candidate c;
+  c.compression.gguf.weight = GgmlType::kQ4_K;
+  ModelContext context{65, 200};
+  EXPECT_EQ(EstimateCost(c, context).size_bytes, -1);
+  EXPECT_EQ(CheckConstraints(EstimateCost(c, context), {}).code(), StatusCode::kFailedPrecondition);
+  EXPECT_GT(ConstraintViolation(EstimateCost(c, context), {}), 0);
+  context.gguf_file_bytes = [](const Candidate& candidate) {
+    return candidate.compression.gguf.weight == GgmlType::kQ4_K ? int64_t{123456} : int64_t{-1};
+  };
+  const CostEstimate cost = EstimateCost(c, context);
+  EXPECT_EQ(cost.size_bytes, 123456);
+  EXPECT_EQ(cost.params, EstimateCost(Candidate(), context).params);
+  EXPECT_TRUE(CheckConstraints(cost, {}).ok());
+  EXPECT_EQ(EstimateCost(Candidate(), context).size_bytes,
+            EstimateCost(Candidate(), ModelContext{65, 200}).size_bytes);
+}
+
 }  // namespace
 }  // namespace kdnas

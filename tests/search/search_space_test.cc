@@ -192,5 +192,101 @@ TEST(CandidateKey, IdenticalStudentsShareAKey) {
             "L4 d128 h4 ff512 c64 tie0 llama kv2 | w16 g0 e16 s0 nm0 r0 | T2 a0.5 scratch");
 }
 
+// llama.cpp's types as knobs: weight_format's "kdnas" is the group-wise
+// formats, an override's "same" follows weight_format; llama.cpp's own
+// spelling is accepted and stored canonically.
+TEST(SearchSpace, WeightFormatsAreCategoricalKnobs) {
+  SearchSpaceSpec spec;
+  spec.parameters = {ParameterConfig::Categorical("weight_format", {"kdnas", "Q4_K", "q8_0"}),
+                     ParameterConfig::Categorical("ffn_format", {"same", "q6_k"})};
+  auto space = SearchSpace::Create(spec);
+  ASSERT_TRUE(space.ok()) << space.status().ToString();
+  EXPECT_EQ(space->parameters().parameter(0).labels,
+            (std::vector<std::string>{"kdnas", "q4_k", "q8_0"}));
+  Candidate kdnas = space->Decode({0, 0});
+  EXPECT_FALSE(kdnas.compression.gguf.set());
+  EXPECT_TRUE(ValidateCandidate(kdnas).ok());
+  EXPECT_FALSE(space->IsValid({0, 1}));  // an override without a weight_format
+  Candidate mixed = space->Decode({1, 1});
+  EXPECT_EQ(mixed.compression.gguf.weight, GgmlType::kQ4_K);
+  EXPECT_EQ(mixed.compression.gguf.ffn_type(), GgmlType::kQ6_K);
+  EXPECT_EQ(mixed.compression.gguf.attention_type(), GgmlType::kQ4_K);
+  EXPECT_EQ(GgufFormatsText(mixed.compression.gguf), "q4_k ffn=q6_k");
+  EXPECT_EQ(space->Encode(mixed), (Point{1, 1}));
+  EXPECT_EQ(space->Encode(space->Decode({2, 0})), (Point{2, 0}));
+  EXPECT_NE(CandidateKey(mixed), CandidateKey(space->Decode({1, 0})));
+
+  spec.parameters = {ParameterConfig::Categorical("weight_format", {"q4_k", "q7_0"})};
+  auto bad = SearchSpace::Create(spec);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find(
+                "space.parameters[0].categorical.values[1]: weight_format has no value \"q7_0\""),
+            std::string::npos)
+      << bad.status().message();
+}
+
+TEST(ValidateCandidate, LlamaCppTypesImplyTheGroupWiseSettingsAndRefuseWhatLlamaCppCannotRun) {
+  auto expect_error = [](const Candidate& c, const std::string& text) {
+    Status s = ValidateCandidate(c);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << text;
+    EXPECT_NE(s.message().find(text), std::string::npos) << s.message();
+  };
+  Candidate c;
+  c.compression.gguf.weight = GgmlType::kQ4_0;
+  EXPECT_TRUE(ValidateCandidate(c).ok());
+  Candidate implied = c;
+  implied.compression.weight_bits = 4;
+  implied.compression.group_size = 32;
+  EXPECT_TRUE(ValidateCandidate(implied).ok());
+  EXPECT_EQ(CandidateKey(implied), CandidateKey(c));
+  Candidate bits = c;
+  bits.compression.weight_bits = 8;
+  expect_error(bits, "candidate.compression.weight_bits: q4_0 stores 4-bit weights");
+  Candidate embedding = c;
+  embedding.compression.gguf.embedding = GgmlType::kQ8_0;
+  embedding.compression.embedding_bits = 4;
+  expect_error(embedding, "candidate.compression.embedding_bits: q8_0 stores 8-bit weights");
+  Candidate group = c;
+  group.compression.group_size = 64;
+  expect_error(group, "candidate.compression.group_size: weight_format q4_0 sets its own blocks");
+  Candidate sparse = c;
+  sparse.compression.sparsity = 0.5;
+  expect_error(sparse, "candidate.compression.sparsity: llama.cpp runs no sparse weights");
+  Candidate nm = c;
+  nm.compression.sparsity_pattern = SparsityPattern::k2of4;
+  expect_error(nm, "candidate.compression.sparsity_pattern: llama.cpp runs no sparse weights");
+  Candidate low_rank = c;
+  low_rank.compression.low_rank_ratio = 0.5;
+  expect_error(low_rank, "candidate.compression.low_rank_ratio: llama.cpp runs no low-rank");
+  Candidate layers = c;
+  layers.architecture.layers = {{4, 512, 0}, {4, 256, 0}, {4, 512, 0}, {4, 512, 0}};
+  expect_error(layers, "candidate.architecture.layers: llama.cpp's gpt2 architecture");
+  Candidate head_dim = c;
+  head_dim.architecture.fixed_head_dim = 16;
+  expect_error(head_dim, "candidate.architecture.head_dim: llama.cpp's gpt2 architecture");
+  Candidate llama_layers = layers;  // the llama architecture takes per-layer widths
+  llama_layers.architecture.family.kind = FamilyKind::kLlama;
+  EXPECT_TRUE(ValidateCandidate(llama_layers).ok()) << ValidateCandidate(llama_layers).ToString();
+  Candidate override_only;
+  override_only.compression.gguf.ffn = GgmlType::kQ6_K;
+  expect_error(override_only, "candidate.compression.ffn_format: overrides one of llama.cpp's");
+}
+
+TEST(GgufFormats, ParseNamesTheFieldAndRoundTrips) {
+  auto f = ParseGgufFormats({"Q4_K", "", "q6_k", "", "q8_0"});
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(GgufFormatNamesOf(*f).weight_format, "q4_k");
+  EXPECT_EQ(GgufFormatNamesOf(*f).attention_format, "");
+  EXPECT_EQ(GgufFormatsText(*f), "q4_k ffn=q6_k output=q8_0");
+  auto kdnas = ParseGgufFormats({"kdnas", "", "", "", ""});
+  ASSERT_TRUE(kdnas.ok());
+  EXPECT_FALSE(kdnas->set());
+  auto bad = ParseGgufFormats({"q4_k", "kdnas", "", "", ""}, {"w", "a.attention_format"});
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("a.attention_format: 'kdnas' is not one of llama.cpp's"),
+            std::string::npos)
+      << bad.status().message();
+}
+
 }  // namespace
 }  // namespace kdnas

@@ -291,5 +291,50 @@ TEST(JobValidation, TrainingWindowsCoverEveryContext) {
       << CheckCorpusLength(ApplyJobDefaults(spec), data).message();
 }
 
+TEST(JobValidation, WeightFormatNamesAreChecked) {
+  v1::JobSpec spec = ValidSpec();
+  spec.mutable_space()->mutable_base()->mutable_compression()->set_weight_format("q7_k");
+  Status s = ValidateJobSpec(spec);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message().rfind("spec.space.base.compression.weight_format: 'q7_k' is not one of "
+                              "kdnas's formats or llama.cpp's types",
+                              0),
+            0u)
+      << s.message();
+  spec.mutable_space()->mutable_base()->mutable_compression()->set_weight_format("Q4_0");
+  spec.mutable_space()->mutable_base()->mutable_compression()->set_ffn_format("kdnas");
+  s = ValidateJobSpec(spec);
+  EXPECT_EQ(s.message().rfind("spec.space.base.compression.ffn_format: 'kdnas' is not one of "
+                              "llama.cpp's types",
+                              0),
+            0u)
+      << s.message();
+}
+
+// A GGUF student needs a tokenizer GGUF can hold (DataInfo.gguf_unavailable).
+TEST(JobValidation, LlamaCppTypesNeedATokenizerGgufHolds) {
+  v1::JobSpec spec = ValidSpec();
+  auto* formats = spec.mutable_space()->add_parameters();
+  formats->set_name("weight_format");
+  formats->mutable_categorical()->add_values("kdnas");
+  v1::DataInfo data;
+  data.set_gguf_unavailable("a SentencePiece tokenizer is not written into GGUF files yet");
+  EXPECT_TRUE(CheckGgufWritable(spec, data).ok());
+  formats->mutable_categorical()->add_values("q4_0");
+  Status s = CheckGgufWritable(spec, data);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message().rfind("spec.space.parameters[2]: a student with one of llama.cpp's types "
+                              "is a GGUF file, and this job's tokenizer cannot be written to one: "
+                              "a SentencePiece tokenizer",
+                              0),
+            0u)
+      << s.message();
+  EXPECT_TRUE(CheckGgufWritable(spec, v1::DataInfo()).ok());
+  spec.mutable_space()->mutable_base()->mutable_compression()->set_weight_format("q8_0");
+  s = CheckGgufWritable(spec, data);
+  EXPECT_EQ(s.message().rfind("spec.space.base.compression.weight_format: a student", 0), 0u)
+      << s.message();
+}
+
 }  // namespace
 }  // namespace kdnas

@@ -17,6 +17,7 @@
 #include "evaluator/evaluate.h"
 #include "proto/candidate_json.h"
 #include "search/cost_model.h"
+#include "test_teacher.h"
 #include "test_util.h"
 #include "workers/packed_artifact.h"
 #include "workers/rtn_baseline.h"
@@ -53,13 +54,7 @@ class RunCandidateTest : public ::testing::Test {
   static void SetUpTestSuite() {
     torch::set_num_threads(1);  // ctest runs tests in parallel on 2 cores
     dir_ = testing::MakeTempDir("run");
-    TeacherTrainingOptions t;
-    t.architecture = {2, 32, 2, 128, 32, false, {}};
-    t.data_path = "data/tinyshakespeare.txt";
-    t.out_path = dir_ + "/teacher.pt";
-    t.steps = 100;
-    t.eval_tokens = 2048;
-    auto r = TrainTeacher(t, nullptr);
+    auto r = testing::TrainTestTeacher(dir_ + "/teacher.pt", {2, 32, 2, 128, 32, false, {}}, 100);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
   }
   static void TearDownTestSuite() { fs::remove_all(dir_); }

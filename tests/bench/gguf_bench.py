@@ -1,0 +1,269 @@
+"""deploy/bench.sh gguf: kdnas's searched GGUF students against llama-quantize.
+
+The baseline a user with a teacher picks today: its F16 GGUF quantized by
+llama.cpp's own llama-quantize to Q8_0, Q4_0, Q4_K_M, Q3_K_M and Q2_K (its
+mixes), without an importance matrix and with one from the training text.
+Against it: a kdnas search over llama.cpp's types (weight_format and the
+per-class overrides) at the quickstart's budget, whose frontier students are
+pulled as GGUF files. Every file is measured the same way, by llama.cpp
+(kdnas-worker llama: the prebuilt libraries, 1 thread): its bytes, its mean
+NLL on the held-out windows kdnas evaluates students on, and its decode speed
+at batch 1 after a prompt of half the context (median of 3 runs).
+
+usage: gguf_bench.py BUILD_DIR TOOLS_DIR [--skip-search] [--max-worker-seconds S]
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+TYPES = ["Q8_0", "Q4_0", "Q4_K_M", "Q3_K_M", "Q2_K"]
+CONTEXT = 64
+EVAL_TOKENS = 4096
+NLL_MARGIN = 0.05  # "within 0.05 nats of the f16 teacher"
+CORPUS = "data/tinyshakespeare.txt"
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw).stdout
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def measure(worker, gguf):
+    """Bytes, held-out NLL and decode speed of a GGUF file, by llama.cpp."""
+    out = run([worker, "llama", "--gguf", gguf, "--data", CORPUS, "--context", str(CONTEXT),
+               "--eval-tokens", str(EVAL_TOKENS), "--threads", "1"])
+    nll = float(re.search(r"held-out NLL ([0-9.]+)", out).group(1))
+    speeds = []
+    for _ in range(3):
+        out = run([worker, "llama", "--gguf", gguf, "--speed-tokens", "32", "--threads", "1"])
+        speeds.append(float(re.search(r"decode ([0-9.]+) ms/token", out).group(1)))
+    ms = sorted(speeds)[1]
+    return {"bytes": os.path.getsize(gguf), "nll": nll, "decode_ms": ms, "tok_s": 1e3 / ms}
+
+
+def teacher(worker, path):
+    if os.path.exists(path):
+        log(f"using the cached bench teacher {path}")
+        return
+    log("training the bench teacher: 4 layers, d_model 256 (the quickstart's recipe otherwise)")
+    start = time.time()
+    run([worker, "train-teacher", "--data", CORPUS, "--out", path, "--layers", "4", "--d-model",
+         "256", "--heads", "4", "--quiet"])
+    log(f"  {time.time() - start:.0f} s")
+
+
+def baselines(worker, tools, out, teacher_f16):
+    train_text = os.path.join(out, "train.txt")
+    text = open(CORPUS, encoding="utf-8").read()
+    with open(train_text, "w", encoding="utf-8") as f:
+        f.write(text[:int(len(text) * 0.9)])  # the held-out tenth stays unseen
+    imatrix = os.path.join(out, "imatrix.gguf")
+    if not os.path.exists(imatrix):
+        log("llama-imatrix on the training text")
+        run([os.path.join(tools, "llama-imatrix"), "-m", teacher_f16, "-f", train_text, "-o", imatrix,
+             "-c", str(CONTEXT), "--chunks", "400", "-t", "2"])
+    files = {}
+    for t in TYPES:
+        for variant, extra in [("", []), ("+imatrix", ["--imatrix", imatrix])]:
+            path = os.path.join(out, f"teacher-{t}{variant.replace('+', '-')}.gguf")
+            run([os.path.join(tools, "llama-quantize")] + extra + [teacher_f16, path, t, "2"])
+            files[t + variant] = path
+    return files
+
+
+def search(build, out, teacher_pt, max_worker_seconds):
+    """The search at the quickstart's budget; returns the job's frontier students as GGUF files."""
+    kdnas = os.path.join(build, "server/cli/kdnas")
+    worker = os.path.join(build, "workers/kdnas-worker")
+    controller = os.path.join(build, "server/kdnas-controller")
+    port = 50000 + os.getpid() % 10000
+    env = dict(os.environ, KDNAS_ADDR=f"127.0.0.1:{port}", OMP_NUM_THREADS="1")
+    data = os.path.join(out, "search")
+    shutil.rmtree(data, ignore_errors=True)
+    os.makedirs(data)
+    procs = [subprocess.Popen([controller, "--listen", env["KDNAS_ADDR"], "--data-dir",
+                               os.path.join(data, "controller"), "--metrics-listen="],
+                              stdout=subprocess.DEVNULL, stderr=open(os.path.join(data, "c.log"), "w"))]
+    try:
+        for i in range(2):
+            procs.append(subprocess.Popen(
+                [worker, "serve", "--threads", "1", "--cache-dir", os.path.join(data, f"w{i}")],
+                env=env, stdout=subprocess.DEVNULL, stderr=open(os.path.join(data, f"w{i}.log"), "w")))
+        for _ in range(100):
+            if subprocess.run([kdnas, "jobs"], env=env, capture_output=True).returncode == 0:
+                break
+            time.sleep(0.1)
+        job_yaml = os.path.join(data, "job.yaml")
+        with open(job_yaml, "w") as f:
+            f.write(f"""display_name: gguf-bench
+data: {{text: {{path: {os.path.abspath(CORPUS)}}}}}
+teacher: {{model: {{path: {os.path.abspath(teacher_pt)}}}}}
+space:
+  base:
+    architecture: {{num_layers: 4, d_model: 256, num_heads: 4, d_ff: 1024, context_length: {CONTEXT}}}
+    distillation: {{temperature: 2.0, alpha: 0.5, init: inherit}}
+  parameters:
+    - {{name: num_layers, discrete: {{values: [1, 2, 3, 4]}}}}
+    - {{name: d_ff, discrete: {{values: [512, 1024]}}}}
+    - {{name: weight_format, categorical: {{values: [q8_0, q6_k, q5_k, q4_k, q3_k, q2_k]}}}}
+    - {{name: ffn_format, categorical: {{values: [same, q4_k, q3_k, q2_k]}}}}
+    - {{name: embedding_format, categorical: {{values: [same, q8_0, q4_k]}}}}
+objectives:
+  - {{metric: val_loss, direction: minimize}}
+  - {{metric: size_bytes, direction: minimize}}
+budget: {{max_worker_seconds: {max_worker_seconds}, max_trials: 48, train_steps: 300, batch_size: 12}}
+strategy: {{name: nsga2}}
+seed: 1
+""")
+        job = json.loads(run([kdnas, "submit", job_yaml, "--json"], env=env))["name"]
+        log(f"search {job}: up to {max_worker_seconds} worker-seconds on two workers")
+        start = time.time()
+        subprocess.run([kdnas, "watch", job], env=env, check=True, stdout=subprocess.DEVNULL,
+                       timeout=3 * max_worker_seconds + 600)
+        search_s = time.time() - start
+        frontier = json.loads(run([kdnas, "frontier", job, "--json"], env=env))
+        trials = json.loads(run([kdnas, "trials", job, "--json"], env=env)).get("trials", [])
+        students = {}
+        for p in frontier.get("points", []):
+            size = int(p["metrics"]["size_bytes"])
+            path = os.path.join(data, f"student-{size}.gguf")
+            run([kdnas, "best", job, "--max-size", str(size), "--gguf-out", path], env=env)
+            students[p["trial"]] = {"path": path, "candidate": p["candidate"],
+                                    "val_loss": p["metrics"]["val_loss"]}
+        succeeded = sum(1 for t in trials if t.get("state") == "TRIAL_STATE_SUCCEEDED")
+        return students, {"search_seconds": round(search_s, 1), "trials": len(trials),
+                          "succeeded": succeeded}
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        for p in procs:
+            p.wait()
+
+
+def label(candidate):
+    a = candidate.get("architecture", {})
+    q = candidate.get("compression", {})
+    text = f"{a.get('num_layers')}L ff{a.get('d_ff')} {q.get('weight_format', '')}"
+    for k in ("attention_format", "ffn_format", "embedding_format", "output_format"):
+        if q.get(k):
+            text += f" {k.split('_')[0]}={q[k]}"
+    return text
+
+
+def svg_plot(path, rows):
+    """Size (log) against NLL: baselines as squares, students as circles."""
+    xs = [r["bytes"] for r in rows]
+    ys = [r["nll"] for r in rows]
+    import math
+    lx0, lx1 = math.log10(min(xs)) - 0.05, math.log10(max(xs)) + 0.05
+    y0, y1 = min(ys) - 0.02, max(ys) + 0.02
+    w, h, m = 720, 440, 60
+
+    def px(b):
+        return m + (math.log10(b) - lx0) / (lx1 - lx0) * (w - 2 * m)
+
+    def py(v):
+        return h - m - (v - y0) / (y1 - y0) * (h - 2 * m)
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-size="11">',
+             f'<rect width="{w}" height="{h}" fill="white"/>',
+             f'<text x="{w / 2}" y="{h - 15}" text-anchor="middle">GGUF bytes (log scale)</text>',
+             f'<text x="15" y="{h / 2}" transform="rotate(-90 15 {h / 2})" text-anchor="middle">'
+             'held-out NLL by llama.cpp (nats)</text>']
+    for r in rows:
+        x, y = px(r["bytes"]), py(r["nll"])
+        if r["kind"] == "student":
+            parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="#1f77b4"/>')
+        else:
+            parts.append(f'<rect x="{x - 4:.1f}" y="{y - 4:.1f}" width="8" height="8" fill="#d62728"/>')
+        parts.append(f'<text x="{x + 6:.1f}" y="{y - 6:.1f}">{r["name"]}</text>')
+    parts.append("</svg>")
+    with open(path, "w") as f:
+        f.write("\n".join(parts))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("build")
+    ap.add_argument("tools")
+    ap.add_argument("--skip-search", action="store_true")
+    ap.add_argument("--max-worker-seconds", type=float, default=750)
+    args = ap.parse_args()
+    worker = os.path.join(args.build, "workers/kdnas-worker")
+    out = os.path.abspath("bench-out/gguf")
+    os.makedirs(out, exist_ok=True)
+    start = time.time()
+    teacher_pt = os.path.abspath("kdnas-data/teacher/teacher-d256.pt")
+    os.makedirs(os.path.dirname(teacher_pt), exist_ok=True)
+    teacher(worker, teacher_pt)
+    teacher_f16 = os.path.join(out, "teacher-f16.gguf")
+    run([worker, "export-gguf", "--model", teacher_pt, "--out", teacher_f16, "--format", "f16"])
+    files = baselines(worker, args.tools, out, teacher_f16)
+
+    rows = [dict(measure(worker, teacher_f16), name="teacher F16", kind="teacher")]
+    for name, path in files.items():
+        rows.append(dict(measure(worker, path), name="llama-quantize " + name, kind="baseline"))
+    extra = {}
+    if not args.skip_search:
+        students, extra = search(args.build, out, teacher_pt, args.max_worker_seconds)
+        for trial, s in students.items():
+            r = measure(worker, s["path"])
+            r.update(name=f"{trial.split('/')[-1]} {label(s['candidate'])}", kind="student",
+                     worker_val_loss=s["val_loss"])
+            rows.append(r)
+
+    f16 = rows[0]
+    print(f"\n{'GGUF':44}{'bytes':>11}{'x smaller':>10}{'NLL':>8}{'tok/s':>9}")
+    for r in sorted(rows, key=lambda r: r["bytes"]):
+        print(f"{r['name'][:43]:44}{r['bytes']:>11}{f16['bytes'] / r['bytes']:>10.1f}"
+              f"{r['nll']:>8.4f}{r['tok_s']:>9.0f}")
+    students = [r for r in rows if r["kind"] == "student"]
+    verdicts = {}
+    for name in files:
+        base = next(r for r in rows if r["name"] == "llama-quantize " + name)
+        wins = [s for s in students if s["bytes"] <= base["bytes"] and s["nll"] < base["nll"]
+                and s["tok_s"] >= base["tok_s"]]
+        verdicts[name] = min(wins, key=lambda s: s["nll"])["name"] if wins else None
+    print("\nat each llama-quantize type, a student at most as large, with a lower NLL, decoding "
+          "at least as fast:")
+    for name, winner in verdicts.items():
+        print(f"  {name:18} {winner or 'none'}")
+    close = [s for s in students if s["nll"] <= f16["nll"] + NLL_MARGIN]
+    smallest = min(close, key=lambda s: s["bytes"]) if close else None
+    ratio = f16["bytes"] / smallest["bytes"] if smallest else 0.0
+    print(f"smallest student within {NLL_MARGIN} nats of the F16 teacher ({f16['nll']:.4f}): "
+          + (f"{smallest['name']}, {ratio:.1f}x smaller than the teacher's F16 GGUF (goal >= 12x)"
+             if smallest else "none"))
+    if students:
+        diffs = [abs(s["nll"] - s["worker_val_loss"]) for s in students]
+        print(f"llama.cpp's NLL against the worker's val_loss: largest difference {max(diffs):.4f}")
+    svg = os.path.join(out, "gguf.svg")
+    svg_plot(svg, rows)
+    print(f"plot: {svg}   ({time.time() - start:.0f} s in all)")
+    result = {
+        "bench": "gguf",
+        "beats_llama_quantize_at_every_type": bool(students) and all(verdicts.values()),
+        "types_beaten": sum(1 for v in verdicts.values() if v),
+        "types": len(verdicts),
+        "smallest_within_0.05_ratio_vs_f16": round(ratio, 2),
+        "teacher_f16_bytes": f16["bytes"],
+        "teacher_f16_nll": f16["nll"],
+        "baselines": {r["name"]: {k: r[k] for k in ("bytes", "nll", "tok_s")}
+                      for r in rows if r["kind"] == "baseline"},
+        "students": len(students),
+        **extra,
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
