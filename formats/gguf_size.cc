@@ -1,6 +1,7 @@
 #include "formats/gguf_size.h"
 
 #include "formats/gguf_architecture.h"
+#include "formats/gguf_tokenizer.h"
 #include "formats/gguf_writer.h"
 
 namespace kdnas {
@@ -14,6 +15,11 @@ constexpr int64_t kGgufFixedHeaderBytes = 4 + 4 + 8 + 8;
 StatusOr<int64_t> GgufMetadataBytes(const GgufMetadata& metadata) {
   KDNAS_ASSIGN_OR_RETURN(GgufLayout layout, LayoutGguf(metadata, {}));
   return layout.header_bytes - kGgufFixedHeaderBytes;
+}
+
+StatusOr<int64_t> GgufTokenizerMetadataBytes(const JobTokenizer& tokenizer) {
+  KDNAS_ASSIGN_OR_RETURN(GgufMetadata metadata, GgufTokenizerMetadata(tokenizer));
+  return GgufMetadataBytes(metadata);
 }
 
 StatusOr<int64_t> GgufStudentFileBytes(const Candidate& candidate, int64_t vocab_size,

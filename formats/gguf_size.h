@@ -9,6 +9,7 @@
 #include <functional>
 
 #include "formats/gguf_file.h"
+#include "formats/job_tokenizer.h"
 #include "search/candidate.h"
 #include "search/status.h"
 
@@ -19,6 +20,9 @@ inline constexpr const char* kGgufStudentName = "kdnas student";
 
 // Bytes the key-value pairs of `metadata` take in a GGUF file.
 StatusOr<int64_t> GgufMetadataBytes(const GgufMetadata& metadata);
+// GgufMetadataBytes of the tokenizer's GGUF metadata (GgufTokenizerMetadata,
+// whose FAILED_PRECONDITION says why a tokenizer is not written yet).
+StatusOr<int64_t> GgufTokenizerMetadataBytes(const JobTokenizer& tokenizer);
 
 // The bytes of the GGUF file of `candidate` (its formats set), named
 // kGgufStudentName, whose tokenizer metadata takes `tokenizer_metadata_bytes`

@@ -4,7 +4,6 @@
 #include <sstream>
 
 #include "formats/gguf_size.h"
-#include "formats/gguf_tokenizer.h"
 #include "formats/utf8.h"
 #include "proto/tokenizer_kind_name.h"
 #include "search/tokenizer.h"
@@ -83,9 +82,7 @@ StatusOr<JobInputs> InspectJobInputs(const v1::JobSpec& spec, const BlobStore& b
   JobInputs inputs;
   inputs.data.set_vocab_size(tokenizer.vocab_size());
   inputs.data.set_tokenizer_bytes(tokenizer.serialized_bytes());
-  auto gguf_tokenizer = GgufTokenizerMetadata(tokenizer);
-  StatusOr<int64_t> gguf_bytes =
-      gguf_tokenizer.ok() ? GgufMetadataBytes(*gguf_tokenizer) : gguf_tokenizer.status();
+  StatusOr<int64_t> gguf_bytes = GgufTokenizerMetadataBytes(tokenizer);
   if (gguf_bytes.ok()) {
     inputs.data.set_gguf_tokenizer_bytes(*gguf_bytes);
   } else {

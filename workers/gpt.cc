@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 
+#include "formats/gguf_architecture.h"
 #include "workers/gguf_quantize.h"
 #include "workers/pruning.h"
 #include "workers/quantize.h"
@@ -84,13 +85,13 @@ bool Masked(const Compression& c) {
   return c.sparsity > 0 || c.sparsity_pattern != SparsityPattern::kUnstructured;
 }
 
-// With llama.cpp's types: the type a GGUF file stores a matrix of `cols`-value
-// rows in when `asked` is asked for it (llama.cpp's fallback, as
-// formats/gguf_architecture.h lays the file out).
-std::optional<GgmlType> GgufStored(const Compression& c, GgmlType (GgufFormats::*asked)() const,
+// With llama.cpp's types: the type the GGUF file stores a matrix of class
+// `cls` with `cols`-value rows in, as formats/gguf_architecture.h lays the
+// file out (GgufWeightTypesOf, then llama.cpp's fallback).
+std::optional<GgmlType> GgufStored(const Compression& c, GgmlType GgufWeightTypes::*cls,
                                    int64_t cols) {
   if (!c.gguf.set()) return std::nullopt;
-  return GgmlFallbackType((c.gguf.*asked)(), cols);
+  return GgmlFallbackType(GgufWeightTypesOf(c.gguf).*cls, cols);
 }
 
 enum class LinearClass { kAttention, kFfn };
@@ -100,8 +101,7 @@ CompressedLinear MakeLinear(const GptConfig& config, LinearClass cls, int64_t ou
   const Compression& c = config.compression;
   CompressedLinear lin(out, in, LowRankRank(out, in, c.low_rank_ratio), Masked(c), bias);
   lin->gguf_type = GgufStored(
-      c, cls == LinearClass::kAttention ? &GgufFormats::attention_type : &GgufFormats::ffn_type,
-      in);
+      c, cls == LinearClass::kAttention ? &GgufWeightTypes::attention : &GgufWeightTypes::ffn, in);
   lin->bits = lin->gguf_type ? 16 : c.weight_bits;
   lin->group_size = c.group_size;
   lin->qat = config.quantization_aware;
@@ -257,10 +257,9 @@ GptImpl::GptImpl(const GptConfig& config) : config_(config) {
       "causal_bias", torch::full({C, C}, -std::numeric_limits<float>::infinity()).triu(1));
   if (a.family.llama()) rotary_ = MakeRotaryTables(a.family.rope, a.head_dim(), C);
   const Compression& c = config.compression;
-  tok_emb_gguf_ = GgufStored(c, &GgufFormats::embedding_type, d);
-  if (c.gguf.set() && pos_emb.defined())  // positions are not quantized
-    pos_emb_gguf_ = *c.gguf.weight == GgmlType::kF32 ? GgmlType::kF32 : GgmlType::kF16;
-  if (lm_head_weight.defined()) lm_head_gguf_ = GgufStored(c, &GgufFormats::output_type, d);
+  tok_emb_gguf_ = GgufStored(c, &GgufWeightTypes::token_embedding, d);
+  if (pos_emb.defined()) pos_emb_gguf_ = GgufStored(c, &GgufWeightTypes::position, d);
+  if (lm_head_weight.defined()) lm_head_gguf_ = GgufStored(c, &GgufWeightTypes::output, d);
   InitScratch();
 }
 

@@ -10,7 +10,6 @@
 
 #include "evaluator/evaluate.h"
 #include "formats/gguf_size.h"
-#include "formats/gguf_tokenizer.h"
 #include "formats/safetensors.h"
 #include "formats/tar_archive.h"
 #include "proto/candidate_json.h"
@@ -252,8 +251,7 @@ Status WritePacked(GptImpl& model, const Candidate& c, const JobTokenizer& token
 StatusOr<ModelContext> ModelContextOf(const JobTokenizer& tokenizer, const Candidate& c) {
   ModelContext context{tokenizer.vocab_size(), tokenizer.serialized_bytes()};
   if (!c.compression.gguf.set()) return context;
-  KDNAS_ASSIGN_OR_RETURN(GgufMetadata metadata, GgufTokenizerMetadata(tokenizer));
-  KDNAS_ASSIGN_OR_RETURN(int64_t metadata_bytes, GgufMetadataBytes(metadata));
+  KDNAS_ASSIGN_OR_RETURN(int64_t metadata_bytes, GgufTokenizerMetadataBytes(tokenizer));
   context.gguf_file_bytes = GgufStudentSizer(tokenizer.vocab_size(), metadata_bytes);
   return context;
 }
@@ -372,7 +370,7 @@ StatusOr<TrialReport> Run(const RunOptions& o, const ProgressCallback& progress)
     // Its weights as they run, in F16.
     const std::string gguf_path = out.Track("student.gguf");
     auto gguf = WriteGgufFile(*model, tokenizer, GgufWeightTypes::All(GgmlType::kF16),
-                              "kdnas student", gguf_path);
+                              kGgufStudentName, gguf_path);
     if (gguf.status().code() == StatusCode::kFailedPrecondition) {
       report.gguf_unavailable = gguf.status().message();
     } else {
