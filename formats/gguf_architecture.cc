@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <iterator>
 
+#include "search/rope.h"
+
 namespace kdnas {
 namespace {
 
@@ -42,6 +44,14 @@ class TensorList {
     t.info.type = GgmlType::kF32;
     t.part = part;
     t.layer = layer;
+    tensors_.push_back(std::move(t));
+  }
+  void Computed(std::string name, std::vector<float> values) {
+    GgufModelTensor t;
+    t.info.name = std::move(name);
+    t.info.shape = {static_cast<int64_t>(values.size())};
+    t.info.type = GgmlType::kF32;
+    t.computed = std::move(values);
     tensors_.push_back(std::move(t));
   }
   std::vector<GgufModelTensor> Take() { return std::move(tensors_); }
@@ -103,11 +113,26 @@ void Gpt2Tensors(const Architecture& a, int64_t vocab, TensorList* list) {
   }
 }
 
+// llama.cpp divides rotary frequency i by rope_freqs[i]: the unscaled
+// frequency over the llama3-scaled one.
+std::vector<float> Llama3RopeFactors(const Rope& rope, int64_t head_dim) {
+  Rope unscaled = rope;
+  unscaled.scaling = Rope::Scaling::kNone;
+  const std::vector<double> base = RopeInverseFrequencies(unscaled, head_dim);
+  const std::vector<double> scaled = RopeInverseFrequencies(rope, head_dim);
+  std::vector<float> factors;
+  for (size_t i = 0; i < base.size(); ++i)
+    factors.push_back(static_cast<float>(base[i] / scaled[i]));
+  return factors;
+}
+
 void LlamaTensors(const Architecture& a, int64_t vocab, TensorList* list) {
   const int64_t d = a.d_model, hd = a.head_dim();
   const bool llama = a.family.kind == FamilyKind::kLlama;  // qwen2: NeoX rotary, q/k/v biases
   list->Matrix("token_embd.weight", HfPart::kTokenEmbedding, -1, GgufTensorClass::kTokenEmbedding,
                vocab, d);
+  if (a.family.rope.scaling == Rope::Scaling::kLlama3)
+    list->Computed("rope_freqs.weight", Llama3RopeFactors(a.family.rope, hd));
   list->Vector("output_norm.weight", HfPart::kFinalNorm, -1, d);
   if (!a.tie_embeddings)
     list->Matrix("output.weight", HfPart::kOutput, -1, GgufTensorClass::kOutput, vocab, d);
@@ -249,10 +274,10 @@ StatusOr<std::vector<GgufModelTensor>> GgufModelTensors(const Architecture& arch
     }
     Gpt2Tensors(a, vocab_size, &list);
   } else {
-    if (a.family.rope.scaling == Rope::Scaling::kLlama3) {
+    if (a.family.rope.scaling == Rope::Scaling::kLlama3 && a.family.kind != FamilyKind::kLlama) {
       return FailedPrecondition(
-          "GGUF: a llama3 rotary scaling is not written yet (its "
-          "rope_freqs tensor)");
+          "GGUF: llama.cpp reads a llama3 rotary scaling (rope_freqs) only for the llama "
+          "architecture");
     }
     LlamaTensors(a, vocab_size, &list);
   }

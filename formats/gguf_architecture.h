@@ -67,6 +67,9 @@ struct GgufModelTensor {
   // > 0: rows permuted from Hugging Face's rotary layout to llama.cpp's, in
   // this many heads (the llama family's q and k).
   int rope_permute_heads = 0;
+  // A tensor that follows from the architecture rather than holding a
+  // student's weights (llama's rope_freqs.weight): its F32 values.
+  std::vector<float> computed;
 };
 
 // llama.cpp's name of the family's architecture: "gpt2", "llama", "qwen2".
@@ -76,7 +79,9 @@ const char* GgufArchitectureName(FamilyKind kind);
 // load order. FAILED_PRECONDITION with the reason for what llama.cpp cannot
 // run: GPT-2 layers of different widths or heads (its gpt2 tensors are
 // uniform), GPT-2 heads of another width than d_model / num_heads, a llama3
-// rotary scaling (not written yet).
+// rotary scaling outside the llama family. A llama model with llama3 scaling
+// carries rope_freqs.weight, each rotary frequency's divisor, as
+// convert_hf_to_gguf.py writes it.
 StatusOr<std::vector<GgufModelTensor>> GgufModelTensors(const Architecture& architecture,
                                                         int64_t vocab_size,
                                                         const GgufWeightTypes& types);

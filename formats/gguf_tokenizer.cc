@@ -6,11 +6,12 @@
 #include <sstream>
 
 #include "formats/byte_level.h"
+#include "formats/sentencepiece_tokenizer.h"
 
 namespace kdnas {
 namespace {
 
-// llama_token_type.
+// llama_token_type (the same numbers as SentencePiece's piece types).
 constexpr int32_t kNormalToken = 1;
 constexpr int32_t kControlToken = 3;
 constexpr int32_t kUserDefinedToken = 4;
@@ -159,6 +160,82 @@ StatusOr<BpeVocabulary> ImportedBpeVocabulary(const JobTokenizer& tokenizer) {
   return v;
 }
 
+// A SentencePiece tokenizer for llama.cpp's "llama" (SPM) tokenizer model, as
+// convert_hf_to_gguf.py writes it: the pieces with their scores and types,
+// ids up to the model's vocabulary padded with unused "[PAD<id>]" tokens,
+// added tokens as control (special) or user-defined tokens. llama.cpp's SPM
+// tokenizer merges by the pieces' scores (SentencePiece's BPE), falls back to
+// the <0xXX> byte pieces, and normalizes nothing but ' ' to U+2581 and an
+// optional leading space; a model that needs more is refused with the reason.
+StatusOr<GgufMetadata> SentencePieceMetadata(const JobTokenizer& tokenizer) {
+  KDNAS_ASSIGN_OR_RETURN(auto sp, SentencePieceTokenizer::Create(tokenizer.files()));
+  const SentencePieceModel& model = sp->model();
+  const SentencePieceNormalizerSpec& norm = model.normalizer_spec();
+  const std::string refused =
+      "GGUF: llama.cpp's SentencePiece tokenizer would not tokenize as "
+      "tokenizer.model does: ";
+  if (model.type() != SentencePieceModel::Type::kBpe)
+    return FailedPrecondition(refused +
+                              "a Unigram model (llama.cpp's \"llama\" tokenizer is "
+                              "SentencePiece's BPE)");
+  if (!norm.precompiled_charsmap.empty())
+    return FailedPrecondition(refused + "its normalizer (" + norm.name +
+                              ") rewrites characters, llama.cpp's does not");
+  if (norm.remove_extra_whitespaces)
+    return FailedPrecondition(refused +
+                              "its normalizer removes extra whitespace, llama.cpp's "
+                              "does not");
+  if (!norm.escape_whitespaces)
+    return FailedPrecondition(refused + "it does not escape whitespace as U+2581");
+  const int vocab = tokenizer.vocab_size();
+  std::vector<std::string> tokens;
+  std::vector<float> scores;
+  std::vector<int32_t> types;
+  for (int32_t id = 0; id < vocab; ++id) {
+    tokens.push_back("[PAD" + std::to_string(id) + "]");
+    scores.push_back(-10000.0f);
+    types.push_back(kUnusedToken);
+  }
+  for (int32_t id = 0; id < std::min(model.piece_size(), vocab); ++id) {
+    const SentencePieceModel::Piece& piece = model.piece(id);
+    tokens[id] = piece.text;
+    scores[id] = piece.score;
+    types[id] = static_cast<int32_t>(piece.type);
+  }
+  for (const SentencePieceTokenizer::AddedToken& added : sp->added_tokens()) {
+    if (added.id < 0 || added.id >= vocab) continue;
+    if (added.id < model.piece_size() && model.piece(added.id).text == added.content) continue;
+    tokens[added.id] = added.content;
+    scores[added.id] = -1000.0f;
+    types[added.id] = added.special ? kControlToken : kUserDefinedToken;
+  }
+  GgufMetadata m;
+  m.push_back({"tokenizer.ggml.model", std::string("llama")});
+  m.push_back({"tokenizer.ggml.pre", std::string("default")});
+  m.push_back({"tokenizer.ggml.tokens", std::move(tokens)});
+  m.push_back({"tokenizer.ggml.scores", std::move(scores)});
+  m.push_back({"tokenizer.ggml.token_type", std::move(types)});
+  // llama.cpp's defaults are 1, 2 and 0: a missing id is written as the
+  // largest uint32, which it takes as no token.
+  const auto id_or_none = [](std::optional<int32_t> id) {
+    return id ? static_cast<uint32_t>(*id) : UINT32_MAX;
+  };
+  const auto piece_id = [](int id) { return id >= 0 ? std::optional<int32_t>(id) : std::nullopt; };
+  const std::optional<int32_t> bos = sp->bos_to_add() ? sp->bos_to_add() : piece_id(model.bos_id());
+  m.push_back({"tokenizer.ggml.bos_token_id", id_or_none(bos)});
+  m.push_back({"tokenizer.ggml.eos_token_id", id_or_none(sp->eos_id())});
+  m.push_back({"tokenizer.ggml.unknown_token_id", id_or_none(piece_id(model.unk_id()))});
+  if (model.pad_id() >= 0)
+    m.push_back({"tokenizer.ggml.padding_token_id", static_cast<uint32_t>(model.pad_id())});
+  m.push_back({"tokenizer.ggml.add_bos_token", sp->bos_to_add().has_value()});
+  m.push_back({"tokenizer.ggml.add_eos_token", sp->eos_to_add().has_value()});
+  // Hugging Face's legacy tokenizer takes the model's dummy prefix; the
+  // non-legacy one puts "▁" before the text itself.
+  m.push_back({"tokenizer.ggml.add_space_prefix",
+               sp->legacy() ? norm.add_dummy_prefix : sp->add_prefix_space()});
+  return m;
+}
+
 }  // namespace
 
 StatusOr<GgufMetadata> GgufTokenizerMetadata(const JobTokenizer& tokenizer) {
@@ -167,6 +244,8 @@ StatusOr<GgufMetadata> GgufTokenizerMetadata(const JobTokenizer& tokenizer) {
     KDNAS_ASSIGN_OR_RETURN(BpeVocabulary v, ImportedBpeVocabulary(tokenizer));
     return BpeMetadata(std::move(v));
   }
+  if (tokenizer.kind() == JobTokenizer::Kind::kSentencePiece)
+    return SentencePieceMetadata(tokenizer);
   if (own == nullptr) {
     return FailedPrecondition(std::string("GGUF: the tokenizer of an imported teacher (") +
                               tokenizer.source() + ") is not written into GGUF files yet");

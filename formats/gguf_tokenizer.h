@@ -22,6 +22,13 @@
 // its BOS (added when it adds one) and EOS, and llama.cpp's name of its
 // pre-tokenizer ("gpt-2", "llama-bpe", "qwen2", "smollm"); another
 // pre-tokenizer is FAILED_PRECONDITION.
+//
+// An imported SentencePiece tokenizer (tokenizer.model, Llama 2's kind) is
+// written for llama.cpp's "llama" tokenizer model: pieces, scores and piece
+// types, its BOS/EOS/<unk> ids and whether it adds them, and
+// add_space_prefix; a Unigram model or a normalizer that does more than
+// llama.cpp's (a character map, removal of extra whitespace) is
+// FAILED_PRECONDITION with the reason.
 #pragma once
 
 #include "formats/gguf_file.h"
@@ -31,8 +38,8 @@
 namespace kdnas {
 
 // The tokenizer.ggml.* metadata of `tokenizer`. FAILED_PRECONDITION for a
-// SentencePiece tokenizer (not written yet) and a BPE pre-tokenizer
-// llama.cpp has no name for.
+// tokenizer llama.cpp would not reproduce: a BPE pre-tokenizer it has no
+// name for, a SentencePiece model it does not run as the library does.
 StatusOr<GgufMetadata> GgufTokenizerMetadata(const JobTokenizer& tokenizer);
 
 }  // namespace kdnas

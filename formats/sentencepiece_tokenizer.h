@@ -65,6 +65,8 @@ class SentencePieceTokenizer : public TextTokenizer {
   // of TextTokenizer yet).
   std::optional<int32_t> eos_to_add() const { return add_eos_ ? eos_ : std::nullopt; }
   bool legacy() const { return legacy_; }
+  // Whether non-legacy encoding puts "▁" before the text.
+  bool add_prefix_space() const { return add_prefix_space_; }
   const SentencePieceModel& model() const { return model_; }
   const std::vector<AddedToken>& added_tokens() const { return added_; }
 

@@ -115,10 +115,11 @@ Status ValidateGgufFormats(const Candidate& c, const std::string& arch, const st
                              "d_model / num_heads values with weight_format " +
                              weight);
     }
-  } else if (a.family.rope.scaling == Rope::Scaling::kLlama3) {
+  } else if (a.family.rope.scaling == Rope::Scaling::kLlama3 &&
+             a.family.kind != FamilyKind::kLlama) {
     return InvalidArgument(arch +
-                           "family.rope: a llama3 rotary scaling cannot be written to "
-                           "GGUF yet (its rope_freqs tensor); not with weight_format " +
+                           "family.rope: llama.cpp reads a llama3 rotary scaling only for the "
+                           "llama architecture; not with weight_format " +
                            weight);
   }
   return Status::Ok();

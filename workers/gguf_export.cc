@@ -18,6 +18,10 @@ torch::Tensor PermuteForRope(const torch::Tensor& w, int64_t heads) {
 
 // The tensor's data as the file stores it.
 StatusOr<std::string> TensorBytes(GptImpl& model, const GgufModelTensor& spec) {
+  if (!spec.computed.empty()) {
+    return std::string(reinterpret_cast<const char*>(spec.computed.data()),
+                       spec.computed.size() * sizeof(float));
+  }
   torch::Tensor t = StudentTensor(model, spec.part, spec.layer);
   if (!t.defined()) return Internal("GGUF: the model has no tensor for " + spec.info.name);
   t = t.to(torch::kFloat);

@@ -10,9 +10,13 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
+
+#include "formats/gguf_tokenizer.h"
+#include "formats/job_tokenizer.h"
 
 namespace kdnas {
 namespace {
@@ -347,6 +351,40 @@ TEST(SentencePieceTokenizerTest, RefusesHostileModelsClearly) {
   EXPECT_NE(refused(ModelBytes("bpe") + std::string("\x12\x02\x18\x03", 4))
                 .find("model type WORD is not supported"),
             std::string::npos);
+}
+
+// A model llama.cpp's SentencePiece tokenizer (SPM: BPE by the pieces'
+// scores, no normalizer but the space escape) would tokenize differently is
+// refused for GGUF files with the reason; the Llama-2-like BPE model is
+// written (tests/workers/gguf_export_test.cc has llama.cpp tokenize it).
+TEST(SentencePieceTokenizerTest, GgufWritesWhatLlamaCppTokenizesTheSame) {
+  ASSERT_TRUE(Ref().error.empty()) << Ref().error;
+  auto metadata = [](const std::string& model_bytes) {
+    auto tokenizer = JobTokenizer::FromHfFiles({{"tokenizer.model", model_bytes}}, 1024);
+    EXPECT_TRUE(tokenizer.ok()) << tokenizer.status().ToString();
+    return GgufTokenizerMetadata(*tokenizer);
+  };
+  auto written = metadata(ModelBytes("bpe"));
+  ASSERT_TRUE(written.ok()) << written.status().ToString();
+  std::map<std::string, GgufValue> keys;
+  for (const GgufKeyValue& kv : *written) keys[kv.key] = kv.value;
+  EXPECT_EQ(std::get<std::string>(keys["tokenizer.ggml.model"]), "llama");
+  EXPECT_EQ(std::get<std::vector<std::string>>(keys["tokenizer.ggml.tokens"]).size(), 1024u);
+  EXPECT_EQ(std::get<std::vector<float>>(keys["tokenizer.ggml.scores"]).size(), 1024u);
+  EXPECT_EQ(std::get<std::vector<int32_t>>(keys["tokenizer.ggml.token_type"])[1023], 5);  // unused
+  EXPECT_TRUE(std::get<bool>(keys["tokenizer.ggml.add_space_prefix"]));
+
+  for (const std::string name : {"unigram", "unigram_bytes"}) {
+    auto refused = metadata(ModelBytes(name));
+    EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition) << name;
+    EXPECT_NE(refused.status().message().find("Unigram"), std::string::npos)
+        << refused.status().message();
+  }
+  // normalizer_spec.remove_extra_whitespaces = 1 merged into the BPE model.
+  auto squeezes = metadata(ModelBytes("bpe") + std::string("\x1a\x02\x20\x01", 4));
+  EXPECT_EQ(squeezes.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(squeezes.status().message().find("removes extra whitespace"), std::string::npos)
+      << squeezes.status().message();
 }
 
 TEST(SentencePieceTokenizerTest, RefusesBadConfigsByFileName) {

@@ -231,6 +231,11 @@ TEST(HfTeacherJob, ASentencePieceCheckpointAddsBosAndRefusesInvalidUtf8) {
   EXPECT_EQ(job->teacher_info().hf().tokenizer_source(), "tokenizer.model");
   ASSERT_TRUE(job->teacher_info().hf().has_bos_token_id());
   EXPECT_EQ(job->teacher_info().hf().bos_token_id(), 1);
+  // Its students can be GGUF files (llama.cpp's "llama" tokenizer), so
+  // llama.cpp measures their latency.
+  EXPECT_EQ(job->data_info().gguf_unavailable(), "");
+  EXPECT_GT(job->data_info().gguf_tokenizer_bytes(), 0);
+  EXPECT_EQ(job->latency_method(), v1::LATENCY_METHOD_LLAMA_CPP) << job->latency_method_reason();
 
   // Long enough for the space's context (CheckCorpusLength).
   const std::string invalid =

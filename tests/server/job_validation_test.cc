@@ -318,14 +318,14 @@ TEST(JobValidation, LlamaCppTypesNeedATokenizerGgufHolds) {
   formats->set_name("weight_format");
   formats->mutable_categorical()->add_values("kdnas");
   v1::DataInfo data;
-  data.set_gguf_unavailable("a SentencePiece tokenizer is not written into GGUF files yet");
+  data.set_gguf_unavailable("a SentencePiece Unigram model");
   EXPECT_TRUE(CheckGgufWritable(spec, data).ok());
   formats->mutable_categorical()->add_values("q4_0");
   Status s = CheckGgufWritable(spec, data);
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(s.message().rfind("spec.space.parameters[2]: a student with one of llama.cpp's types "
                               "is a GGUF file, and this job's tokenizer cannot be written to one: "
-                              "a SentencePiece tokenizer",
+                              "a SentencePiece Unigram model",
                               0),
             0u)
       << s.message();

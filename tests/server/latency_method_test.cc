@@ -46,8 +46,8 @@ TEST(LatencyMethod, LlamaCppWhenEverythingIsAGgufFile) {
 
 TEST(LatencyMethod, LibTorchWithTheReasonOtherwise) {
   Inputs tokenizer = Writable();
-  tokenizer.data.set_gguf_unavailable("a SentencePiece tokenizer is not written yet");
-  ExpectTorch(tokenizer, "the tokenizer cannot be written to GGUF: a SentencePiece tokenizer");
+  tokenizer.data.set_gguf_unavailable("a SentencePiece Unigram model");
+  ExpectTorch(tokenizer, "the tokenizer cannot be written to GGUF: a SentencePiece Unigram model");
 
   Inputs opaque = Writable();
   opaque.teacher.clear_architecture();

@@ -201,11 +201,12 @@ TEST(GgufExport, Qwen2AgreesWithLlamaCpp) {
                   {"f32", "f16", "q8_0", "q4_0", "q6_k"});
 }
 
-// Students of imported teachers with their byte-level BPE tokenizers: a
-// Llama-3-style tokenizer.json that adds BOS, a Qwen2-style one, GPT-2's
-// vocab.json + merges.txt (tests/fixtures/make_hf_teacher.py).
-TEST(GgufExport, ImportedBpeTokenizersTokenizeAsKdnasDoes) {
-  for (const std::string family : {"llama", "qwen2", "gpt2"}) {
+// Students of imported teachers with their tokenizers: a Llama-3-style
+// tokenizer.json that adds BOS, a Qwen2-style one, GPT-2's vocab.json +
+// merges.txt, a Llama-2-style SentencePiece tokenizer.model with byte
+// fallback (tests/fixtures/make_hf_teacher.py).
+TEST(GgufExport, ImportedTokenizersTokenizeAsKdnasDoes) {
+  for (const std::string family : {"llama", "qwen2", "gpt2", "llama-sp"}) {
     SCOPED_TRACE(family);
     const std::string dir = HfTeacherFixture(family);
     auto teacher = Teacher::LoadHf(dir);
@@ -219,15 +220,65 @@ TEST(GgufExport, ImportedBpeTokenizersTokenizeAsKdnasDoes) {
   }
 }
 
-TEST(GgufExport, SentencePieceIsRefusedWithTheReason) {
+// llama.cpp's SentencePiece tokenizer ("llama", written from tokenizer.model)
+// on texts that stress SentencePiece: leading, repeated and trailing spaces,
+// newlines and tabs, characters only byte fallback covers, U+2581 itself,
+// digits, special tokens written in the text.
+TEST(GgufExport, SentencePieceTokenizesHardTextsAsKdnasDoes) {
   auto teacher = Teacher::LoadHf(HfTeacherFixture("llama-sp"));
   ASSERT_TRUE(teacher.ok()) << teacher.status().ToString();
-  Gpt model = RandomModel(ArchitectureOf(FamilyKind::kLlama), teacher->vocab_size());
-  auto writer =
-      GgufWriterOf(*model, teacher->tokenizer(), GgufWeightTypes::All(GgmlType::kF16), "x");
-  EXPECT_EQ(writer.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_NE(writer.status().message().find("not written into GGUF files yet"), std::string::npos)
-      << writer.status().message();
+  const JobTokenizer& tokenizer = teacher->tokenizer();
+  Architecture arch = ArchitectureOf(FamilyKind::kLlama);
+  Gpt model = RandomModel(arch, tokenizer.vocab_size());
+  const std::string dir = testing::MakeTempDir("gguf-sp");
+  const std::string path = dir + "/sp.gguf";
+  auto written = WriteGgufFile(*model, tokenizer, GgufWeightTypes::All(GgmlType::kF16), "sp", path);
+  ASSERT_TRUE(written.ok()) << written.status().ToString();
+  auto runtime = Load(path);
+  ASSERT_NE(runtime, nullptr);
+  EXPECT_EQ(runtime->bos_to_add(), tokenizer.bos_to_add());
+  const std::vector<std::string> texts = {
+      "Hello world",
+      " leading space",
+      "trailing space ",
+      "  two  spaces  between  ",
+      "line one\nline two\n\nline four\n",
+      "tab\there\t\ttwo tabs",
+      "\xe4\xb8\xad\xe6\x96\x87 \xf0\x9f\x98\x80 caf\xc3\xa9",
+      "\xe2\x96\x81 lower one eighth block \xe2\x96\x81\xe2\x96\x81",
+      "1234567890 3.14159 0007",
+      "<s> a control piece </s> <unk>",
+      "ROMEO:\nBut, soft! what light through yonder window breaks?",
+  };
+  for (const std::string& text : texts) {
+    auto kdnas_ids = tokenizer.Encode(text);
+    ASSERT_TRUE(kdnas_ids.ok()) << kdnas_ids.status().ToString();
+    auto llama_ids = runtime->Tokenize(text, false, true);
+    ASSERT_TRUE(llama_ids.ok()) << llama_ids.status().ToString();
+    EXPECT_EQ(*llama_ids, *kdnas_ids) << "text: " << text;
+  }
+  fs::remove_all(dir);
+}
+
+// A Llama 3.x rotary scaling is written as rope_freqs.weight; llama.cpp's
+// positions then agree with kdnas's (original context 8, so the scaling
+// changes most frequencies within the windows).
+TEST(GgufExport, Llama3RopeScalingAgreesWithLlamaCpp) {
+  Architecture arch = ArchitectureOf(FamilyKind::kLlama);
+  arch.family.rope = {Rope::Scaling::kLlama3, 500000.0, 8.0, 1.0, 4.0, 8};
+  auto tensors = GgufModelTensors(arch, 100, GgufWeightTypes::All(GgmlType::kF32));
+  ASSERT_TRUE(tensors.ok()) << tensors.status().ToString();
+  EXPECT_TRUE(std::any_of(tensors->begin(), tensors->end(), [](const GgufModelTensor& t) {
+    return t.info.name == "rope_freqs.weight";
+  }));
+  ExpectAgreement(arch, OwnTokenizer(TokenizerKind::kChar), {"f32", "q8_0"});
+}
+
+TEST(GgufExport, Qwen2WithALlama3RopeScalingIsRefused) {
+  Architecture arch = ArchitectureOf(FamilyKind::kQwen2);
+  arch.family.rope = {Rope::Scaling::kLlama3, 500000.0, 8.0, 1.0, 4.0, 8};
+  auto tensors = GgufModelTensors(arch, 100, GgufWeightTypes::All(GgmlType::kF16));
+  EXPECT_EQ(tensors.status().code(), StatusCode::kFailedPrecondition);
 }
 
 TEST(GgufExport, RowsNoBlockDividesFallBackAsLlamaQuantizeDoes) {
