@@ -267,6 +267,16 @@ TEST(ValidateCandidate, LlamaCppTypesImplyTheGroupWiseSettingsAndRefuseWhatLlama
   Candidate llama_layers = layers;  // the llama architecture takes per-layer widths
   llama_layers.architecture.family.kind = FamilyKind::kLlama;
   EXPECT_TRUE(ValidateCandidate(llama_layers).ok()) << ValidateCandidate(llama_layers).ToString();
+  // Llama 3's rope scaling is llama's rope_freqs tensor; qwen2 has none.
+  Candidate llama3 = c;
+  llama3.architecture.num_kv_heads = 2;
+  llama3.architecture.family.kind = FamilyKind::kLlama;
+  llama3.architecture.family.rope = {Rope::Scaling::kLlama3, 500000.0, 8.0, 1.0, 4.0, 8192};
+  EXPECT_TRUE(ValidateCandidate(llama3).ok()) << ValidateCandidate(llama3).ToString();
+  Candidate qwen2_llama3 = llama3;
+  qwen2_llama3.architecture.family.kind = FamilyKind::kQwen2;
+  expect_error(qwen2_llama3,
+               "candidate.architecture.family.rope: llama.cpp reads a llama3 rotary scaling only");
   Candidate override_only;
   override_only.compression.gguf.ffn = GgmlType::kQ6_K;
   expect_error(override_only, "candidate.compression.ffn_format: overrides one of llama.cpp's");
