@@ -2,8 +2,10 @@
 # The kdnas quickstart: installs, builds, trains the demo teacher (cached in
 # ./kdnas-data/teacher), starts a controller and two workers on localhost,
 # runs the demo search (examples/demo.yaml), shows its progress and frontier,
-# pulls the best student under a size budget, loads it in PyTorch, prints a
-# sample, and shuts everything down.
+# compares it with the teacher rounded to the same llama.cpp types, pulls the
+# best student under a size budget as TorchScript and as a GGUF file, samples
+# from it in PyTorch and in llama.cpp, measures it against the teacher's F16
+# GGUF with llama.cpp, and shuts everything down.
 #
 #   bash deploy/quickstart.sh [--max-trials N] [--train-steps N] [--max-size 400KB] [--port 50051]
 set -euo pipefail
@@ -20,7 +22,7 @@ while [ $# -gt 0 ]; do
     --train-steps) TRAIN_STEPS="$2"; shift 2 ;;
     --max-size) MAX_SIZE="$2"; shift 2 ;;
     --port) PORT="$2"; shift 2 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "quickstart: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -83,27 +85,22 @@ step "Watching $JOB"
 step "Frontier"
 "$KDNAS" frontier "$JOB" --plot "$DATA/frontier.png"
 
-step "The frontier against round-to-nearest quantization of the teacher"
-"$WORKER" baseline-rtn --teacher "$DATA/teacher/teacher.pt" --data data/tinyshakespeare.txt --bits 16,8,4,3,2 \
-  --group 32 --threads 1 >"$DATA/rtn.txt"
+step "The frontier against the teacher itself in each of the space's types (no training), measured by llama.cpp"
 "$KDNAS" frontier "$JOB" --json >"$DATA/frontier.json"
-TEACHER_PARAMS=$(/usr/bin/python3 -c 'import torch,sys; print(sum(p.numel() for p in torch.jit.load(sys.argv[1]).parameters()))' "$DATA/teacher/teacher.pt")
-/usr/bin/python3 deploy/compare_rtn.py "$DATA/frontier.json" "$DATA/rtn.txt" "$TEACHER_PARAMS" || true
+/usr/bin/python3 deploy/compare_teacher_types.py "$WORKER" "$DATA/teacher/teacher.pt" data/tinyshakespeare.txt \
+  "$DATA/frontier.json" "$DATA/teacher" q8_0 q5_0 q4_1 q4_0 q3_k q2_k || true
 
 step "Best student under $MAX_SIZE"
-"$KDNAS" best "$JOB" --max-size "$MAX_SIZE" --out "$DATA/student.pt" --packed-out "$DATA/student.kdna"
+"$KDNAS" best "$JOB" --max-size "$MAX_SIZE" --out "$DATA/student.pt" --gguf-out "$DATA/student.gguf"
 
 step "Loading the student in PyTorch and sampling from it"
 /usr/bin/python3 deploy/load_student.py "$DATA/student.pt"
 
-step "Running the student in llama.cpp, against the teacher's F16 GGUF measured the same way"
-"$KDNAS" best "$JOB" --max-size "$MAX_SIZE" --gguf-out "$DATA/student.gguf"
-"$WORKER" export-gguf --model "$DATA/teacher/teacher.pt" --out "$DATA/teacher/teacher-f16.gguf" \
-  --format f16 >/dev/null
-"$WORKER" llama --gguf "$DATA/student.gguf" --prompt "ROMEO:" --tokens 120 --speed-tokens 32 \
-  --threads 1 >"$DATA/llama-student.txt"
-"$WORKER" llama --gguf "$DATA/teacher/teacher-f16.gguf" --speed-tokens 32 --threads 1 \
-  >"$DATA/llama-teacher.txt"
+step "Running the student's GGUF in llama.cpp, against the teacher's F16 GGUF measured the same way"
+"$WORKER" llama --gguf "$DATA/student.gguf" --data data/tinyshakespeare.txt --eval-tokens 16384 \
+  --prompt "ROMEO:" --tokens 120 --speed-tokens 32 --threads 1 >"$DATA/llama-student.txt"
+"$WORKER" llama --gguf "$DATA/teacher/teacher-f16.gguf" --data data/tinyshakespeare.txt --eval-tokens 16384 \
+  --speed-tokens 32 --threads 1 >"$DATA/llama-teacher.txt"
 /usr/bin/python3 deploy/llama_vs_teacher.py "$DATA/llama-student.txt" "$DATA/student.gguf" \
   "$DATA/llama-teacher.txt" "$DATA/teacher/teacher-f16.gguf"
 

@@ -21,10 +21,11 @@ TEST(YamlToProto, ReadsTheDemoJobFile) {
   EXPECT_EQ(spec.display_name(), "demo");
   EXPECT_EQ(spec.data().text().path(), "../data/tinyshakespeare.txt");
   EXPECT_EQ(spec.space().base().distillation().init(), kdnas::v1::INIT_INHERIT);
-  EXPECT_EQ(spec.space().parameters(1).discrete().values_size(), 4);
+  EXPECT_EQ(spec.space().base().compression().weight_format(), "q4_0");
+  EXPECT_EQ(spec.space().parameters(1).categorical().values_size(), 6);
   EXPECT_EQ(spec.objectives(1).metric(), "size_bytes");
   EXPECT_EQ(spec.objectives(1).direction(), kdnas::v1::DIRECTION_MINIMIZE);
-  EXPECT_EQ(spec.budget().max_trials(), 48);
+  EXPECT_EQ(spec.budget().max_trials(), 216);
   EXPECT_EQ(spec.budget().max_worker_seconds(), 750);
   EXPECT_EQ(spec.report_size_budgets_bytes_size(), 3);
 }
