@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "workers/head_loss.h"
 #include "workers/pruning.h"
 
 namespace kdnas {
@@ -142,8 +143,11 @@ StatusOr<double> OptimizerStep(GptImpl& model, torch::optim::AdamW& optimizer, c
     }
     targets = targets.Prefix(context);
   }
-  auto logits = model.forward(batch->x);
-  auto loss = DistillationLoss(logits, batch->y, targets, o.temperature, o.alpha);
+  // The head and the loss in one node: DistillationLoss's value and
+  // gradients without its full-vocabulary intermediates.
+  const GptImpl::HiddenAndHead out = model.ForwardToHead(batch->x);
+  auto loss = HeadDistillationLoss(out.hidden, out.head_weight, batch->y, targets,
+                                   HeadLossOptions{o.temperature, o.alpha});
   optimizer.zero_grad();
   loss.backward();
   if (o.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model.parameters(), o.grad_clip);

@@ -315,6 +315,11 @@ torch::Tensor GptImpl::EffectiveEmbedding(const torch::Tensor& e,
 }
 
 torch::Tensor GptImpl::forward(const torch::Tensor& idx, ActivationStats* stats) {
+  const HiddenAndHead out = ForwardToHead(idx, stats);
+  return torch::linear(out.hidden, out.head_weight);
+}
+
+GptImpl::HiddenAndHead GptImpl::ForwardToHead(const torch::Tensor& idx, ActivationStats* stats) {
   const int64_t T = idx.size(1);
   auto tok = EffectiveEmbedding(tok_emb, tok_emb_gguf_);
   auto x = torch::embedding(tok, idx);
@@ -348,9 +353,9 @@ torch::Tensor GptImpl::forward(const torch::Tensor& idx, ActivationStats* stats)
       w = FakeQuantize(w, bits,
                        EffectiveGroupSize(bits, config_.compression.group_size, w.size(1)));
     }
-    return torch::linear(x, w);
+    return {x, w};
   }
-  return torch::linear(x, tok);
+  return {x, tok};
 }
 
 std::vector<WeightRef> GptImpl::Weights() {

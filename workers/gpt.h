@@ -153,6 +153,14 @@ class GptImpl : public torch::nn::Module {
   explicit GptImpl(const GptConfig& config);
   // idx int64 [B, T], T <= context_length -> logits [B, T, V].
   torch::Tensor forward(const torch::Tensor& idx, ActivationStats* stats = nullptr);
+  // The forward pass up to the output head: the final norm's output
+  // [B, T, D] and the head's weight [V, D] as the forward pass applies it
+  // (fake-quantized in training; the tied embedding), so that training can
+  // fuse the head with its loss (workers/head_loss.h).
+  struct HiddenAndHead {
+    torch::Tensor hidden, head_weight;
+  };
+  HiddenAndHead ForwardToHead(const torch::Tensor& idx, ActivationStats* stats = nullptr);
 
   const GptConfig& config() const { return config_; }
   const RotaryTables& rotary() const { return rotary_; }
