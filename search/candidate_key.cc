@@ -1,11 +1,41 @@
 #include "search/candidate_key.h"
 
 #include <cstdio>
+#include <set>
 #include <sstream>
 
+#include "search/ggml_types.h"
 #include "search/number_text.h"
 
 namespace kdnas {
+namespace {
+
+// llama.cpp's types as the student's GGUF file stores them: each class's
+// type after llama.cpp's fallback for every row length the architecture gives
+// that class. Formats that differ only where the fallback makes them equal
+// (q2_k and q4_0 on rows of 128) make the same file and the same student.
+std::string StoredGgufTypes(const Architecture& a, const GgufFormats& f) {
+  std::set<int64_t> attention_rows = {a.d_model}, ffn_rows = {a.d_model};
+  for (int l = 0; l < a.num_layers; ++l) {
+    attention_rows.insert(static_cast<int64_t>(a.layer_heads(l)) * a.head_dim());
+    ffn_rows.insert(a.layer_d_ff(l));
+  }
+  auto stored = [](GgmlType type, const std::set<int64_t>& rows) {
+    std::string text;
+    for (int64_t cols : rows) text.append("/").append(GgmlTypeName(GgmlFallbackType(type, cols)));
+    return text;
+  };
+  std::string key = "attn" + stored(f.attention_type(), attention_rows) + " ffn" +
+                    stored(f.ffn_type(), ffn_rows) + " emb" +
+                    stored(f.embedding_type(), {a.d_model});
+  if (!a.tie_embeddings) key += " out" + stored(f.output_type(), {a.d_model});
+  // GPT-2's positions: F32 in an all-F32 file, else F16 (GgufWeightTypes).
+  if (a.family.kind == FamilyKind::kGpt2 && *f.weight == GgmlType::kF32) key += " pos/f32";
+  return key;
+}
+
+}  // namespace
+
 Candidate Canonicalize(const Candidate& in) {
   Candidate c = in;
   auto& a = c.architecture;
@@ -62,7 +92,7 @@ std::string CandidateKey(const Candidate& candidate) {
   key << " | w" << q.weight_bits << " g" << q.group_size << " e" << q.embedding_bits << " s"
       << NumberText(q.sparsity) << " nm" << static_cast<int>(q.sparsity_pattern) << " r"
       << NumberText(q.low_rank_ratio);
-  if (q.gguf.set()) key << " gguf " << GgufFormatsText(q.gguf);
+  if (q.gguf.set()) key << " gguf " << StoredGgufTypes(a, q.gguf);
   key << " | T" << NumberText(d.temperature) << " a" << NumberText(d.alpha)
       << (d.init == Init::kInherit ? " inherit" : " scratch");
   return key.str();

@@ -190,6 +190,24 @@ TEST(CandidateKey, IdenticalStudentsShareAKey) {
   EXPECT_NE(CandidateKey(llama), CandidateKey(gqa));
   EXPECT_EQ(CandidateKey(gqa),
             "L4 d128 h4 ff512 c64 tie0 llama kv2 | w16 g0 e16 s0 nm0 r0 | T2 a0.5 scratch");
+
+  // llama.cpp's types are keyed as the file stores them: on rows of 128 the
+  // k-quants fall back (q2_k to q4_0), so q2_k is q4_0 with a q2_k FFN (its
+  // down projection's rows of 512 take q2_k), until the rows are 256 wide.
+  Candidate q2_k;
+  q2_k.compression.gguf.weight = GgmlType::kQ2_K;
+  Candidate q4_0_ffn_q2_k;
+  q4_0_ffn_q2_k.compression.gguf.weight = GgmlType::kQ4_0;
+  q4_0_ffn_q2_k.compression.gguf.ffn = GgmlType::kQ2_K;
+  EXPECT_EQ(CandidateKey(q2_k), CandidateKey(q4_0_ffn_q2_k));
+  EXPECT_EQ(CandidateKey(q2_k),
+            "L4 d128 h4 ff512 c64 tie0 | w16 g0 e16 s0 nm0 r0 gguf "
+            "attn/q4_0 ffn/q4_0/q2_k emb/q4_0 out/q4_0 | T2 a0.5 scratch");
+  Candidate q4_0 = q4_0_ffn_q2_k;
+  q4_0.compression.gguf.ffn.reset();
+  EXPECT_NE(CandidateKey(q2_k), CandidateKey(q4_0));
+  for (Candidate* c : {&q2_k, &q4_0_ffn_q2_k}) c->architecture.d_model = 256;
+  EXPECT_NE(CandidateKey(q2_k), CandidateKey(q4_0_ffn_q2_k));
 }
 
 // llama.cpp's types as knobs: weight_format's "kdnas" is the group-wise
