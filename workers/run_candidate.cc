@@ -19,6 +19,7 @@
 #include "workers/hf_export.h"
 #include "workers/inherit.h"
 #include "workers/packed_artifact.h"
+#include "workers/peak_memory.h"
 #include "workers/torch_status.h"
 #include "workers/torchscript_export.h"
 #include "workers/trial_latency.h"
@@ -282,6 +283,7 @@ StatusOr<TrialReport> Run(const RunOptions& o, const ProgressCallback& progress)
   if (!(o.learning_rate > 0)) return InvalidArgument("learning_rate: must be > 0");
   if (o.out_dir.empty()) return InvalidArgument("out_dir: an output directory is required");
   if (o.threads > 0) torch::set_num_threads(o.threads);
+  ResetPeakResidentBytes();  // the trial's peak, not the worker's life's
 
   std::shared_ptr<JobResources> job = o.resources;
   if (!job) {
@@ -320,6 +322,7 @@ StatusOr<TrialReport> Run(const RunOptions& o, const ProgressCallback& progress)
     report.stopped = true;
     if (!trained.val_losses.empty()) m.set_val_loss(trained.val_losses.back().second);
     m.set_worker_seconds(SecondsSince(o.started));
+    m.set_peak_rss_bytes(PeakResidentBytes());
     return report;
   }
 
@@ -382,6 +385,7 @@ StatusOr<TrialReport> Run(const RunOptions& o, const ProgressCallback& progress)
   }
   if (o.measure_latency) KDNAS_RETURN_IF_ERROR(MeasureTrialLatency(o, *job, fn, &report));
   m.set_worker_seconds(SecondsSince(o.started));
+  m.set_peak_rss_bytes(PeakResidentBytes());
   report.metrics_path = out.Track("metrics.json");
   KDNAS_RETURN_IF_ERROR(WriteFileAtomically(report.metrics_path, TrialReportJson(report, c)));
   if (!o.checkpoint_path.empty()) {

@@ -195,6 +195,9 @@ int RunBest(const Args& args) {
   }
   if (!trial.latency_measured_with().empty())
     std::printf("  latency measured with %s\n", trial.latency_measured_with().c_str());
+  if (m.peak_rss_bytes() > 0)
+    std::printf("  its worker's peak memory during the trial: %s\n",
+                FormatBytes(m.peak_rss_bytes()).c_str());
   if (!out.empty()) std::printf("wrote %s (TorchScript)\n", out.c_str());
   if (!packed_out.empty()) std::printf("wrote %s (packed)\n", packed_out.c_str());
   if (!hf_out.empty()) std::printf("wrote %s (Hugging Face layout)\n", hf_out.c_str());

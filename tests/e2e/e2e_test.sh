@@ -82,6 +82,9 @@ assert abs(llama_nll - metrics["val_loss"]) < 0.01, (llama_nll, metrics["val_los
 assert int(metrics["ggufSizeBytes"] if "ggufSizeBytes" in metrics else metrics["gguf_size_bytes"]) \
     == os.path.getsize(sys.argv[6]), metrics
 assert re.search(r"sample: ROMEO:.{10,}", llama, re.S), llama
+peak = int(metrics.get("peakRssBytes", metrics.get("peak_rss_bytes", 0)))
+assert 50e6 < peak < 16e9, ("the worker's peak memory during the trial", metrics)
+print(f"e2e: the best trial's worker peaked at {peak / 2**20:.0f} MiB")
 assert re.search(r"decode [0-9.]+ ms/token", llama), llama
 print(f"e2e: llama.cpp's held-out NLL of the GGUF student {llama_nll:.4f}, the worker's val_loss "
       f"{metrics['val_loss']:.4f}")
