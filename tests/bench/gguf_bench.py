@@ -12,7 +12,13 @@ at batch 1 after a prompt of half the context (median of 7 runs: a tiny
 model decodes a token in a fraction of a millisecond, and single runs vary
 by a third).
 
+It runs once per teacher family (--families, default both): the GPT-2-style
+teacher of the quickstart's recipe at d_model 256, and a Llama-family one
+(RMSNorm, rotary positions, SwiGLU, 2 KV heads) trained the same way; each
+search's space keeps its teacher's family.
+
 usage: gguf_bench.py BUILD_DIR TOOLS_DIR [--skip-search] [--max-worker-seconds S]
+                     [--families gpt2,llama]
 """
 import argparse
 import json
@@ -53,14 +59,27 @@ def measure(worker, gguf):
     return {"bytes": os.path.getsize(gguf), "nll": nll, "decode_ms": ms, "tok_s": 1e3 / ms}
 
 
-def teacher(worker, path):
+# Per family: the teacher's file, its train-teacher flags, and the search's
+# base architecture and searched FFN widths (multiples of 256: the k-quants'
+# super-blocks divide every row).
+FAMILIES = {
+    "gpt2": {"teacher": "teacher-d256.pt", "flags": [], "d_ff": 1024, "d_ff_values": [512, 1024],
+             "extra_architecture": ""},
+    "llama": {"teacher": "teacher-llama-d256.pt",
+              "flags": ["--family", "llama", "--kv-heads", "2", "--d-ff", "768"], "d_ff": 768,
+              "d_ff_values": [512, 768], "extra_architecture": ", num_kv_heads: 2"},
+}
+
+
+def teacher(worker, path, family):
     if os.path.exists(path):
         log(f"using the cached bench teacher {path}")
         return
-    log("training the bench teacher: 4 layers, d_model 256 (the quickstart's recipe otherwise)")
+    log(f"training the {family} bench teacher: 4 layers, d_model 256 (the quickstart's recipe "
+        "otherwise)")
     start = time.time()
     run([worker, "train-teacher", "--data", CORPUS, "--out", path, "--layers", "4", "--d-model",
-         "256", "--heads", "4", "--quiet"])
+         "256", "--heads", "4", "--quiet"] + FAMILIES[family]["flags"])
     log(f"  {time.time() - start:.0f} s")
 
 
@@ -83,7 +102,7 @@ def baselines(worker, tools, out, teacher_f16):
     return files
 
 
-def search(build, out, teacher_pt, max_worker_seconds):
+def search(build, out, teacher_pt, max_worker_seconds, family):
     """The search at the quickstart's budget; returns the job's frontier students as GGUF files."""
     kdnas = os.path.join(build, "server/cli/kdnas")
     worker = os.path.join(build, "workers/kdnas-worker")
@@ -105,18 +124,19 @@ def search(build, out, teacher_pt, max_worker_seconds):
             if subprocess.run([kdnas, "jobs"], env=env, capture_output=True).returncode == 0:
                 break
             time.sleep(0.1)
+        fam = FAMILIES[family]
         job_yaml = os.path.join(data, "job.yaml")
         with open(job_yaml, "w") as f:
-            f.write(f"""display_name: gguf-bench
+            f.write(f"""display_name: gguf-bench-{family}
 data: {{text: {{path: {os.path.abspath(CORPUS)}}}}}
 teacher: {{model: {{path: {os.path.abspath(teacher_pt)}}}}}
 space:
   base:
-    architecture: {{num_layers: 4, d_model: 256, num_heads: 4, d_ff: 1024, context_length: {CONTEXT}}}
+    architecture: {{num_layers: 4, d_model: 256, num_heads: 4, d_ff: {fam["d_ff"]}, context_length: {CONTEXT}{fam["extra_architecture"]}}}
     distillation: {{temperature: 2.0, alpha: 0.5, init: inherit}}
   parameters:
     - {{name: num_layers, discrete: {{values: [1, 2, 3, 4]}}}}
-    - {{name: d_ff, discrete: {{values: [512, 1024]}}}}
+    - {{name: d_ff, discrete: {{values: {fam["d_ff_values"]}}}}}
     - {{name: weight_format, categorical: {{values: [q8_0, q6_k, q5_k, q5_0, q4_k, q4_0, q3_k, q2_k]}}}}
     - {{name: ffn_format, categorical: {{values: [same, q4_0, q4_k, q3_k, q2_k]}}}}
     - {{name: embedding_format, categorical: {{values: [same, q8_0, q4_0, q4_k]}}}}
@@ -204,20 +224,14 @@ def svg_plot(path, rows):
         f.write("\n".join(parts))
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("build")
-    ap.add_argument("tools")
-    ap.add_argument("--skip-search", action="store_true")
-    ap.add_argument("--max-worker-seconds", type=float, default=750)
-    args = ap.parse_args()
-    worker = os.path.join(args.build, "workers/kdnas-worker")
-    out = os.path.abspath("bench-out/gguf")
+def bench_family(args, worker, family):
+    """The table and figures of one teacher family."""
+    out = os.path.abspath(os.path.join("bench-out/gguf", family))
     os.makedirs(out, exist_ok=True)
     start = time.time()
-    teacher_pt = os.path.abspath("kdnas-data/teacher/teacher-d256.pt")
+    teacher_pt = os.path.abspath(os.path.join("kdnas-data/teacher", FAMILIES[family]["teacher"]))
     os.makedirs(os.path.dirname(teacher_pt), exist_ok=True)
-    teacher(worker, teacher_pt)
+    teacher(worker, teacher_pt, family)
     teacher_f16 = os.path.join(out, "teacher-f16.gguf")
     run([worker, "export-gguf", "--model", teacher_pt, "--out", teacher_f16, "--format", "f16"])
     files = baselines(worker, args.tools, out, teacher_f16)
@@ -227,7 +241,7 @@ def main():
         rows.append(dict(measure(worker, path), name="llama-quantize " + name, kind="baseline"))
     extra = {}
     if not args.skip_search:
-        students, extra = search(args.build, out, teacher_pt, args.max_worker_seconds)
+        students, extra = search(args.build, out, teacher_pt, args.max_worker_seconds, family)
         for trial, s in students.items():
             r = measure(worker, s["path"])
             r.update(name=f"{trial.split('/')[-1]} {label(s['candidate'])}", kind="student",
@@ -235,7 +249,8 @@ def main():
             rows.append(r)
 
     f16 = rows[0]
-    print(f"\n{'GGUF':44}{'bytes':>11}{'x smaller':>10}{'NLL':>8}{'tok/s':>9}")
+    print(f"\n== {family} teacher (4 layers, d_model 256)")
+    print(f"{'GGUF':44}{'bytes':>11}{'x smaller':>10}{'NLL':>8}{'tok/s':>9}")
     for r in sorted(rows, key=lambda r: r["bytes"]):
         print(f"{r['name'][:43]:44}{r['bytes']:>11}{f16['bytes'] / r['bytes']:>10.1f}"
               f"{r['nll']:>8.4f}{r['tok_s']:>9.0f}")
@@ -261,9 +276,8 @@ def main():
         print(f"llama.cpp's NLL against the worker's val_loss: largest difference {max(diffs):.4f}")
     svg = os.path.join(out, "gguf.svg")
     svg_plot(svg, rows)
-    print(f"plot: {svg}   ({time.time() - start:.0f} s in all)")
-    result = {
-        "bench": "gguf",
+    print(f"plot: {svg}   ({time.time() - start:.0f} s for the {family} teacher)")
+    return {
         "beats_llama_quantize_at_every_type": bool(students) and all(verdicts.values()),
         "types_beaten": sum(1 for v in verdicts.values() if v),
         "types": len(verdicts),
@@ -275,7 +289,33 @@ def main():
         "students": len(students),
         **extra,
     }
-    print(json.dumps(result))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("build")
+    ap.add_argument("tools")
+    ap.add_argument("--skip-search", action="store_true")
+    ap.add_argument("--max-worker-seconds", type=float, default=750)
+    ap.add_argument("--families", default="gpt2,llama",
+                    help="teacher families, comma-separated: " + ", ".join(FAMILIES))
+    args = ap.parse_args()
+    families = args.families.split(",")
+    for f in families:
+        if f not in FAMILIES:
+            sys.exit(f"gguf_bench: --families: unknown family {f!r} (known: {', '.join(FAMILIES)})")
+    worker = os.path.join(args.build, "workers/kdnas-worker")
+    start = time.time()
+    results = {f: bench_family(args, worker, f) for f in families}
+    print(f"\n({time.time() - start:.0f} s in all)")
+    print(json.dumps({
+        "bench": "gguf",
+        "beats_llama_quantize_at_every_type": all(r["beats_llama_quantize_at_every_type"]
+                                                  for r in results.values()),
+        "smallest_within_0.05_ratio_vs_f16": min(r["smallest_within_0.05_ratio_vs_f16"]
+                                                 for r in results.values()),
+        "families": results,
+    }))
 
 
 if __name__ == "__main__":
