@@ -283,7 +283,9 @@ StatusOr<TrialReport> Run(const RunOptions& o, const ProgressCallback& progress)
   if (!(o.learning_rate > 0)) return InvalidArgument("learning_rate: must be > 0");
   if (o.out_dir.empty()) return InvalidArgument("out_dir: an output directory is required");
   if (o.threads > 0) torch::set_num_threads(o.threads);
-  ResetPeakResidentBytes();  // the trial's peak, not the worker's life's
+  // The trial's peak, not the worker's life's: without the reset the figure
+  // would say something else, so it is then not reported (0).
+  const bool peak_is_the_trials = ResetPeakResidentBytes();
 
   std::shared_ptr<JobResources> job = o.resources;
   if (!job) {
@@ -322,7 +324,7 @@ StatusOr<TrialReport> Run(const RunOptions& o, const ProgressCallback& progress)
     report.stopped = true;
     if (!trained.val_losses.empty()) m.set_val_loss(trained.val_losses.back().second);
     m.set_worker_seconds(SecondsSince(o.started));
-    m.set_peak_rss_bytes(PeakResidentBytes());
+    if (peak_is_the_trials) m.set_peak_rss_bytes(PeakResidentBytes());
     return report;
   }
 
@@ -385,7 +387,7 @@ StatusOr<TrialReport> Run(const RunOptions& o, const ProgressCallback& progress)
   }
   if (o.measure_latency) KDNAS_RETURN_IF_ERROR(MeasureTrialLatency(o, *job, fn, &report));
   m.set_worker_seconds(SecondsSince(o.started));
-  m.set_peak_rss_bytes(PeakResidentBytes());
+  if (peak_is_the_trials) m.set_peak_rss_bytes(PeakResidentBytes());
   report.metrics_path = out.Track("metrics.json");
   KDNAS_RETURN_IF_ERROR(WriteFileAtomically(report.metrics_path, TrialReportJson(report, c)));
   if (!o.checkpoint_path.empty()) {
