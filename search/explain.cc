@@ -6,6 +6,7 @@
 
 #include "search/artifact_layout.h"
 #include "search/forest.h"
+#include "search/ggml_types.h"
 #include "search/number_text.h"
 
 namespace kdnas {
@@ -27,12 +28,22 @@ std::vector<double> UnitRow(const SearchSpace& space, const Point& point) {
 }  // namespace
 
 double CapacityProxy(const Candidate& candidate, const ModelContext& context) {
-  ArtifactLayout layout = LayoutArtifact(candidate, context.vocab_size, context.tokenizer_bytes, false);
+  const GgufFormats& gguf = candidate.compression.gguf;
+  // A GGUF student's weights hold the bits of the type llama.cpp stores each
+  // matrix in, not weight_bits (16, unset, with a weight_format).
+  ArtifactLayout layout =
+      LayoutArtifact(candidate, context.vocab_size, context.tokenizer_bytes, gguf.set());
   constexpr double kPrecisionScale = 2.7;  // gamma_w, in bits
   double effective = 0;
   for (const TensorLayout& t : layout.tensors) {
-    if (t.role == TensorRole::kLinear)
-      effective += static_cast<double>(t.kept) * (1.0 - std::exp(-t.bits / kPrecisionScale));
+    if (t.role != TensorRole::kLinear) continue;
+    double bits = t.bits;
+    if (gguf.set()) {
+      const bool attention = t.name.find(".attn.") != std::string::npos;
+      const GgmlType type = attention ? gguf.attention_type() : gguf.ffn_type();
+      bits = GgmlTypeOf(GgmlFallbackType(type, t.cols)).nominal_bits;
+    }
+    effective += static_cast<double>(t.kept) * (1.0 - std::exp(-bits / kPrecisionScale));
   }
   return effective;
 }
@@ -58,9 +69,10 @@ Explanation Explain(const SearchSpace& space, const std::vector<std::string>& me
         out.importances.push_back({KnobName(space.knobs()[k]), metric, importance[k]});
       }
     }
-    std::stable_sort(out.importances.begin(), out.importances.end(), [](const auto& a, const auto& b) {
-      return a.metric != b.metric ? a.metric < b.metric : a.importance > b.importance;
-    });
+    std::stable_sort(
+        out.importances.begin(), out.importances.end(), [](const auto& a, const auto& b) {
+          return a.metric != b.metric ? a.metric < b.metric : a.importance > b.importance;
+        });
   }
   // Trade-offs between neighbouring frontier points, from the largest down.
   std::vector<const ExplainTrial*> front;
@@ -84,11 +96,13 @@ Explanation Explain(const SearchSpace& space, const std::vector<std::string>& me
     r.to = b->id;
     r.size_bytes_delta = static_cast<int64_t>(metric(b, "size_bytes") - metric(a, "size_bytes"));
     r.val_loss_delta = metric(b, "val_loss") - metric(a, "val_loss");
-    r.nats_per_megabyte = r.size_bytes_delta < 0 ? r.val_loss_delta / (-r.size_bytes_delta / 1e6) : 0;
+    r.nats_per_megabyte =
+        r.size_bytes_delta < 0 ? r.val_loss_delta / (-r.size_bytes_delta / 1e6) : 0;
     for (size_t k = 0; k < space.knobs().size(); ++k) {
       if (a->point[k] != b->point[k]) {
-        r.changed_knobs.push_back(std::string(KnobName(space.knobs()[k])) + ": " + KnobValue(space, k, a->point[k]) +
-                                  " -> " + KnobValue(space, k, b->point[k]));
+        r.changed_knobs.push_back(std::string(KnobName(space.knobs()[k])) + ": " +
+                                  KnobValue(space, k, a->point[k]) + " -> " +
+                                  KnobValue(space, k, b->point[k]));
       }
     }
     out.trade_offs.push_back(std::move(r));

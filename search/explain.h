@@ -31,9 +31,9 @@ struct KnobImportanceResult {
 struct TradeOffResult {
   int64_t from = 0;  // trial ids of neighbouring frontier points, larger first
   int64_t to = 0;
-  int64_t size_bytes_delta = 0;  // to - from (negative: smaller)
-  double val_loss_delta = 0;     // to - from
-  double nats_per_megabyte = 0;  // loss gained per 1e6 bytes saved
+  int64_t size_bytes_delta = 0;            // to - from (negative: smaller)
+  double val_loss_delta = 0;               // to - from
+  double nats_per_megabyte = 0;            // loss gained per 1e6 bytes saved
   std::vector<std::string> changed_knobs;  // "weight_bits: 4 -> 3"
 };
 
@@ -47,7 +47,8 @@ struct Explanation {
 // of its transformer blocks, each kept weight of b bits counting
 // 1 - exp(-b / 2.7), the form of Kumar et al. 2024 ("Scaling Laws for
 // Precision"): a bit added to a 2-bit weight buys more than one added to an
-// 8-bit weight. More effective parameters, lower loss expected. (On a
+// 8-bit weight; a GGUF student's matrix counts the nominal bits of the type
+// llama.cpp stores it in. More effective parameters, lower loss expected. (On a
 // search_efficiency run it ranked the inherited students' losses with
 // Kendall tau 0.88, against 0.69 for the plain count of weight bits.)
 double CapacityProxy(const Candidate& candidate, const ModelContext& context);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <unordered_set>
 
 #include "search/candidate_key.h"
@@ -11,6 +12,17 @@
 
 namespace kdnas {
 namespace {
+
+// How far x lies from the nearest member of `front` along x; infinity when
+// the front is empty.
+double DistanceAlongX(const Front2D& front, double x) {
+  const auto& members = front.members();
+  double distance = std::numeric_limits<double>::infinity();
+  auto next = members.lower_bound(x);
+  if (next != members.end()) distance = next->first - x;
+  if (next != members.begin()) distance = std::min(distance, x - std::prev(next)->first);
+  return distance;
+}
 
 // The worst plausible value of a minimized metric, and the best plausible
 // value of a maximized one, in raw units: the normalization scale of the
@@ -93,7 +105,9 @@ JobSearch::JobSearch(JobSearchOptions options, SearchSpace space,
       scale_(std::move(scale)),
       raw_reference_(std::move(raw_reference)),
       archive_(ObjectiveVector(options_.objectives.size(), 0.0)),
-      measured_front_(std::move(measured_front)) {
+      measured_front_(std::move(measured_front)),
+      // Log sizes stay far below 1e3 and -log(1 + proxy) at or below 0.
+      proposed_front_(1e3, 1.0) {
   // Minimized objectives have reference 1 and maximized ones 0 after
   // normalization (see Normalize).
   ObjectiveVector reference;
@@ -168,12 +182,24 @@ std::vector<Proposal> JobSearch::Propose(int n, std::vector<Proposal>* rejected)
        ++topup) {
     take(space_.parameters().Sample(topup_rng_));
   }
+  // The draws can miss the last few candidates of a small space: walk it.
+  const uint64_t points = space_.parameters().Cardinality();
+  if (points > 0 && points <= kEnumerableSpace) {
+    for (uint64_t i = 0; i < points && static_cast<int>(out.size()) < std::min(n, wanted); ++i)
+      take(space_.parameters().PointAt(i));
+  }
   if (!feedback.empty()) strategy_->Update(feedback);
   exhausted_ = static_cast<int>(out.size()) < std::min(n, wanted) || out.empty();
   // Candidates the predictors passed over stay proposable: the surrogate
   // may think better of them once it has seen more trials.
   if (predict) out = Filter(std::move(out), wanted);
-  for (const Proposal& p : out) keys_.Insert(std::hash<std::string>()(p.key));
+  for (const Proposal& p : out) {
+    keys_.Insert(std::hash<std::string>()(p.key));
+    if (predict) {
+      const auto [log_size, proxy_loss] = ProxyPosition(p);
+      proposed_front_.Insert(log_size, proxy_loss);
+    }
+  }
   return out;
 }
 
@@ -238,11 +264,16 @@ std::vector<double> JobSearch::SurrogateRow(const Point& point, const Candidate&
   return row;
 }
 
+std::pair<double, double> JobSearch::ProxyPosition(const Proposal& p) const {
+  return {std::log(std::max(1.0, static_cast<double>(p.cost.size_bytes))),
+          -std::log1p(CapacityProxy(p.candidate, options_.context))};
+}
+
 std::vector<Proposal> JobSearch::Filter(std::vector<Proposal> proposals, int n) {
   RefitSurrogate();
   const size_t m = proposals.size();
-  std::vector<double> loss(m), size(m), gain(m, 0.0);
-  std::vector<bool> scratch(m, false);
+  std::vector<double> loss(m), size(m), gain(m, 0.0), gap(m, 0.0);
+  std::vector<bool> scratch(m, false), covered(m, false);
   for (size_t i = 0; i < m; ++i) {
     const Proposal& p = proposals[i];
     size[i] = static_cast<double>(p.cost.size_bytes);
@@ -255,11 +286,14 @@ std::vector<Proposal> JobSearch::Filter(std::vector<Proposal> proposals, int n) 
       gain[i] = measured_front_.Gain(size[i], optimistic) /
                 static_cast<double>(std::max<int64_t>(1, p.cost.train_flops_per_token));
     } else {
-      loss[i] = -CapacityProxy(p.candidate, options_.context);
+      const auto [log_size, proxy_loss] = ProxyPosition(p);
+      loss[i] = proxy_loss;
       // Inheriting the teacher's weights lowered the loss at equal steps in
       // every pair measured (deploy/bench.sh inheritance: 0.44-0.48 nats),
       // which the proxy cannot see; the surrogate learns it for itself.
       scratch[i] = p.candidate.distillation.init != Init::kInherit;
+      covered[i] = proposed_front_.Dominated(log_size, proxy_loss);
+      gap[i] = DistanceAlongX(proposed_front_, log_size);
     }
   }
   // How many proposals dominate each one; under the inheritance preference
@@ -274,15 +308,18 @@ std::vector<Proposal> JobSearch::Filter(std::vector<Proposal> proposals, int n) 
   }
   std::vector<size_t> order(m);
   for (size_t i = 0; i < m; ++i) order[i] = i;
-  // Most hypervolume per FLOP first (surrogate), inherited before scratch
-  // (proxy), then the best non-dominated ranks in (size, predicted loss),
-  // then the cheapest to train (more trials, sooner, to learn from); ties
-  // keep the strategy's order.
+  // Most hypervolume per FLOP first (surrogate); with the proxy, inherited
+  // before scratch, then what no earlier proposal covers; then the best
+  // non-dominated ranks in (size, predicted loss), then (proxy) the farthest
+  // from the earlier proposals along log size, then the cheapest to train
+  // (more trials, sooner, to learn from); ties keep the strategy's order.
   auto flops = [&](size_t i) { return proposals[i].cost.train_flops_per_token; };
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
     if (gain[a] != gain[b]) return gain[a] > gain[b];
     if (scratch[a] != scratch[b]) return static_cast<bool>(scratch[b]);
+    if (covered[a] != covered[b]) return static_cast<bool>(covered[b]);
     if (rank[a] != rank[b]) return rank[a] < rank[b];
+    if (gap[a] != gap[b]) return gap[a] > gap[b];
     return flops(a) < flops(b);
   });
   std::vector<Proposal> kept;

@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "search/cost_model.h"
@@ -39,10 +40,11 @@ struct JobSearchOptions {
   // training-free capacity proxy (from the first proposal on), or a random-forest surrogate of the
   // completed trials once it ranks them better (Kendall's tau of its
   // out-of-bag predictions). With the proxy, proposals that inherit the
-  // teacher's weights go first, then by non-dominated rank in
-  // (size, -proxy), cheapest to train first. With the surrogate, by the area
-  // their optimistic (size, validation loss) would add to the measured
-  // front, per training FLOP: hypervolume bought per worker-second.
+  // teacher's weights go first, then those no earlier proposal dominates in
+  // (size, -proxy), then by non-dominated rank in the pool, then the farthest
+  // in log size from the earlier proposals, then the cheapest to train. With the surrogate, by the
+  // area their optimistic (size, validation loss) would add to the measured front, per training
+  // FLOP: hypervolume bought per worker-second.
   bool use_predictor = false;
   int oversample = 4;
 };
@@ -111,6 +113,9 @@ class JobSearch {
   // Proposals the proxy screens per candidate asked for (at least; more
   // when `oversample` is larger) until the surrogate ranks better.
   static constexpr int kProxyPool = 16;
+  // A space of at most this many points is walked in order when random draws
+  // find no new candidate, so it is exhausted only when every one was tried.
+  static constexpr uint64_t kEnumerableSpace = 1 << 16;
   // The surrogate is fitted once this many trials succeeded.
   static constexpr size_t kMinSurrogateRows = 6;
   // How many succeeded trials the predictors learn from.
@@ -134,6 +139,8 @@ class JobSearch {
 
   // Proposals ranked by the predictors; keeps the best n of `proposals`.
   std::vector<Proposal> Filter(std::vector<Proposal> proposals, int n);
+  // Where the proxy puts a proposal: (log size_bytes, -log(1 + proxy)).
+  std::pair<double, double> ProxyPosition(const Proposal& p) const;
   void RefitSurrogate();
   // The surrogate's features: the point's unit coordinates and the log of
   // the capacity proxy (a split on capacity needs no interaction of knobs).
@@ -141,6 +148,11 @@ class JobSearch {
   // (size_bytes, val_loss) of the succeeded trials: what a proposal would
   // have to improve on.
   Front2D measured_front_;
+  // (log size_bytes, -log(1 + proxy)) of every candidate proposed so far.
+  // While the proxy ranks, a proposal that no earlier one covers and that
+  // lies farthest along log size from them goes first, so one-at-a-time
+  // proposals span the sizes instead of taking the pool's smallest each time.
+  Front2D proposed_front_;
   // The predictors' training sample, a reservoir (see kMaxTrainingRows).
   void Remember(std::vector<double> row, double loss);
   std::vector<std::vector<double>> completed_rows_;  // SurrogateRow of succeeded trials

@@ -49,7 +49,8 @@ ParameterConfig ParameterConfig::Categorical(std::string name, std::vector<std::
 uint64_t ParameterConfig::Cardinality() const {
   switch (type) {
     case ParameterType::kInteger:
-      return static_cast<uint64_t>((static_cast<int64_t>(max) - static_cast<int64_t>(min)) / step) + 1;
+      return static_cast<uint64_t>((static_cast<int64_t>(max) - static_cast<int64_t>(min)) / step) +
+             1;
     case ParameterType::kDouble:
       return min == max ? 1 : 0;
     case ParameterType::kDiscrete:
@@ -69,21 +70,24 @@ StatusOr<ParameterSpace> ParameterSpace::Create(std::vector<ParameterConfig> par
     if (p.name.empty()) return InvalidArgument(at + ".name: must not be empty");
     for (size_t j = 0; j < i; ++j) {
       if (parameters[j].name == p.name) {
-        return InvalidArgument(at + ".name: \"" + p.name + "\" appears twice (also " + prefix + "[" +
-                               std::to_string(j) + "])");
+        return InvalidArgument(at + ".name: \"" + p.name + "\" appears twice (also " + prefix +
+                               "[" + std::to_string(j) + "])");
       }
     }
     switch (p.type) {
       case ParameterType::kInteger:
       case ParameterType::kDouble: {
-        const std::string range = at + (p.type == ParameterType::kInteger ? ".integer_range" : ".double_range");
+        const std::string range =
+            at + (p.type == ParameterType::kInteger ? ".integer_range" : ".double_range");
         if (!std::isfinite(p.min) || !std::isfinite(p.max)) {
           return InvalidArgument(range + ": min and max must be finite numbers");
         }
         if (p.min > p.max) {
-          return InvalidArgument(range + ".min: must be <= max (" + NumberText(p.min) + " > " + NumberText(p.max) + ")");
+          return InvalidArgument(range + ".min: must be <= max (" + NumberText(p.min) + " > " +
+                                 NumberText(p.max) + ")");
         }
-        if (p.log_scale && p.min <= 0) return InvalidArgument(range + ".min: must be > 0 on a log scale");
+        if (p.log_scale && p.min <= 0)
+          return InvalidArgument(range + ".min: must be > 0 on a log scale");
         if (p.type == ParameterType::kInteger) {
           if (p.step <= 0) return InvalidArgument(range + ".step: must be >= 1");
           if (std::fabs(p.min) > 1e15 || std::fabs(p.max) > 1e15) {
@@ -99,11 +103,13 @@ StatusOr<ParameterSpace> ParameterSpace::Create(std::vector<ParameterConfig> par
       case ParameterType::kDiscrete: {
         if (p.values.empty()) return InvalidArgument(at + ".discrete.values: must not be empty");
         if (p.values.size() > kMaxValues) {
-          return InvalidArgument(at + ".discrete.values: at most " + std::to_string(kMaxValues) + " values");
+          return InvalidArgument(at + ".discrete.values: at most " + std::to_string(kMaxValues) +
+                                 " values");
         }
         for (size_t k = 0; k < p.values.size(); ++k) {
           if (!std::isfinite(p.values[k])) {
-            return InvalidArgument(at + ".discrete.values[" + std::to_string(k) + "]: must be a finite number");
+            return InvalidArgument(at + ".discrete.values[" + std::to_string(k) +
+                                   "]: must be a finite number");
           }
         }
         std::sort(p.values.begin(), p.values.end());
@@ -113,7 +119,8 @@ StatusOr<ParameterSpace> ParameterSpace::Create(std::vector<ParameterConfig> par
       case ParameterType::kCategorical: {
         if (p.labels.empty()) return InvalidArgument(at + ".categorical.values: must not be empty");
         if (p.labels.size() > kMaxValues) {
-          return InvalidArgument(at + ".categorical.values: at most " + std::to_string(kMaxValues) + " values");
+          return InvalidArgument(at + ".categorical.values: at most " + std::to_string(kMaxValues) +
+                                 " values");
         }
         for (size_t k = 0; k < p.labels.size(); ++k) {
           for (size_t m = 0; m < k; ++m) {
@@ -234,7 +241,8 @@ double ParameterSpace::FromUnit(size_t i, double u) const {
       return Snap(i, v);
     }
     case ParameterType::kDiscrete:
-      return p.values[static_cast<size_t>(std::lround(u * static_cast<double>(p.values.size() - 1)))];
+      return p
+          .values[static_cast<size_t>(std::lround(u * static_cast<double>(p.values.size() - 1)))];
     case ParameterType::kCategorical:
       return std::round(u * static_cast<double>(p.labels.size() - 1));
   }
@@ -246,10 +254,36 @@ uint64_t ParameterSpace::Cardinality() const {
   for (const auto& p : parameters_) {
     uint64_t c = p.Cardinality();
     if (c == 0) return 0;
-    if (total > std::numeric_limits<uint64_t>::max() / c) return std::numeric_limits<uint64_t>::max();
+    if (total > std::numeric_limits<uint64_t>::max() / c)
+      return std::numeric_limits<uint64_t>::max();
     total *= c;
   }
   return total;
+}
+
+Point ParameterSpace::PointAt(uint64_t index) const {
+  Point point(parameters_.size());
+  for (size_t i = 0; i < parameters_.size(); ++i) {
+    const ParameterConfig& p = parameters_[i];
+    const uint64_t n = p.Cardinality();
+    const uint64_t k = index % n;
+    index /= n;
+    switch (p.type) {
+      case ParameterType::kInteger:
+        point[i] = p.min + static_cast<double>(k * static_cast<uint64_t>(p.step));
+        break;
+      case ParameterType::kDouble:
+        point[i] = p.min;
+        break;
+      case ParameterType::kDiscrete:
+        point[i] = p.values[k];
+        break;
+      case ParameterType::kCategorical:
+        point[i] = static_cast<double>(k);
+        break;
+    }
+  }
+  return point;
 }
 
 uint64_t HashPoint(const Point& point) {

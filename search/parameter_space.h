@@ -21,10 +21,10 @@ enum class ParameterType { kInteger, kDouble, kDiscrete, kCategorical };
 struct ParameterConfig {
   std::string name;
   ParameterType type = ParameterType::kDouble;
-  double min = 0;         // kInteger, kDouble
-  double max = 0;         // kInteger, kDouble
-  int64_t step = 1;       // kInteger
-  bool log_scale = false; // kInteger, kDouble
+  double min = 0;                   // kInteger, kDouble
+  double max = 0;                   // kInteger, kDouble
+  int64_t step = 1;                 // kInteger
+  bool log_scale = false;           // kInteger, kDouble
   std::vector<double> values;       // kDiscrete, ascending and unique after Create
   std::vector<std::string> labels;  // kCategorical
 
@@ -67,6 +67,9 @@ class ParameterSpace {
   // Distinct points in the space, saturating at UINT64_MAX; 0 if any
   // parameter is a real range.
   uint64_t Cardinality() const;
+  // The index-th of the Cardinality() points (index below it), the first
+  // parameter varying fastest.
+  Point PointAt(uint64_t index) const;
 
  private:
   std::vector<ParameterConfig> parameters_;

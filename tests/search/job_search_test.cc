@@ -4,7 +4,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <optional>
 #include <set>
+
+#include "formats/gguf_size.h"
+#include "search/explain.h"
 
 namespace kdnas {
 namespace {
@@ -236,6 +241,70 @@ TEST(JobSearch, PredictorsLearnFromABoundedSampleOfALongSearch) {
   }
   EXPECT_EQ(search->predictor_sample_size(), JobSearch::kMaxTrainingRows);
   EXPECT_FALSE(search->Propose(2, nullptr).empty());
+}
+
+// The bench's Llama-family GGUF space (deploy/bench.sh gguf): the controller
+// asks for one proposal at a time, and the proxy's pool always holds a small
+// one-layer student that nothing in the pool dominates. Taking the pool's
+// cheapest each time proposed no four-layer student in 45 trials; the
+// proposals must span the depths from the start.
+TEST(JobSearch, OneAtATimeProxyProposalsSpanTheSizes) {
+  JobSearchOptions o;
+  Architecture& a = o.space.base.architecture;
+  a.family.kind = FamilyKind::kLlama;
+  a.num_layers = 4;
+  a.d_model = 256;
+  a.num_heads = 4;
+  a.num_kv_heads = 2;
+  a.d_ff = 768;
+  a.context_length = 64;
+  o.space.base.distillation.init = Init::kInherit;
+  o.space.parameters = {
+      ParameterConfig::Discrete("num_layers", {1, 2, 3, 4}),
+      ParameterConfig::Discrete("d_ff", {512, 768}),
+      ParameterConfig::Categorical(
+          "weight_format", {"q8_0", "q6_k", "q5_k", "q5_0", "q4_k", "q4_0", "q3_k", "q2_k"}),
+      ParameterConfig::Categorical("ffn_format", {"same", "q4_0", "q4_k", "q3_k", "q2_k"}),
+      ParameterConfig::Categorical("embedding_format", {"same", "q8_0", "q4_0", "q4_k"})};
+  o.strategy.name = "nsga2";
+  o.strategy.seed = 1;
+  o.context = {96, 200, GgufStudentSizer(96, 2000)};
+  o.use_predictor = true;
+  auto search = *JobSearch::Create(o);
+  std::map<int, int> layers;
+  int64_t smallest = INT64_MAX, largest = 0;
+  for (int i = 0; i < 8; ++i) {
+    auto proposals = search->Propose(1, nullptr);
+    ASSERT_EQ(proposals.size(), 1u);
+    ++layers[proposals[0].candidate.architecture.num_layers];
+    smallest = std::min(smallest, proposals[0].cost.size_bytes);
+    largest = std::max(largest, proposals[0].cost.size_bytes);
+  }
+  EXPECT_GE(layers.size(), 3u) << "depths proposed: " << layers.size();
+  EXPECT_GT(layers[1], 0);
+  EXPECT_GT(layers[3] + layers[4], 1);
+  EXPECT_GT(largest, 4 * smallest);
+}
+
+// A GGUF student's capacity counts the bits of the type each matrix is
+// stored in: a lower type, or a lower one for the FFN alone, has less.
+TEST(CapacityProxy, CountsTheBitsOfEachGgufType) {
+  Candidate c;
+  c.architecture.d_model = 256;
+  c.architecture.num_heads = 4;
+  c.architecture.d_ff = 512;
+  const ModelContext context{96, 200};
+  auto capacity = [&](GgmlType weight, std::optional<GgmlType> ffn) {
+    Candidate g = c;
+    g.compression.gguf.weight = weight;
+    g.compression.gguf.ffn = ffn;
+    return CapacityProxy(g, context);
+  };
+  EXPECT_DOUBLE_EQ(capacity(GgmlType::kF16, std::nullopt), CapacityProxy(c, context));
+  EXPECT_GT(capacity(GgmlType::kQ8_0, std::nullopt), capacity(GgmlType::kQ4_K, std::nullopt));
+  EXPECT_GT(capacity(GgmlType::kQ4_K, std::nullopt), capacity(GgmlType::kQ2_K, std::nullopt));
+  EXPECT_GT(capacity(GgmlType::kQ8_0, std::nullopt), capacity(GgmlType::kQ8_0, GgmlType::kQ2_K));
+  EXPECT_GT(capacity(GgmlType::kQ8_0, GgmlType::kQ2_K), capacity(GgmlType::kQ2_K, std::nullopt));
 }
 
 TEST(JobSearch, NormalizesAgainstAFixedReference) {

@@ -48,6 +48,20 @@ double RunZdt1(Strategy& strategy, int evaluations) {
   return Hypervolume(seen, {11, 11});
 }
 
+TEST(ParameterSpace, PointAtEnumeratesEveryPointOnce) {
+  const ParameterSpace space = SmallFiniteSpace();
+  ASSERT_EQ(space.Cardinality(), 24u);
+  std::set<Point> points;
+  for (uint64_t i = 0; i < space.Cardinality(); ++i) {
+    const Point p = space.PointAt(i);
+    EXPECT_TRUE(space.Contains(p));
+    points.insert(p);
+  }
+  EXPECT_EQ(points.size(), 24u);
+  EXPECT_EQ(space.PointAt(0), (Point{0, 1, 0}));
+  EXPECT_EQ(space.PointAt(23), (Point{3, 4, 1}));
+}
+
 TEST(Strategy, FactoryNamesUnknownStrategies) {
   StrategyOptions options;
   options.name = "bayes";
