@@ -157,6 +157,7 @@ class JobManager {
   struct ShardState {
     int64_t first_step = 0;
     int64_t steps = 0;
+    int32_t held_out_context = 0;  // > 0: the held-out windows of this context
     std::string key;
     v1::Artifact artifact;  // once finished
     bool reused = false;    // finished by an earlier job

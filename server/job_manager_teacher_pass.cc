@@ -30,6 +30,7 @@ void JobManager::PlanPass(JobState& job, bool recovered) {
     ShardState shard;
     shard.first_step = p.first_step;
     shard.steps = p.steps;
+    shard.held_out_context = p.held_out_context;
     shard.key = p.key;
     auto it = teacher_shards_.find(p.key);
     if (it != teacher_shards_.end()) {
@@ -72,6 +73,7 @@ v1::Lease JobManager::MakeShardLease(const JobState& job, size_t index) const {
   w->set_steps(s.steps);
   w->set_top_k(spec.teacher_pass().top_k());
   w->set_eval_tokens(spec.budget().eval_tokens());
+  w->set_held_out_context(s.held_out_context);
   return lease;
 }
 
@@ -81,6 +83,7 @@ void JobManager::AddShardRefs(const JobState& job, v1::TrialWork* work) const {
     ref->set_first_step(s.first_step);
     ref->set_steps(s.steps);
     ref->set_artifact(s.artifact.name());
+    ref->set_held_out_context(s.held_out_context);
   }
 }
 

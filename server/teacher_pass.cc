@@ -4,8 +4,11 @@
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
 #include <algorithm>
+#include <set>
 
+#include "proto/api_convert.h"
 #include "search/job_defaults.h"
+#include "search/search_space.h"
 #include "search/sha256.h"
 
 namespace kdnas {
@@ -22,6 +25,25 @@ std::string Deterministic(const google::protobuf::Message& message) {
 }
 
 bool ByContent(const v1::FileRef& ref) { return ref.source_case() == v1::FileRef::kBlob; }
+
+// The context lengths the space proposes, ascending; none when it proposes
+// more than kMaxHeldOutContexts (or a real range).
+std::vector<int> StudentContexts(const v1::JobSpec& spec) {
+  auto space = SearchSpace::Create(SearchSpaceSpecFromProto(spec.space()));
+  if (!space.ok()) return {};
+  for (const ParameterConfig& p : space->parameters().parameters()) {
+    if (p.name != "context_length") continue;
+    const uint64_t count = p.Cardinality();
+    auto values = ParameterSpace::Create({p});
+    if (count == 0 || count > kMaxHeldOutContexts || !values.ok()) return {};
+    std::set<int> contexts;
+    for (uint64_t i = 0; i < count; ++i) contexts.insert(static_cast<int>(values->PointAt(i)[0]));
+    return {contexts.begin(), contexts.end()};
+  }
+  const int base = space->base().architecture.context_length;
+  if (base <= 0) return {};
+  return {base};
+}
 
 }  // namespace
 
@@ -60,6 +82,14 @@ TeacherPassPlan PlanTeacherPass(const v1::Job& job) {
     shard.key = Sha256Hex(inputs + std::to_string(spec.budget().batch_size()) + " " + encoding +
                           " " + std::to_string(plan.data_seed) + " " + std::to_string(first) + " " +
                           std::to_string(shard.steps));
+    plan.shards.push_back(shard);
+  }
+  for (int context : StudentContexts(spec)) {
+    TeacherPassPlan::Shard shard;
+    shard.steps = 1;
+    shard.held_out_context = context;
+    shard.key = Sha256Hex(inputs + "held-out " + std::to_string(context) + " " +
+                          std::to_string(spec.budget().eval_tokens()) + " " + encoding);
     plan.shards.push_back(shard);
   }
   return plan;

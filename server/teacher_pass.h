@@ -16,15 +16,23 @@ struct TeacherPassPlan {
   struct Shard {
     int64_t first_step = 0;
     int64_t steps = 0;
+    // > 0: the teacher's outputs on the held-out windows of this context
+    // length (first_step 0, steps 1), for the trials' validation metrics.
+    int held_out_context = 0;
     std::string key;  // sha256 hex of everything the shard's bytes depend on
   };
   // Batches of every trial (TrialWork.data_seed): a function of the teacher
   // and data, so jobs that share them share batches, and shards.
   uint64_t data_seed = 0;
-  // Empty when the job has no shared pass (TeacherPassSpec.per_worker, or
-  // no student distils).
+  // The training steps' shards, then a held-out shard per context length
+  // the space proposes (none when it proposes more than
+  // kMaxHeldOutContexts: each worker then computes the ones its trials
+  // need). Empty when the job has no shared pass
+  // (TeacherPassSpec.per_worker, or no student distils).
   std::vector<Shard> shards;
 };
+
+constexpr size_t kMaxHeldOutContexts = 16;
 
 // The plan of a job whose spec has its defaults applied (ApplyJobDefaults).
 TeacherPassPlan PlanTeacherPass(const v1::Job& job);

@@ -41,14 +41,24 @@ StatusOr<std::shared_ptr<JobResources>> EngineExecutor::Resources(const v1::Tria
   return resources;
 }
 
-StatusOr<std::shared_ptr<const TeacherShardSet>> EngineExecutor::Shards(const v1::TrialWork& work,
-                                                                        TrialContext& context) {
+Status EngineExecutor::Shards(const v1::TrialWork& work, TrialContext& context, RunOptions* run) {
   auto set = std::make_shared<TeacherShardSet>();
+  int64_t held_out_bytes = 0;
   for (const v1::TeacherShardRef& ref : work.teacher_shards()) {
     v1::FileRef file;
     file.set_blob(ref.artifact());
     KDNAS_ASSIGN_OR_RETURN(std::string path, context.Fetch(file));
     KDNAS_ASSIGN_OR_RETURN(auto shard, TeacherShard::Open(path));
+    if (ref.held_out_context() > 0) {
+      if (!shard->spec().held_out || shard->spec().window != ref.held_out_context()) {
+        return FailedPrecondition("teacher pass: " + ref.artifact() +
+                                  " holds other windows than the held-out ones of context " +
+                                  std::to_string(ref.held_out_context()));
+      }
+      held_out_bytes += shard->file_bytes();
+      run->held_out_shards[ref.held_out_context()] = std::move(shard);
+      continue;
+    }
     if (shard->spec().first_step != ref.first_step() || shard->spec().steps != ref.steps() ||
         shard->spec().data_seed != work.data_seed() ||
         shard->spec().batch_size != work.batch_size()) {
@@ -63,8 +73,11 @@ StatusOr<std::shared_ptr<const TeacherShardSet>> EngineExecutor::Shards(const v1
           {{"job", work.job()},
            {"shards", work.teacher_shards_size()},
            {"bytes", set->bytes()},
-           {"bytes_per_token", tokens > 0 ? static_cast<double>(set->bytes()) / tokens : 0.0}});
-  return std::shared_ptr<const TeacherShardSet>(std::move(set));
+           {"bytes_per_token", tokens > 0 ? static_cast<double>(set->bytes()) / tokens : 0.0},
+           {"held_out_contexts", static_cast<int64_t>(run->held_out_shards.size())},
+           {"held_out_bytes", held_out_bytes}});
+  if (!set->empty()) run->teacher_shards = std::move(set);
+  return Status::Ok();
 }
 
 ExecutionResult EngineExecutor::RunShard(const v1::Lease& lease, TrialContext& context) {
@@ -82,6 +95,19 @@ ExecutionResult EngineExecutor::RunShard(const v1::Lease& lease, TrialContext& c
   auto resources = Resources(work, context);
   if (!resources.ok()) return ExecutionResult::Failure(resources.status(), seconds());
   JobResources& job = **resources;
+  const std::string path = context.scratch_dir() + "/teacher-shard.bin";
+  const auto progress = [&](int64_t done) {
+    v1::TrialProgress progress;
+    progress.set_step(done);
+    const double s = seconds();
+    if (s > 0)
+      progress.set_tokens_per_second(static_cast<double>(done) * w.batch_size() *
+                                     w.data().window_length() / s);
+    return context.Progress(progress);
+  };
+  const TeacherCache::LogitsFn teacher = [&](const torch::Tensor& x) {
+    return job.TeacherLogits(x);
+  };
   TeacherShardSpec spec;
   spec.data_seed = w.data_seed();
   spec.batch_size = w.batch_size();
@@ -90,21 +116,15 @@ ExecutionResult EngineExecutor::RunShard(const v1::Lease& lease, TrialContext& c
   spec.steps = w.steps();
   spec.vocab_size = job.teacher().vocab_size();
   spec.cache.top_k = w.top_k();
-  if (Status fits = job.CheckTeacher(spec.window); !fits.ok())
+  const bool held_out = w.held_out_context() > 0;
+  if (Status fits = job.CheckTeacher(held_out ? w.held_out_context() : spec.window); !fits.ok())
     return ExecutionResult::Failure(fits, seconds());
-  const std::string path = context.scratch_dir() + "/teacher-shard.bin";
   const Status written = CatchTorchErrors("teacher shard", [&]() -> Status {
-    return WriteTeacherShard(
-        spec, job.corpus(), [&](const torch::Tensor& x) { return job.TeacherLogits(x); }, path,
-        [&](int64_t done) {
-          v1::TrialProgress progress;
-          progress.set_step(done);
-          const double s = seconds();
-          if (s > 0)
-            progress.set_tokens_per_second(static_cast<double>(done) * spec.batch_size *
-                                           spec.window / s);
-          return context.Progress(progress);
-        });
+    if (held_out) {
+      return WriteHeldOutTeacherShard(w.held_out_context(), w.eval_tokens(), spec.vocab_size,
+                                      spec.cache, job.corpus(), teacher, path, progress);
+    }
+    return WriteTeacherShard(spec, job.corpus(), teacher, path, progress);
   });
   ExecutionResult result;
   if (written.code() == StatusCode::kCancelled) {
@@ -138,9 +158,8 @@ ExecutionResult EngineExecutor::Run(const v1::Lease& lease, TrialContext& contex
   // Every trial of a job sees the same batches: those of the teacher pass.
   run.data_seed = work.data_seed();
   if (work.teacher_shards_size() > 0) {
-    auto shards = Shards(work, context);
-    if (!shards.ok()) return ExecutionResult::Failure(shards.status(), seconds());
-    run.teacher_shards = *shards;
+    const Status shards = Shards(work, context, &run);
+    if (!shards.ok()) return ExecutionResult::Failure(shards, seconds());
   }
   run.report_steps.assign(work.report_steps().begin(), work.report_steps().end());
   run.threads = options_.threads;

@@ -30,9 +30,9 @@ class EngineExecutor : public TrialExecutor {
   StatusOr<std::shared_ptr<JobResources>> Resources(const v1::TrialWork& work,
                                                     TrialContext& context);
   ExecutionResult RunShard(const v1::Lease& lease, TrialContext& context);
-  // The pass's shards, downloaded and opened.
-  StatusOr<std::shared_ptr<const TeacherShardSet>> Shards(const v1::TrialWork& work,
-                                                          TrialContext& context);
+  // The pass's shards, downloaded and opened into `run`'s teacher_shards and
+  // held_out_shards.
+  Status Shards(const v1::TrialWork& work, TrialContext& context, RunOptions* run);
 
   Options options_;
   std::mutex mu_;

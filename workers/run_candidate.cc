@@ -12,6 +12,7 @@
 #include "formats/gguf_size.h"
 #include "formats/safetensors.h"
 #include "formats/tar_archive.h"
+#include "log/log.h"
 #include "proto/candidate_json.h"
 #include "search/cost_model.h"
 #include "search/search_space.h"
@@ -90,13 +91,23 @@ Status JobResources::CheckTeacher(int context) {
   return Status::Ok();
 }
 
-StatusOr<const JobResources::EvalSet*> JobResources::Eval(int context) {
+StatusOr<const JobResources::EvalSet*> JobResources::Eval(int context,
+                                                          const TeacherShard* held_out) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = eval_.find(context);
   if (it != eval_.end()) return &it->second;
   const auto& val = corpus_->val_tokens();
-  Batch b = MakeBatch(val, EvalStarts(val.numel(), context, options_.eval_tokens), context,
-                      corpus_->bos());
+  const std::vector<int64_t> starts = EvalStarts(val.numel(), context, options_.eval_tokens);
+  Batch b = MakeBatch(val, starts, context, corpus_->bos());
+  if (held_out != nullptr) {
+    if (!held_out->spec().held_out || held_out->spec().window != context)
+      return FailedPrecondition("held-out teacher shard: not of context " +
+                                std::to_string(context));
+    KDNAS_ASSIGN_OR_RETURN(TeacherTargets teacher, held_out->Targets(0, starts));
+    return &eval_.emplace(context, EvalSet{b.x, b.y, std::move(teacher)}).first->second;
+  }
+  LogInfo("held-out teacher outputs computed",
+          {{"context", static_cast<int64_t>(context)}, {"windows", b.x.size(0)}});
   const bool full = teacher_->vocab_size() <= options_.cache.full_vocab_limit;
   std::vector<torch::Tensor> parts;
   std::vector<EncodedTargets> encoded;
@@ -295,7 +306,10 @@ StatusOr<TrialReport> Run(const RunOptions& o, const ProgressCallback& progress)
   const int window = std::max(job->options().window_length, C);
   KDNAS_RETURN_IF_ERROR(job->corpus().CheckContext(window));
   KDNAS_RETURN_IF_ERROR(job->CheckTeacher(window));
-  KDNAS_ASSIGN_OR_RETURN(const JobResources::EvalSet* eval, job->Eval(C));
+  const auto held_out = o.held_out_shards.find(C);
+  KDNAS_ASSIGN_OR_RETURN(
+      const JobResources::EvalSet* eval,
+      job->Eval(C, held_out == o.held_out_shards.end() ? nullptr : held_out->second.get()));
   const JobTokenizer& tokenizer = job->corpus().tokenizer();
   KDNAS_ASSIGN_OR_RETURN(const ModelContext context, ModelContextOf(tokenizer, c));
   const CostEstimate cost = EstimateCost(c, context);

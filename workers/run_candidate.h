@@ -25,6 +25,7 @@
 #include "workers/teacher.h"
 #include "workers/teacher_cache.h"
 #include "workers/teacher_gguf.h"
+#include "workers/teacher_shard.h"
 
 namespace kdnas {
 
@@ -60,12 +61,14 @@ class JobResources {
   TeacherCache& cache() { return *cache_; }
   // Held-out windows of `context` tokens and the teacher's log-probs on them.
   // The teacher's outputs are full for vocabularies up to the cache's
-  // full_vocab_limit and top-k above (a few MB rather than V floats a token).
+  // full_vocab_limit and top-k above (a few MB rather than V floats a token),
+  // read from the job's held-out shard of that context when given (the
+  // teacher pass computed them once for the job), else computed here.
   struct EvalSet {
     torch::Tensor x, y;
     TeacherTargets teacher;
   };
-  StatusOr<const EvalSet*> Eval(int context);
+  StatusOr<const EvalSet*> Eval(int context, const TeacherShard* held_out = nullptr);
   // The teacher as a dense Gpt for inheritance (kdnas teachers only);
   // FAILED_PRECONDITION with the reason for any other teacher.
   StatusOr<GptImpl*> TeacherModel();
@@ -108,6 +111,9 @@ struct RunOptions {
   // The job's teacher pass: when set, every step's teacher outputs come from
   // it (with the same data_seed, batch size and windows).
   std::shared_ptr<const TeacherShardSet> teacher_shards;
+  // The pass's held-out shards by context length: the teacher's outputs on
+  // the held-out windows (JobResources::Eval).
+  std::map<int, std::shared_ptr<const TeacherShard>> held_out_shards;
   std::vector<int64_t> report_steps;  // intermediate validation (multi-fidelity rungs)
   int64_t stop_at_step = 0;           // stop (and checkpoint) after this step; 0 = none
   std::string checkpoint_path;        // "" = none; resumes when the file exists

@@ -2,7 +2,8 @@
 # The shared teacher pass through real processes: a job's shards are computed
 # by LibTorch workers before its trials; a worker killed (kill -9) while it
 # computes a shard loses only that shard, which another worker computes again;
-# the trials train on the shards; a second job with the same teacher and
+# the trials train on the shards and are evaluated against the held-out
+# shard; a second job with the same teacher and
 # corpus reuses every shard and computes none.
 # Usage: teacher_pass_test.sh KDNAS_CONTROLLER KDNAS_WORKER KDNAS_CLI
 set -euo pipefail
@@ -32,7 +33,7 @@ strategy: {multi_fidelity: {enabled: false}}
 seed: 3
 JOB
 "$CLI" submit "$DIR/job.yaml" >/dev/null
-"$CLI" status jobs/1 | grep -q "teacher pass: 0 of 4 shards done, 0.0 worker-seconds; trials wait for it" ||
+"$CLI" status jobs/1 | grep -q "teacher pass: 0 of 5 shards done, 0.0 worker-seconds; trials wait for it" ||
   { "$CLI" status jobs/1; exit 1; }
 
 # The first worker is killed while it computes its first shard.
@@ -51,7 +52,7 @@ for i in 2 3; do
 done
 timeout 240 "$CLI" watch jobs/1 >"$DIR/watch1.log" || { cat "$DIR/watch1.log" "$DIR"/w*.log; exit 1; }
 grep -q "SUCCEEDED (trial budget reached" "$DIR/watch1.log" || { cat "$DIR/watch1.log"; exit 1; }
-grep -q "teacher pass: 4 of 4 shards done" "$DIR/watch1.log" || { cat "$DIR/watch1.log"; exit 1; }
+grep -q "teacher pass: 5 of 5 shards done" "$DIR/watch1.log" || { cat "$DIR/watch1.log"; exit 1; }
 
 # The killed worker's shard expired and was computed again, by another
 # worker; every shard finished exactly once.
@@ -59,19 +60,23 @@ grep "teacher shard lease expired" "$DIR/controller.log" | grep -q "job=jobs/1 s
   { cat "$DIR/controller.log"; exit 1; }
 grep "teacher shard leased" "$DIR/controller.log" | grep "shard=0 " | grep -q "attempt=2" ||
   { cat "$DIR/controller.log"; exit 1; }
-test "$(grep -c "teacher shard finished job=jobs/1" "$DIR/controller.log")" = 4 ||
+test "$(grep -c "teacher shard finished job=jobs/1" "$DIR/controller.log")" = 5 ||
   { grep "teacher shard" "$DIR/controller.log"; exit 1; }
-# The trials read the teacher's outputs from the pass.
-test "$(cat "$DIR"/w2.log "$DIR"/w3.log | grep -c "teacher outputs from the teacher pass job=jobs/1 shards=4")" = 2 ||
+# The trials read the teacher's outputs from the pass, the held-out windows'
+# too: no worker ran the teacher on them.
+test "$(cat "$DIR"/w2.log "$DIR"/w3.log | grep -c "teacher outputs from the teacher pass job=jobs/1 shards=5 .*held_out_contexts=1")" = 2 ||
   { cat "$DIR"/w2.log "$DIR"/w3.log; exit 1; }
+if grep -q "held-out teacher outputs computed" "$DIR"/w2.log "$DIR"/w3.log; then
+  echo "a worker ran the teacher on the held-out windows"; exit 1
+fi
 
 # A second job with the same teacher and corpus computes no shard.
 "$CLI" submit "$DIR/job.yaml" >/dev/null
-"$CLI" status jobs/2 | grep -q "teacher pass: 4 of 4 shards done (4 reused)" || { "$CLI" status jobs/2; exit 1; }
+"$CLI" status jobs/2 | grep -q "teacher pass: 5 of 5 shards done (5 reused)" || { "$CLI" status jobs/2; exit 1; }
 timeout 240 "$CLI" watch jobs/2 >"$DIR/watch2.log" || { cat "$DIR/watch2.log"; exit 1; }
 grep -q "SUCCEEDED (trial budget reached" "$DIR/watch2.log" || { cat "$DIR/watch2.log"; exit 1; }
 if grep -q "teacher shard leased job=jobs/2" "$DIR/controller.log"; then
   echo "the second job computed shards"; exit 1
 fi
-test "$(cat "$DIR"/w2.log "$DIR"/w3.log | grep -c "teacher outputs from the teacher pass job=jobs/2 shards=4")" = 2
-echo "teacher pass: a killed worker lost one shard, and a second job reused all four"
+test "$(cat "$DIR"/w2.log "$DIR"/w3.log | grep -c "teacher outputs from the teacher pass job=jobs/2 shards=5")" = 2
+echo "teacher pass: a killed worker lost one shard, and a second job reused all five"

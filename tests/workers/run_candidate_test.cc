@@ -305,6 +305,68 @@ TEST_F(RunCandidateTest, HeldOutTeacherOutputsAreTopKAboveTheFullVocabularyLimit
   EXPECT_LE(qb.kl_to_teacher, qa.kl_to_teacher + 1e-3);
 }
 
+// With the job's held-out shard, a worker reads the teacher's outputs on the
+// held-out windows instead of running the teacher: what the shard holds is
+// what it uses, and a real teacher's shard holds what the worker would have
+// computed (fp16 for the full vocabulary, bit for bit for the top-k).
+TEST_F(RunCandidateTest, HeldOutTeacherOutputsComeFromTheJobsHeldOutShard) {
+  for (const bool full : {true, false}) {
+    SCOPED_TRACE(full ? "full" : "top-k");
+    JobOptions job = Options("unused").job;
+    if (!full) {
+      job.cache.full_vocab_limit = 0;
+      job.cache.top_k = 8;
+    }
+    auto computed = JobResources::Load(job);
+    auto from_shard = JobResources::Load(job);
+    auto from_uniform = JobResources::Load(job);
+    ASSERT_TRUE(computed.ok() && from_shard.ok() && from_uniform.ok());
+    JobResources& r = **from_shard;
+    const int64_t V = r.teacher().vocab_size();
+    const std::string shard_path = dir_ + "/held-out-" + (full ? "full" : "topk");
+    const std::string uniform_path = shard_path + "-uniform";
+    TeacherCache::LogitsFn teacher = [&](const torch::Tensor& x) { return r.TeacherLogits(x); };
+    TeacherCache::LogitsFn uniform = [&](const torch::Tensor& x) -> StatusOr<torch::Tensor> {
+      return torch::zeros({x.size(0), x.size(1), V});
+    };
+    ASSERT_TRUE(WriteHeldOutTeacherShard(32, job.eval_tokens, V, job.cache, r.corpus(), teacher,
+                                         shard_path, nullptr)
+                    .ok());
+    ASSERT_TRUE(WriteHeldOutTeacherShard(32, job.eval_tokens, V, job.cache, r.corpus(), uniform,
+                                         uniform_path, nullptr)
+                    .ok());
+    auto shard = TeacherShard::Open(shard_path);
+    auto uniform_shard = TeacherShard::Open(uniform_path);
+    ASSERT_TRUE(shard.ok() && uniform_shard.ok());
+    EXPECT_TRUE((*shard)->spec().held_out);
+    EXPECT_EQ((*shard)->spec().window, 32);
+    EXPECT_EQ((*shard)->spec().batch_size, job.eval_tokens / 32);
+    // Not a training step's targets, nor another context's held-out ones.
+    TeacherShardSet set;
+    EXPECT_EQ(set.Add(*shard).code(), StatusCode::kFailedPrecondition);
+    EXPECT_EQ(r.Eval(16, shard->get()).status().code(), StatusCode::kFailedPrecondition);
+
+    auto expected = (*computed)->Eval(32);
+    auto read = r.Eval(32, shard->get());
+    auto read_uniform = (*from_uniform)->Eval(32, uniform_shard->get());
+    ASSERT_TRUE(expected.ok() && read.ok() && read_uniform.ok()) << read.status().ToString();
+    EXPECT_TRUE(torch::equal((*read)->x, (*expected)->x));
+    const TeacherTargets& a = (*expected)->teacher;
+    const TeacherTargets& b = (*read)->teacher;
+    const TeacherTargets& u = (*read_uniform)->teacher;
+    if (full) {
+      EXPECT_LT((a.logprobs - b.logprobs).abs().max().item<float>(), 0.02);
+      EXPECT_LT((u.logprobs + std::log(static_cast<double>(V))).abs().max().item<float>(), 0.01);
+    } else {
+      EXPECT_TRUE(torch::equal(a.topk_index, b.topk_index));
+      EXPECT_TRUE(torch::equal(a.topk_logprobs, b.topk_logprobs));
+      EXPECT_TRUE(torch::equal(a.rest_logprob, b.rest_logprob));
+      EXPECT_LT((u.topk_logprobs + std::log(static_cast<double>(V))).abs().max().item<float>(),
+                0.01);
+    }
+  }
+}
+
 TEST_F(RunCandidateTest, ErrorsComeBackAsStatusesNotExceptions) {
   Status thrown = CatchTorchErrors("stage", []() -> Status {
     TORCH_CHECK(false, "boom");
