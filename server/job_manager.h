@@ -312,6 +312,12 @@ class JobManager {
   std::set<std::pair<int64_t, std::string>> lease_deadlines_;  // (deadline ms, token)
   void ArmLease(int64_t job_id, TrialState& t, int64_t deadline_ms);
   void EndLease(const TrialState& t);
+  // Moves the lease `token`'s expiry (trial or shard) from *deadline_ms to
+  // `to_ms`.
+  void MoveDeadline(const std::string& token, int64_t* deadline_ms, int64_t to_ms);
+  // The worker `worker_id`, freed of the lease `token` if it still holds it;
+  // null if it holds another (or is unknown).
+  Worker* ReleaseWorker(const std::string& worker_id, const std::string& token);
   struct Reported {
     int64_t job_id = 0;
     int64_t trial_id = 0;

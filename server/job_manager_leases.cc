@@ -222,11 +222,24 @@ void JobManager::PublishProgress(JobState& job, const TrialState& t, int64_t now
   Publish({e});
 }
 
+void JobManager::MoveDeadline(const std::string& token, int64_t* deadline_ms, int64_t to_ms) {
+  lease_deadlines_.erase({*deadline_ms, token});
+  *deadline_ms = to_ms;
+  lease_deadlines_.insert({to_ms, token});
+}
+
+JobManager::Worker* JobManager::ReleaseWorker(const std::string& worker_id,
+                                              const std::string& token) {
+  auto w = workers_.find(worker_id);
+  if (w == workers_.end() || w->second.lease_token != token) return nullptr;
+  w->second.lease_token.clear();
+  w->second.info.clear_trial();
+  return &w->second;
+}
+
 void JobManager::ArmLease(int64_t job_id, TrialState& t, int64_t deadline_ms) {
-  lease_deadlines_.erase({t.lease_deadline_ms, t.lease_token});
-  t.lease_deadline_ms = deadline_ms;
   leases_[t.lease_token] = {job_id, TrialIdOf(t.trial)};
-  lease_deadlines_.insert({deadline_ms, t.lease_token});
+  MoveDeadline(t.lease_token, &t.lease_deadline_ms, deadline_ms);
 }
 
 void JobManager::EndLease(const TrialState& t) {
@@ -248,11 +261,7 @@ void JobManager::ExpireLeases() {
     JobState& job = jobs_[it->second.first];
     TrialState& t = job.trials[it->second.second];
     ++lease_expirations_;
-    auto w = workers_.find(t.trial.worker_id());
-    if (w != workers_.end() && w->second.lease_token == token) {
-      w->second.lease_token.clear();
-      w->second.info.clear_trial();
-    }
+    ReleaseWorker(t.trial.worker_id(), token);
     const bool retry = t.trial.attempts() < job.job.spec().budget().max_attempts() &&
                        job.job.state() == v1::JOB_STATE_RUNNING;
     LogWarn(

@@ -127,11 +127,7 @@ bool JobManager::TryLeaseShard(const v1::LeaseTrialRequest& request, Worker& wor
 void JobManager::EndShardLease(ShardState& shard) {
   shard_leases_.erase(shard.lease_token);
   lease_deadlines_.erase({shard.lease_deadline_ms, shard.lease_token});
-  auto w = workers_.find(shard.worker_id);
-  if (w != workers_.end() && w->second.lease_token == shard.lease_token) {
-    w->second.lease_token.clear();
-    w->second.info.clear_trial();
-  }
+  ReleaseWorker(shard.worker_id, shard.lease_token);
   shard.lease_token.clear();
   shard.worker_id.clear();
 }
@@ -143,9 +139,7 @@ bool JobManager::HeartbeatShard(const v1::HeartbeatRequest& request,
   JobState& job = jobs_[it->second.first];
   ShardState& s = job.pass.shards[it->second.second];
   const int64_t now = clock_->NowMs();
-  lease_deadlines_.erase({s.lease_deadline_ms, s.lease_token});
-  s.lease_deadline_ms = now + options_.lease_ttl_ms;
-  lease_deadlines_.insert({s.lease_deadline_ms, s.lease_token});
+  MoveDeadline(s.lease_token, &s.lease_deadline_ms, now + options_.lease_ttl_ms);
   SeeWorker(s.worker_id);
   job.last_progress_ms = now;
   v1::HeartbeatResponse response;

@@ -132,13 +132,9 @@ void JobManager::FinishTrial(JobState& job, TrialState& t, v1::TrialState state,
   }
   EndLease(t);
   job.tokens_per_second.erase(t.trial.name());
-  auto w = workers_.find(t.trial.worker_id());
-  if (w != workers_.end() && w->second.lease_token == t.lease_token) {
-    w->second.lease_token.clear();
-    w->second.info.clear_trial();
-    if (state == v1::TRIAL_STATE_SUCCEEDED)
-      w->second.info.set_trials_completed(w->second.info.trials_completed() + 1);
-  }
+  Worker* worker = ReleaseWorker(t.trial.worker_id(), t.lease_token);
+  if (worker != nullptr && state == v1::TRIAL_STATE_SUCCEEDED)
+    worker->info.set_trials_completed(worker->info.trials_completed() + 1);
   const TrialStatus status = SearchStatusOf(state);
   FrontChange change =
       job.search->Complete(TrialIdOf(t.trial), t.point, status, OutcomeValues(t.trial));
@@ -233,9 +229,7 @@ void JobManager::ReportResult(v1::ReportResultRequest request,
           SetTrialState(job, t, v1::TRIAL_STATE_PENDING,
                         "retrying after: " + f.error().substr(0, 500));
           job.pending.push_front(TrialIdOf(t.trial));
-          auto w = workers_.find(t.trial.worker_id());
-          if (w != workers_.end() && w->second.lease_token == t.lease_token)
-            w->second.lease_token.clear();
+          ReleaseWorker(t.trial.worker_id(), t.lease_token);
           RecomputeProgress(job);
           EmitTrialChanged(job, t, &batch);
         } else {

@@ -233,20 +233,31 @@ StatusOr<std::string> LeaseClient::Fetch(const v1::FileRef& ref) {
 
 StatusOr<std::string> LeaseClient::UploadArtifact(const std::string& token, const std::string& path,
                                                   v1::ArtifactKind kind) {
-  KDNAS_ASSIGN_OR_RETURN(std::string data, ReadFile(path));
+  // Streamed from disk a chunk at a time: an artifact can be larger than
+  // the memory a worker should spend on it (a 135M-parameter student's F16
+  // GGUF is about 270 MB).
+  KDNAS_ASSIGN_OR_RETURN(std::string sha256, Sha256File(path));
+  std::ifstream in(path, std::ios::binary);
+  std::error_code size_error;
+  const auto size = fs::file_size(path, size_error);
+  if (!in || size_error) return NotFound("artifact '" + path + "': cannot read");
   v1::Artifact artifact;
   auto call = NewCall(600'000);
   auto writer = stub_->UploadArtifact(call.get(), &artifact);
   v1::UploadArtifactRequest first;
   first.mutable_metadata()->set_lease_token(token);
   first.mutable_metadata()->set_kind(kind);
-  first.mutable_metadata()->set_size_bytes(static_cast<int64_t>(data.size()));
-  first.mutable_metadata()->set_sha256(Sha256Hex(data));
+  first.mutable_metadata()->set_size_bytes(static_cast<int64_t>(size));
+  first.mutable_metadata()->set_sha256(sha256);
   bool ok = writer->Write(first);
   constexpr size_t kChunk = 1 << 20;
-  for (size_t offset = 0; ok && offset < data.size(); offset += kChunk) {
+  std::string buffer(kChunk, '\0');
+  while (ok && in) {
+    in.read(buffer.data(), static_cast<std::streamsize>(kChunk));
+    const auto got = static_cast<size_t>(in.gcount());
+    if (got == 0) break;
     v1::UploadArtifactRequest chunk;
-    chunk.set_chunk(data.substr(offset, kChunk));
+    chunk.set_chunk(buffer.data(), got);
     ok = writer->Write(chunk);
   }
   writer->WritesDone();
