@@ -13,6 +13,7 @@
 #include "search/number_text.h"
 #include "workers/commands.h"
 #include "workers/corpus.h"
+#include "workers/llama_latency.h"
 
 namespace kdnas {
 namespace {
@@ -57,7 +58,8 @@ StatusOr<std::vector<std::vector<int32_t>>> HeldOutWindows(const std::vector<int
 
 int LlamaCommand(const std::vector<std::string>& args) {
   std::string gguf, data, prompt;
-  int64_t threads = 1, context = 0, eval_tokens = 4096, tokens = 0, seed = 1, speed_tokens = 0;
+  int64_t threads = 1, context = 0, eval_tokens = 4096, tokens = 0, seed = 1, speed_tokens = 0,
+          speed_runs = 5;
   double validation_fraction = 0.1, temperature = 0.8;
   FlagSet flags(
       "kdnas-worker llama --gguf student.gguf [flags]: run a GGUF file in llama.cpp (its prebuilt "
@@ -77,12 +79,18 @@ int LlamaCommand(const std::vector<std::string>& args) {
   flags.Int("tokens", &tokens, "Tokens to generate after --prompt (0 = no sample).");
   flags.Double("temperature", &temperature, "Sampling temperature (0 = greedy).");
   flags.Int("seed", &seed, "Sampling seed.");
-  flags.Int("speed-tokens", &speed_tokens,
-            "Measure decode ms/token at batch 1 over this many tokens (at most half the model's "
-            "context) after a prompt of half its context, and prompt tokens/s (0 = not measured).");
+  flags.Int(
+      "speed-tokens", &speed_tokens,
+      "Measure decode ms/token at batch 1 over this many tokens (at most half the model's "
+      "context) after a prompt of half its context, and prompt tokens/s (0 = not measured), as "
+      "a trial's latency_ms is measured.");
+  flags.Int("speed-runs", &speed_runs,
+            "Timed runs of the speed measurement in one loaded model, after a warm-up; the "
+            "median run is reported.");
   if (int rc = ParseCommandFlags(flags, args, "llama"); rc >= 0) return rc;
   if (gguf.empty()) return FailCommand("llama", InvalidArgument("--gguf: a GGUF file is required"));
   if (threads < 1) return FailCommand("llama", InvalidArgument("--threads: must be >= 1"));
+  if (speed_runs < 1) return FailCommand("llama", InvalidArgument("--speed-runs: must be >= 1"));
 
   // The model's context first; then one context of that length serves the
   // windows, the sample and the speed measurement.
@@ -135,9 +143,15 @@ int LlamaCommand(const std::vector<std::string>& args) {
     const int prompt_tokens = std::max(1, model_context / 2);
     const int decode_tokens =
         static_cast<int>(std::min<int64_t>(speed_tokens, model_context - prompt_tokens));
-    auto speed = llama.MeasureSpeed(prompt_tokens, decode_tokens);
+    // The same measurement as a trial's latency_ms (workers/llama_latency.h),
+    // in a context of the measurement's own length.
+    auto speed = MeasureLlamaLatency(
+        gguf, {prompt_tokens, decode_tokens},
+        {static_cast<int>(threads), static_cast<int>(std::min<int64_t>(speed_runs, 1000))});
     if (!speed.ok()) return FailCommand("llama", speed.status());
-    std::printf("speed: decode %.3f ms/token, prompt %.0f tokens/s (%s)\n",
+    // Four decimals: a small student decodes in about 0.15 ms, and three
+    // would round its tokens/s in steps of 3%.
+    std::printf("speed: decode %.4f ms/token, prompt %.0f tokens/s (%s)\n",
                 speed->decode_ms_per_token, speed->prompt_tokens_per_second,
                 speed->description.c_str());
   }

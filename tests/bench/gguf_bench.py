@@ -8,9 +8,10 @@ per-class overrides) at the quickstart's budget, whose frontier students are
 pulled as GGUF files. Every file is measured the same way, by llama.cpp
 (kdnas-worker llama: the prebuilt libraries, 1 thread): its bytes, its mean
 NLL on the held-out windows kdnas evaluates students on, and its decode speed
-at batch 1 after a prompt of half the context (median of 7 runs: a tiny
-model decodes a token in a fraction of a millisecond, and single runs vary
-by a third).
+at batch 1 after a prompt of half the context (a tiny model decodes a token
+in a fraction of a millisecond, and single runs vary by a third: each file
+is measured in 7 rounds that run every file once, in alternating order, each
+run the median of 5 timed runs in one process; the median round counts).
 
 It runs once per teacher family (--families, default both): the GPT-2-style
 teacher of the quickstart's recipe at d_model 256, and a Llama-family one
@@ -33,7 +34,8 @@ import time
 TYPES = ["Q8_0", "Q4_0", "Q4_K_M", "Q3_K_M", "Q2_K"]
 CONTEXT = 64
 EVAL_TOKENS = 16384  # a job's default budget.eval_tokens: the windows of the students' val_loss
-SPEED_RUNS = 7
+SPEED_ROUNDS = 7
+SPEED_RUNS_PER_PROCESS = 5
 NLL_MARGIN = 0.05  # "within 0.05 nats of the f16 teacher"
 CORPUS = "data/tinyshakespeare.txt"
 
@@ -47,16 +49,27 @@ def log(msg):
 
 
 def measure(worker, gguf):
-    """Bytes, held-out NLL and decode speed of a GGUF file, by llama.cpp."""
+    """Bytes and held-out NLL of a GGUF file, by llama.cpp (speed: measure_speeds)."""
     out = run([worker, "llama", "--gguf", gguf, "--data", CORPUS, "--context", str(CONTEXT),
                "--eval-tokens", str(EVAL_TOKENS), "--threads", "1"])
     nll = float(re.search(r"held-out NLL ([0-9.]+)", out).group(1))
-    speeds = []
-    for _ in range(SPEED_RUNS):
-        out = run([worker, "llama", "--gguf", gguf, "--speed-tokens", "32", "--threads", "1"])
-        speeds.append(float(re.search(r"decode ([0-9.]+) ms/token", out).group(1)))
-    ms = sorted(speeds)[SPEED_RUNS // 2]
-    return {"bytes": os.path.getsize(gguf), "nll": nll, "decode_ms": ms, "tok_s": 1e3 / ms}
+    return {"bytes": os.path.getsize(gguf), "nll": nll, "path": gguf}
+
+
+def measure_speeds(worker, rows):
+    """Decode speed of every row's file, in interleaved rounds: each round runs
+    every file once (a process: a warm-up and the median of SPEED_RUNS_PER_PROCESS
+    timed runs, as a trial's latency_ms), in alternating order, so a drift of the
+    machine's speed during the bench moves all files alike."""
+    speeds = {id(r): [] for r in rows}
+    for i in range(SPEED_ROUNDS):
+        for r in rows if i % 2 == 0 else reversed(rows):
+            out = run([worker, "llama", "--gguf", r["path"], "--speed-tokens", "32", "--threads",
+                       "1", "--speed-runs", str(SPEED_RUNS_PER_PROCESS)])
+            speeds[id(r)].append(float(re.search(r"decode ([0-9.]+) ms/token", out).group(1)))
+    for r in rows:
+        ms = sorted(speeds[id(r)])[SPEED_ROUNDS // 2]
+        r.update(decode_ms=ms, tok_s=1e3 / ms)
 
 
 # Per family: the teacher's file, its train-teacher flags, and the search's
@@ -247,6 +260,7 @@ def bench_family(args, worker, family):
             r.update(name=f"{trial.split('/')[-1]} {label(s['candidate'])}", kind="student",
                      worker_val_loss=s["val_loss"])
             rows.append(r)
+    measure_speeds(worker, rows)
 
     f16 = rows[0]
     print(f"\n== {family} teacher (4 layers, d_model 256)")

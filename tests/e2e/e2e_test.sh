@@ -69,6 +69,10 @@ grep -q "wrote $DIR/student.gguf (GGUF" "$DIR/gguf.txt" || { cat "$DIR/gguf.txt"
 "$WORKER" llama --gguf "$DIR/student.gguf" --data "$ROOT/data/tinyshakespeare.txt" --context 64 \
   --eval-tokens 4096 --tokens 100 --prompt "ROMEO:" --speed-tokens 16 >"$DIR/llama.txt"
 cat "$DIR/llama.txt"
+if "$WORKER" llama --gguf "$DIR/student.gguf" --speed-tokens 16 --speed-runs 0 2>"$DIR/runs.err"; then
+  echo "FAILED: --speed-runs 0 accepted"; exit 1
+fi
+grep -q -- "--speed-runs: must be >= 1" "$DIR/runs.err" || { cat "$DIR/runs.err"; exit 1; }
 
 /usr/bin/python3 - "$DIR/best.json" "$DIR/student.pt" "$DIR/student.kdna" "$ROOT/data/tinyshakespeare.txt" \
   "$DIR/llama.txt" "$DIR/student.gguf" <<'PY'
@@ -85,7 +89,8 @@ assert re.search(r"sample: ROMEO:.{10,}", llama, re.S), llama
 peak = int(metrics.get("peakRssBytes", metrics.get("peak_rss_bytes", 0)))
 assert 50e6 < peak < 16e9, ("the worker's peak memory during the trial", metrics)
 print(f"e2e: the best trial's worker peaked at {peak / 2**20:.0f} MiB")
-assert re.search(r"decode [0-9.]+ ms/token", llama), llama
+# A trial's latency measurement, to 4 decimals of a millisecond.
+assert re.search(r"decode [0-9]+\.[0-9]{4} ms/token.*\(median of 5 runs\)", llama), llama
 print(f"e2e: llama.cpp's held-out NLL of the GGUF student {llama_nll:.4f}, the worker's val_loss "
       f"{metrics['val_loss']:.4f}")
 extra = {"kdnas/tokenizer.bin": ""}
