@@ -7,7 +7,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
+#include <string>
 
 #include "evaluator/llama_runtime.h"
 #include "search/number_text.h"
@@ -54,6 +56,9 @@ StatusOr<std::vector<std::vector<int32_t>>> HeldOutWindows(const std::vector<int
   return windows;
 }
 
+// More would only make the command slow; the bench takes 5.
+constexpr int64_t kMaxSpeedRuns = 1000;
+
 }  // namespace
 
 int LlamaCommand(const std::vector<std::string>& args) {
@@ -86,14 +91,20 @@ int LlamaCommand(const std::vector<std::string>& args) {
       "a trial's latency_ms is measured.");
   flags.Int("speed-runs", &speed_runs,
             "Timed runs of the speed measurement in one loaded model, after a warm-up; the "
-            "median run is reported.");
+            "median run is reported (1.." +
+                std::to_string(kMaxSpeedRuns) + ").");
   if (int rc = ParseCommandFlags(flags, args, "llama"); rc >= 0) return rc;
   if (gguf.empty()) return FailCommand("llama", InvalidArgument("--gguf: a GGUF file is required"));
   if (threads < 1) return FailCommand("llama", InvalidArgument("--threads: must be >= 1"));
   if (speed_runs < 1) return FailCommand("llama", InvalidArgument("--speed-runs: must be >= 1"));
+  if (speed_runs > kMaxSpeedRuns) {
+    return FailCommand("llama",
+                       InvalidArgument("--speed-runs: at most " + std::to_string(kMaxSpeedRuns)));
+  }
 
-  // The model's context first; then one context of that length serves the
-  // windows, the sample and the speed measurement.
+  // The model's context, architecture and vocabulary from a small context;
+  // then one context of the model's length serves the windows and the
+  // sample (the speed measurement loads the model in its own, as a trial does).
   LlamaRuntimeOptions probe;
   probe.threads = static_cast<int>(threads);
   probe.n_ctx = 16;
@@ -101,40 +112,43 @@ int LlamaCommand(const std::vector<std::string>& args) {
   auto probed = LlamaRuntime::Load(gguf, probe);
   if (!probed.ok()) return FailCommand("llama", probed.status());
   const int model_context = (*probed)->n_ctx_train();
-  probed->reset();
-  LlamaRuntimeOptions options;
-  options.threads = static_cast<int>(threads);
-  options.n_ctx = model_context;
-  options.batch_size = model_context;
-  auto runtime = LlamaRuntime::Load(gguf, options);
-  if (!runtime.ok()) return FailCommand("llama", runtime.status());
-  LlamaRuntime& llama = **runtime;
   if (context <= 0) context = model_context;
   if (context < 2 || context > model_context) {
     return FailCommand(
         "llama", InvalidArgument("--context: must be in 2.." + std::to_string(model_context)));
   }
   std::printf("%s: llama.cpp %s model, %lld bytes, vocabulary %d, context %d\n", gguf.c_str(),
-              llama.architecture().c_str(),
-              static_cast<long long>(std::filesystem::file_size(gguf)), llama.n_vocab(),
+              (*probed)->architecture().c_str(),
+              static_cast<long long>(std::filesystem::file_size(gguf)), (*probed)->n_vocab(),
               model_context);
+  probed->reset();
+  std::unique_ptr<LlamaRuntime> llama;
+  if (!data.empty() || tokens > 0) {
+    LlamaRuntimeOptions options;
+    options.threads = static_cast<int>(threads);
+    options.n_ctx = model_context;
+    options.batch_size = model_context;
+    auto runtime = LlamaRuntime::Load(gguf, options);
+    if (!runtime.ok()) return FailCommand("llama", runtime.status());
+    llama = std::move(*runtime);
+  }
   if (!data.empty()) {
     auto text = ReadText(data);
     if (!text.ok()) return FailCommand("llama", text.status());
-    auto ids = llama.Tokenize(*text, false, false);
+    auto ids = llama->Tokenize(*text, false, false);
     if (!ids.ok()) return FailCommand("llama", ids.status());
     auto windows = HeldOutWindows(*ids, validation_fraction, static_cast<int>(context), eval_tokens,
-                                  llama.bos_to_add());
+                                  llama->bos_to_add());
     if (!windows.ok()) return FailCommand("llama", windows.status());
-    auto nll = llama.MeanNll(*windows);
+    auto nll = llama->MeanNll(*windows);
     if (!nll.ok()) return FailCommand("llama", nll.status());
     std::printf("held-out NLL %.4f nats/token (%zu windows of %lld tokens)\n", *nll,
                 windows->size(), static_cast<long long>(context));
   }
   if (tokens > 0) {
-    auto sample = llama.Generate(prompt.empty() ? "\n" : prompt, static_cast<int>(tokens),
-                                 static_cast<uint64_t>(seed), static_cast<float>(temperature),
-                                 /*stop_at_end_of_generation=*/false);
+    auto sample = llama->Generate(prompt.empty() ? "\n" : prompt, static_cast<int>(tokens),
+                                  static_cast<uint64_t>(seed), static_cast<float>(temperature),
+                                  /*stop_at_end_of_generation=*/false);
     if (!sample.ok()) return FailCommand("llama", sample.status());
     std::printf("sample: %s%s\n", prompt.c_str(), sample->c_str());
   }
@@ -145,9 +159,8 @@ int LlamaCommand(const std::vector<std::string>& args) {
         static_cast<int>(std::min<int64_t>(speed_tokens, model_context - prompt_tokens));
     // The same measurement as a trial's latency_ms (workers/llama_latency.h),
     // in a context of the measurement's own length.
-    auto speed = MeasureLlamaLatency(
-        gguf, {prompt_tokens, decode_tokens},
-        {static_cast<int>(threads), static_cast<int>(std::min<int64_t>(speed_runs, 1000))});
+    auto speed = MeasureLlamaLatency(gguf, {prompt_tokens, decode_tokens},
+                                     {static_cast<int>(threads), static_cast<int>(speed_runs)});
     if (!speed.ok()) return FailCommand("llama", speed.status());
     // Four decimals: a small student decodes in about 0.15 ms, and three
     // would round its tokens/s in steps of 3%.

@@ -73,6 +73,10 @@ if "$WORKER" llama --gguf "$DIR/student.gguf" --speed-tokens 16 --speed-runs 0 2
   echo "FAILED: --speed-runs 0 accepted"; exit 1
 fi
 grep -q -- "--speed-runs: must be >= 1" "$DIR/runs.err" || { cat "$DIR/runs.err"; exit 1; }
+if "$WORKER" llama --gguf "$DIR/student.gguf" --speed-tokens 16 --speed-runs 1001 2>"$DIR/runs.err"; then
+  echo "FAILED: --speed-runs 1001 accepted"; exit 1
+fi
+grep -q -- "--speed-runs: at most 1000" "$DIR/runs.err" || { cat "$DIR/runs.err"; exit 1; }
 
 /usr/bin/python3 - "$DIR/best.json" "$DIR/student.pt" "$DIR/student.kdna" "$ROOT/data/tinyshakespeare.txt" \
   "$DIR/llama.txt" "$DIR/student.gguf" <<'PY'
