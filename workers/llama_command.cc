@@ -153,14 +153,14 @@ int LlamaCommand(const std::vector<std::string>& args) {
     std::printf("sample: %s%s\n", prompt.c_str(), sample->c_str());
   }
   if (speed_tokens > 0) {
-    // Within the model's context: a GPT-2's learned positions end there.
-    const int prompt_tokens = std::max(1, model_context / 2);
-    const int decode_tokens =
-        static_cast<int>(std::min<int64_t>(speed_tokens, model_context - prompt_tokens));
-    // The same measurement as a trial's latency_ms (workers/llama_latency.h),
-    // in a context of the measurement's own length.
-    auto speed = MeasureLlamaLatency(gguf, {prompt_tokens, decode_tokens},
-                                     {static_cast<int>(threads), static_cast<int>(speed_runs)});
+    // The same measurement as a trial's latency_ms (workers/llama_latency.h):
+    // its prompt of half the context, then --speed-tokens decodes within the
+    // model's context (a GPT-2's learned positions end there).
+    LlamaLatencyShape shape = LlamaLatencyShape::ForContext(model_context);
+    shape.decode_tokens =
+        static_cast<int>(std::min<int64_t>(speed_tokens, model_context - shape.prompt_tokens));
+    auto speed =
+        MeasureLlamaLatency(gguf, shape, {static_cast<int>(threads), static_cast<int>(speed_runs)});
     if (!speed.ok()) return FailCommand("llama", speed.status());
     // Four decimals: a small student decodes in about 0.15 ms, and three
     // would round its tokens/s in steps of 3%.
