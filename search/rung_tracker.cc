@@ -12,39 +12,50 @@ RungTracker::RungTracker(RungOptions options) : options_(std::move(options)) {
 
 bool RungTracker::IsRung(int64_t step) const { return rungs_.count(step) > 0; }
 
-void RungTracker::Record(int64_t id, int64_t step, double size, double loss, bool continued) {
+void RungTracker::Record(int64_t id, int64_t step, double size, double loss, double latency_ms,
+                         bool continued) {
   auto it = rungs_.find(step);
   if (it == rungs_.end()) return;
   for (const Entry& e : it->second) {
     if (e.id == id) return;
   }
-  it->second.push_back({id, size, loss, continued});
+  it->second.push_back({id, size, loss, options_.compare_latency ? latency_ms : 0, continued});
 }
 
-bool RungTracker::Decide(int64_t id, int64_t step, double size, double loss) {
+bool RungTracker::Dominates(const Entry& q, const Entry& p) const {
+  if (q.size > p.size || q.loss > p.loss) return false;
+  bool better = q.size < p.size || q.loss < p.loss;
+  if (q.latency_ms > 0 && p.latency_ms > 0) {
+    if (q.latency_ms > p.latency_ms * (1 + kRungLatencyTolerance)) return false;
+    better |= q.latency_ms < p.latency_ms * (1 - kRungLatencyTolerance);
+  }
+  return better;
+}
+
+bool RungTracker::Decide(int64_t id, int64_t step, double size, double loss, double latency_ms) {
   auto it = rungs_.find(step);
   if (it == rungs_.end()) return true;
   std::vector<Entry>& entries = it->second;
   for (const Entry& e : entries) {
     if (e.id == id) return e.continued;
   }
-  entries.push_back({id, size, loss, true});
+  entries.push_back({id, size, loss, options_.compare_latency ? latency_ms : 0, true});
   const size_t n = entries.size();
   if (n < static_cast<size_t>(std::max(1, options_.min_trials_per_rung))) return true;
-  // Non-dominated ranks in (size, loss), both minimized: a point's rank is
-  // one more than the highest rank of the points that dominate it.
+  // Non-dominated ranks, every coordinate minimized: a point's rank is one
+  // more than the highest rank of the points that dominate it. A point's
+  // dominators come before it in (size, loss, latency) order.
   std::vector<size_t> order(n);
   for (size_t i = 0; i < n; ++i) order[i] = i;
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return std::tie(entries[a].size, entries[a].loss) < std::tie(entries[b].size, entries[b].loss);
+    return std::tie(entries[a].size, entries[a].loss, entries[a].latency_ms) <
+           std::tie(entries[b].size, entries[b].loss, entries[b].latency_ms);
   });
   std::vector<int> rank(n, 0);
   for (size_t oi = 0; oi < n; ++oi) {
-    const Entry& p = entries[order[oi]];
     for (size_t oj = 0; oj < oi; ++oj) {
-      const Entry& q = entries[order[oj]];
-      bool dominates = q.size <= p.size && q.loss <= p.loss && (q.size < p.size || q.loss < p.loss);
-      if (dominates) rank[order[oi]] = std::max(rank[order[oi]], rank[order[oj]] + 1);
+      if (Dominates(entries[order[oj]], entries[order[oi]]))
+        rank[order[oi]] = std::max(rank[order[oi]], rank[order[oj]] + 1);
     }
   }
   const size_t self = n - 1;
@@ -72,7 +83,8 @@ int64_t RungTracker::reached(int64_t step) const {
 int64_t RungTracker::continued(int64_t step) const {
   auto it = rungs_.find(step);
   if (it == rungs_.end()) return 0;
-  return std::count_if(it->second.begin(), it->second.end(), [](const Entry& e) { return e.continued; });
+  return std::count_if(it->second.begin(), it->second.end(),
+                       [](const Entry& e) { return e.continued; });
 }
 
 }  // namespace kdnas

@@ -88,11 +88,12 @@ Status JobManager::BuildSearch(JobState* job) {
   KDNAS_ASSIGN_OR_RETURN(job->search, JobSearch::Create(o));
   const auto& mf = spec.strategy().multi_fidelity();
   if (mf.enabled() && mf.rung_steps_size() > 0) {
-    job->rungs =
-        std::make_unique<RungTracker>(RungOptions{{mf.rung_steps().begin(), mf.rung_steps().end()},
-                                                  mf.reduction_factor(),
-                                                  mf.keep_ranks(),
-                                                  mf.min_trials_per_rung()});
+    RungOptions rungs{{mf.rung_steps().begin(), mf.rung_steps().end()},
+                      mf.reduction_factor(),
+                      mf.keep_ranks(),
+                      mf.min_trials_per_rung()};
+    rungs.compare_latency = RungsCompareLatency(job->job);
+    job->rungs = std::make_unique<RungTracker>(std::move(rungs));
   }
   return Status::Ok();
 }

@@ -5,6 +5,7 @@
 
 #include "search/rng.h"
 #include "server/job_manager.h"
+#include "server/latency_method.h"
 #include "server/resource_names.h"
 
 namespace kdnas {
@@ -44,6 +45,7 @@ v1::Lease JobManager::MakeLease(const JobState& job, const TrialState& t) const 
   AddShardRefs(job, work);
   if (spec.strategy().multi_fidelity().enabled()) {
     for (int64_t step : spec.strategy().multi_fidelity().rung_steps()) work->add_report_steps(step);
+    work->set_latency_at_rungs(RungsCompareLatency(job.job));
   }
   return lease;
 }
@@ -192,17 +194,20 @@ void JobManager::JudgeAtRung(JobState& job, TrialState& t, const v1::TrialProgre
   bool seen = false;
   for (const auto& r : t.trial.rung_results()) seen |= r.val_step() == p.val_step();
   if (!seen) *t.trial.add_rung_results() = p;
-  const bool go_on =
-      job.rungs->Decide(TrialIdOf(t.trial), p.val_step(),
-                        static_cast<double>(t.trial.predicted().size_bytes()), p.val_loss());
-  LogDebug(
-      "rung decision",
-      TrialLog(t.trial, {{"step", p.val_step()}, {"val_loss", p.val_loss()}, {"go_on", go_on}}));
+  const bool go_on = job.rungs->Decide(TrialIdOf(t.trial), p.val_step(),
+                                       static_cast<double>(t.trial.predicted().size_bytes()),
+                                       p.val_loss(), p.latency_ms());
+  LogDebug("rung decision", TrialLog(t.trial, {{"step", p.val_step()},
+                                               {"val_loss", p.val_loss()},
+                                               {"latency_ms", p.latency_ms()},
+                                               {"go_on", go_on}}));
   if (!go_on) {
     t.stop_requested = true;
     t.early_stopped = true;
-    t.stop_reason = "early-stopped at step " + std::to_string(p.val_step()) +
-                    ": dominated in (size, loss) by the trials that reached this rung";
+    const bool with_latency = job.rungs->compare_latency() && p.latency_ms() > 0;
+    t.stop_reason = "early-stopped at step " + std::to_string(p.val_step()) + ": dominated in " +
+                    (with_latency ? "(size, loss, latency)" : "(size, loss)") +
+                    " by the trials that reached this rung";
   }
   if (!seen) {
     WriteBatch batch;

@@ -101,7 +101,7 @@ int64_t JobManager::RestoreLiveState(JobState& job, int64_t now_ms) {
         bool stopped_here = i + 1 == rungs.size() && t.trial.state() == v1::TRIAL_STATE_STOPPED;
         job.rungs->Record(tid, rungs[i].val_step(),
                           static_cast<double>(t.trial.predicted().size_bytes()),
-                          rungs[i].val_loss(), !stopped_here);
+                          rungs[i].val_loss(), rungs[i].latency_ms(), !stopped_here);
       }
     }
     if (t.trial.state() == v1::TRIAL_STATE_PENDING) job.pending.push_back(tid);

@@ -33,4 +33,12 @@ LatencyMethodChoice ChooseLatencyMethod(const v1::JobSpec& spec, const v1::DataI
   return {v1::LATENCY_METHOD_LLAMA_CPP, ""};
 }
 
+bool RungsCompareLatency(const v1::Job& job) {
+  if (job.latency_method() != v1::LATENCY_METHOD_LLAMA_CPP) return false;
+  for (const v1::Objective& o : job.spec().objectives()) {
+    if (o.metric() == "latency_ms" || o.metric() == "tokens_per_second") return true;
+  }
+  return false;
+}
+
 }  // namespace kdnas

@@ -20,4 +20,10 @@ struct LatencyMethodChoice {
 LatencyMethodChoice ChooseLatencyMethod(const v1::JobSpec& spec, const v1::DataInfo& data,
                                         const v1::TeacherInfo& teacher);
 
+// Whether the job's multi-fidelity rungs compare latency as well as size and
+// loss: latency_ms or tokens_per_second is an objective and the job measures
+// latency with llama.cpp (whose latency the worker can take on the student's
+// GGUF file before training: TrialWork.latency_at_rungs).
+bool RungsCompareLatency(const v1::Job& job);
+
 }  // namespace kdnas

@@ -59,6 +59,9 @@ struct TrainingProgress {
   double val_loss = 0;    // latest intermediate validation loss (0 = none yet)
   int64_t val_step = 0;
   double tokens_per_second = 0;
+  // The student's latency measured before training (RunOptions::
+  // latency_before_training); Train itself leaves it 0.
+  double latency_ms = 0;
 };
 
 // Return false to stop training (e.g. the controller said STOP).

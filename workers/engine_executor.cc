@@ -167,6 +167,8 @@ ExecutionResult EngineExecutor::Run(const v1::Lease& lease, TrialContext& contex
   run.latency_method = work.latency_method() == v1::LATENCY_METHOD_LLAMA_CPP
                            ? LatencyMethod::kLlamaCpp
                            : LatencyMethod::kTorch;
+  run.latency_before_training = work.latency_at_rungs() && options_.measure_latency &&
+                                run.latency_method == LatencyMethod::kLlamaCpp;
   run.write_torchscript = options_.write_torchscript;
   run.cancel = &context.stop_flag();
   auto report = RunCandidate(run, [&](const TrainingProgress& p) {
@@ -176,6 +178,7 @@ ExecutionResult EngineExecutor::Run(const v1::Lease& lease, TrialContext& contex
     progress.set_val_loss(p.val_loss);
     progress.set_val_step(p.val_step);
     progress.set_tokens_per_second(p.tokens_per_second);
+    progress.set_latency_ms(p.latency_ms);
     return !context.Progress(progress);
   });
   if (!report.ok()) return ExecutionResult::Failure(report.status(), seconds());

@@ -84,6 +84,11 @@ Status RoundToGguf(GptImpl& model, const GgufWeightTypes& types) {
   return Status::Ok();
 }
 
+GgufWeightTypes StudentGgufTypes(const Compression& compression) {
+  return compression.gguf.set() ? GgufWeightTypesOf(compression.gguf)
+                                : GgufWeightTypes::All(GgmlType::kF16);
+}
+
 StatusOr<GgufExportResult> WriteGgufFile(GptImpl& model, const JobTokenizer& tokenizer,
                                          const GgufWeightTypes& types, const std::string& name,
                                          const std::string& path) {

@@ -29,6 +29,10 @@ struct GgufExportResult {
 StatusOr<GgufWriter> GgufWriterOf(GptImpl& model, const JobTokenizer& tokenizer,
                                   const GgufWeightTypes& types, const std::string& name);
 
+// The tensor types of a student's GGUF file: its weight_format's, or F16
+// (its weights as they run) for a student in kdnas's own formats.
+GgufWeightTypes StudentGgufTypes(const Compression& compression);
+
 // Writes the GGUF file at `path` (through a temporary file renamed into place).
 StatusOr<GgufExportResult> WriteGgufFile(GptImpl& model, const JobTokenizer& tokenizer,
                                          const GgufWeightTypes& types, const std::string& name,

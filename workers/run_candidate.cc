@@ -325,8 +325,21 @@ StatusOr<TrialReport> Run(const RunOptions& o, const ProgressCallback& progress)
   ValidateFn validate = [&] { return ValidationLoss(fn, eval->x, eval->y); };
   TrainOptions training = TrainingOptions(o);
   training.window_length = window;
+  double latency_before_training = 0;
+  if (o.latency_before_training) {
+    KDNAS_ASSIGN_OR_RETURN(latency_before_training,
+                           MeasureLatencyBeforeTraining(o, *model, tokenizer));
+  }
+  ProgressCallback reported = progress;
+  if (progress && latency_before_training > 0) {
+    reported = [&](const TrainingProgress& p) {
+      TrainingProgress with_latency = p;
+      with_latency.latency_ms = latency_before_training;
+      return progress(with_latency);
+    };
+  }
   KDNAS_ASSIGN_OR_RETURN(TrainResult trained, Train(*model, job->corpus(), &teacher, c.compression,
-                                                    training, validate, progress));
+                                                    training, validate, reported));
   m.set_train_steps(trained.steps_run);
   m.set_train_loss(trained.train_loss);
   m.set_params(cost.params);
@@ -349,7 +362,7 @@ StatusOr<TrialReport> Run(const RunOptions& o, const ProgressCallback& progress)
     // file holds what Deploy() then sets them to.
     report.gguf_path = out.Track("student.gguf");
     KDNAS_ASSIGN_OR_RETURN(GgufExportResult gguf,
-                           WriteGgufFile(*model, tokenizer, GgufWeightTypesOf(c.compression.gguf),
+                           WriteGgufFile(*model, tokenizer, StudentGgufTypes(c.compression),
                                          kGgufStudentName, report.gguf_path));
     if (gguf.file_bytes != cost.size_bytes) {
       return FailedPrecondition("the GGUF file has " + std::to_string(gguf.file_bytes) +
@@ -388,8 +401,8 @@ StatusOr<TrialReport> Run(const RunOptions& o, const ProgressCallback& progress)
   if (!c.compression.gguf.set()) {
     // Its weights as they run, in F16.
     const std::string gguf_path = out.Track("student.gguf");
-    auto gguf = WriteGgufFile(*model, tokenizer, GgufWeightTypes::All(GgmlType::kF16),
-                              kGgufStudentName, gguf_path);
+    auto gguf = WriteGgufFile(*model, tokenizer, StudentGgufTypes(c.compression), kGgufStudentName,
+                              gguf_path);
     if (gguf.status().code() == StatusCode::kFailedPrecondition) {
       report.gguf_unavailable = gguf.status().message();
     } else {

@@ -123,6 +123,10 @@ struct RunOptions {
   // How latency_ms is measured (Job.latency_method; docs/metrics.md).
   LatencyMethod latency_method = LatencyMethod::kTorch;
   int latency_repeats = 5;
+  // With llama.cpp latency: also measure it before training, on a GGUF file
+  // of the untrained student in its final types, and report it with the
+  // progress (TrainingProgress::latency_ms) for the rungs to compare.
+  bool latency_before_training = false;
   bool write_torchscript = true;
   const std::atomic<bool>* cancel = nullptr;
   // When the trial's work began (worker_seconds counts from here): set it

@@ -3,7 +3,10 @@
 #include <torch/version.h>
 
 #include <algorithm>
+#include <filesystem>
 
+#include "formats/gguf_size.h"
+#include "workers/gguf_export.h"
 #include "workers/llama_latency.h"
 #include "workers/teacher_gguf.h"
 
@@ -25,7 +28,42 @@ Status MeasureWithTorch(const RunOptions& o, const LogitsFn& student, TrialRepor
   return Status::Ok();
 }
 
+// A trial's llama.cpp measurements (its student's and its teacher's): the
+// student's shape, the worker's threads.
+LlamaLatencyShape LlamaShapeOf(const RunOptions& o) {
+  return LlamaLatencyShape::ForContext(o.candidate.architecture.context_length);
+}
+LlamaLatencyOptions LlamaOptionsOf(const RunOptions& o) {
+  LlamaLatencyOptions options;
+  options.threads = o.threads > 0 ? o.threads : torch::get_num_threads();
+  options.repeats = std::max(1, std::min(o.latency_repeats, 3));
+  return options;
+}
+
 }  // namespace
+
+StatusOr<double> MeasureLatencyBeforeTraining(const RunOptions& o, GptImpl& model,
+                                              const JobTokenizer& tokenizer) {
+  namespace fs = std::filesystem;
+  if (o.latency_method != LatencyMethod::kLlamaCpp)
+    return FailedPrecondition("latency before training: only llama.cpp latency is measured then");
+  std::error_code ec;
+  const bool created_dir = !fs::exists(o.out_dir, ec) && fs::create_directories(o.out_dir, ec);
+  const std::string path = o.out_dir + "/untrained-student.gguf";
+  auto measured = [&]() -> StatusOr<LlamaLatency> {
+    KDNAS_RETURN_IF_ERROR(WriteGgufFile(model, tokenizer, StudentGgufTypes(o.candidate.compression),
+                                        kGgufStudentName, path)
+                              .status());
+    return MeasureLlamaLatency(path, LlamaShapeOf(o), LlamaOptionsOf(o));
+  }();
+  fs::remove(path, ec);
+  if (created_dir) fs::remove(o.out_dir, ec);
+  if (!measured.ok()) {
+    return Status(measured.status().code(),
+                  "latency before training: " + measured.status().message());
+  }
+  return measured->decode_ms_per_token;
+}
 
 Status MeasureTrialLatency(const RunOptions& o, JobResources& job, const LogitsFn& student,
                            TrialReport* report) {
@@ -35,11 +73,8 @@ Status MeasureTrialLatency(const RunOptions& o, JobResources& job, const LogitsF
         "latency: the job measures latency with llama.cpp, and this student has no GGUF file: " +
         report->gguf_unavailable);
   }
-  const LlamaLatencyShape shape =
-      LlamaLatencyShape::ForContext(o.candidate.architecture.context_length);
-  LlamaLatencyOptions options;
-  options.threads = o.threads > 0 ? o.threads : torch::get_num_threads();
-  options.repeats = std::max(1, std::min(o.latency_repeats, 3));
+  const LlamaLatencyShape shape = LlamaShapeOf(o);
+  const LlamaLatencyOptions options = LlamaOptionsOf(o);
   KDNAS_ASSIGN_OR_RETURN(LlamaLatency measured,
                          MeasureLlamaLatency(report->gguf_path, shape, options));
   auto teacher_gguf = job.TeacherAsGguf();

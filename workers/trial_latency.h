@@ -19,4 +19,13 @@ namespace kdnas {
 Status MeasureTrialLatency(const RunOptions& options, JobResources& job, const LogitsFn& student,
                            TrialReport* report);
 
+// With llama.cpp latency, the student's decode ms per token as it is before
+// training: its current weights written as a GGUF file in the types its
+// final file will have (StudentGgufTypes), measured as MeasureTrialLatency
+// measures the final file, then removed. A llama.cpp latency depends on the
+// model's shape and tensor types, not on the weights' values. The file goes
+// to RunOptions::out_dir. FAILED_PRECONDITION for LibTorch latency.
+StatusOr<double> MeasureLatencyBeforeTraining(const RunOptions& options, GptImpl& model,
+                                              const JobTokenizer& tokenizer);
+
 }  // namespace kdnas

@@ -42,11 +42,30 @@ TEST(RungTracker, TopFractionGoesOnEvenWhenDominated) {
 
 TEST(RungTracker, RecordRebuildsWithoutDeciding) {
   RungTracker t = Tracker();
-  t.Record(1, 100, 10, 1.0, true);
-  t.Record(2, 100, 10, 2.0, false);
+  t.Record(1, 100, 10, 1.0, 0, true);
+  t.Record(2, 100, 10, 2.0, 0, false);
   EXPECT_EQ(t.reached(100), 2);
   EXPECT_EQ(t.continued(100), 1);
   EXPECT_FALSE(t.Decide(2, 100, 10, 2.0));
+}
+
+TEST(RungTracker, AFasterTrialGoesOnWhenLatencyIsCompared) {
+  RungOptions options{{100}, 3, 1, 4};
+  options.compare_latency = true;
+  RungTracker t(options);
+  for (int i = 0; i < 5; ++i) t.Decide(i, 100, 10 + i, 2.0 - 0.1 * i, 1.0);
+  // Larger and worse than trial 0, but twice as fast: non-dominated.
+  EXPECT_TRUE(t.Decide(10, 100, 12, 2.5, 0.5));
+  // 2% faster is within the tolerance: dominated by trial 2, and not among the best third.
+  EXPECT_FALSE(t.Decide(11, 100, 12, 2.5, 0.98));
+  // An unknown latency is compared in (size, loss) only.
+  EXPECT_FALSE(t.Decide(12, 100, 12, 2.5, 0));
+  // Slower than the rest, equal in size and loss to trial 10: dominated by it.
+  EXPECT_FALSE(t.Decide(13, 100, 12, 2.5, 0.6));
+
+  RungTracker without = Tracker();  // latency not compared: the fast trial is dominated
+  for (int i = 0; i < 5; ++i) without.Decide(i, 100, 10 + i, 2.0 - 0.1 * i, 1.0);
+  EXPECT_FALSE(without.Decide(10, 100, 12, 2.5, 0.5));
 }
 
 }  // namespace

@@ -357,6 +357,7 @@ TEST(JobManager, MultiFidelityStopsDominatedTrialsAtARung) {
   };
   auto a = *Lease(h, "a"), b = *Lease(h, "b");
   EXPECT_EQ(a.work().report_steps_size(), 1);
+  EXPECT_FALSE(a.work().latency_at_rungs());                        // latency is not an objective
   EXPECT_EQ(rung(a, 1.0).action(), v1::HEARTBEAT_ACTION_CONTINUE);  // too few at the rung to judge
   auto stop = rung(b, 2.0);
   EXPECT_EQ(stop.action(), v1::HEARTBEAT_ACTION_STOP);
@@ -376,6 +377,46 @@ TEST(JobManager, MultiFidelityStopsDominatedTrialsAtARung) {
   ASSERT_EQ(trials.trials_size(), 1);
   ASSERT_EQ(trials.trials(0).rung_results_size(), 1);
   EXPECT_DOUBLE_EQ(trials.trials(0).rung_results(0).val_loss(), 2.0);
+}
+
+TEST(JobManager, RungsCompareLlamaLatencyWhenLatencyIsAnObjective) {
+  Harness h(std::make_unique<MemoryStore>());
+  v1::SubmitJobRequest r = DemoJob(6);
+  auto* space = r.mutable_spec()->mutable_space();
+  space->clear_parameters();
+  auto* alpha = space->add_parameters();  // every candidate has the same size
+  alpha->set_name("alpha");
+  alpha->mutable_double_range()->set_min(0.1);
+  alpha->mutable_double_range()->set_max(0.9);
+  for (const char* metric : {"val_loss", "size_bytes", "latency_ms"})
+    r.mutable_spec()->add_objectives()->set_metric(metric);
+  auto* mf = r.mutable_spec()->mutable_strategy()->mutable_multi_fidelity();
+  mf->set_enabled(true);
+  mf->add_rung_steps(100);
+  mf->set_reduction_factor(2);
+  mf->set_min_trials_per_rung(2);
+  auto job = Call<v1::Job>([&](auto cb) { h.m().SubmitJob(r, cb); });
+  ASSERT_TRUE(job.ok());
+  ASSERT_EQ(job->latency_method(), v1::LATENCY_METHOD_LLAMA_CPP) << job->latency_method_reason();
+  auto rung = [&](const v1::Lease& lease, double loss, double latency_ms) {
+    v1::HeartbeatRequest hb;
+    hb.set_lease_token(lease.token());
+    hb.mutable_progress()->set_step(100);
+    hb.mutable_progress()->set_val_step(100);
+    hb.mutable_progress()->set_val_loss(loss);
+    hb.mutable_progress()->set_latency_ms(latency_ms);
+    return *Call<v1::HeartbeatResponse>([&](auto cb) { h.m().Heartbeat(hb, cb); });
+  };
+  auto a = *Lease(h, "a"), b = *Lease(h, "b"), c = *Lease(h, "c");
+  EXPECT_TRUE(a.work().latency_at_rungs());
+  EXPECT_EQ(rung(a, 1.0, 1.0).action(), v1::HEARTBEAT_ACTION_CONTINUE);
+  // Worse but twice as fast: not dominated.
+  EXPECT_EQ(rung(b, 2.0, 0.5).action(), v1::HEARTBEAT_ACTION_CONTINUE);
+  // Worse and as fast as a (2% is within the measurement's spread): dominated.
+  auto stop = rung(c, 2.0, 0.98);
+  EXPECT_EQ(stop.action(), v1::HEARTBEAT_ACTION_STOP);
+  EXPECT_NE(stop.message().find("dominated in (size, loss, latency)"), std::string::npos)
+      << stop.message();
 }
 
 TEST(JobManager, RecoversByReplayingTheStore) {

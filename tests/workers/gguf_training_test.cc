@@ -251,6 +251,40 @@ TEST_F(GgufTrialTest, Gpt2StudentInQ4KRunsInLlamaCppAsTheWorkerMeasuredIt) {
               m.speedup(), m.compression_ratio(), r->latency_measured_with.c_str());
 }
 
+// For rungs that compare latency: the untrained student's GGUF file is
+// measured before training, and every progress report carries the figure.
+TEST_F(GgufTrialTest, LatencyBeforeTrainingIsReportedWithTheProgress) {
+  RunOptions o;
+  o.job.teacher_path = dir_ + "/teacher.pt";
+  o.job.data_path = "data/tinyshakespeare.txt";
+  o.job.eval_tokens = 2048;
+  o.out_dir = dir_ + "/latency-at-rungs";
+  o.train_steps = 4;
+  o.report_steps = {2};
+  o.candidate.architecture = ArchitectureOf(FamilyKind::kGpt2, 64, 256);
+  o.candidate.architecture.context_length = 64;
+  o.candidate.compression.gguf = Formats("q8_0");
+  o.latency_method = LatencyMethod::kLlamaCpp;
+  o.latency_before_training = true;
+  o.latency_repeats = 1;
+  o.threads = 1;
+  std::vector<double> reported;
+  auto r = RunCandidate(o, [&](const TrainingProgress& p) {
+    if (fs::exists(o.out_dir + "/untrained-student.gguf")) ADD_FAILURE() << "probe file left";
+    reported.push_back(p.latency_ms);
+    return true;
+  });
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_FALSE(reported.empty());
+  for (double ms : reported) EXPECT_GT(ms, 0);
+  EXPECT_GT(r->metrics.latency_ms(), 0);  // measured again on the trained student's file
+
+  o.out_dir = dir_ + "/latency-at-rungs-torch";  // LibTorch latency is not measured then
+  o.latency_method = LatencyMethod::kTorch;
+  auto torch_latency = RunCandidate(o);
+  EXPECT_EQ(torch_latency.status().code(), StatusCode::kFailedPrecondition);
+}
+
 // A job measured by llama.cpp does not fall back to LibTorch for a student
 // that has no GGUF file: the trial fails with the reason.
 TEST_F(GgufTrialTest, LlamaCppLatencyOfAStudentWithoutAGgufFileFailsTheTrial) {
