@@ -332,12 +332,13 @@ TEST(JobManager, CancelStopsRunningTrials) {
   EXPECT_FALSE(Lease(h, "w2").ok());
 }
 
-TEST(JobManager, MultiFidelityStopsDominatedTrialsAtARung) {
-  Harness h(std::make_unique<MemoryStore>());
+// A job whose candidates all have the same size, with a rung at step 100
+// that judges once two trials reached it, keeping the best half.
+v1::SubmitJobRequest SameSizeJobWithARung() {
   v1::SubmitJobRequest r = DemoJob(6);
   auto* space = r.mutable_spec()->mutable_space();
   space->clear_parameters();
-  auto* alpha = space->add_parameters();  // every candidate has the same size
+  auto* alpha = space->add_parameters();
   alpha->set_name("alpha");
   alpha->mutable_double_range()->set_min(0.1);
   alpha->mutable_double_range()->set_max(0.9);
@@ -346,20 +347,31 @@ TEST(JobManager, MultiFidelityStopsDominatedTrialsAtARung) {
   mf->add_rung_steps(100);
   mf->set_reduction_factor(2);
   mf->set_min_trials_per_rung(2);
+  return r;
+}
+
+// The lease's trial reports reaching that rung with `loss`.
+v1::HeartbeatResponse AtRung(Harness& h, const v1::Lease& lease, double loss,
+                             double latency_ms = 0) {
+  v1::HeartbeatRequest hb;
+  hb.set_lease_token(lease.token());
+  hb.mutable_progress()->set_step(100);
+  hb.mutable_progress()->set_val_step(100);
+  hb.mutable_progress()->set_val_loss(loss);
+  hb.mutable_progress()->set_latency_ms(latency_ms);
+  return *Call<v1::HeartbeatResponse>([&](auto cb) { h.m().Heartbeat(hb, cb); });
+}
+
+TEST(JobManager, MultiFidelityStopsDominatedTrialsAtARung) {
+  Harness h(std::make_unique<MemoryStore>());
+  v1::SubmitJobRequest r = SameSizeJobWithARung();
   ASSERT_TRUE(Call<v1::Job>([&](auto cb) { h.m().SubmitJob(r, cb); }).ok());
-  auto rung = [&](const v1::Lease& lease, double loss) {
-    v1::HeartbeatRequest hb;
-    hb.set_lease_token(lease.token());
-    hb.mutable_progress()->set_step(100);
-    hb.mutable_progress()->set_val_step(100);
-    hb.mutable_progress()->set_val_loss(loss);
-    return *Call<v1::HeartbeatResponse>([&](auto cb) { h.m().Heartbeat(hb, cb); });
-  };
   auto a = *Lease(h, "a"), b = *Lease(h, "b");
   EXPECT_EQ(a.work().report_steps_size(), 1);
-  EXPECT_FALSE(a.work().latency_at_rungs());                        // latency is not an objective
-  EXPECT_EQ(rung(a, 1.0).action(), v1::HEARTBEAT_ACTION_CONTINUE);  // too few at the rung to judge
-  auto stop = rung(b, 2.0);
+  EXPECT_FALSE(a.work().latency_at_rungs());  // latency is not an objective
+  EXPECT_EQ(AtRung(h, a, 1.0).action(),
+            v1::HEARTBEAT_ACTION_CONTINUE);  // too few at the rung to judge
+  auto stop = AtRung(h, b, 2.0);
   EXPECT_EQ(stop.action(), v1::HEARTBEAT_ACTION_STOP);
   EXPECT_NE(stop.message().find("early-stopped at step 100"), std::string::npos);
   v1::ReportResultRequest stopped;
@@ -381,39 +393,19 @@ TEST(JobManager, MultiFidelityStopsDominatedTrialsAtARung) {
 
 TEST(JobManager, RungsCompareLlamaLatencyWhenLatencyIsAnObjective) {
   Harness h(std::make_unique<MemoryStore>());
-  v1::SubmitJobRequest r = DemoJob(6);
-  auto* space = r.mutable_spec()->mutable_space();
-  space->clear_parameters();
-  auto* alpha = space->add_parameters();  // every candidate has the same size
-  alpha->set_name("alpha");
-  alpha->mutable_double_range()->set_min(0.1);
-  alpha->mutable_double_range()->set_max(0.9);
+  v1::SubmitJobRequest r = SameSizeJobWithARung();
   for (const char* metric : {"val_loss", "size_bytes", "latency_ms"})
     r.mutable_spec()->add_objectives()->set_metric(metric);
-  auto* mf = r.mutable_spec()->mutable_strategy()->mutable_multi_fidelity();
-  mf->set_enabled(true);
-  mf->add_rung_steps(100);
-  mf->set_reduction_factor(2);
-  mf->set_min_trials_per_rung(2);
   auto job = Call<v1::Job>([&](auto cb) { h.m().SubmitJob(r, cb); });
   ASSERT_TRUE(job.ok());
   ASSERT_EQ(job->latency_method(), v1::LATENCY_METHOD_LLAMA_CPP) << job->latency_method_reason();
-  auto rung = [&](const v1::Lease& lease, double loss, double latency_ms) {
-    v1::HeartbeatRequest hb;
-    hb.set_lease_token(lease.token());
-    hb.mutable_progress()->set_step(100);
-    hb.mutable_progress()->set_val_step(100);
-    hb.mutable_progress()->set_val_loss(loss);
-    hb.mutable_progress()->set_latency_ms(latency_ms);
-    return *Call<v1::HeartbeatResponse>([&](auto cb) { h.m().Heartbeat(hb, cb); });
-  };
   auto a = *Lease(h, "a"), b = *Lease(h, "b"), c = *Lease(h, "c");
   EXPECT_TRUE(a.work().latency_at_rungs());
-  EXPECT_EQ(rung(a, 1.0, 1.0).action(), v1::HEARTBEAT_ACTION_CONTINUE);
+  EXPECT_EQ(AtRung(h, a, 1.0, 1.0).action(), v1::HEARTBEAT_ACTION_CONTINUE);
   // Worse but twice as fast: not dominated.
-  EXPECT_EQ(rung(b, 2.0, 0.5).action(), v1::HEARTBEAT_ACTION_CONTINUE);
+  EXPECT_EQ(AtRung(h, b, 2.0, 0.5).action(), v1::HEARTBEAT_ACTION_CONTINUE);
   // Worse and as fast as a (2% is within the measurement's spread): dominated.
-  auto stop = rung(c, 2.0, 0.98);
+  auto stop = AtRung(h, c, 2.0, 0.98);
   EXPECT_EQ(stop.action(), v1::HEARTBEAT_ACTION_STOP);
   EXPECT_NE(stop.message().find("dominated in (size, loss, latency)"), std::string::npos)
       << stop.message();

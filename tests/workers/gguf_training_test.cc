@@ -161,18 +161,24 @@ class GgufTrialTest : public ::testing::Test {
   }
   static void TearDownTestSuite() { fs::remove_all(dir_); }
 
-  static StatusOr<TrialReport> ExpectLlamaCppAgrees(const Candidate& c, const std::string& name,
-                                                    LatencyMethod latency) {
+  // A trial of the suite's teacher, its outputs in dir_/name.
+  static RunOptions TrialOptions(const std::string& name) {
     RunOptions o;
     o.job.teacher_path = dir_ + "/teacher.pt";
     o.job.data_path = "data/tinyshakespeare.txt";
     o.job.eval_tokens = 2048;
     o.out_dir = dir_ + "/" + name;
+    o.latency_repeats = 1;
+    o.threads = 1;
+    return o;
+  }
+
+  static StatusOr<TrialReport> ExpectLlamaCppAgrees(const Candidate& c, const std::string& name,
+                                                    LatencyMethod latency) {
+    RunOptions o = TrialOptions(name);
     o.train_steps = 40;
     o.candidate = c;
     o.latency_method = latency;
-    o.latency_repeats = 1;
-    o.threads = 1;
     auto r = RunCandidate(o);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     if (!r.ok()) return r;
@@ -254,11 +260,7 @@ TEST_F(GgufTrialTest, Gpt2StudentInQ4KRunsInLlamaCppAsTheWorkerMeasuredIt) {
 // For rungs that compare latency: the untrained student's GGUF file is
 // measured before training, and every progress report carries the figure.
 TEST_F(GgufTrialTest, LatencyBeforeTrainingIsReportedWithTheProgress) {
-  RunOptions o;
-  o.job.teacher_path = dir_ + "/teacher.pt";
-  o.job.data_path = "data/tinyshakespeare.txt";
-  o.job.eval_tokens = 2048;
-  o.out_dir = dir_ + "/latency-at-rungs";
+  RunOptions o = TrialOptions("latency-at-rungs");
   o.train_steps = 4;
   o.report_steps = {2};
   o.candidate.architecture = ArchitectureOf(FamilyKind::kGpt2, 64, 256);
@@ -266,8 +268,6 @@ TEST_F(GgufTrialTest, LatencyBeforeTrainingIsReportedWithTheProgress) {
   o.candidate.compression.gguf = Formats("q8_0");
   o.latency_method = LatencyMethod::kLlamaCpp;
   o.latency_before_training = true;
-  o.latency_repeats = 1;
-  o.threads = 1;
   std::vector<double> reported;
   auto r = RunCandidate(o, [&](const TrainingProgress& p) {
     if (fs::exists(o.out_dir + "/untrained-student.gguf")) ADD_FAILURE() << "probe file left";
@@ -288,11 +288,7 @@ TEST_F(GgufTrialTest, LatencyBeforeTrainingIsReportedWithTheProgress) {
 // A job measured by llama.cpp does not fall back to LibTorch for a student
 // that has no GGUF file: the trial fails with the reason.
 TEST_F(GgufTrialTest, LlamaCppLatencyOfAStudentWithoutAGgufFileFailsTheTrial) {
-  RunOptions o;
-  o.job.teacher_path = dir_ + "/teacher.pt";
-  o.job.data_path = "data/tinyshakespeare.txt";
-  o.job.eval_tokens = 2048;
-  o.out_dir = dir_ + "/no-gguf";
+  RunOptions o = TrialOptions("no-gguf");
   o.train_steps = 2;
   o.candidate.architecture = {2, 64, 2, 256, 64, false, {{2, 256}, {1, 128}}};
   o.latency_method = LatencyMethod::kLlamaCpp;
