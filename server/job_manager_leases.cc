@@ -5,7 +5,6 @@
 
 #include "search/rng.h"
 #include "server/job_manager.h"
-#include "server/latency_method.h"
 #include "server/resource_names.h"
 
 namespace kdnas {
@@ -45,7 +44,7 @@ v1::Lease JobManager::MakeLease(const JobState& job, const TrialState& t) const 
   AddShardRefs(job, work);
   if (spec.strategy().multi_fidelity().enabled()) {
     for (int64_t step : spec.strategy().multi_fidelity().rung_steps()) work->add_report_steps(step);
-    work->set_latency_at_rungs(RungsCompareLatency(job.job));
+    work->set_latency_at_rungs(job.rungs && job.rungs->compare_latency());
   }
   return lease;
 }
