@@ -91,15 +91,24 @@ def speed_margin(student, base):
     return student["tok_s"] / base["tok_s"] - 1
 
 
+def baseline(rows, name):
+    """The row of llama-quantize's file of type `name`."""
+    return next(r for r in rows if r["name"] == "llama-quantize " + name)
+
+
+def small_and_good(student, base):
+    """At most as large as the baseline, with a lower NLL: it wins unless slower."""
+    return student["bytes"] <= base["bytes"] and student["nll"] < base["nll"]
+
+
 def verdicts_of(rows, names):
     """At each baseline: the student at most as large, with a lower NLL and
     decoding at least as fast, with the lowest NLL (or None)."""
     students = [r for r in rows if r["kind"] == "student"]
     verdicts = {}
     for name in names:
-        base = next(r for r in rows if r["name"] == "llama-quantize " + name)
-        wins = [s for s in students if s["bytes"] <= base["bytes"] and s["nll"] < base["nll"]
-                and s["tok_s"] >= base["tok_s"]]
+        base = baseline(rows, name)
+        wins = [s for s in students if small_and_good(s, base) and s["tok_s"] >= base["tok_s"]]
         verdicts[name] = min(wins, key=lambda s: s["nll"]) if wins else None
     return verdicts
 
@@ -113,10 +122,9 @@ def settle_close_speeds(worker, rows, names):
     students = [r for r in rows if r["kind"] == "student"]
     close = []
     for name in names:
-        base = next(r for r in rows if r["name"] == "llama-quantize " + name)
+        base = baseline(rows, name)
         for s in students:
-            if (s["bytes"] <= base["bytes"] and s["nll"] < base["nll"]
-                    and abs(speed_margin(s, base)) < SPEED_TIE):
+            if small_and_good(s, base) and abs(speed_margin(s, base)) < SPEED_TIE:
                 for r in (base, s):
                     if all(r is not c for c in close):
                         close.append(r)
@@ -335,9 +343,8 @@ def bench_family(args, worker, family):
           "at least as fast (its speed margin; fastest of "
           f"{SPEED_ROUNDS} rounds, {SPEED_ROUNDS + SETTLE_ROUNDS} when within {SPEED_TIE:.0%}):")
     for name, winner in verdicts.items():
-        base = next(r for r in rows if r["name"] == "llama-quantize " + name)
         if winner:
-            margins[name] = round(speed_margin(winner, base), 4)
+            margins[name] = round(speed_margin(winner, baseline(rows, name)), 4)
             print(f"  {name:18} {winner['name']}  ({margins[name]:+.1%})")
         else:
             print(f"  {name:18} none")
