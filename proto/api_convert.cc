@@ -171,6 +171,8 @@ SearchSpaceSpec SearchSpaceSpecFromProto(const v1::SearchSpace& p) {
   spec.base = CandidateFromProto(p.base());
   if (p.base().architecture().d_ff() == 0) spec.base.architecture.d_ff = 0;
   for (const auto& param : p.parameters()) spec.parameters.push_back(ParameterFromProto(param));
+  for (const auto& point : p.points_to_evaluate())
+    spec.points_to_evaluate.emplace_back(point.values().begin(), point.values().end());
   return spec;
 }
 

@@ -129,7 +129,60 @@ ObjectiveVector JobSearch::Normalize(const MetricValues& values) const {
 
 JobSearch::~JobSearch() = default;
 
+void JobSearch::Consider(Point point, Pool* pool, std::vector<Proposal>* rejected) {
+  Proposal p;
+  p.candidate = space_.Decode(point);
+  p.point = std::move(point);
+  p.key = CandidateKey(p.candidate);
+  const uint64_t hash = std::hash<std::string>()(p.key);
+  // The same student again (proposed before, or twice in this pool).
+  if (keys_.Contains(hash) || !pool->drawn.insert(hash).second) return;
+  Status valid = ValidateCandidate(p.candidate);
+  p.cost = EstimateCost(p.candidate, options_.context);
+  double violation =
+      valid.ok() ? ConstraintViolation(p.cost, options_.constraints) : kFailedViolation;
+  if (!valid.ok() || violation > 0) {
+    keys_.Insert(hash);
+    p.feasible = false;
+    p.reject_reason =
+        valid.ok() ? CheckConstraints(p.cost, options_.constraints).message() : valid.message();
+    pool->feedback.push_back({next_rejected_id_--, p.point, TrialStatus::kRejected, {}, violation});
+    if (rejected != nullptr) rejected->push_back(std::move(p));
+    return;
+  }
+  pool->proposals.push_back(std::move(p));
+}
+
+void JobSearch::RecordProposed(const std::vector<Proposal>& proposals) {
+  for (const Proposal& p : proposals) {
+    keys_.Insert(std::hash<std::string>()(p.key));
+    if (options_.use_predictor) {
+      const auto [log_size, proxy_loss] = ProxyPosition(p);
+      proposed_front_.Insert(log_size, proxy_loss);
+    }
+  }
+}
+
 std::vector<Proposal> JobSearch::Propose(int n, std::vector<Proposal>* rejected) {
+  // The user's points go first, as given: the predictors do not screen them.
+  Pool first;
+  const std::vector<Point>& given = space_.points_to_evaluate();
+  while (static_cast<int>(first.proposals.size()) < n && next_point_to_evaluate_ < given.size())
+    Consider(given[next_point_to_evaluate_++], &first, rejected);
+  if (!first.feedback.empty()) strategy_->Update(first.feedback);
+  RecordProposed(first.proposals);
+  const int drawn = n - static_cast<int>(first.proposals.size());
+  if (drawn <= 0 && n > 0) {
+    exhausted_ = false;
+    return std::move(first.proposals);
+  }
+  std::vector<Proposal> more = ProposeDrawn(drawn, rejected);
+  first.proposals.insert(first.proposals.end(), std::make_move_iterator(more.begin()),
+                         std::make_move_iterator(more.end()));
+  return std::move(first.proposals);
+}
+
+std::vector<Proposal> JobSearch::ProposeDrawn(int n, std::vector<Proposal>* rejected) {
   const bool predict = options_.use_predictor && n > 0;
   const int wanted = n;
   if (predict) {
@@ -138,33 +191,10 @@ std::vector<Proposal> JobSearch::Propose(int n, std::vector<Proposal>* rejected)
     const int oversample = std::max(1, options_.oversample);
     n *= surrogate_wins_ ? oversample : std::max(oversample, kProxyPool);
   }
-  std::vector<Proposal> out;
-  std::unordered_set<uint64_t> drawn;  // this call's candidates
-  std::vector<TrialOutcome> feedback;
-  // Keeps a new feasible candidate, feeds an infeasible one back as rejected.
-  auto take = [&](Point point) {
-    Proposal p;
-    p.candidate = space_.Decode(point);
-    p.point = std::move(point);
-    p.key = CandidateKey(p.candidate);
-    const uint64_t hash = std::hash<std::string>()(p.key);
-    // The same student again (proposed before, or twice in this pool).
-    if (keys_.Contains(hash) || !drawn.insert(hash).second) return;
-    Status valid = ValidateCandidate(p.candidate);
-    p.cost = EstimateCost(p.candidate, options_.context);
-    double violation =
-        valid.ok() ? ConstraintViolation(p.cost, options_.constraints) : kFailedViolation;
-    if (!valid.ok() || violation > 0) {
-      keys_.Insert(hash);
-      p.feasible = false;
-      p.reject_reason =
-          valid.ok() ? CheckConstraints(p.cost, options_.constraints).message() : valid.message();
-      feedback.push_back({next_rejected_id_--, p.point, TrialStatus::kRejected, {}, violation});
-      if (rejected != nullptr) rejected->push_back(std::move(p));
-      return;
-    }
-    out.push_back(std::move(p));
-  };
+  Pool pool;
+  std::vector<Proposal>& out = pool.proposals;
+  std::vector<TrialOutcome>& feedback = pool.feedback;
+  auto take = [&](Point point) { Consider(std::move(point), &pool, rejected); };
   int draws = 0;
   const int max_draws = std::max(1, n) * std::max(1, options_.max_draws_per_proposal);
   while (static_cast<int>(out.size()) < n && draws < max_draws) {
@@ -193,14 +223,8 @@ std::vector<Proposal> JobSearch::Propose(int n, std::vector<Proposal>* rejected)
   // Candidates the predictors passed over stay proposable: the surrogate
   // may think better of them once it has seen more trials.
   if (predict) out = Filter(std::move(out), wanted);
-  for (const Proposal& p : out) {
-    keys_.Insert(std::hash<std::string>()(p.key));
-    if (predict) {
-      const auto [log_size, proxy_loss] = ProxyPosition(p);
-      proposed_front_.Insert(log_size, proxy_loss);
-    }
-  }
-  return out;
+  RecordProposed(out);
+  return std::move(out);
 }
 
 void JobSearch::RefitSurrogate() {

@@ -76,7 +76,7 @@ class JobSearch {
 
   // Up to n new feasible candidates; `rejected` receives the infeasible ones
   // met on the way (each already fed back). Fewer than n when the space is
-  // exhausted.
+  // exhausted. The space's points_to_evaluate come first, in order.
   std::vector<Proposal> Propose(int n, std::vector<Proposal>* rejected);
 
   // Feeds a finished trial back: succeeded trials within the measured limits
@@ -135,7 +135,23 @@ class JobSearch {
   KeySet keys_;                    // hashes of the proposed candidates' keys
   int64_t next_rejected_id_ = -1;  // rejected proposals are fed back with negative ids
   bool exhausted_ = false;
-  Rng topup_rng_;  // uniform draws when the strategy repeats itself (Propose)
+  Rng topup_rng_;                      // uniform draws when the strategy repeats itself (Propose)
+  size_t next_point_to_evaluate_ = 0;  // into space_.points_to_evaluate()
+
+  // The candidates of one Propose call.
+  struct Pool {
+    std::vector<Proposal> proposals;     // new and feasible
+    std::unordered_set<uint64_t> drawn;  // hashes of this pool's keys
+    std::vector<TrialOutcome> feedback;  // the rejected ones, for the strategy
+  };
+  // Prices a point: a new feasible student joins the pool's proposals, an
+  // infeasible one goes to `rejected` and the pool's feedback, and one
+  // proposed before is dropped.
+  void Consider(Point point, Pool* pool, std::vector<Proposal>* rejected);
+  // Marks proposals as proposed (and where the proxy puts them).
+  void RecordProposed(const std::vector<Proposal>& proposals);
+  // Up to n candidates drawn from the strategy (screened by the predictors).
+  std::vector<Proposal> ProposeDrawn(int n, std::vector<Proposal>* rejected);
 
   // Proposals ranked by the predictors; keeps the best n of `proposals`.
   std::vector<Proposal> Filter(std::vector<Proposal> proposals, int n);

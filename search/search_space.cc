@@ -1,8 +1,10 @@
 #include "search/search_space.h"
 
 #include <cmath>
+#include <cstdlib>
 
 #include "search/number_text.h"
+#include "search/points_to_evaluate.h"
 
 namespace kdnas {
 namespace {
@@ -105,6 +107,23 @@ const std::vector<std::string>* KnobLabels(Knob knob) {
     default:
       return nullptr;
   }
+}
+
+// The knob's own spelling of a label: llama.cpp's "Q4_K" for a format,
+// "none" or "dense" for an unstructured sparsity pattern.
+std::string CanonicalLabel(Knob knob, std::string label) {
+  if (knob == Knob::kSparsityPattern && (label == "none" || label == "dense"))
+    label = "unstructured";
+  if (FormatKnob(knob)) {
+    if (auto type = ParseGgmlType(label)) label = std::string(GgmlTypeName(*type));
+  }
+  return label;
+}
+
+std::string Joined(const std::vector<std::string>& words) {
+  std::string s;
+  for (const auto& w : words) s += (s.empty() ? "" : ", ") + w;
+  return s;
 }
 
 }  // namespace
@@ -337,32 +356,22 @@ StatusOr<SearchSpace> SearchSpace::Create(const SearchSpaceSpec& spec) {
     const auto* labels = KnobLabels(knob);
     if (labels != nullptr) {
       if (p.type != ParameterType::kCategorical && p.type != ParameterType::kDiscrete) {
-        return InvalidArgument(at + ": " + p.name + " takes categorical values (" + [&] {
-          std::string s;
-          for (const auto& l : *labels) s += (s.empty() ? "" : ", ") + l;
-          return s;
-        }() + ")");
+        return InvalidArgument(at + ": " + p.name + " takes categorical values (" +
+                               Joined(*labels) + ")");
       }
       if (p.type == ParameterType::kCategorical) {
         // Translate labels to the knob's indices so values are canonical.
         std::vector<double> indices;
         for (size_t k = 0; k < p.labels.size(); ++k) {
-          std::string label = p.labels[k];
-          if (knob == Knob::kSparsityPattern && (label == "none" || label == "dense"))
-            label = "unstructured";
-          if (FormatKnob(knob)) {  // llama.cpp's own spelling too: "Q4_K"
-            if (auto type = ParseGgmlType(label)) label = std::string(GgmlTypeName(*type));
-          }
+          const std::string label = CanonicalLabel(knob, p.labels[k]);
           size_t found = labels->size();
           for (size_t m = 0; m < labels->size(); ++m) {
             if ((*labels)[m] == label) found = m;
           }
           if (found == labels->size()) {
-            std::string choices;
-            for (const auto& l : *labels) choices += (choices.empty() ? "" : ", ") + l;
             return InvalidArgument(at + ".categorical.values[" + std::to_string(k) +
                                    "]: " + p.name + " has no value \"" + p.labels[k] +
-                                   "\" (one of " + choices + ")");
+                                   "\" (one of " + Joined(*labels) + ")");
           }
           indices.push_back(static_cast<double>(found));
         }
@@ -402,6 +411,8 @@ StatusOr<SearchSpace> SearchSpace::Create(const SearchSpaceSpec& spec) {
     space.knobs_.push_back(knob);
   }
   KDNAS_ASSIGN_OR_RETURN(space.parameters_, ParameterSpace::Create(params, "space.parameters"));
+  KDNAS_ASSIGN_OR_RETURN(space.points_to_evaluate_,
+                         ResolvePointsToEvaluate(space, spec.points_to_evaluate));
   return space;
 }
 
@@ -448,6 +459,41 @@ Point SearchSpace::Encode(const Candidate& candidate) const {
 
 bool SearchSpace::IsValid(const Point& point) const {
   return ValidateCandidate(Decode(point)).ok();
+}
+
+StatusOr<double> SearchSpace::CoordinateOf(size_t i, const std::string& text,
+                                           const std::string& at) const {
+  const ParameterConfig& p = parameters_.parameter(i);
+  if (p.type == ParameterType::kCategorical) {
+    const std::string label = CanonicalLabel(knobs_[i], text);
+    for (size_t m = 0; m < p.labels.size(); ++m) {
+      if (p.labels[m] == label) return static_cast<double>(m);
+    }
+    return InvalidArgument(at + ": " + p.name + " \"" + text +
+                           "\" is not among the searched values (" + Joined(p.labels) + ")");
+  }
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(v))
+    return InvalidArgument(at + ": " + p.name + " takes a number (got \"" + text + "\")");
+  if (parameters_.Snap(i, v) != v) {
+    return InvalidArgument(at + ": " + p.name + " " + text +
+                           " is not in the searched domain (space.parameters[" + std::to_string(i) +
+                           "])");
+  }
+  return v;
+}
+
+std::optional<double> SearchSpace::BaseCoordinate(size_t i) const {
+  const double v = GetKnob(knobs_[i], base_);
+  const ParameterConfig& p = parameters_.parameter(i);
+  if (p.type == ParameterType::kCategorical) {
+    auto coordinate = CoordinateOf(i, (*KnobLabels(knobs_[i]))[static_cast<size_t>(v)], "");
+    if (!coordinate.ok()) return std::nullopt;
+    return *coordinate;
+  }
+  if (parameters_.Snap(i, v) != v) return std::nullopt;
+  return v;
 }
 
 }  // namespace kdnas

@@ -3,6 +3,8 @@
 // Knob names are the Candidate field names used in the proto and the CLI.
 #pragma once
 
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,6 +56,11 @@ struct SearchSpaceSpec {
   Candidate base;
   // Parameter names are knob names.
   std::vector<ParameterConfig> parameters;
+  // Students the search evaluates first, in this order, before its strategy
+  // proposes any (Ray Tune's points_to_evaluate, Optuna's enqueue_trial): the
+  // value of each named searched parameter as text ("4", "q4_0"); a parameter
+  // left out takes the base's value.
+  std::vector<std::map<std::string, std::string>> points_to_evaluate;
 };
 
 class SearchSpace {
@@ -66,17 +73,26 @@ class SearchSpace {
   const ParameterSpace& parameters() const { return parameters_; }
   const Candidate& base() const { return base_; }
   const std::vector<Knob>& knobs() const { return knobs_; }
+  // The spec's points_to_evaluate, resolved and checked (points_to_evaluate.h).
+  const std::vector<Point>& points_to_evaluate() const { return points_to_evaluate_; }
 
   Candidate Decode(const Point& point) const;
   // The point whose decoding is `candidate`'s knob values (snapped).
   Point Encode(const Candidate& candidate) const;
   // Decodes and checks the validity rules.
   bool IsValid(const Point& point) const;
+  // Parameter i's coordinate for a value written as text (a label, "Q4_K"
+  // spelled as llama.cpp does too, or a number), or INVALID_ARGUMENT "<at>: ..."
+  // when the parameter's domain does not hold it.
+  StatusOr<double> CoordinateOf(size_t i, const std::string& text, const std::string& at) const;
+  // Parameter i's coordinate for the base's value, if its domain holds it.
+  std::optional<double> BaseCoordinate(size_t i) const;
 
  private:
   Candidate base_;
   std::vector<Knob> knobs_;
   ParameterSpace parameters_;
+  std::vector<Point> points_to_evaluate_;
 };
 
 // The validity rules of a candidate (d_model % num_heads == 0, legal bits and

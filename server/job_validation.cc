@@ -295,11 +295,19 @@ Status ValidateJobSpec(const v1::JobSpec& spec, const std::optional<ModelContext
   auto space = SearchSpace::Create(SearchSpaceSpecFromProto(spec.space()));
   if (!space.ok()) return InvalidArgument("spec." + space.status().message());
   KDNAS_RETURN_IF_ERROR(CheckWindowLength(spec));
-  // The base's own rules depend on its family, which the teacher sets: they
-  // are checked with the teacher's context (SetStudentFamily first).
+  // The base's own rules, and the points to evaluate's, depend on the family,
+  // which the teacher sets: they are checked with the teacher's context
+  // (SetStudentFamily first).
   if (context.has_value() && spec.space().parameters_size() == 0) {
     Status base = ValidateCandidate(space->Decode({}), "spec.space.base");
     if (!base.ok()) return base;
+  }
+  if (context.has_value()) {
+    const std::vector<Point>& points = space->points_to_evaluate();
+    for (size_t j = 0; j < points.size(); ++j) {
+      KDNAS_RETURN_IF_ERROR(ValidateCandidate(
+          space->Decode(points[j]), "spec.space.points_to_evaluate[" + std::to_string(j) + "]"));
+    }
   }
   if (context.has_value()) {
     Status feasible = CheckFeasible(*space, *context, ConstraintsFromProto(c), spec.seed());

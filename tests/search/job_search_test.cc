@@ -63,6 +63,40 @@ TEST(JobSearch, ProposesFeasibleNewCandidatesAndKeepsAFront) {
   EXPECT_GE(search->front().size(), 2u);
 }
 
+// The user's points go first, in order, past the predictors; one over a
+// predicted limit is rejected like any proposal; then the strategy proposes.
+TEST(JobSearch, PointsToEvaluateComeFirstInOrder) {
+  JobSearchOptions o = DemoOptions();
+  o.use_predictor = true;
+  o.space.points_to_evaluate = {
+      {{"num_layers", "4"}, {"d_model", "128"}, {"weight_bits", "8"}, {"group_size", "32"}},
+      {{"num_layers", "1"}, {"d_model", "32"}, {"weight_bits", "2"}, {"group_size", "128"}},
+      {{"num_layers", "4"}, {"d_model", "128"}, {"weight_bits", "16"}, {"group_size", "32"}}};
+  const SearchSpace space = *SearchSpace::Create(o.space);
+  const std::vector<Point>& given = space.points_to_evaluate();
+  auto size_of = [&](const Point& p) {
+    return EstimateCost(space.Decode(p), o.context).size_bytes;
+  };
+  ASSERT_LT(size_of(given[0]), size_of(given[2]));
+  o.constraints.max_size_bytes = (size_of(given[0]) + size_of(given[2])) / 2;
+  auto search = *JobSearch::Create(o);
+  std::vector<Proposal> rejected;
+  std::vector<Proposal> one = search->Propose(1, &rejected);
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0].point, given[0]);
+  EXPECT_TRUE(rejected.empty());
+  EXPECT_FALSE(search->exhausted());
+  std::vector<Proposal> three = search->Propose(3, &rejected);
+  ASSERT_EQ(three.size(), 3u);
+  EXPECT_EQ(three[0].point, given[1]);
+  ASSERT_GE(rejected.size(), 1u);
+  EXPECT_EQ(rejected[0].point, given[2]);
+  EXPECT_NE(rejected[0].reject_reason.find("constraints.max_size_bytes"), std::string::npos);
+  for (size_t i = 1; i < three.size(); ++i) {
+    for (const Point& p : given) EXPECT_NE(three[i].point, p);
+  }
+}
+
 // A measured limit keeps a trial off the front and tells the strategy it is
 // infeasible (constraint domination), so NSGA-II moves away from it even
 // where the objectives alone would draw it in.

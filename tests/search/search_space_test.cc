@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "search/candidate_key.h"
 
 namespace kdnas {
@@ -74,6 +76,67 @@ TEST(SearchSpace, ErrorsNameTheField) {
   expect_error(spec, "space.parameters[0].double_range.max: sparsity must be in [0, 0.99]");
   spec.parameters = {ParameterConfig::Double("alpha", 0, std::nan(""))};
   expect_error(spec, "space.parameters[0].double_range: min and max must be finite");
+}
+
+SearchSpaceSpec GgufSpec() {
+  SearchSpaceSpec spec;
+  spec.base.architecture.num_layers = 4;
+  spec.base.architecture.d_model = 256;
+  spec.base.architecture.d_ff = 768;
+  spec.parameters = {
+      ParameterConfig::Discrete("num_layers", {1, 2, 3, 4}),
+      ParameterConfig::Discrete("d_ff", {512, 768}),
+      ParameterConfig::Categorical("weight_format", {"q8_0", "q4_0", "q3_k"}),
+      ParameterConfig::Categorical("ffn_format", {"same", "q2_k"}),
+  };
+  return spec;
+}
+
+TEST(SearchSpace, PointsToEvaluateTakeTheNamedValuesAndTheBaseForTheRest) {
+  SearchSpaceSpec spec = GgufSpec();
+  spec.points_to_evaluate = {
+      {{"num_layers", "4"}, {"weight_format", "Q4_0"}, {"ffn_format", "same"}},
+      {{"weight_format", "q3_k"}, {"ffn_format", "q2_k"}, {"d_ff", "512"}}};
+  auto space = SearchSpace::Create(spec);
+  ASSERT_TRUE(space.ok()) << space.status().ToString();
+  ASSERT_EQ(space->points_to_evaluate().size(), 2u);
+  Candidate first = space->Decode(space->points_to_evaluate()[0]);
+  EXPECT_EQ(first.architecture.num_layers, 4);
+  EXPECT_EQ(first.architecture.d_ff, 768);  // the base's
+  EXPECT_NE(CandidateKey(first).find("q4_0"), std::string::npos) << CandidateKey(first);
+  Candidate second = space->Decode(space->points_to_evaluate()[1]);
+  EXPECT_EQ(second.architecture.num_layers, 4);  // the base's
+  EXPECT_EQ(second.architecture.d_ff, 512);
+  EXPECT_NE(CandidateKey(second).find("q2_k"), std::string::npos) << CandidateKey(second);
+  EXPECT_EQ(space->Encode(second), space->points_to_evaluate()[1]);
+}
+
+TEST(SearchSpace, PointsToEvaluateErrorsNameTheField) {
+  auto expect_error = [](std::map<std::string, std::string> point, const std::string& text) {
+    SearchSpaceSpec spec = GgufSpec();
+    spec.points_to_evaluate = {{{"weight_format", "q8_0"}}, point};
+    auto space = SearchSpace::Create(spec);
+    ASSERT_FALSE(space.ok()) << text;
+    EXPECT_EQ(space.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(space.status().message().find(text), std::string::npos) << space.status().message();
+  };
+  expect_error({{"weight_format", "q8_0"}, {"d_model", "128"}},
+               "space.points_to_evaluate[1].values.d_model: not a searched parameter (searched: "
+               "num_layers, d_ff, weight_format, ffn_format)");
+  expect_error({{"weight_format", "q8_0"}, {"num_layers", "5"}},
+               "space.points_to_evaluate[1].values.num_layers: num_layers 5 is not in the "
+               "searched domain (space.parameters[0])");
+  expect_error({{"weight_format", "q8_0"}, {"num_layers", "four"}},
+               "space.points_to_evaluate[1].values.num_layers: num_layers takes a number");
+  expect_error({{"weight_format", "q5_k"}},
+               "space.points_to_evaluate[1].values.weight_format: weight_format \"q5_k\" is not "
+               "among the searched values (q8_0, q4_0, q3_k)");
+  // The base has no GGUF type: weight_format must be named.
+  expect_error({{"num_layers", "2"}},
+               "space.points_to_evaluate[1].values: weight_format must be given");
+  expect_error({}, "space.points_to_evaluate[1].values: weight_format must be given");
+  expect_error({{"weight_format", "q8_0"}},
+               "space.points_to_evaluate[1]: the same student as space.points_to_evaluate[0]");
 }
 
 TEST(ValidateCandidate, ChecksTheRules) {

@@ -159,6 +159,20 @@ TEST(JobValidation, EveryBadFieldIsNamed) {
          s->mutable_space()->mutable_parameters(1)->mutable_discrete()->add_values(5);
        },
        "spec.space.parameters[1].discrete.values[3]: weight_bits must be one of"},
+      {"point names an unsearched knob",
+       [](v1::JobSpec* s) {
+         auto& values = *s->mutable_space()->add_points_to_evaluate()->mutable_values();
+         values["weight_bits"] = "4";
+         values["d_model"] = "64";
+       },
+       "spec.space.points_to_evaluate[0].values.d_model: not a searched parameter (searched: "
+       "num_layers, weight_bits)"},
+      {"point outside the domain",
+       [](v1::JobSpec* s) {
+         (*s->mutable_space()->add_points_to_evaluate()->mutable_values())["weight_bits"] = "3";
+       },
+       "spec.space.points_to_evaluate[0].values.weight_bits: weight_bits 3 is not in the searched "
+       "domain"},
       {"zero budget", [](v1::JobSpec* s) { s->add_report_size_budgets_bytes(0); },
        "spec.report_size_budgets_bytes[0]: must be in 1.."},
   };
@@ -181,6 +195,24 @@ TEST(JobValidation, InvalidBaseCandidateIsNamed) {
   EXPECT_EQ(
       s.message().rfind("spec.space.base.architecture.d_model: must be divisible by num_heads", 0),
       0u)
+      << s.message();
+}
+
+TEST(JobValidation, AnInvalidPointToEvaluateIsNamed) {
+  v1::JobSpec spec = ValidSpec();
+  auto* heads = spec.mutable_space()->add_parameters();
+  heads->set_name("num_heads");
+  for (double v : {3, 4}) heads->mutable_discrete()->add_values(v);
+  auto& values = *spec.mutable_space()->add_points_to_evaluate()->mutable_values();
+  values["weight_bits"] = "4";
+  values["num_heads"] = "3";
+  // Valid or not depends on the family the teacher sets: checked with its context.
+  EXPECT_TRUE(ValidateJobSpec(spec).ok());
+  Status s = ValidateJobSpec(spec, ModelContext{65, 200});
+  EXPECT_EQ(s.message().rfind("spec.space.points_to_evaluate[0].architecture.d_model: must be "
+                              "divisible by num_heads",
+                              0),
+            0u)
       << s.message();
 }
 
