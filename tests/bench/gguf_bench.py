@@ -17,13 +17,18 @@ token for the same file, steady within the process). A verdict whose speed
 margin is within 3% either way is timed again in 14 more rounds of just the
 files it compares, and the table gives each win's margin.
 
+The search starts warm (--no-warm-start: cold): its space's
+points_to_evaluate are the teacher's own shape at the main type of each
+llama-quantize mix (q8_0, q4_0, q4_k, q3_k, q2_k), what llama-quantize
+would give but distilled; the strategy proposes the rest.
+
 It runs once per teacher family (--families, default both): the GPT-2-style
 teacher of the quickstart's recipe at d_model 256, and a Llama-family one
 (RMSNorm, rotary positions, SwiGLU, 2 KV heads) trained the same way; each
 search's space keeps its teacher's family.
 
 usage: gguf_bench.py BUILD_DIR TOOLS_DIR [--skip-search] [--max-worker-seconds S]
-                     [--families gpt2,llama] [--layers 1,2,3,4]
+                     [--families gpt2,llama] [--layers 1,2,3,4] [--no-warm-start]
 """
 import argparse
 import json
@@ -36,6 +41,8 @@ import sys
 import time
 
 TYPES = ["Q8_0", "Q4_0", "Q4_K_M", "Q3_K_M", "Q2_K"]
+# The warm start: the teacher's shape at the main type of each of TYPES.
+WARM_START_FORMATS = ["q8_0", "q4_0", "q4_k", "q3_k", "q2_k"]
 CONTEXT = 64
 EVAL_TOKENS = 16384  # a job's default budget.eval_tokens: the windows of the students' val_loss
 SPEED_ROUNDS = 7
@@ -178,7 +185,7 @@ def baselines(worker, tools, out, teacher_f16):
     return files
 
 
-def search(build, out, teacher_pt, max_worker_seconds, family, layers):
+def search(build, out, teacher_pt, max_worker_seconds, family, layers, warm_start):
     """The search at the quickstart's budget; returns the job's frontier students as GGUF files."""
     kdnas = os.path.join(build, "server/cli/kdnas")
     worker = os.path.join(build, "workers/kdnas-worker")
@@ -201,6 +208,7 @@ def search(build, out, teacher_pt, max_worker_seconds, family, layers):
                 break
             time.sleep(0.1)
         fam = FAMILIES[family]
+        points = [{"weight_format": f} for f in WARM_START_FORMATS] if warm_start else []
         job_yaml = os.path.join(data, "job.yaml")
         with open(job_yaml, "w") as f:
             f.write(f"""display_name: gguf-bench-{family}
@@ -216,6 +224,7 @@ space:
     - {{name: weight_format, categorical: {{values: [q8_0, q6_k, q5_k, q5_0, q4_k, q4_0, q3_k, q2_k]}}}}
     - {{name: ffn_format, categorical: {{values: [same, q4_0, q4_k, q3_k, q2_k]}}}}
     - {{name: embedding_format, categorical: {{values: [same, q8_0, q4_0, q4_k]}}}}
+  points_to_evaluate: {json.dumps([{"values": p} for p in points])}
 objectives:
   - {{metric: val_loss, direction: minimize}}
   - {{metric: size_bytes, direction: minimize}}
@@ -250,7 +259,8 @@ seed: 1
                                     "val_loss": p["metrics"]["val_loss"]}
         succeeded = sum(1 for t in trials if t.get("state") == "TRIAL_STATE_SUCCEEDED")
         return students, {"search_seconds": round(search_s, 1), "trials": len(trials),
-                          "succeeded": succeeded, "search_num_layers": layers}
+                          "succeeded": succeeded, "search_num_layers": layers,
+                          "points_to_evaluate": points}
     finally:
         for p in procs:
             p.send_signal(signal.SIGTERM)
@@ -318,7 +328,7 @@ def bench_family(args, worker, family):
     extra = {}
     if not args.skip_search:
         students, extra = search(args.build, out, teacher_pt, args.max_worker_seconds, family,
-                                 [int(n) for n in args.layers.split(",")])
+                                 [int(n) for n in args.layers.split(",")], args.warm_start)
         for trial, s in students.items():
             r = measure(worker, s["path"])
             r.update(name=f"{trial.split('/')[-1]} {label(s['candidate'])}", kind="student",
@@ -384,6 +394,9 @@ def main():
     ap.add_argument("--max-worker-seconds", type=float, default=750)
     ap.add_argument("--layers", default="1,2,3,4",
                     help="the search's num_layers values, comma-separated (the teachers have 4)")
+    ap.add_argument("--warm-start", action=argparse.BooleanOptionalAction, default=True,
+                    help="start the search from the teacher's shape at each llama-quantize "
+                         "type's main type (space.points_to_evaluate)")
     ap.add_argument("--families", default="gpt2,llama",
                     help="teacher families, comma-separated: " + ", ".join(FAMILIES))
     args = ap.parse_args()
