@@ -129,8 +129,10 @@ ObjectiveVector JobSearch::Normalize(const MetricValues& values) const {
 
 JobSearch::~JobSearch() = default;
 
-void JobSearch::Consider(Point point, Pool* pool, std::vector<Proposal>* rejected) {
+void JobSearch::Consider(Point point, const std::string& proposed_by, Pool* pool,
+                         std::vector<Proposal>* rejected) {
   Proposal p;
+  p.proposed_by = proposed_by;
   p.candidate = space_.Decode(point);
   p.point = std::move(point);
   p.key = CandidateKey(p.candidate);
@@ -167,8 +169,10 @@ std::vector<Proposal> JobSearch::Propose(int n, std::vector<Proposal>* rejected)
   // The user's points go first, as given: the predictors do not screen them.
   Pool first;
   const std::vector<Point>& given = space_.points_to_evaluate();
-  while (static_cast<int>(first.proposals.size()) < n && next_point_to_evaluate_ < given.size())
-    Consider(given[next_point_to_evaluate_++], &first, rejected);
+  while (static_cast<int>(first.proposals.size()) < n && next_point_to_evaluate_ < given.size()) {
+    const size_t j = next_point_to_evaluate_++;
+    Consider(given[j], "space.points_to_evaluate[" + std::to_string(j) + "]", &first, rejected);
+  }
   if (!first.feedback.empty()) strategy_->Update(first.feedback);
   RecordProposed(first.proposals);
   const int drawn = n - static_cast<int>(first.proposals.size());
@@ -194,7 +198,8 @@ std::vector<Proposal> JobSearch::ProposeDrawn(int n, std::vector<Proposal>* reje
   Pool pool;
   std::vector<Proposal>& out = pool.proposals;
   std::vector<TrialOutcome>& feedback = pool.feedback;
-  auto take = [&](Point point) { Consider(std::move(point), &pool, rejected); };
+  std::string proposed_by = strategy_->name();
+  auto take = [&](Point point) { Consider(std::move(point), proposed_by, &pool, rejected); };
   int draws = 0;
   const int max_draws = std::max(1, n) * std::max(1, options_.max_draws_per_proposal);
   while (static_cast<int>(out.size()) < n && draws < max_draws) {
@@ -208,6 +213,7 @@ std::vector<Proposal> JobSearch::ProposeDrawn(int n, std::vector<Proposal>* reje
   // A strategy that keeps suggesting students already tried (NSGA-II's
   // offspring of a converged population, late in a small space) has not
   // exhausted the space: top up with uniform draws before saying it is.
+  proposed_by = "uniform draw";
   for (int topup = 0; static_cast<int>(out.size()) < std::min(n, wanted) && topup < max_draws;
        ++topup) {
     take(space_.parameters().Sample(topup_rng_));
@@ -215,6 +221,7 @@ std::vector<Proposal> JobSearch::ProposeDrawn(int n, std::vector<Proposal>* reje
   // The draws can miss the last few candidates of a small space: walk it.
   const uint64_t points = space_.parameters().Cardinality();
   if (points > 0 && points <= kEnumerableSpace) {
+    proposed_by = "enumeration";
     for (uint64_t i = 0; i < points && static_cast<int>(out.size()) < std::min(n, wanted); ++i)
       take(space_.parameters().PointAt(i));
   }

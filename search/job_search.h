@@ -58,6 +58,10 @@ struct Proposal {
   // REJECTED; they were already fed back to the strategy.
   bool feasible = true;
   std::string reject_reason;
+  // What proposed it: "space.points_to_evaluate[2]", the strategy's name
+  // ("nsga2"), "uniform draw" (the strategy kept repeating itself) or
+  // "enumeration" (the last candidates of a small space).
+  std::string proposed_by;
 };
 
 struct FrontChange {
@@ -147,7 +151,8 @@ class JobSearch {
   // Prices a point: a new feasible student joins the pool's proposals, an
   // infeasible one goes to `rejected` and the pool's feedback, and one
   // proposed before is dropped.
-  void Consider(Point point, Pool* pool, std::vector<Proposal>* rejected);
+  void Consider(Point point, const std::string& proposed_by, Pool* pool,
+                std::vector<Proposal>* rejected);
   // Marks proposals as proposed (and where the proxy puts them).
   void RecordProposed(const std::vector<Proposal>& proposals);
   // Up to n candidates drawn from the strategy (screened by the predictors).

@@ -56,6 +56,7 @@ bool JobManager::ProposeTrials(JobState& job, int n, bool leased_now, WriteBatch
     t.trial.set_name(job.job.name() + "/trials/" + std::to_string(id));
     *t.trial.mutable_candidate() = CandidateToProto(p.candidate);
     t.trial.set_candidate_key(p.key);
+    t.trial.set_proposed_by(p.proposed_by);
     *t.trial.mutable_create_time() = TimeUtil::MillisecondsToTimestamp(clock_->NowMs());
     auto* predicted = t.trial.mutable_predicted();
     predicted->set_params(p.cost.params);

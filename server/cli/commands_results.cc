@@ -195,6 +195,7 @@ int RunBest(const Args& args) {
   }
   if (!trial.latency_measured_with().empty())
     std::printf("  latency measured with %s\n", trial.latency_measured_with().c_str());
+  if (!trial.proposed_by().empty()) std::printf("  proposed by %s\n", trial.proposed_by().c_str());
   if (m.peak_rss_bytes() > 0)
     std::printf("  its worker's peak memory during the trial: %s\n",
                 FormatBytes(m.peak_rss_bytes()).c_str());

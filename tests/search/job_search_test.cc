@@ -94,7 +94,11 @@ TEST(JobSearch, PointsToEvaluateComeFirstInOrder) {
   EXPECT_NE(rejected[0].reject_reason.find("constraints.max_size_bytes"), std::string::npos);
   for (size_t i = 1; i < three.size(); ++i) {
     for (const Point& p : given) EXPECT_NE(three[i].point, p);
+    EXPECT_EQ(three[i].proposed_by, "nsga2");
   }
+  EXPECT_EQ(one[0].proposed_by, "space.points_to_evaluate[0]");
+  EXPECT_EQ(three[0].proposed_by, "space.points_to_evaluate[1]");
+  EXPECT_EQ(rejected[0].proposed_by, "space.points_to_evaluate[2]");
 }
 
 // A measured limit keeps a trial off the front and tells the strategy it is

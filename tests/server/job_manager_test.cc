@@ -464,7 +464,7 @@ TEST(JobManager, ReplayedSearchProposesWhatAnUninterruptedOneWould) {
       for (int i = 0; i < n; ++i) {
         auto lease = Lease(h, "w");
         if (!lease.ok()) return;
-        keys.push_back(lease->trial().candidate_key());
+        keys.push_back(lease->trial().candidate_key() + " by " + lease->trial().proposed_by());
         (void)Call<v1::ReportResultResponse>(
             [&](auto cb) { h.m().ReportResult(Success(*lease, 3.0 - keys.size() * 0.01), cb); });
       }
@@ -472,7 +472,18 @@ TEST(JobManager, ReplayedSearchProposesWhatAnUninterruptedOneWould) {
     {
       Harness h(std::move(*SqliteStore::Open(db, SqliteStore::Options())), dir.string());
       (void)h.Recover();
-      (void)Call<v1::Job>([&](auto cb) { h.m().SubmitJob(DemoJob(12), cb); });
+      // Six of the job's own points, the restart after the fifth.
+      v1::SubmitJobRequest job = DemoJob(12);
+      for (const char* layers : {"1", "2", "3", "4"}) {
+        for (const char* bits : {"8", "4"}) {
+          if (job.spec().space().points_to_evaluate_size() == 6) break;
+          auto& values =
+              *job.mutable_spec()->mutable_space()->add_points_to_evaluate()->mutable_values();
+          values["num_layers"] = layers;
+          values["weight_bits"] = bits;
+        }
+      }
+      (void)Call<v1::Job>([&](auto cb) { h.m().SubmitJob(job, cb); });
       step(h, 5);
       if (!restart) step(h, 7);
     }
@@ -484,7 +495,11 @@ TEST(JobManager, ReplayedSearchProposesWhatAnUninterruptedOneWould) {
     fs::remove_all(dir);
     return keys;
   };
-  EXPECT_EQ(run(false), run(true));
+  const std::vector<std::string> uninterrupted = run(false);
+  ASSERT_EQ(uninterrupted.size(), 12u);
+  EXPECT_NE(uninterrupted[5].find(" by space.points_to_evaluate[5]"), std::string::npos);
+  EXPECT_NE(uninterrupted[6].find(" by nsga2"), std::string::npos) << uninterrupted[6];
+  EXPECT_EQ(uninterrupted, run(true));
 }
 
 }  // namespace
