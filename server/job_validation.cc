@@ -308,8 +308,6 @@ Status ValidateJobSpec(const v1::JobSpec& spec, const std::optional<ModelContext
       KDNAS_RETURN_IF_ERROR(ValidateCandidate(
           space->Decode(points[j]), "spec.space.points_to_evaluate[" + std::to_string(j) + "]"));
     }
-  }
-  if (context.has_value()) {
     Status feasible = CheckFeasible(*space, *context, ConstraintsFromProto(c), spec.seed());
     if (!feasible.ok()) return feasible;
   }
