@@ -400,6 +400,9 @@ def main():
     ap.add_argument("--families", default="gpt2,llama",
                     help="teacher families, comma-separated: " + ", ".join(FAMILIES))
     args = ap.parse_args()
+    if args.warm_start and "4" not in args.layers.split(","):
+        sys.exit("gguf_bench: --layers must include 4, the teachers' depth, for the warm start "
+                 "(its points are the teacher's shape); or add --no-warm-start")
     families = args.families.split(",")
     for f in families:
         if f not in FAMILIES:
