@@ -56,6 +56,7 @@ StatusOr<std::unique_ptr<JobSearch>> JobSearch::Create(const JobSearchOptions& o
   JobSearchOptions opts = options;
   opts.strategy.maximize.clear();
   for (const auto& o : opts.objectives) opts.strategy.maximize.push_back(o.maximize);
+  opts.strategy.seeded_points = space.points_to_evaluate().size();
   const Constraints constraints = opts.constraints;
   const ModelContext context = opts.context;
   // The filter decodes with the job's own space, bound once it has its final

@@ -55,6 +55,7 @@ Nsga2::Nsga2(const StrategyOptions& options, const ParameterSpace& space)
     : space_(space),
       maximize_(options.maximize),
       population_size_(options.population_size > 0 ? options.population_size : 16),
+      random_draws_(population_size_ - std::min(population_size_, options.seeded_points)),
       crossover_probability_(options.crossover_probability.value_or(0.9)),
       mutation_probability_(options.mutation_probability.value_or(
           space.size() > 0 ? std::min(1.0, 2.0 / static_cast<double>(space.size())) : 1.0)),
@@ -107,7 +108,7 @@ Point Nsga2::Child() {
 std::vector<Point> Nsga2::Suggest(int n) {
   std::vector<Point> out;
   for (int k = 0; k < n; ++k) {
-    if (tracker_.proposed() < population_size_ || population_.size() < 2) {
+    if (tracker_.proposed() < random_draws_ || population_.size() < 2) {
       out.push_back(tracker_.Propose([&] { return space_.Sample(rng_); }));
     } else {
       out.push_back(tracker_.Propose([&] { return Child(); }));

@@ -8,6 +8,7 @@ RegularizedEvolution::RegularizedEvolution(const StrategyOptions& options, const
     : space_(space),
       maximize_(options.maximize),
       population_size_(options.population_size > 0 ? options.population_size : 16),
+      random_draws_(population_size_ - std::min(population_size_, options.seeded_points)),
       sample_size_(options.sample_size > 0 ? options.sample_size : 4),
       rng_(options.seed),
       tracker_(space_, options) {}
@@ -36,7 +37,7 @@ std::vector<Point> RegularizedEvolution::Suggest(int n) {
   std::vector<Point> out;
   for (int k = 0; k < n; ++k) {
     if (population_.size() < std::min<size_t>(population_size_, 2) ||
-        tracker_.proposed() < population_size_) {
+        tracker_.proposed() < random_draws_) {
       out.push_back(tracker_.Propose([&] { return space_.Sample(rng_); }));
       continue;
     }

@@ -40,6 +40,7 @@ class RegularizedEvolution : public Strategy {
   ParameterSpace space_;
   std::vector<bool> maximize_;
   size_t population_size_;
+  size_t random_draws_;  // of the initial population: those the caller did not seed
   size_t sample_size_;
   Rng rng_;
   ProposalTracker tracker_;
@@ -66,6 +67,7 @@ class Nsga2 : public Strategy {
   ParameterSpace space_;
   std::vector<bool> maximize_;
   size_t population_size_;
+  size_t random_draws_;  // of the initial population: those the caller did not seed
   double crossover_probability_;
   double mutation_probability_;
   Rng rng_;

@@ -39,6 +39,10 @@ struct StrategyOptions {
   int population_size = 0;
   // Tournament size of regularized_evolution (default 4).
   int sample_size = 0;
+  // Points the caller proposes before the strategy's first (a job's
+  // space.points_to_evaluate). An evolutionary strategy counts them toward its
+  // initial population and draws only the rest of it at random.
+  size_t seeded_points = 0;
   std::optional<double> crossover_probability;  // nsga2, default 0.9
   std::optional<double> mutation_probability;   // per parameter, default min(1, 2/n)
   // Points the caller will accept (valid and feasible). A strategy retries a

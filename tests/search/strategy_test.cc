@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 
 #include "../bench/problems.h"
@@ -165,6 +166,35 @@ TEST(Strategy, RespectsTheFilter) {
       }
       s->Update(done);
     }
+  }
+}
+
+// Points a caller proposed first (a job's points_to_evaluate) fill an
+// evolutionary strategy's initial population: with all of it seeded, its first
+// proposal is already an offspring of the seeds, not a random draw.
+TEST(Strategy, SeededPointsCountTowardTheInitialPopulation) {
+  const ParameterSpace space = UnitCube(8);
+  const std::vector<Point> seeds = {Point(8, 0.125), Point(8, 0.875)};
+  for (const std::string& name : {"nsga2", "regularized_evolution"}) {
+    StrategyOptions options;
+    options.name = name;
+    options.seed = 5;
+    options.population_size = 4;
+    options.seeded_points = 4;
+    options.crossover_probability = 0.0;  // an nsga2 child is then a seed, mutated
+    options.mutation_probability = 0.125;
+    auto s = *CreateStrategy(options, space);
+    s->Update({{1, seeds[0], TrialStatus::kSucceeded, {0.2, 0.8}, 0},
+               {2, seeds[1], TrialStatus::kSucceeded, {0.8, 0.2}, 0}});
+    const Point child = s->Suggest(1).at(0);
+    size_t shared = 0;
+    for (const Point& seed : seeds) {
+      size_t same = 0;
+      for (size_t i = 0; i < child.size(); ++i) same += child[i] == seed[i];
+      shared = std::max(shared, same);
+    }
+    // An offspring keeps most of a parent's coordinates; a random draw none.
+    EXPECT_GE(shared, 5u) << name;
   }
 }
 
