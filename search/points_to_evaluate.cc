@@ -1,5 +1,8 @@
 #include "search/points_to_evaluate.h"
 
+#include <algorithm>
+
+#include "search/joined.h"
 #include "search/search_space.h"
 
 namespace kdnas {
@@ -7,17 +10,15 @@ namespace kdnas {
 StatusOr<std::vector<Point>> ResolvePointsToEvaluate(
     const SearchSpace& space, const std::vector<std::map<std::string, std::string>>& given) {
   const ParameterSpace& parameters = space.parameters();
-  std::string searched;
-  for (const auto& p : parameters.parameters()) searched += (searched.empty() ? "" : ", ") + p.name;
+  std::vector<std::string> searched;
+  for (const auto& p : parameters.parameters()) searched.push_back(p.name);
   std::vector<Point> points;
   for (size_t j = 0; j < given.size(); ++j) {
     const std::string at = "space.points_to_evaluate[" + std::to_string(j) + "]";
     for (const auto& [name, value] : given[j]) {
-      bool known = false;
-      for (const auto& p : parameters.parameters()) known |= p.name == name;
-      if (!known) {
+      if (std::find(searched.begin(), searched.end(), name) == searched.end()) {
         return InvalidArgument(at + ".values." + name + ": not a searched parameter (searched: " +
-                               (searched.empty() ? "none" : searched) + ")");
+                               (searched.empty() ? "none" : Joined(searched)) + ")");
       }
     }
     Point point(parameters.size());

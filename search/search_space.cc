@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "search/joined.h"
 #include "search/number_text.h"
 #include "search/points_to_evaluate.h"
 
@@ -118,12 +119,6 @@ std::string CanonicalLabel(Knob knob, std::string label) {
     if (auto type = ParseGgmlType(label)) label = std::string(GgmlTypeName(*type));
   }
   return label;
-}
-
-std::string Joined(const std::vector<std::string>& words) {
-  std::string s;
-  for (const auto& w : words) s += (s.empty() ? "" : ", ") + w;
-  return s;
 }
 
 }  // namespace
