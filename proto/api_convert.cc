@@ -201,8 +201,10 @@ MetricValues MetricValuesFromProto(const v1::TrialMetrics& m) {
 
 std::vector<ObjectiveSpec> ObjectivesFromProto(const v1::JobSpec& spec) {
   std::vector<ObjectiveSpec> objectives;
-  for (const auto& o : spec.objectives())
-    objectives.push_back({o.metric(), o.direction() == v1::DIRECTION_MAXIMIZE});
+  for (const auto& o : spec.objectives()) {
+    objectives.emplace_back(o.metric(), o.direction() == v1::DIRECTION_MAXIMIZE);
+    if (o.has_threshold()) objectives.back().threshold = o.threshold();
+  }
   return objectives;
 }
 

@@ -89,7 +89,14 @@ StatusOr<std::unique_ptr<JobSearch>> JobSearch::Create(const JobSearchOptions& o
   }
   KDNAS_ASSIGN_OR_RETURN(std::unique_ptr<Strategy> strategy,
                          CreateStrategy(opts.strategy, space.parameters()));
-  Front2D measured_front(Scale("size_bytes", opts, largest), Scale("val_loss", opts, largest));
+  // The measured front's box: what a proposal's area is counted inside.
+  auto bound = [&](const std::string& metric) {
+    for (const auto& o : opts.objectives) {
+      if (o.metric == metric && o.threshold) return *o.threshold;
+    }
+    return Scale(metric, opts, largest);
+  };
+  Front2D measured_front(bound("size_bytes"), bound("val_loss"));
   auto search = std::unique_ptr<JobSearch>(
       new JobSearch(std::move(opts), std::move(space), std::move(strategy), std::move(scale),
                     std::move(raw_reference), std::move(measured_front)));
@@ -112,7 +119,10 @@ JobSearch::JobSearch(JobSearchOptions options, SearchSpace space,
   // Minimized objectives have reference 1 and maximized ones 0 after
   // normalization (see Normalize).
   ObjectiveVector reference;
-  for (const auto& o : options_.objectives) reference.push_back(o.maximize ? 0.0 : 1.0);
+  for (const auto& o : options_.objectives) {
+    reference.push_back(o.maximize ? 0.0 : 1.0);
+    thresholded_ |= o.threshold.has_value();
+  }
   archive_ = ParetoArchive(reference);
   sample_rng_.Seed(Rng::Mix(options_.strategy.seed, 0x73616d706c65));  // "sample"
   topup_rng_.Seed(Rng::Mix(options_.strategy.seed, 0x746f707570));     // "topup"
@@ -261,7 +271,12 @@ void JobSearch::RefitSurrogate() {
       sxx > 0 ? std::min(0.0, sxy / sxx) : 0.0;  // more capacity never predicts more loss
   trend_intercept_ = my - trend_slope_ * mx;
   std::vector<double> residual(rows);
-  for (size_t i = 0; i < rows; ++i) residual[i] = completed_loss_[i] - Trend(completed_rows_[i]);
+  double squares = 0;
+  for (size_t i = 0; i < rows; ++i) {
+    residual[i] = completed_loss_[i] - Trend(completed_rows_[i]);
+    squares += residual[i] * residual[i];
+  }
+  trend_rmse_ = std::sqrt(squares / static_cast<double>(rows));
   surrogate_ = std::make_unique<RandomForest>();
   surrogate_->Fit(completed_rows_, residual,
                   {32, 8, 2, Rng::Mix(options_.strategy.seed, fitted_on_), /*all_features=*/true});
@@ -303,19 +318,30 @@ std::pair<double, double> JobSearch::ProxyPosition(const Proposal& p) const {
 
 std::vector<Proposal> JobSearch::Filter(std::vector<Proposal> proposals, int n) {
   RefitSurrogate();
+  // Hypervolume per FLOP ranks once the surrogate does better than the
+  // proxy, or, under a threshold, as soon as the proxy's trend is calibrated
+  // in nats (the proxy alone cannot tell how far beyond a threshold a
+  // student is).
+  const bool by_gain = surrogate_wins_ || (surrogate_ != nullptr && thresholded_);
   const size_t m = proposals.size();
   std::vector<double> loss(m), size(m), gain(m, 0.0), gap(m, 0.0);
   std::vector<bool> scratch(m, false), covered(m, false);
   for (size_t i = 0; i < m; ++i) {
     const Proposal& p = proposals[i];
     size[i] = static_cast<double>(p.cost.size_bytes);
-    if (surrogate_wins_) {
+    if (by_gain) {
       std::vector<double> row = SurrogateRow(p.point, p.candidate);
-      loss[i] = Trend(row) + surrogate_->Predict(row);
-      // Optimistic by one spread of the trees: an uncertain proposal may
+      loss[i] = Trend(row);
+      double uncertainty = trend_rmse_;
+      if (surrogate_wins_) {
+        loss[i] += surrogate_->Predict(row);
+        uncertainty = surrogate_->Spread(row);  // of the trees
+      } else {
+        scratch[i] = p.candidate.distillation.init != Init::kInherit;
+      }
+      // Optimistic by the predictor's uncertainty: an uncertain proposal may
       // still be worth its training.
-      double optimistic = loss[i] - surrogate_->Spread(row);
-      gain[i] = measured_front_.Gain(size[i], optimistic) /
+      gain[i] = measured_front_.Gain(size[i], loss[i] - uncertainty) /
                 static_cast<double>(std::max<int64_t>(1, p.cost.train_flops_per_token));
     } else {
       const auto [log_size, proxy_loss] = ProxyPosition(p);

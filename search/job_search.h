@@ -168,7 +168,9 @@ class JobSearch {
   std::vector<double> SurrogateRow(const Point& point, const Candidate& candidate) const;
   // (size_bytes, val_loss) of the succeeded trials: what a proposal would
   // have to improve on.
+  // Its box is bounded by the objectives' thresholds where set.
   Front2D measured_front_;
+  bool thresholded_ = false;  // some objective has a threshold
   // (log size_bytes, -log(1 + proxy)) of every candidate proposed so far.
   // While the proxy ranks, a proposal that no earlier one covers and that
   // lies farthest along log size from them goes first, so one-at-a-time
@@ -188,6 +190,7 @@ class JobSearch {
     return trend_intercept_ + trend_slope_ * row.back();
   }
   double trend_intercept_ = 0, trend_slope_ = 0;
+  double trend_rmse_ = 0;  // of the trend alone on the sample
   std::unique_ptr<class RandomForest> surrogate_;
   std::map<std::string, double> predictor_tau_;
 };

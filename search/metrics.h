@@ -6,7 +6,9 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "search/cost_model.h"
@@ -19,8 +21,15 @@ namespace kdnas {
 using MetricValues = std::map<std::string, double>;
 
 struct ObjectiveSpec {
+  ObjectiveSpec() = default;
+  ObjectiveSpec(std::string metric_name, bool maximized = false,
+                std::optional<double> worst_worth_searching = std::nullopt)
+      : metric(std::move(metric_name)), maximize(maximized), threshold(worst_worth_searching) {}
+
   std::string metric;  // a TrialMetrics field name
   bool maximize = false;
+  // The worst value worth searching for (job.proto Objective.threshold).
+  std::optional<double> threshold;
 };
 
 struct MetricInfo {

@@ -204,6 +204,22 @@ StatusOr<LargestContext> FindTrainingWindow(const v1::JobSpec& spec) {
   return FindLargestContext(spec);
 }
 
+// An objective's threshold: it bounds the predictors' (size_bytes, val_loss)
+// front, so it means nothing on another metric or with the predictors off.
+Status CheckThreshold(const v1::JobSpec& spec, const v1::Objective& o, const std::string& field) {
+  if (o.metric() != "val_loss" && o.metric() != "size_bytes") {
+    return Bad(field,
+               "only val_loss and size_bytes take a threshold (the predictors rank "
+               "proposals on size against loss); " +
+                   o.metric() + " does not");
+  }
+  if (o.direction() != v1::DIRECTION_MINIMIZE)
+    return Bad(field, "needs " + o.metric() + " minimized");
+  if (spec.strategy().has_predictor() && !spec.strategy().predictor().enabled())
+    return Bad(field, "steers the predictors, which strategy.predictor turns off");
+  return CheckDouble(field, o.threshold(), o.metric() == "val_loss" ? 1e-9 : 1, 1e18);
+}
+
 constexpr int64_t kMaxWindowLength = 65536;
 
 // data.window_length: unset, or from the largest context_length to kMaxWindowLength.
@@ -253,6 +269,7 @@ Status ValidateJobSpec(const v1::JobSpec& spec, const std::optional<ModelContext
     if (!metrics.insert(o.metric()).second)
       return Bad(field + ".metric", "\"" + o.metric() + "\" appears twice");
     if (!v1::Direction_IsValid(o.direction())) return Bad(field + ".direction", "unknown value");
+    if (o.has_threshold()) KDNAS_RETURN_IF_ERROR(CheckThreshold(spec, o, field + ".threshold"));
   }
   // Constraints.
   const auto& c = spec.constraints();

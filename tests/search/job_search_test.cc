@@ -10,6 +10,7 @@
 
 #include "formats/gguf_size.h"
 #include "search/explain.h"
+#include "search/ggml_types.h"
 
 namespace kdnas {
 namespace {
@@ -281,12 +282,8 @@ TEST(JobSearch, PredictorsLearnFromABoundedSampleOfALongSearch) {
   EXPECT_FALSE(search->Propose(2, nullptr).empty());
 }
 
-// The bench's Llama-family GGUF space (deploy/bench.sh gguf): the controller
-// asks for one proposal at a time, and the proxy's pool always holds a small
-// one-layer student that nothing in the pool dominates. Taking the pool's
-// cheapest each time proposed no four-layer student in 45 trials; the
-// proposals must span the depths from the start.
-TEST(JobSearch, OneAtATimeProxyProposalsSpanTheSizes) {
+// The bench's Llama-family GGUF space (deploy/bench.sh gguf).
+JobSearchOptions LlamaGgufBenchOptions() {
   JobSearchOptions o;
   Architecture& a = o.space.base.architecture;
   a.family.kind = FamilyKind::kLlama;
@@ -308,6 +305,34 @@ TEST(JobSearch, OneAtATimeProxyProposalsSpanTheSizes) {
   o.strategy.seed = 1;
   o.context = {96, 200, GgufStudentSizer(96, 2000)};
   o.use_predictor = true;
+  return o;
+}
+
+// Bits a weight of `type` takes in the file, block scales included.
+double StoredBits(GgmlType type) {
+  const GgmlTypeInfo& t = GgmlTypeOf(type);
+  return 8.0 * t.block_bytes / t.block_elements;
+}
+
+// A loss shaped like the bench's measured Llama students (teacher 1.6712):
+// distilled with inherited weights, depth costs far more than bits (one layer
+// +0.3 nats, 4L ff512 q2_k +0.006, 4L ff512 q4_0 -0.005).
+double BenchLikeLoss(const Candidate& c) {
+  static const std::map<int, double> kDepth = {{1, 0.30}, {2, 0.04}, {3, 0.012}, {4, 0.0}};
+  auto quant = [](GgmlType t) { return 0.012 * std::pow(3.0 / StoredBits(t), 2) - 0.008; };
+  const GgufFormats& g = c.compression.gguf;
+  return 1.6712 + kDepth.at(c.architecture.num_layers) + (c.architecture.d_ff < 768 ? 0.003 : 0.0) +
+         (quant(g.attention_type()) + 2 * quant(g.ffn_type())) / 3 +
+         (StoredBits(g.embedding_type()) < 8 ? 0.002 : 0.0);
+}
+
+// The bench's Llama-family GGUF space (deploy/bench.sh gguf): the controller
+// asks for one proposal at a time, and the proxy's pool always holds a small
+// one-layer student that nothing in the pool dominates. Taking the pool's
+// cheapest each time proposed no four-layer student in 45 trials; the
+// proposals must span the depths from the start.
+TEST(JobSearch, OneAtATimeProxyProposalsSpanTheSizes) {
+  JobSearchOptions o = LlamaGgufBenchOptions();
   auto search = *JobSearch::Create(o);
   std::map<int, int> layers;
   int64_t smallest = INT64_MAX, largest = 0;
@@ -322,6 +347,79 @@ TEST(JobSearch, OneAtATimeProxyProposalsSpanTheSizes) {
   EXPECT_GT(layers[1], 0);
   EXPECT_GT(layers[3] + layers[4], 1);
   EXPECT_GT(largest, 4 * smallest);
+}
+
+// The bench's search as the controller runs it: its warm start, two
+// workers asking for one proposal each as they free up, each trial taking
+// worker-seconds in proportion to its training FLOPs, until 750
+// worker-seconds are spent. Returns the trials in the order they finished.
+std::vector<Candidate> SimulateBenchSearch(JobSearchOptions o) {
+  o.strategy.population_size = 8;
+  for (const char* f : {"q8_0", "q4_0", "q4_k", "q3_k", "q2_k"})
+    o.space.points_to_evaluate.push_back({{"weight_format", f}});
+  Candidate full = (*SearchSpace::Create(o.space)).base();
+  full.compression.gguf.weight = GgmlType::kQ8_0;
+  const double full_flops =
+      static_cast<double>(EstimateCost(full, o.context).train_flops_per_token);
+  auto search = *JobSearch::Create(o);
+  struct Running {
+    double end;
+    Proposal proposal;
+  };
+  std::vector<Running> running;
+  std::vector<Candidate> finished;
+  double clock = 0, spent = 0;
+  while (true) {
+    while (running.size() < 2 && spent < 750) {
+      std::vector<Proposal> p = search->Propose(1, nullptr);
+      if (p.empty()) break;
+      // Near the bench's figures: 80 s for the teacher-shaped student.
+      const double seconds = 15 + 65 * p[0].cost.train_flops_per_token / full_flops;
+      spent += seconds;
+      running.push_back({clock + seconds, std::move(p[0])});
+    }
+    if (running.empty()) break;
+    auto next = std::min_element(running.begin(), running.end(),
+                                 [](const Running& a, const Running& b) { return a.end < b.end; });
+    const Proposal p = std::move(next->proposal);
+    clock = next->end;
+    running.erase(next);
+    search->Complete(static_cast<int64_t>(finished.size()), p.point, TrialStatus::kSucceeded,
+                     {{"val_loss", BenchLikeLoss(p.candidate)},
+                      {"size_bytes", static_cast<double>(p.cost.size_bytes)},
+                      {"latency_ms", 1e-7 * static_cast<double>(p.cost.flops_per_token)}});
+    finished.push_back(p.candidate);
+  }
+  return finished;
+}
+
+// The bench's question is the smallest student within 0.05 nats of the
+// teacher. Without a threshold every one-layer student (+0.3 nats) that is
+// smaller than the last extends the front, and the cheapest to train: a
+// third of the budget went to them. With the threshold, once the trend is
+// calibrated the ranking sees they add nothing inside it.
+TEST(JobSearch, AThresholdKeepsTheBudgetOffStudentsBeyondIt) {
+  auto one_layer_share = [](std::optional<double> threshold) {
+    int one_layer = 0, trials = 0;
+    for (uint64_t seed = 1; seed <= 10; ++seed) {
+      JobSearchOptions o = LlamaGgufBenchOptions();
+      o.strategy.seed = seed;
+      o.objectives = {{"val_loss", false, threshold}, {"size_bytes", false}, {"latency_ms", false}};
+      std::vector<Candidate> finished = SimulateBenchSearch(o);
+      // The 5 warm points and the 3 the proxy spreads over the sizes before
+      // any trial finished are the same either way.
+      for (size_t i = 8; i < finished.size(); ++i) {
+        one_layer += finished[i].architecture.num_layers == 1;
+        ++trials;
+      }
+    }
+    return static_cast<double>(one_layer) / trials;
+  };
+  const double free = one_layer_share(std::nullopt);
+  const double bounded = one_layer_share(1.6712 + 0.05);
+  EXPECT_GT(free, 0.3);
+  EXPECT_LT(bounded, free / 3) << "one-layer share " << bounded << " with the threshold, " << free
+                               << " without";
 }
 
 // A GGUF student's capacity counts the bits of the type each matrix is

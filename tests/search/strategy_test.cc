@@ -13,12 +13,14 @@ namespace {
 
 ParameterSpace UnitCube(int n) {
   std::vector<ParameterConfig> p;
-  for (int i = 0; i < n; ++i) p.push_back(ParameterConfig::Double(std::string("x") + std::to_string(i), 0, 1));
+  for (int i = 0; i < n; ++i)
+    p.push_back(ParameterConfig::Double(std::string("x") + std::to_string(i), 0, 1));
   return *ParameterSpace::Create(p);
 }
 
 ParameterSpace SmallFiniteSpace() {
-  return *ParameterSpace::Create({ParameterConfig::Integer("a", 0, 3), ParameterConfig::Discrete("b", {1, 2, 4}),
+  return *ParameterSpace::Create({ParameterConfig::Integer("a", 0, 3),
+                                  ParameterConfig::Discrete("b", {1, 2, 4}),
                                   ParameterConfig::Categorical("c", {"x", "y"})});
 }
 
@@ -68,11 +70,13 @@ TEST(Strategy, FactoryNamesUnknownStrategies) {
   options.name = "bayes";
   auto s = CreateStrategy(options, UnitCube(2));
   ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.status().message(),
-            "strategy.name: unknown strategy \"bayes\" (known: random, regularized_evolution, nsga2)");
+  EXPECT_EQ(
+      s.status().message(),
+      "strategy.name: unknown strategy \"bayes\" (known: random, regularized_evolution, nsga2)");
   options.name = "nsga2";
   options.population_size = 2;
-  EXPECT_NE(CreateStrategy(options, UnitCube(2)).status().message().find("population_size"), std::string::npos);
+  EXPECT_NE(CreateStrategy(options, UnitCube(2)).status().message().find("population_size"),
+            std::string::npos);
 }
 
 TEST(Strategy, SameSeedSameProposalsDifferentSeedDifferent) {
@@ -175,7 +179,7 @@ TEST(Strategy, RespectsTheFilter) {
 TEST(Strategy, SeededPointsCountTowardTheInitialPopulation) {
   const ParameterSpace space = UnitCube(8);
   const std::vector<Point> seeds = {Point(8, 0.125), Point(8, 0.875)};
-  for (const std::string& name : {"nsga2", "regularized_evolution"}) {
+  for (const char* name : {"nsga2", "regularized_evolution"}) {
     StrategyOptions options;
     options.name = name;
     options.seed = 5;

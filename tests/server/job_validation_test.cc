@@ -5,6 +5,8 @@
 #include <cmath>
 #include <functional>
 
+#include "proto/api_convert.h"
+
 namespace kdnas {
 namespace {
 
@@ -38,6 +40,19 @@ TEST(JobValidation, AcceptsAValidSpecAndAppliesDefaults) {
   ASSERT_EQ(resolved.objectives_size(), 2);
   EXPECT_EQ(resolved.objectives(1).metric(), "size_bytes");
   EXPECT_TRUE(ValidateJobSpec(resolved).ok());
+}
+
+TEST(JobValidation, AnObjectivesThresholdReachesTheSearch) {
+  v1::JobSpec spec = ValidSpec();
+  auto* loss = spec.add_objectives();
+  loss->set_metric("val_loss");
+  loss->set_threshold(1.81);
+  spec.add_objectives()->set_metric("size_bytes");
+  ASSERT_TRUE(ValidateJobSpec(spec).ok()) << ValidateJobSpec(spec).ToString();
+  const std::vector<ObjectiveSpec> objectives = ObjectivesFromProto(ApplyJobDefaults(spec));
+  ASSERT_EQ(objectives.size(), 2u);
+  EXPECT_EQ(objectives[0].threshold, 1.81);
+  EXPECT_FALSE(objectives[1].threshold.has_value());
 }
 
 // The best measured configuration is the default: multi-fidelity and the
@@ -120,6 +135,36 @@ TEST(JobValidation, EveryBadFieldIsNamed) {
            s->add_objectives()->set_metric(m);
        },
        "spec.objectives: at most 4 objectives"},
+      {"threshold on a metric the predictors do not rank",
+       [](v1::JobSpec* s) {
+         auto* o = s->add_objectives();
+         o->set_metric("latency_ms");
+         o->set_threshold(2.0);
+       },
+       "spec.objectives[0].threshold: only val_loss and size_bytes take a threshold"},
+      {"threshold on a maximized loss",
+       [](v1::JobSpec* s) {
+         auto* o = s->add_objectives();
+         o->set_metric("val_loss");
+         o->set_direction(v1::DIRECTION_MAXIMIZE);
+         o->set_threshold(2.0);
+       },
+       "spec.objectives[0].threshold: needs val_loss minimized"},
+      {"threshold without the predictors",
+       [](v1::JobSpec* s) {
+         auto* o = s->add_objectives();
+         o->set_metric("val_loss");
+         o->set_threshold(2.0);
+         s->mutable_strategy()->mutable_predictor()->set_enabled(false);
+       },
+       "spec.objectives[0].threshold: steers the predictors, which strategy.predictor turns off"},
+      {"nan threshold",
+       [](v1::JobSpec* s) {
+         auto* o = s->add_objectives();
+         o->set_metric("val_loss");
+         o->set_threshold(std::nan(""));
+       },
+       "spec.objectives[0].threshold: must be a finite number"},
       {"negative size", [](v1::JobSpec* s) { s->mutable_constraints()->set_max_size_bytes(-1); },
        "spec.constraints.max_size_bytes: must be in 0.."},
       {"infinite latency",
