@@ -314,11 +314,12 @@ double StoredBits(GgmlType type) {
   return 8.0 * t.block_bytes / t.block_elements;
 }
 
-// A loss shaped like the bench's measured Llama students (teacher 1.6712):
-// distilled with inherited weights, depth costs far more than bits (one layer
-// +0.3 nats, 4L ff512 q2_k +0.006, 4L ff512 q4_0 -0.005).
+// A loss shaped like the bench's measured Llama students (teacher 1.6712,
+// README "Benchmarks"): distilled with inherited weights, depth costs far
+// more than bits (1, 2 and 3 layers +0.3, +0.18 and +0.073 nats; 4L ff512
+// q2_k +0.006, 4L ff512 q4_0 -0.005).
 double BenchLikeLoss(const Candidate& c) {
-  static const std::map<int, double> kDepth = {{1, 0.30}, {2, 0.04}, {3, 0.012}, {4, 0.0}};
+  static const std::map<int, double> kDepth = {{1, 0.30}, {2, 0.18}, {3, 0.073}, {4, 0.0}};
   auto quant = [](GgmlType t) { return 0.012 * std::pow(3.0 / StoredBits(t), 2) - 0.008; };
   const GgufFormats& g = c.compression.gguf;
   return 1.6712 + kDepth.at(c.architecture.num_layers) + (c.architecture.d_ff < 768 ? 0.003 : 0.0) +
@@ -395,9 +396,11 @@ std::vector<Candidate> SimulateBenchSearch(JobSearchOptions o) {
 
 // The bench's question is the smallest student within 0.05 nats of the
 // teacher. Without a threshold every one-layer student (+0.3 nats) that is
-// smaller than the last extends the front, and the cheapest to train: a
-// third of the budget went to them. With the threshold, once the trend is
-// calibrated the ranking sees they add nothing inside it.
+// smaller than the last extends the front, and is the cheapest to train:
+// 29% of the trials after the warm start went to them. With the threshold,
+// once the trend is calibrated the ranking sees they add nothing inside it
+// (3%); here no student of fewer than 4 layers is within it, and the
+// trials go to 4-layer ones.
 TEST(JobSearch, AThresholdKeepsTheBudgetOffStudentsBeyondIt) {
   auto one_layer_share = [](std::optional<double> threshold) {
     int one_layer = 0, trials = 0;
@@ -417,7 +420,7 @@ TEST(JobSearch, AThresholdKeepsTheBudgetOffStudentsBeyondIt) {
   };
   const double free = one_layer_share(std::nullopt);
   const double bounded = one_layer_share(1.6712 + 0.05);
-  EXPECT_GT(free, 0.3);
+  EXPECT_GT(free, 0.2);
   EXPECT_LT(bounded, free / 3) << "one-layer share " << bounded << " with the threshold, " << free
                                << " without";
 }
