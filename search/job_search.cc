@@ -91,10 +91,8 @@ StatusOr<std::unique_ptr<JobSearch>> JobSearch::Create(const JobSearchOptions& o
                          CreateStrategy(opts.strategy, space.parameters()));
   // The measured front's box: what a proposal's area is counted inside.
   auto bound = [&](const std::string& metric) {
-    for (const auto& o : opts.objectives) {
-      if (o.metric == metric && o.threshold) return *o.threshold;
-    }
-    return Scale(metric, opts, largest);
+    const ObjectiveSpec* o = FindObjective(metric, opts.objectives);
+    return o != nullptr && o->threshold ? *o->threshold : Scale(metric, opts, largest);
   };
   Front2D measured_front(bound("size_bytes"), bound("val_loss"));
   auto search = std::unique_ptr<JobSearch>(

@@ -43,10 +43,16 @@ std::string MetricNames() {
   return out;
 }
 
-bool Maximized(const std::string& metric, const std::vector<ObjectiveSpec>& objectives) {
+const ObjectiveSpec* FindObjective(const std::string& metric,
+                                   const std::vector<ObjectiveSpec>& objectives) {
   for (const ObjectiveSpec& o : objectives) {
-    if (o.metric == metric) return o.maximize;
+    if (o.metric == metric) return &o;
   }
+  return nullptr;
+}
+
+bool Maximized(const std::string& metric, const std::vector<ObjectiveSpec>& objectives) {
+  if (const ObjectiveSpec* o = FindObjective(metric, objectives)) return o->maximize;
   const MetricInfo* info = FindMetric(metric);
   return info != nullptr && info->higher_is_better;
 }

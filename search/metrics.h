@@ -46,6 +46,9 @@ const MetricInfo* FindMetric(const std::string& name);
 std::string MetricNames();
 // The direction of `metric` in a job: its objective's when it is one, else
 // its natural one.
+// The objective on `metric`, or null when it is not one.
+const ObjectiveSpec* FindObjective(const std::string& metric,
+                                   const std::vector<ObjectiveSpec>& objectives);
 bool Maximized(const std::string& metric, const std::vector<ObjectiveSpec>& objectives);
 
 // What the measured limits say of a succeeded trial.
